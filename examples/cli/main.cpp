@@ -1,0 +1,296 @@
+// The `prkl` command-line tool. Exit status: 0 success, 2 bad usage or bad input, 1 anything
+// else; errors go to stderr as one line (plus one line per bad row), never as a raw exception.
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <prkl/prkl.hpp>
+
+namespace {
+
+constexpr int exit_bad_input = 2;
+constexpr int exit_failure = 1;
+
+using nlohmann::json;
+
+// Prints "label: 42%" over itself on a terminal; prints nothing when stderr is a file or pipe.
+prkl::Progress terminal_progress(std::string label) {
+  if (!isatty(STDERR_FILENO)) return {};
+  return [label = std::move(label), last = -1](std::int64_t done, std::int64_t total) mutable {
+    const int percent = total > 0 ? int(done * 100 / total) : 0;
+    if (percent == last) return;
+    last = percent;
+    fmt::print(stderr, "\r{}: {:3}%{}", label, percent, done >= total ? "\n" : "");
+    std::fflush(stderr);
+  };
+}
+
+json port_json(const prkl::Port& p) {
+  return {{"code", p.code}, {"name", p.name}, {"region", p.region_slug}};
+}
+
+json region_json(const prkl::RegionNode& node) {
+  json children = json::array();
+  for (const auto& child : node.children) children.push_back(region_json(child));
+  return {{"slug", node.region.slug},
+          {"name", node.region.name},
+          {"ports", node.port_codes},
+          {"regions", std::move(children)}};
+}
+
+void print_region_table(const prkl::RegionNode& node, int depth) {
+  fmt::print("{:{}}{} ({}){}\n", "", depth * 2, node.region.slug, node.region.name,
+             node.port_codes.empty() ? "" : fmt::format(": {}", fmt::join(node.port_codes, " ")));
+  for (const auto& child : node.children) print_region_table(child, depth + 1);
+}
+
+std::string optional_text(const std::optional<std::int32_t>& v) {
+  return v ? std::to_string(*v) : "null";
+}
+
+// Averages are exact decimals, so the JSON is written by hand: a JSON library would route a
+// non-integer average through a double.
+void print_rates_json(const std::vector<prkl::RateDay>& days) {
+  std::string out = "[";
+  for (const auto& d : days) {
+    fmt::format_to(std::back_inserter(out),
+                   "{}\n  {{\"day\": \"{}\", \"average_price\": {}, \"count\": {}, \"min\": {}, "
+                   "\"max\": {}}}",
+                   out.size() > 1 ? "," : "", prkl::format_date(d.day),
+                   d.average ? d.average->to_string() : "null", d.count, optional_text(d.min),
+                   optional_text(d.max));
+  }
+  out += days.empty() ? "]\n" : "\n]\n";
+  fmt::print("{}", out);
+}
+
+void print_rates_table(const std::vector<prkl::RateDay>& days) {
+  fmt::print("{:<10}  {:>6}  {:>13}  {:>10}  {:>10}\n", "day", "count", "average_price", "min",
+             "max");
+  for (const auto& d : days) {
+    fmt::print("{:<10}  {:>6}  {:>13}  {:>10}  {:>10}\n", prkl::format_date(d.day), d.count,
+               d.average ? d.average->to_string() : "-", d.min ? std::to_string(*d.min) : "-",
+               d.max ? std::to_string(*d.max) : "-");
+  }
+}
+
+// Batch errors name the row and its line in the CSV file; dump errors name the dump's line.
+void print_row_errors(const std::vector<prkl::RowError>& errors,
+                      const std::vector<prkl::BatchRow>* rows) {
+  for (const auto& e : errors) {
+    const auto line = rows && e.row >= 1 && std::size_t(e.row) <= rows->size()
+                          ? (*rows)[std::size_t(e.row - 1)].source_line
+                          : 0;
+    fmt::print(stderr, "  {} {}{}: {}: {}\n", rows ? "row" : "line", e.row,
+               line ? fmt::format(" (line {})", line) : "", e.field, e.message);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"prkl: freight-rate data: rates, ports and price batches"};
+  app.set_version_flag("--version", prkl::version);
+  app.require_subcommand(1);
+  std::string db_url = "sqlite:prkl.db";
+  app.add_option("--db", db_url, "Store URL: sqlite:PATH or sqlite::memory:")
+      ->envname("PRKL_DB")
+      ->capture_default_str();
+
+  auto* init = app.add_subcommand("init", "Create the store and whatever of its schema is missing");
+
+  auto* import_dump = app.add_subcommand("import-dump", "Load a plain-SQL PostgreSQL dump");
+  std::string dump_path;
+  bool replace = false;
+  import_dump->add_option("FILE", dump_path, "pg_dump plain-SQL file")->required();
+  import_dump->add_flag("--replace", replace, "Replace the data the store already holds");
+
+  auto* rates = app.add_subcommand("rates", "Daily price statistics between two locations");
+  std::string from, to, origin, destination, format = "json";
+  std::int64_t min_count = 3;
+  int scale = 0;
+  rates->add_option("--from", from, "First day, YYYY-MM-DD")->required();
+  rates->add_option("--to", to, "Last day, YYYY-MM-DD (inclusive)")->required();
+  rates->add_option("--origin", origin, "Port code or region slug")->required();
+  rates->add_option("--destination", destination, "Port code or region slug")->required();
+  rates->add_option("--min-count", min_count, "Fewest prices for a day to get an average")
+      ->capture_default_str();
+  rates->add_option("--scale", scale, "Fraction digits of the average")->capture_default_str();
+
+  auto* ports = app.add_subcommand("ports", "Look up ports");
+  std::string region, search, code;
+  std::int64_t limit = 100, offset = 0;
+  ports->add_option("--code", code, "One port by code");
+  ports->add_option("--region", region, "Ports of a region, at any depth");
+  ports->add_option("--search", search, "Case-insensitive text in code or name");
+  ports->add_option("--limit", limit)->capture_default_str();
+  ports->add_option("--offset", offset)->capture_default_str();
+
+  auto* regions = app.add_subcommand("regions", "The region tree with each region's ports");
+
+  auto* batch = app.add_subcommand("batch", "Validate or apply a CSV batch of prices");
+  batch->require_subcommand(1);
+  std::string batch_path, batch_id;
+  auto* validate = batch->add_subcommand("validate", "Check every row; write nothing");
+  validate->add_option("FILE", batch_path, "CSV file with a header row")->required();
+  auto* apply = batch->add_subcommand("apply", "Validate, then write all rows or none");
+  apply->add_option("FILE", batch_path, "CSV file with a header row")->required();
+  apply->add_option("--id", batch_id,
+                    "Batch id; applying an id again changes nothing (default: from the content)");
+
+  auto* generate = app.add_subcommand("generate", "Make deterministic sample data");
+  prkl::GeneratorOptions gen;
+  std::string gen_first_day = "2024-01-01", gen_dump;
+  generate->add_option("--seed", gen.seed)->capture_default_str();
+  generate->add_option("--ports", gen.ports)->capture_default_str();
+  generate->add_option("--lanes", gen.lanes)->capture_default_str();
+  generate->add_option("--days", gen.days)->capture_default_str();
+  generate->add_option("--first-day", gen_first_day)->capture_default_str();
+  generate->add_option("--prices-per-day", gen.prices_per_day, "Mean prices per lane and day")
+      ->capture_default_str();
+  generate->add_option("--dump", gen_dump, "Write a plain-SQL dump here instead of into the store");
+  generate->add_flag("--replace", replace, "Replace the data the store already holds");
+
+  for (auto* command : {rates, ports, regions, apply}) {
+    command->add_option("--format", format, "json or table")
+        ->check(CLI::IsMember({"json", "table"}))
+        ->capture_default_str();
+  }
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? 0 : exit_bad_input;
+  }
+
+  try {
+    const auto open = [&](prkl::OpenMode mode) { return prkl::Database::open(db_url, mode); };
+    if (*init) {
+      auto db = open(prkl::OpenMode::create);
+      const auto added = db.init();
+      fmt::print("{}: {}\n", db_url,
+                 added.empty() ? "schema complete, nothing added"
+                               : fmt::format("added {}", fmt::join(added, ", ")));
+    } else if (*import_dump) {
+      auto db = open(prkl::OpenMode::create);
+      auto data = prkl::read_dump(dump_path, terminal_progress("reading " + dump_path));
+      const auto summary = db.load(data, replace, terminal_progress("writing"));
+      fmt::print("loaded {} regions, {} ports, {} prices from {}\n", summary.regions, summary.ports,
+                 summary.prices, dump_path);
+    } else if (*rates) {
+      auto db = open(prkl::OpenMode::existing);
+      const auto days = db.rates({prkl::parse_date(from, "--from"), prkl::parse_date(to, "--to"),
+                                  origin, destination, min_count, scale});
+      format == "json" ? print_rates_json(days) : print_rates_table(days);
+    } else if (*ports) {
+      auto db = open(prkl::OpenMode::existing);
+      std::vector<prkl::Port> found;
+      if (!code.empty()) {
+        found.push_back(db.port(code));
+      } else if (!region.empty()) {
+        found = db.ports_in_region(region);
+        if (!search.empty()) {
+          const auto matching = db.search_ports(search, std::numeric_limits<std::int64_t>::max());
+          std::erase_if(found, [&](const prkl::Port& p) {
+            return std::find(matching.begin(), matching.end(), p) == matching.end();
+          });
+        }
+        if (limit < 0 || offset < 0) {
+          throw prkl::InvalidArgument(
+              fmt::format("--limit {} and --offset {} must not be negative", limit, offset));
+        }
+        found.erase(found.begin(),
+                    found.begin() + std::min<std::int64_t>(offset, std::int64_t(found.size())));
+        if (std::int64_t(found.size()) > limit) found.resize(std::size_t(limit));
+      } else {
+        found = db.search_ports(search, limit, offset);
+      }
+      if (format == "json") {
+        json out = json::array();
+        for (const auto& p : found) out.push_back(port_json(p));
+        fmt::print("{}\n", out.dump(2));
+      } else {
+        for (const auto& p : found) fmt::print("{}  {:<20}  {}\n", p.code, p.region_slug, p.name);
+      }
+    } else if (*regions) {
+      auto db = open(prkl::OpenMode::existing);
+      const auto tree = db.region_tree();
+      if (format == "json") {
+        json out = json::array();
+        for (const auto& node : tree) out.push_back(region_json(node));
+        fmt::print("{}\n", out.dump(2));
+      } else {
+        for (const auto& node : tree) print_region_table(node, 0);
+      }
+    } else if (*batch) {
+      const bool applying = apply->parsed();
+      auto db = open(applying ? prkl::OpenMode::create : prkl::OpenMode::existing);
+      prkl::Batch input{batch_id, prkl::read_batch_csv(batch_path)};
+      if (!applying) {
+        const auto errors = db.validate(input);
+        if (!errors.empty()) {
+          fmt::print(stderr, "{}: {} bad row{}\n", batch_path, errors.size(),
+                     errors.size() == 1 ? "" : "s");
+          print_row_errors(errors, &input.rows);
+          return exit_bad_input;
+        }
+        fmt::print("{}: {} rows, all valid\n", batch_path, input.rows.size());
+        return 0;
+      }
+      try {
+        const auto result = db.apply(input, terminal_progress("applying " + batch_path));
+        if (format == "json") {
+          fmt::print("{}\n", json{{"batch_id", result.batch_id},
+                                  {"rows", result.rows},
+                                  {"prices", result.prices},
+                                  {"applied_at", result.applied_at},
+                                  {"replayed", result.replayed}}
+                                 .dump(2));
+        } else if (result.replayed) {
+          fmt::print("batch '{}' was already applied at {} ({} rows, {} prices); nothing changed\n",
+                     result.batch_id, result.applied_at, result.rows, result.prices);
+        } else {
+          fmt::print("applied batch '{}': {} rows, {} prices\n", result.batch_id, result.rows,
+                     result.prices);
+        }
+      } catch (const prkl::ValidationFailed& e) {
+        fmt::print(stderr, "prkl: {}: {}\n", batch_path, e.what());
+        print_row_errors(e.errors(), &input.rows);
+        return exit_bad_input;
+      }
+    } else if (*generate) {
+      gen.first_day = prkl::parse_date(gen_first_day, "--first-day");
+      const auto data = prkl::generate(gen);
+      if (!gen_dump.empty()) {
+        std::ofstream out(gen_dump, std::ios::binary);
+        if (!out) throw prkl::InvalidArgument(fmt::format("cannot write '{}'", gen_dump));
+        prkl::write_dump(out, data);
+      } else {
+        auto db = open(prkl::OpenMode::create);
+        db.load(data, replace, terminal_progress("writing"));
+      }
+      fmt::print("generated {} regions, {} ports, {} prices into {}\n", data.regions.size(),
+                 data.ports.size(), data.prices.size(), gen_dump.empty() ? db_url : gen_dump);
+    }
+    return 0;
+  } catch (const prkl::ValidationFailed& e) {
+    fmt::print(stderr, "prkl: {}\n", e.what());
+    print_row_errors(e.errors(), nullptr);
+    return exit_bad_input;
+  } catch (const prkl::InvalidArgument& e) {
+    fmt::print(stderr, "prkl: {}\n", e.what());
+    return exit_bad_input;
+  } catch (const prkl::NotFound& e) {
+    fmt::print(stderr, "prkl: {}\n", e.what());
+    return exit_bad_input;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "prkl: {}\n", e.what());
+    return exit_failure;
+  }
+}

@@ -1,0 +1,60 @@
+#pragma once
+
+/// \file
+/// Price batches: many rows checked as a whole, then written all-or-nothing under an id.
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "prkl/date.hpp"
+
+namespace prkl {
+
+/// One input row, as text, the way it arrives from CSV, JSON or a form. A row carries either
+/// `day`, or `date_from` and `date_to` (one price for every day of that inclusive range, as the
+/// ratestask upload did).
+struct BatchRow {
+  std::string origin;
+  std::string destination;
+  std::string day;
+  std::string date_from;
+  std::string date_to;
+  std::string price;
+  /// Line in the source file, when the row came from one; 0 otherwise.
+  std::int64_t source_line = 0;
+
+  /// A single-day row built from typed values.
+  static BatchRow single(std::string origin, std::string destination, Date day, std::int64_t price);
+  /// A date-range row built from typed values.
+  static BatchRow range(std::string origin, std::string destination, Date date_from, Date date_to,
+                        std::int64_t price);
+};
+
+/// A batch. An empty id means "derive one from the content", so the same rows applied twice
+/// land once.
+struct Batch {
+  std::string id;
+  std::vector<BatchRow> rows;
+};
+
+/// What applying a batch did. A replayed result is the one stored when the id was first applied.
+struct BatchResult {
+  std::string batch_id;
+  std::int64_t rows = 0;
+  /// Prices written: a date-range row writes one per day.
+  std::int64_t prices = 0;
+  /// UTC, ISO 8601, when the batch was first applied.
+  std::string applied_at;
+  /// True when this id had already been applied and nothing was written now.
+  bool replayed = false;
+};
+
+/// Reads a CSV batch. The header row names the columns, in any order: `origin`, `destination`
+/// (or `orig_code`/`origin_code`, `dest_code`/`destination_code`), `price`, and either `day` or
+/// `date_from` and `date_to`. Unknown columns are an error (a typo must not drop data).
+/// Throws InvalidArgument for a missing file, a bad header or malformed CSV quoting.
+std::vector<BatchRow> read_batch_csv(const std::filesystem::path& path);
+
+}  // namespace prkl

@@ -1,0 +1,100 @@
+#pragma once
+
+/// \file
+/// prkl::Database: the library's front door. It owns a Store and holds every rule: location
+/// resolution, validation, exact averages and rounding.
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "prkl/batch.hpp"
+#include "prkl/error.hpp"
+#include "prkl/model.hpp"
+#include "prkl/store.hpp"
+
+namespace prkl {
+
+namespace detail {
+class Geography;
+}
+
+struct Options {
+  /// Longest rates range, in days, that is answered; longer ones are refused, not run.
+  std::int64_t max_range_days = 5 * 366;
+  /// Highest price a batch may carry; higher is taken for a typo. Prices are whole dollars.
+  std::int64_t max_price = 1'000'000;
+};
+
+/// What a dump import loaded.
+struct ImportSummary {
+  std::int64_t regions = 0;
+  std::int64_t ports = 0;
+  std::int64_t prices = 0;
+};
+
+/// Not thread-safe: use one Database per thread (each opens its own connection).
+class Database {
+ public:
+  /// Opens `url` (see open_store()). Writers pass OpenMode::create.
+  static Database open(std::string_view url, OpenMode mode = OpenMode::existing,
+                       Options options = {});
+
+  explicit Database(std::unique_ptr<Store> store, Options options = {});
+  Database(Database&&) noexcept;
+  Database& operator=(Database&&) noexcept;
+  ~Database();
+
+  Store& store() noexcept { return *store_; }
+  const Options& options() const noexcept { return options_; }
+
+  /// Creates the missing parts of the schema; returns what it added.
+  std::vector<std::string> init();
+
+  /// One entry per day of the range, ascending. Throws InvalidArgument for a reversed or too
+  /// long range, a bad min_count or scale; NotFound for an unknown origin or destination.
+  std::vector<RateDay> rates(const RatesQuery& query);
+
+  /// The port codes a location stands for: the port itself, or every port of a region and of
+  /// its sub-regions at any depth. Sorted. Throws NotFound when it is neither.
+  std::vector<std::string> resolve(std::string_view location);
+
+  /// Throws NotFound for an unknown code.
+  Port port(std::string_view code);
+  /// Every port of the region and its sub-regions, by code. Throws NotFound.
+  std::vector<Port> ports_in_region(std::string_view slug);
+  /// Ports whose code or name contains `text`, ignoring case (Unicode simple case folding for
+  /// Latin, Greek and Cyrillic letters); all ports when `text` is empty. By code.
+  std::vector<Port> search_ports(std::string_view text, std::int64_t limit = 100,
+                                 std::int64_t offset = 0);
+  /// The region forest, roots and children ordered by slug.
+  std::vector<RegionNode> region_tree();
+
+  /// Checks every row; returns every problem (empty when the batch is good). Does not write.
+  std::vector<RowError> validate(const Batch& batch);
+  /// Validates, then writes the whole batch in one transaction. Throws ValidationFailed with
+  /// every bad row (nothing written), BatchConflict when the id was applied with other content.
+  /// An id applied before returns its first result with `replayed` set.
+  BatchResult apply(const Batch& batch, const Progress& progress = {});
+
+  /// Loads a plain-SQL pg_dump file (see read_dump()) in one transaction. Refuses a store that
+  /// already holds data unless `replace` is set, in which case everything (batch ledger too) is
+  /// replaced.
+  ImportSummary import_dump(const std::filesystem::path& path, bool replace = false,
+                            const Progress& progress = {});
+  /// Loads a data set the same way (used by import_dump and the sample generator).
+  ImportSummary load(const Dataset& data, bool replace = false, const Progress& progress = {});
+
+ private:
+  const detail::Geography& geography();
+
+  std::unique_ptr<Store> store_;
+  Options options_;
+  std::unique_ptr<detail::Geography> geography_;
+  std::int64_t geography_generation_ = -1;
+};
+
+}  // namespace prkl

@@ -1,0 +1,27 @@
+#pragma once
+
+/// \file
+/// Reading and writing plain-SQL PostgreSQL dumps of the ratestask shape.
+
+#include <filesystem>
+#include <iosfwd>
+
+#include "prkl/model.hpp"
+#include "prkl/store.hpp"
+
+namespace prkl {
+
+/// Reads a pg_dump plain-SQL file: `COPY [public.]ports|regions|prices (...) FROM stdin;` blocks
+/// with pg_dump text escapes, in any order and with any column order. Schema statements (SET,
+/// CREATE, ALTER, COMMENT, ...) are skipped. Data statements after the COPY blocks are applied in
+/// order when they have one of the forms the ratestask dump uses:
+/// `INSERT INTO table [(cols)] VALUES (...), ...;` and `DELETE FROM prices WHERE day = date'...';`.
+/// Any other statement that would change data is an error naming its line, as is a malformed
+/// row. Rows are not checked against each other here; Database::load does that.
+Dataset read_dump(const std::filesystem::path& path, const Progress& progress = {});
+Dataset read_dump(std::istream& in, const Progress& progress = {}, std::int64_t total_bytes = 0);
+
+/// Writes `data` as a plain-SQL dump that read_dump() and PostgreSQL's psql both load.
+void write_dump(std::ostream& out, const Dataset& data);
+
+}  // namespace prkl

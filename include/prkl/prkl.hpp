@@ -1,0 +1,15 @@
+#pragma once
+
+/// \file
+/// Everything in prkl's public API.
+
+#include "prkl/batch.hpp"
+#include "prkl/database.hpp"
+#include "prkl/date.hpp"
+#include "prkl/decimal.hpp"
+#include "prkl/dump.hpp"
+#include "prkl/error.hpp"
+#include "prkl/generator.hpp"
+#include "prkl/model.hpp"
+#include "prkl/store.hpp"
+#include "prkl/version.hpp"

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs everything prkl builds and tests with, from Debian 12's packages only.
+set -euo pipefail
+packages=(
+  build-essential cmake ccache pkg-config clang-format
+  libsqlite3-dev sqlite3 libpq-dev postgresql
+  libfmt-dev libboost-dev libcsv-dev nlohmann-json3-dev libcli11-dev catch2 libbenchmark-dev
+  pybind11-dev python3-dev python3-pytest python3-flask python3-bottle gunicorn
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  SUDO=$([ "$(id -u)" -eq 0 ] && echo "" || echo sudo)
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi

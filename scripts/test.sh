@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Every test: set up, build, run the suite; then the same under ASan and UBSan.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+
+# The real Xeneta dumps live beside the checkout; the tests fail, not skip, without them.
+data=${PRKL_XENETA_DIR:-}
+for candidate in "$data" ../shared/data/xeneta /work/shared/data/xeneta; do
+  if [ -n "$candidate" ] && [ -f "$candidate/ratestask-2016.sql" ]; then data=$(cd "$candidate" && pwd); break; fi
+done
+if [ ! -f "$data/ratestask-2016.sql" ]; then
+  echo "test.sh: the Xeneta dumps were not found; set PRKL_XENETA_DIR" >&2
+  exit 1
+fi
+
+jobs=$(nproc)
+BUILD_DIR=build scripts/build.sh -DPRKL_XENETA_DIR="$data"
+(cd build && ctest --output-on-failure -j "$jobs")
+
+BUILD_DIR=build-asan scripts/build.sh -DPRKL_XENETA_DIR="$data" -DPRKL_SANITIZE=ON \
+  -DPRKL_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=Debug
+(cd build-asan && ctest --output-on-failure -j "$jobs")
+echo "test.sh: all tests passed"

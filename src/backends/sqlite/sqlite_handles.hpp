@@ -1,0 +1,71 @@
+#pragma once
+
+// RAII owners for the SQLite C API: a connection, a prepared statement that is reset and rebound
+// for every use, and a transaction that rolls back unless committed.
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace prkl::sqlite {
+
+class Connection {
+ public:
+  Connection(const std::string& path, int flags);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  sqlite3* get() const noexcept { return db_; }
+  /// Runs one or more statements without results.
+  void exec(std::string_view sql);
+  /// Throws StorageError with SQLite's message when `rc` is an error.
+  void check(int rc, std::string_view doing) const;
+  [[noreturn]] static void fail(std::string_view message, std::string_view doing);
+
+ private:
+  sqlite3* db_ = nullptr;
+};
+
+class Statement {
+ public:
+  Statement(Connection& connection, std::string_view sql);
+  ~Statement();
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+
+  /// Resets the statement and clears its bindings, ready for a new use.
+  Statement& reset();
+  Statement& bind(int index, std::string_view text);
+  Statement& bind(int index, std::int64_t value);
+  /// Steps once; true while there is a row to read.
+  bool step();
+  /// Steps to completion, for statements without rows.
+  void run();
+
+  std::int64_t int64(int column) const;
+  std::string text(int column) const;
+  bool is_null(int column) const;
+
+ private:
+  Connection& connection_;
+  sqlite3_stmt* stmt_ = nullptr;
+};
+
+class Transaction {
+ public:
+  enum class Kind { deferred, immediate };
+  Transaction(Connection& connection, Kind kind);
+  ~Transaction();
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+  void commit();
+
+ private:
+  Connection& connection_;
+  bool open_ = true;
+};
+
+}  // namespace prkl::sqlite

@@ -1,0 +1,301 @@
+#include "batch.hpp"
+
+#include <csv.h>
+#include <fmt/format.h>
+
+#include <charconv>
+#include <fstream>
+#include <map>
+#include <optional>
+
+namespace prkl {
+
+BatchRow BatchRow::single(std::string origin, std::string destination, Date day,
+                          std::int64_t price) {
+  return {std::move(origin),
+          std::move(destination),
+          format_date(day),
+          {},
+          {},
+          std::to_string(price),
+          0};
+}
+
+BatchRow BatchRow::range(std::string origin, std::string destination, Date date_from, Date date_to,
+                         std::int64_t price) {
+  return {std::move(origin),    std::move(destination), {}, format_date(date_from),
+          format_date(date_to), std::to_string(price),  0};
+}
+
+namespace {
+
+// Columns a CSV header may name, with the aliases the ratestask and operations-task APIs used.
+const std::map<std::string, std::string BatchRow::*, std::less<>>& csv_columns() {
+  static const std::map<std::string, std::string BatchRow::*, std::less<>> columns{
+      {"origin", &BatchRow::origin},
+      {"orig_code", &BatchRow::origin},
+      {"origin_code", &BatchRow::origin},
+      {"destination", &BatchRow::destination},
+      {"dest_code", &BatchRow::destination},
+      {"destination_code", &BatchRow::destination},
+      {"day", &BatchRow::day},
+      {"date_from", &BatchRow::date_from},
+      {"date_to", &BatchRow::date_to},
+      {"price", &BatchRow::price},
+  };
+  return columns;
+}
+
+struct CsvReader {
+  std::string path;
+  std::vector<std::string BatchRow::*> fields;  // by column position, from the header
+  std::vector<std::string> header;
+  std::vector<BatchRow> rows;
+  BatchRow current;
+  std::size_t column = 0;
+  std::int64_t record = 0;  // records seen, header included
+  std::optional<std::string> error;
+
+  void on_field(std::string_view value) {
+    if (error) return;
+    if (record == 0) {
+      header.emplace_back(value);
+    } else if (column < fields.size()) {
+      current.*fields[column] = std::string(value);
+    } else if (!(value.empty() && column == fields.size())) {
+      error = fmt::format("{}: line {}: more fields than the header's {}", path, record + 1,
+                          fields.size());
+    }
+    ++column;
+  }
+
+  void on_record_end() {
+    if (error) return;
+    if (record == 0) {
+      take_header();
+    } else if (column == 1 && current.origin.empty() && current.destination.empty() &&
+               current.price.empty() && current.day.empty() && current.date_from.empty()) {
+      // A blank line carries no row.
+    } else {
+      current.source_line = record + 1;
+      rows.push_back(std::move(current));
+    }
+    current = BatchRow{};
+    column = 0;
+    ++record;
+  }
+
+  void take_header() {
+    // Member pointers have no ordering, so the few columns are kept in a plain list.
+    std::vector<std::pair<std::string BatchRow::*, std::string>> seen;
+    const auto has = [&seen](std::string BatchRow::*member) {
+      return std::any_of(seen.begin(), seen.end(),
+                         [member](const auto& s) { return s.first == member; });
+    };
+    if (!header.empty() && header[0].starts_with("\xEF\xBB\xBF")) header[0].erase(0, 3);  // BOM
+    for (const std::string& name : header) {
+      const auto found = csv_columns().find(name);
+      if (found == csv_columns().end()) {
+        error = fmt::format(
+            "{}: unknown column '{}' in the header (expected origin, destination, price and day "
+            "or date_from and date_to)",
+            path, name);
+        return;
+      }
+      for (const auto& [member, earlier] : seen) {
+        if (member == found->second) {
+          error = fmt::format("{}: columns '{}' and '{}' name the same field", path, earlier, name);
+          return;
+        }
+      }
+      seen.emplace_back(found->second, name);
+      fields.push_back(found->second);
+    }
+    const bool has_day = has(&BatchRow::day);
+    const bool has_range = has(&BatchRow::date_from) || has(&BatchRow::date_to);
+    for (auto [member, name] :
+         {std::pair{&BatchRow::origin, "origin"}, std::pair{&BatchRow::destination, "destination"},
+          std::pair{&BatchRow::price, "price"}}) {
+      if (!has(member)) {
+        error = fmt::format("{}: the header has no '{}' column", path, name);
+        return;
+      }
+    }
+    if (!has_day && !has_range) {
+      error = fmt::format("{}: the header has neither 'day' nor 'date_from'/'date_to'", path);
+    }
+  }
+};
+
+}  // namespace
+
+std::vector<BatchRow> read_batch_csv(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InvalidArgument(fmt::format("cannot read batch file '{}'", path.string()));
+
+  csv_parser parser;
+  if (csv_init(&parser, CSV_STRICT | CSV_STRICT_FINI) != 0) throw std::bad_alloc();
+  struct Free {
+    csv_parser* p;
+    ~Free() { csv_free(p); }
+  } free_parser{&parser};
+
+  CsvReader reader;
+  reader.path = path.string();
+  const auto on_field = [](void* data, std::size_t size, void* self) {
+    static_cast<CsvReader*>(self)->on_field(
+        std::string_view(static_cast<const char*>(data), data ? size : 0));
+  };
+  const auto on_end = [](int, void* self) { static_cast<CsvReader*>(self)->on_record_end(); };
+
+  std::vector<char> buffer(1 << 16);
+  while (in) {
+    in.read(buffer.data(), std::streamsize(buffer.size()));
+    const auto got = std::size_t(in.gcount());
+    if (csv_parse(&parser, buffer.data(), got, on_field, on_end, &reader) != got) {
+      throw InvalidArgument(fmt::format("{}: malformed CSV after line {}: {}", reader.path,
+                                        reader.record, csv_strerror(csv_error(&parser))));
+    }
+    if (reader.error) throw InvalidArgument(*reader.error);
+  }
+  if (csv_fini(&parser, on_field, on_end, &reader) != 0) {
+    throw InvalidArgument(fmt::format("{}: malformed CSV at the end of the file: {}", reader.path,
+                                      csv_strerror(csv_error(&parser))));
+  }
+  if (reader.error) throw InvalidArgument(*reader.error);
+  if (reader.record == 0) throw InvalidArgument(fmt::format("{}: the file is empty", reader.path));
+  return std::move(reader.rows);
+}
+
+namespace detail {
+
+namespace {
+
+void check_port(const std::string& code, const char* field, std::int64_t row,
+                const Geography& geography, std::vector<RowError>& errors) {
+  if (code.empty()) {
+    errors.push_back({row, field, fmt::format("{} is missing", field)});
+  } else if (!geography.find_port(code)) {
+    errors.push_back({row, field,
+                      geography.find_region(code)
+                          ? fmt::format("'{}' is a region; a price needs a port code", code)
+                          : fmt::format("unknown port '{}'", code)});
+  }
+}
+
+std::optional<Date> check_date(const std::string& text, const char* field, std::int64_t row,
+                               std::vector<RowError>& errors) {
+  if (text.empty()) {
+    errors.push_back({row, field, fmt::format("{} is missing", field)});
+    return std::nullopt;
+  }
+  try {
+    return parse_date(text, field);
+  } catch (const InvalidArgument& e) {
+    errors.push_back({row, field, e.what()});
+    return std::nullopt;
+  }
+}
+
+void check_price(const std::string& text, std::int64_t row, const Options& options,
+                 std::vector<RowError>& errors) {
+  std::int64_t value = 0;
+  const char* end = text.data() + text.size();
+  const auto [stop, ec] = std::from_chars(text.data(), end, value);
+  if (text.empty()) {
+    errors.push_back({row, "price", "price is missing"});
+  } else if (ec == std::errc::result_out_of_range) {
+    errors.push_back({row, "price", fmt::format("price '{}' is out of range", text)});
+  } else if (ec != std::errc{} || stop != end) {
+    errors.push_back(
+        {row, "price", fmt::format("price '{}' is not a whole number of dollars", text)});
+  } else if (value <= 0) {
+    errors.push_back({row, "price", fmt::format("price {} is not positive", value)});
+  } else if (value > options.max_price) {
+    errors.push_back(
+        {row, "price",
+         fmt::format("price {} is above the maximum of {}", value, options.max_price)});
+  }
+}
+
+}  // namespace
+
+std::vector<RowError> validate_rows(const std::vector<BatchRow>& rows, const Geography& geography,
+                                    const Options& options) {
+  std::vector<RowError> errors;
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const BatchRow& r = rows[i];
+    const auto row = std::int64_t(i) + 1;
+    check_port(r.origin, "origin", row, geography, errors);
+    check_port(r.destination, "destination", row, geography, errors);
+    if (!r.day.empty()) {
+      if (!r.date_from.empty() || !r.date_to.empty()) {
+        errors.push_back({row, "day", "give either day or date_from and date_to, not both"});
+      } else {
+        check_date(r.day, "day", row, errors);
+      }
+    } else if (r.date_from.empty() && r.date_to.empty()) {
+      errors.push_back({row, "day", "day is missing (or give date_from and date_to)"});
+    } else {
+      const auto from = check_date(r.date_from, "date_from", row, errors);
+      const auto to = check_date(r.date_to, "date_to", row, errors);
+      if (from && to && *from > *to) {
+        errors.push_back({row, "date_to",
+                          fmt::format("reversed range: date_to {} is before date_from {}",
+                                      r.date_to, r.date_from)});
+      } else if (from && to && (*to - *from).count() + 1 > options.max_range_days) {
+        errors.push_back({row, "date_to",
+                          fmt::format("range {}..{} is longer than {} days", r.date_from, r.date_to,
+                                      options.max_range_days)});
+      }
+    }
+    check_price(r.price, row, options, errors);
+  }
+  return errors;
+}
+
+std::vector<Price> expand_rows(const std::vector<BatchRow>& rows) {
+  std::vector<Price> prices;
+  prices.reserve(rows.size());
+  for (const BatchRow& r : rows) {
+    const auto price = static_cast<std::int32_t>(std::stol(r.price));
+    if (!r.day.empty()) {
+      prices.push_back({r.origin, r.destination, parse_date(r.day), price});
+      continue;
+    }
+    const Date to = parse_date(r.date_to);
+    for (Date d = parse_date(r.date_from); d <= to; d += std::chrono::days{1}) {
+      prices.push_back({r.origin, r.destination, d, price});
+    }
+  }
+  return prices;
+}
+
+std::string digest_of(const std::vector<Price>& prices) {
+  std::uint64_t hash = 14695981039346656037ull;
+  const auto mix = [&hash](std::string_view text) {
+    for (unsigned char c : text) {
+      hash ^= c;
+      hash *= 1099511628211ull;
+    }
+  };
+  for (const Price& p : prices) {
+    mix(p.origin);
+    mix("\t");
+    mix(p.destination);
+    mix(fmt::format("\t{}\t{}\n", p.day.time_since_epoch().count(), p.price));
+  }
+  return fmt::format("{:016x}", hash);
+}
+
+void check_batch_id(const std::string& id) {
+  const bool printable = std::all_of(id.begin(), id.end(), [](char c) {
+    return static_cast<unsigned char>(c) >= 0x20 && c != 0x7F;
+  });
+  if (id.empty() || id.size() > 200 || !printable) {
+    throw InvalidArgument(fmt::format("batch id '{}' must be 1 to 200 printable characters", id));
+  }
+}
+
+}  // namespace detail
+}  // namespace prkl

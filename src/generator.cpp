@@ -1,0 +1,130 @@
+#include "prkl/generator.hpp"
+
+#include <fmt/format.h>
+
+#include <array>
+#include <set>
+
+#include "prkl/error.hpp"
+
+namespace prkl {
+
+namespace {
+
+// SplitMix64: tiny, fast, and specified bit for bit, so a seed means the same data everywhere
+// (std::uniform_int_distribution is not portable across standard libraries).
+class Random {
+ public:
+  explicit Random(std::uint64_t seed) : state_(seed) {}
+  std::uint64_t next() {
+    std::uint64_t z = (state_ += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+  }
+  /// Uniform in [0, n), n > 0; the modulo bias is below 2^-40 for the sizes used here.
+  std::int64_t below(std::int64_t n) { return std::int64_t(next() % std::uint64_t(n)); }
+
+ private:
+  std::uint64_t state_;
+};
+
+struct Area {
+  const char* slug;
+  const char* name;
+  std::array<const char*, 3> countries;
+};
+
+constexpr Area areas[] = {
+    {"north_europe", "North Europe", {"NO", "SE", "FI"}},
+    {"west_europe", "West Europe", {"DE", "NL", "FR"}},
+    {"south_europe", "South Europe", {"ES", "IT", "GR"}},
+    {"china", "China", {"CN", "HK", "TW"}},
+    {"south_east_asia", "South East Asia", {"SG", "MY", "VN"}},
+    {"north_america", "North America", {"US", "CA", "MX"}},
+    {"south_america", "South America", {"BR", "AR", "CL"}},
+    {"middle_east", "Middle East", {"AE", "SA", "OM"}},
+};
+
+constexpr const char* syllables[] = {"ka",  "ro",  "mi", "sa", "len", "dor", "vik", "ha", "tu",
+                                     "bel", "gra", "no", "po", "rin", "sto", "ma",  "el", "fjo"};
+
+std::string place_name(Random& random) {
+  std::string name;
+  const auto parts = 2 + random.below(2);
+  for (std::int64_t i = 0; i < parts; ++i) name += syllables[random.below(std::size(syllables))];
+  name[0] = char(name[0] - 'a' + 'A');
+  return name;
+}
+
+}  // namespace
+
+Dataset generate(const GeneratorOptions& o) {
+  if (o.ports < 2 || o.lanes < 1 || o.days < 1 || o.prices_per_day < 1) {
+    throw InvalidArgument(fmt::format(
+        "generator needs at least 2 ports, 1 lane, 1 day and 1 price a day (got {}, {}, {}, {})",
+        o.ports, o.lanes, o.days, o.prices_per_day));
+  }
+  if (o.lanes > o.ports * (o.ports - 1)) {
+    throw InvalidArgument(fmt::format("{} lanes need more than {} ports ({} lanes at most)",
+                                      o.lanes, o.ports, o.ports * (o.ports - 1)));
+  }
+  Random random(o.seed);
+  Dataset data;
+
+  // Three levels: world area, main/sub trade zones, and local zones in some of them, so that
+  // a region query has to look several levels down.
+  data.regions.push_back({"world", "World", std::nullopt});
+  std::vector<std::size_t> port_regions;  // regions that hold ports
+  for (const Area& area : areas) {
+    data.regions.push_back({area.slug, area.name, std::string("world")});
+    for (const char* zone : {"main", "sub"}) {
+      const std::string slug = fmt::format("{}_{}", area.slug, zone);
+      data.regions.push_back({slug, fmt::format("{} {}", area.name, zone), std::string(area.slug)});
+      port_regions.push_back(data.regions.size() - 1);
+      for (std::int64_t local = 0, n = random.below(3); local < n; ++local) {
+        data.regions.push_back({fmt::format("{}_local_{}", slug, local + 1),
+                                fmt::format("{} {} local {}", area.name, zone, local + 1), slug});
+        port_regions.push_back(data.regions.size() - 1);
+      }
+    }
+  }
+
+  std::set<std::string> codes;
+  while (std::int64_t(data.ports.size()) < o.ports) {
+    const std::size_t region =
+        port_regions[std::size_t(random.below(std::int64_t(port_regions.size())))];
+    const Area* area = nullptr;
+    for (const Area& a : areas) {
+      if (data.regions[region].slug.starts_with(a.slug)) area = &a;
+    }
+    std::string code = area->countries[std::size_t(random.below(3))];
+    for (int i = 0; i < 3; ++i) code += char('A' + random.below(26));
+    if (!codes.insert(code).second) continue;
+    data.ports.push_back({code, place_name(random), data.regions[region].slug});
+  }
+
+  std::set<std::pair<std::int64_t, std::int64_t>> lanes;
+  while (std::int64_t(lanes.size()) < o.lanes) {
+    const auto from = random.below(o.ports);
+    const auto to = random.below(o.ports);
+    if (from != to) lanes.emplace(from, to);
+  }
+  data.prices.reserve(std::size_t(o.lanes * o.days * o.prices_per_day));
+  for (const auto& [from, to] : lanes) {
+    // Each lane has its own level and a slow drift; each price scatters about 10% around it.
+    std::int64_t level = 300 + random.below(4000);
+    for (std::int64_t d = 0; d < o.days; ++d) {
+      level = std::max<std::int64_t>(100, level + random.below(41) - 20);
+      const auto count = random.below(2 * o.prices_per_day + 1);  // mean prices_per_day
+      for (std::int64_t i = 0; i < count; ++i) {
+        const auto price = level + random.below(level / 5 + 1) - level / 10;
+        data.prices.push_back({data.ports[std::size_t(from)].code, data.ports[std::size_t(to)].code,
+                               o.first_day + std::chrono::days{d}, std::int32_t(price)});
+      }
+    }
+  }
+  return data;
+}
+
+}  // namespace prkl

@@ -1,0 +1,192 @@
+"""The `prkl` command-line contract, exercised as a user would: real processes, real files."""
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+PRKL = os.environ["PRKL_BIN"]
+XENETA = Path(os.environ["PRKL_XENETA_DIR"])
+RATESTASK = XENETA / "ratestask-2016.sql"
+
+KNOWN_ANSWER = [
+    ("2016-01-01", 24, 1112), ("2016-01-02", 24, 1112), ("2016-01-03", 0, None),
+    ("2016-01-04", 1, None), ("2016-01-05", 24, 1142), ("2016-01-06", 24, 1142),
+    ("2016-01-07", 24, 1137), ("2016-01-08", 24, 1124), ("2016-01-09", 24, 1124),
+    ("2016-01-10", 24, 1124),
+]
+
+
+def prkl(*args, db=None, env=None, check=None):
+    command = [PRKL] + ([f"--db={db}"] if db else []) + [str(a) for a in args]
+    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+    if check is not None:
+        assert result.returncode == check, (result.stdout, result.stderr)
+    return result
+
+
+@pytest.fixture(scope="module")
+def real_db(tmp_path_factory):
+    db = f"sqlite:{tmp_path_factory.mktemp('real') / 'rates.db'}"
+    out = prkl("import-dump", RATESTASK, db=db, check=0)
+    assert "53056 prices" in out.stdout
+    return db
+
+
+def test_known_answer_as_json(real_db):
+    out = prkl("rates", "--from", "2016-01-01", "--to", "2016-01-10", "--origin", "CNSGH",
+               "--destination", "north_europe_main", db=real_db, check=0)
+    days = json.loads(out.stdout)
+    assert [(d["day"], d["count"], d["average_price"]) for d in days] == KNOWN_ANSWER
+
+
+def test_rates_table_and_scale(real_db):
+    out = prkl("rates", "--from", "2016-01-01", "--to", "2016-01-02", "--origin", "CNSGH",
+               "--destination", "north_europe_main", "--scale", "2", "--format", "table",
+               db=real_db, check=0)
+    lines = out.stdout.splitlines()
+    assert lines[0].split() == ["day", "count", "average_price", "min", "max"]
+    assert lines[1].split()[0:2] == ["2016-01-01", "24"]
+    assert "." in lines[1].split()[2]
+    scaled = json.loads(prkl("rates", "--from", "2016-01-01", "--to", "2016-01-01", "--origin",
+                             "CNSGH", "--destination", "north_europe_main", "--scale", "3",
+                             db=real_db, check=0).stdout)
+    # The decimal is printed exactly, digits and all, not through a float.
+    assert round(scaled[0]["average_price"]) == 1112
+
+
+@pytest.mark.parametrize("args, named", [
+    (["--from", "2016-1-01", "--to", "2016-01-10"], "2016-1-01"),
+    (["--from", "2016-01-10", "--to", "2016-01-01"], "2016-01-10"),
+    (["--from", "2016-01-01", "--to", "2016-02-30"], "2016-02-30"),
+])
+def test_bad_dates_exit_2_naming_the_value(real_db, args, named):
+    out = prkl("rates", *args, "--origin", "CNSGH", "--destination", "north_europe_main",
+               db=real_db, check=2)
+    assert named in out.stderr
+    assert out.stderr.startswith("prkl: ")
+    assert "Traceback" not in out.stderr and "terminate" not in out.stderr
+
+
+def test_unknown_location_exits_2(real_db):
+    out = prkl("rates", "--from", "2016-01-01", "--to", "2016-01-02", "--origin", "ATLANTIS",
+               "--destination", "north_europe_main", db=real_db, check=2)
+    assert "'ATLANTIS'" in out.stderr
+
+
+def test_usage_errors_exit_2_and_help_exits_0(real_db):
+    prkl("rates", "--from", "2016-01-01", db=real_db, check=2)
+    prkl("frobnicate", db=real_db, check=2)
+    assert "rates" in prkl("--help", check=0).stdout
+
+
+def test_missing_database_is_not_created_by_a_read(tmp_path):
+    path = tmp_path / "absent.db"
+    out = prkl("ports", db=f"sqlite:{path}", check=2)
+    assert str(path) in out.stderr
+    assert not path.exists()
+
+
+def test_db_from_environment(real_db):
+    env = dict(os.environ, PRKL_DB=real_db)
+    out = prkl("ports", "--code", "CNSGH", env=env, check=0)
+    assert json.loads(out.stdout) == [{"code": "CNSGH", "name": "Shanghai", "region": "china_east_main"}]
+
+
+def test_ports(real_db):
+    found = json.loads(prkl("ports", "--search", "MÅLØY", db=real_db, check=0).stdout)
+    assert [p["code"] for p in found] == ["NOMAY"]
+    in_region = json.loads(prkl("ports", "--region", "north_europe_main", "--limit", "1000",
+                                db=real_db, check=0).stdout)
+    assert "GBFXT" in {p["code"] for p in in_region}  # a grandchild region's port
+    page = json.loads(prkl("ports", "--limit", "5", "--offset", "5", db=real_db, check=0).stdout)
+    assert len(page) == 5
+    prkl("ports", "--code", "NOPE1", db=real_db, check=2)
+    tree = json.loads(prkl("regions", db=real_db, check=0).stdout)
+    assert {r["slug"] for r in tree} == {"china_main", "northern_europe"}
+
+
+def write(path, text):
+    path.write_text(text)
+    return path
+
+
+def test_batches(tmp_path):
+    db = f"sqlite:{tmp_path / 'b.db'}"
+    prkl("import-dump", RATESTASK, db=db, check=0)
+
+    bad = write(tmp_path / "bad.csv",
+                "origin,destination,day,price\n"
+                "CNSGH,NLRTM,2016-02-01,900\n"
+                "CNXXX,NLRTM,2016-02-01,900\n"
+                "CNSGH,NLRTM,2016-02-31,900\n"
+                "CNSGH,NLRTM,2016-02-01,-1\n")
+    out = prkl("batch", "validate", bad, db=db, check=2)
+    assert "3 bad rows" in out.stderr
+    for expected in ("row 2 (line 3): origin: unknown port 'CNXXX'",
+                     "row 3 (line 4): day:", "row 4 (line 5): price: price -1"):
+        assert expected in out.stderr
+    out = prkl("batch", "apply", bad, "--id", "b1", db=db, check=2)
+    assert "nothing was written" in out.stderr
+
+    def february_count():
+        days = json.loads(prkl("rates", "--from", "2016-02-01", "--to", "2016-02-29", "--origin",
+                               "CNSGH", "--destination", "NLRTM", db=db, check=0).stdout)
+        return sum(d["count"] for d in days)
+
+    assert february_count() == 0
+    good = write(tmp_path / "good.csv",
+                 "origin,destination,date_from,date_to,price\n"
+                 "CNSGH,NLRTM,2016-02-01,2016-02-03,900\n"
+                 "CNSGH,NLRTM,2016-02-01,2016-02-01,1000\n")
+    assert "2 rows, all valid" in prkl("batch", "validate", good, db=db, check=0).stdout
+    first = json.loads(prkl("batch", "apply", good, "--id", "b1", "--format", "json", db=db,
+                            check=0).stdout)
+    assert first["prices"] == 4 and not first["replayed"]
+    again = json.loads(prkl("batch", "apply", good, "--id", "b1", "--format", "json", db=db,
+                            check=0).stdout)
+    assert again["replayed"] and again["applied_at"] == first["applied_at"]
+    assert february_count() == 4
+
+    other = write(tmp_path / "other.csv", "origin,destination,day,price\nCNSGH,NLRTM,2016-02-05,1\n")
+    assert "different rows" in prkl("batch", "apply", other, "--id", "b1", db=db, check=2).stderr
+    assert february_count() == 4
+
+
+def test_import_refuses_to_mix_data_sets(tmp_path):
+    db = f"sqlite:{tmp_path / 'i.db'}"
+    prkl("import-dump", RATESTASK, db=db, check=0)
+    assert "already holds data" in prkl("import-dump", RATESTASK, db=db, check=2).stderr
+    prkl("import-dump", XENETA / "operations-task-2021.sql", "--replace", db=db, check=0)
+    days = json.loads(prkl("rates", "--from", "2021-01-01", "--to", "2021-01-01", "--origin",
+                           "china_main", "--destination", "northern_europe", db=db, check=0).stdout)
+    assert days[0]["count"] > 0
+
+
+def test_broken_dump_is_rejected_with_its_line(tmp_path):
+    dump = write(tmp_path / "broken.sql",
+                 "COPY regions (slug, name, parent_slug) FROM stdin;\nr\tR\t\\N\n\\.\n"
+                 "COPY ports (code, name, parent_slug) FROM stdin;\nAAAAA\tA\tnowhere\n\\.\n")
+    out = prkl("import-dump", dump, db=f"sqlite:{tmp_path / 'x.db'}", check=2)
+    assert "line 5: parent_slug: port 'AAAAA' is in unknown region 'nowhere'" in out.stderr
+
+
+def test_init_is_idempotent(tmp_path):
+    db = f"sqlite:{tmp_path / 'n.db'}"
+    assert "added table regions" in prkl("init", db=db, check=0).stdout
+    assert "nothing added" in prkl("init", db=db, check=0).stdout
+
+
+def test_generate_into_store_and_dump(tmp_path):
+    db = f"sqlite:{tmp_path / 'g.db'}"
+    out = prkl("generate", "--ports", "50", "--lanes", "200", "--days", "10", db=db, check=0)
+    assert "50 ports" in out.stdout
+    dump = tmp_path / "g.sql"
+    prkl("generate", "--ports", "50", "--lanes", "200", "--days", "10", "--dump", dump, check=0)
+    db2 = f"sqlite:{tmp_path / 'g2.db'}"
+    prkl("import-dump", dump, db=db2, check=0)
+    query = ["rates", "--from", "2024-01-01", "--to", "2024-01-10", "--origin", "world",
+             "--destination", "world"]
+    assert prkl(*query, db=db, check=0).stdout == prkl(*query, db=db2, check=0).stdout

@@ -1,0 +1,486 @@
+// The conformance suite: every backend runs this same source with the same expectations.
+
+#include <fmt/format.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <fstream>
+#include <prkl/prkl.hpp>
+
+#include "context.hpp"
+
+using namespace prkl;
+using namespace std::chrono_literals;
+
+namespace {
+
+Date day(std::string_view text) {
+  return parse_date(text);
+}
+
+Database fresh() {
+  return Database::open(test::new_store_url(), OpenMode::create);
+}
+
+// A world four region levels deep below its root, with one empty region:
+//   world > europe > north_europe > scandinavia > norway
+//   world > asia > china;  world > antarctica (no ports)
+Dataset small_world() {
+  Dataset d;
+  d.regions = {{"world", "World", std::nullopt},
+               {"europe", "Europe", "world"},
+               {"north_europe", "North Europe", "europe"},
+               {"scandinavia", "Scandinavia", "north_europe"},
+               {"norway", "Norway", "scandinavia"},
+               {"asia", "Asia", "world"},
+               {"china", "China", "asia"},
+               {"antarctica", "Antarctica", "world"}};
+  d.ports = {{"NOOSL", "Oslo", "norway"},          {"NOMAY", "Måløy", "norway"},
+             {"SEGOT", "Göteborg", "scandinavia"}, {"DEHAM", "Hamburg", "north_europe"},
+             {"FRLEH", "Le Havre", "europe"},      {"CNSHA", "Shanghai", "china"},
+             {"CNNGB", "Ningbo", "china"}};
+  // Days 1..4 of March 2024 on lanes out of china: 0, 1, 2 and 3 prices into Norway.
+  d.prices = {{"CNSHA", "NOOSL", day("2024-03-02"), 1000},
+              {"CNSHA", "NOOSL", day("2024-03-03"), 1000},
+              {"CNNGB", "NOMAY", day("2024-03-03"), 1001},
+              {"CNSHA", "NOOSL", day("2024-03-04"), 1117},
+              {"CNNGB", "NOOSL", day("2024-03-04"), 1120},
+              {"CNNGB", "NOMAY", day("2024-03-04"), 1118},
+              // Deeper and shallower destinations, for region nesting.
+              {"CNSHA", "SEGOT", day("2024-03-05"), 10},
+              {"CNSHA", "DEHAM", day("2024-03-05"), 20},
+              {"CNSHA", "FRLEH", day("2024-03-05"), 30},
+              // The reverse direction must never leak into a china -> europe query.
+              {"NOOSL", "CNSHA", day("2024-03-04"), 99999}};
+  return d;
+}
+
+Database small_world_db() {
+  Database db = fresh();
+  db.load(small_world());
+  return db;
+}
+
+std::int64_t total_count(Database& db, std::string_view from, std::string_view to,
+                         std::string origin = "world", std::string destination = "world") {
+  std::int64_t total = 0;
+  for (const auto& d : db.rates({day(from), day(to), origin, destination, 1, 0})) total += d.count;
+  return total;
+}
+
+std::vector<BatchRow> rows_for(int count, std::string_view first_day = "2024-04-01") {
+  std::vector<BatchRow> rows;
+  for (int i = 0; i < count; ++i) {
+    rows.push_back(BatchRow::single("CNSHA", "NOOSL", day(first_day) + std::chrono::days{i % 28},
+                                    100 + i % 900));
+  }
+  return rows;
+}
+
+}  // namespace
+
+TEST_CASE("known answer on the ratestask dump", "[conformance][xeneta]") {
+  Database db = fresh();
+  const auto summary = db.import_dump(test::xeneta_dir() / "ratestask-2016.sql");
+  CHECK(summary.prices == 53056);
+  CHECK(summary.ports == 143);
+  CHECK(summary.regions == 20);
+
+  const auto days = db.rates({day("2016-01-01"), day("2016-01-10"), "CNSGH", "north_europe_main"});
+  struct Expected {
+    const char* day;
+    std::int64_t count;
+    std::optional<std::int64_t> average;
+  };
+  const Expected expected[] = {{"2016-01-01", 24, 1112},        {"2016-01-02", 24, 1112},
+                               {"2016-01-03", 0, std::nullopt}, {"2016-01-04", 1, std::nullopt},
+                               {"2016-01-05", 24, 1142},        {"2016-01-06", 24, 1142},
+                               {"2016-01-07", 24, 1137},        {"2016-01-08", 24, 1124},
+                               {"2016-01-09", 24, 1124},        {"2016-01-10", 24, 1124}};
+  REQUIRE(days.size() == std::size(expected));
+  for (std::size_t i = 0; i < days.size(); ++i) {
+    INFO(expected[i].day);
+    CHECK(format_date(days[i].day) == expected[i].day);
+    CHECK(days[i].count == expected[i].count);
+    CHECK(days[i].average.has_value() == expected[i].average.has_value());
+    if (days[i].average) CHECK(days[i].average->units == *expected[i].average);
+  }
+  CHECK(days[3].min == 100500);  // the one price of Jan 4, added by the dump's trailing INSERT
+}
+
+TEST_CASE("both real dumps load, and a region-to-region month adds up", "[conformance][xeneta]") {
+  for (const auto& [file, prices] :
+       {std::pair{"ratestask-2016.sql", 53056}, std::pair{"operations-task-2021.sql", 56689}}) {
+    INFO(file);
+    Database db = fresh();
+    CHECK(db.import_dump(test::xeneta_dir() / file).prices == prices);
+    const std::string month = std::string(file).starts_with("ratestask") ? "2016-01" : "2021-01";
+    const auto days =
+        db.rates({day(month + "-01"), day(month + "-31"), "china_main", "northern_europe", 3, 0});
+    CHECK(days.size() == 31);
+    std::int64_t counted = 0;
+    for (const auto& d : days) counted += d.count;
+    CHECK(counted > 0);
+    CHECK(counted <= prices);
+  }
+}
+
+TEST_CASE("every price row counts, duplicates included", "[conformance]") {
+  Database db = fresh();
+  Dataset data = small_world();
+  data.prices = {{"CNSHA", "NOOSL", day("2024-03-01"), 500},
+                 {"CNSHA", "NOOSL", day("2024-03-01"), 500},
+                 {"CNSHA", "NOOSL", day("2024-03-01"), 503}};
+  db.load(data);
+  const auto days = db.rates({day("2024-03-01"), day("2024-03-01"), "CNSHA", "NOOSL"});
+  REQUIRE(days.size() == 1);
+  CHECK(days[0].count == 3);
+  CHECK(days[0].average == Decimal{501, 0});
+  CHECK(days[0].min == 500);
+  CHECK(days[0].max == 503);
+}
+
+TEST_CASE("days with 0, 1, 2 and 3 prices, min_count and halves", "[conformance]") {
+  Database db = small_world_db();
+  const auto days = db.rates({day("2024-03-01"), day("2024-03-04"), "china", "norway"});
+  REQUIRE(days.size() == 4);
+  CHECK(days[0] == RateDay{day("2024-03-01"), 0, std::nullopt, std::nullopt, std::nullopt});
+  CHECK(days[1] == RateDay{day("2024-03-02"), 1, std::nullopt, 1000, 1000});
+  CHECK(days[2] == RateDay{day("2024-03-03"), 2, std::nullopt, 1000, 1001});
+  CHECK(days[3] == RateDay{day("2024-03-04"), 3, Decimal{1118, 0}, 1117, 1120});
+
+  SECTION("a lower min_count gives averages earlier, rounded half away from zero") {
+    const auto low = db.rates({day("2024-03-01"), day("2024-03-04"), "china", "norway", 2});
+    CHECK_FALSE(low[1].average);
+    CHECK(low[2].average == Decimal{1001, 0});  // 1000.5 rounds up, not to the even 1000
+    const auto one = db.rates({day("2024-03-03"), day("2024-03-03"), "CNNGB", "NOMAY", 1});
+    CHECK(one[0].average == Decimal{1001, 0});
+  }
+  SECTION("a scale gives exact decimals") {
+    const auto scaled = db.rates({day("2024-03-03"), day("2024-03-04"), "china", "norway", 2, 2});
+    CHECK(scaled[0].average->to_string() == "1000.50");
+    CHECK(scaled[1].average->to_string() == "1118.33");
+  }
+}
+
+TEST_CASE("regions resolve at every depth", "[conformance]") {
+  Database db = small_world_db();
+  using Codes = std::vector<std::string>;
+  CHECK(db.resolve("norway") == Codes{"NOMAY", "NOOSL"});
+  CHECK(db.resolve("scandinavia") == Codes{"NOMAY", "NOOSL", "SEGOT"});
+  CHECK(db.resolve("north_europe") == Codes{"DEHAM", "NOMAY", "NOOSL", "SEGOT"});
+  CHECK(db.resolve("europe") == Codes{"DEHAM", "FRLEH", "NOMAY", "NOOSL", "SEGOT"});
+  CHECK(db.resolve("world").size() == 7);
+  CHECK(db.resolve("NOOSL") == Codes{"NOOSL"});
+  CHECK(db.resolve("antarctica").empty());
+
+  const auto sum_on = [&](const char* destination) {
+    return db.rates({day("2024-03-05"), day("2024-03-05"), "CNSHA", destination, 1})[0].max;
+  };
+  CHECK(sum_on("scandinavia") == 10);
+  CHECK(sum_on("north_europe") == 20);
+  CHECK(sum_on("europe") == 30);
+  CHECK(total_count(db, "2024-03-01", "2024-03-31", "asia", "europe") == 9);
+  CHECK(total_count(db, "2024-03-01", "2024-03-31", "europe", "asia") == 1);
+}
+
+TEST_CASE("a region without ports gives days with count 0", "[conformance]") {
+  Database db = small_world_db();
+  const auto days = db.rates({day("2024-03-01"), day("2024-03-05"), "china", "antarctica"});
+  REQUIRE(days.size() == 5);
+  for (const auto& d : days) {
+    CHECK(d.count == 0);
+    CHECK_FALSE(d.average);
+  }
+}
+
+TEST_CASE("bad rates questions are typed errors that name the value", "[conformance]") {
+  Database db = small_world_db();
+  CHECK_THROWS_MATCHES(
+      db.rates({day("2024-03-05"), day("2024-03-01"), "china", "norway"}), InvalidArgument,
+      Catch::Matchers::Message("reversed range: date_from 2024-03-05 is after date_to 2024-03-01"));
+  CHECK_THROWS_WITH(parse_date("2024-3-01", "date_from"),
+                    "date_from: malformed date '2024-3-01': expected YYYY-MM-DD");
+  CHECK_THROWS_AS(parse_date("2024-02-30"), InvalidArgument);
+  CHECK_THROWS_MATCHES(
+      db.rates({day("2024-03-01"), day("2024-03-02"), "XXXXX", "norway"}), NotFound,
+      Catch::Matchers::Message("unknown location 'XXXXX': not a port code or region slug"));
+  CHECK_THROWS_WITH(db.rates({day("2024-03-01"), day("2024-03-02"), "china", "atlantis"}),
+                    Catch::Contains("'atlantis'"));
+  CHECK_THROWS_WITH(db.rates({day("2000-01-01"), day("2024-03-02"), "china", "norway"}),
+                    Catch::Contains("more than the maximum"));
+  CHECK_THROWS_AS(db.rates({day("2024-03-01"), day("2024-03-02"), "china", "norway", 0}),
+                  InvalidArgument);
+  CHECK_THROWS_AS(db.rates({day("2024-03-01"), day("2024-03-02"), "china", "norway", 3, 10}),
+                  InvalidArgument);
+}
+
+TEST_CASE("port lookup", "[conformance]") {
+  Database db = small_world_db();
+  CHECK(db.port("NOMAY") == Port{"NOMAY", "Måløy", "norway"});
+  CHECK_THROWS_WITH(db.port("NOXXX"), "unknown port 'NOXXX'");
+  CHECK(db.ports_in_region("scandinavia").size() == 3);
+  CHECK_THROWS_AS(db.ports_in_region("atlantis"), NotFound);
+
+  SECTION("search ignores case, including outside ASCII") {
+    CHECK(db.search_ports("MÅLØY").at(0).code == "NOMAY");
+    CHECK(db.search_ports("göte").at(0).code == "SEGOT");
+    CHECK(db.search_ports("cn").size() == 2);
+    CHECK(db.search_ports("").size() == 7);
+    CHECK(db.search_ports("", 2, 0).size() == 2);
+    CHECK(db.search_ports("", 10, 6).size() == 1);
+    CHECK(db.search_ports("", 2, 1).at(0).code == "CNSHA");
+    CHECK(db.search_ports("nowhere").empty());
+    CHECK_THROWS_AS(db.search_ports("", -1, 0), InvalidArgument);
+  }
+  SECTION("the region tree") {
+    const auto tree = db.region_tree();
+    REQUIRE(tree.size() == 1);
+    CHECK(tree[0].region.slug == "world");
+    REQUIRE(tree[0].children.size() == 3);
+    CHECK(tree[0].children[0].region.slug == "antarctica");
+    const auto& europe = tree[0].children[2];
+    CHECK(europe.port_codes == std::vector<std::string>{"FRLEH"});
+    CHECK(europe.children.at(0).children.at(0).children.at(0).port_codes ==
+          std::vector<std::string>{"NOMAY", "NOOSL"});
+  }
+}
+
+TEST_CASE("a batch with several bad rows reports every one and writes nothing",
+          "[conformance][batch]") {
+  Database db = small_world_db();
+  const std::int64_t before =
+      total_count(db, "2000-01-01", "2004-12-31") + total_count(db, "2024-01-01", "2028-12-31");
+  Batch batch{"bad-1",
+              {{"CNSHA", "NOOSL", "2024-04-01", "", "", "100", 0},
+               {"CNXXX", "NOOSL", "2024-04-01", "", "", "100", 0},
+               {"CNSHA", "norway", "2024-04-01", "", "", "100", 0},
+               {"CNSHA", "NOOSL", "2024-04-31", "", "", "100", 0},
+               {"CNSHA", "NOOSL", "", "2024-04-05", "2024-04-01", "100", 0},
+               {"CNSHA", "NOOSL", "2024-04-01", "", "", "-5", 0},
+               {"CNSHA", "NOOSL", "2024-04-01", "", "", "12.5", 0},
+               {"CNSHA", "NOOSL", "2024-04-01", "", "", "5000000", 0},
+               {"", "NOOSL", "", "", "", "", 0}}};
+  const std::vector<RowError> expected{
+      {2, "origin", "unknown port 'CNXXX'"},
+      {3, "destination", "'norway' is a region; a price needs a port code"},
+      {4, "day", "day: '2024-04-31' is not a calendar day"},
+      {5, "date_to", "reversed range: date_to 2024-04-01 is before date_from 2024-04-05"},
+      {6, "price", "price -5 is not positive"},
+      {7, "price", "price '12.5' is not a whole number of dollars"},
+      {8, "price", "price 5000000 is above the maximum of 1000000"},
+      {9, "origin", "origin is missing"},
+      {9, "day", "day is missing (or give date_from and date_to)"},
+      {9, "price", "price is missing"}};
+  CHECK(db.validate(batch) == expected);
+  try {
+    db.apply(batch);
+    FAIL("apply accepted a bad batch");
+  } catch (const ValidationFailed& e) {
+    CHECK(e.errors() == expected);
+    CHECK_THAT(e.what(), Catch::Contains("'bad-1' has 8 bad rows"));
+  }
+  CHECK_FALSE(db.store().find_batch("bad-1"));
+  CHECK(total_count(db, "2000-01-01", "2004-12-31") + total_count(db, "2024-01-01", "2028-12-31") ==
+        before);
+}
+
+TEST_CASE("a batch lands whole, and a re-applied id changes nothing", "[conformance][batch]") {
+  Database db = small_world_db();
+  const std::int64_t before = total_count(db, "2024-04-01", "2024-04-30");
+  Batch batch{"upload-7", rows_for(50)};
+  batch.rows.push_back(
+      BatchRow::range("CNNGB", "SEGOT", day("2024-04-10"), day("2024-04-12"), 700));
+
+  const BatchResult first = db.apply(batch);
+  CHECK(first.batch_id == "upload-7");
+  CHECK(first.rows == 51);
+  CHECK(first.prices == 53);
+  CHECK_FALSE(first.replayed);
+  CHECK(total_count(db, "2024-04-01", "2024-04-30") == before + 53);
+  CHECK(db.rates({day("2024-04-11"), day("2024-04-11"), "CNNGB", "SEGOT", 1})[0].average ==
+        Decimal{700, 0});
+
+  const BatchResult again = db.apply(batch);
+  CHECK(again.replayed);
+  CHECK(again.applied_at == first.applied_at);
+  CHECK(again.prices == first.prices);
+  CHECK(total_count(db, "2024-04-01", "2024-04-30") == before + 53);
+
+  SECTION("the same id with other rows is a conflict, and the first batch stands") {
+    batch.rows.pop_back();
+    CHECK_THROWS_AS(db.apply(batch), BatchConflict);
+    CHECK(total_count(db, "2024-04-01", "2024-04-30") == before + 53);
+  }
+  SECTION("without an id, the content names the batch") {
+    Batch anonymous{"", rows_for(3, "2024-06-01")};
+    const auto a = db.apply(anonymous);
+    CHECK(a.batch_id.starts_with("content-"));
+    CHECK(db.apply(anonymous).replayed);
+    CHECK(total_count(db, "2024-06-01", "2024-06-30") == 3);
+  }
+  SECTION("bad ids and empty batches are refused") {
+    CHECK_THROWS_AS(db.apply({"bad\nid", rows_for(1)}), InvalidArgument);
+    CHECK_THROWS_AS(db.apply({"empty", {}}), ValidationFailed);
+  }
+}
+
+namespace {
+
+// Runs `work` in a child process that opens its own connection; returns the child's exit code.
+template <typename Work>
+pid_t spawn(Work work) {
+  const pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    int code = 99;
+    try {
+      code = work();
+    } catch (const std::exception& e) {
+      fmt::print(stderr, "child: {}\n", e.what());
+    }
+    _exit(code);
+  }
+  return pid;
+}
+
+int wait_for(pid_t pid) {
+  int status = 0;
+  REQUIRE(waitpid(pid, &status, 0) == pid);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+}  // namespace
+
+TEST_CASE("a process killed in the middle of a large apply leaves nothing of it",
+          "[conformance][batch][crash]") {
+  const std::string url = test::new_store_url();
+  {
+    Database db = Database::open(url, OpenMode::create);
+    db.load(small_world());
+    db.apply({"earlier", rows_for(10)});
+  }
+  int ready[2];
+  REQUIRE(pipe(ready) == 0);
+  const pid_t child = spawn([&] {
+    Database db = Database::open(url, OpenMode::existing);
+    db.apply({"big", rows_for(200'000, "2025-01-01")}, [&](std::int64_t done, std::int64_t) {
+      if (done >= 50'000) {
+        // Half way through the write: tell the parent, then wait to be killed.
+        const char byte = 1;
+        if (write(ready[1], &byte, 1) != 1) _exit(98);
+        for (;;) pause();
+      }
+    });
+    return 0;
+  });
+  close(ready[1]);
+  char byte = 0;
+  REQUIRE(read(ready[0], &byte, 1) == 1);
+  close(ready[0]);
+  REQUIRE(kill(child, SIGKILL) == 0);
+  CHECK(wait_for(child) == 128 + SIGKILL);
+
+  Database db = Database::open(url, OpenMode::existing);
+  CHECK_FALSE(db.store().find_batch("big"));
+  CHECK(db.store().find_batch("earlier"));
+  CHECK(total_count(db, "2025-01-01", "2025-12-31") == 0);
+  CHECK(total_count(db, "2024-04-01", "2024-04-30") == 10);
+  // The store is usable after the crash: the same batch applies cleanly now.
+  CHECK(db.apply({"big", rows_for(1000, "2025-01-01")}).prices == 1000);
+}
+
+TEST_CASE("concurrent writers serialize; a raced batch id lands once", "[conformance][batch]") {
+  const std::string url = test::new_store_url();
+  Database::open(url, OpenMode::create).load(small_world());
+  const auto apply_in_child = [&](std::string id, std::string first_day) {
+    return spawn([=] {
+      Database db = Database::open(url, OpenMode::existing);
+      return db.apply({id, rows_for(20'000, first_day)}).replayed ? 10 : 0;
+    });
+  };
+  SECTION("different ids: both land") {
+    const pid_t a = apply_in_child("a", "2024-04-01");
+    const pid_t b = apply_in_child("b", "2024-04-01");
+    CHECK(wait_for(a) == 0);
+    CHECK(wait_for(b) == 0);
+    Database db = Database::open(url, OpenMode::existing);
+    CHECK(total_count(db, "2024-04-01", "2024-04-30") == 40'000);
+  }
+  SECTION("the same id: one applies, the other gets the first result") {
+    const pid_t a = apply_in_child("same", "2024-04-01");
+    const pid_t b = apply_in_child("same", "2024-04-01");
+    const int codes = wait_for(a) + wait_for(b);
+    CHECK(codes == 10);
+    Database db = Database::open(url, OpenMode::existing);
+    CHECK(total_count(db, "2024-04-01", "2024-04-30") == 20'000);
+  }
+}
+
+TEST_CASE("loading a data set checks it as a whole", "[conformance][load]") {
+  Database db = fresh();
+  SECTION("a region cycle, an unknown region and an unknown port are named") {
+    Dataset bad = small_world();
+    bad.regions.push_back({"loop_a", "A", "loop_b"});
+    bad.regions.push_back({"loop_b", "B", "loop_a"});
+    bad.ports.push_back({"XXAAA", "Lost", "atlantis"});
+    bad.prices.push_back({"CNSHA", "ZZZZZ", day("2024-03-01"), 5});
+    try {
+      db.load(bad);
+      FAIL("a broken data set loaded");
+    } catch (const ValidationFailed& e) {
+      std::string all;
+      for (const auto& error : e.errors()) all += error.message + "\n";
+      CHECK_THAT(all, Catch::Contains("cycle") && Catch::Contains("'atlantis'") &&
+                          Catch::Contains("'ZZZZZ'"));
+    }
+    CHECK(db.store().empty());
+  }
+  SECTION("a store with data is not loaded over unless asked") {
+    db.load(small_world());
+    CHECK_THROWS_AS(db.load(small_world()), InvalidArgument);
+    db.apply({"x", rows_for(5)});
+    CHECK(db.load(small_world(), true).prices == 10);
+    CHECK_FALSE(db.store().find_batch("x"));
+    CHECK(total_count(db, "2024-03-01", "2024-04-30") == 10);
+  }
+  SECTION("geography changes are seen by an open Database") {
+    db.load(small_world());
+    CHECK(db.resolve("china").size() == 2);
+    Dataset other = small_world();
+    other.ports.push_back({"CNTXG", "Tianjin", "china"});
+    Database::open(test::new_store_url(), OpenMode::create);  // unrelated store, untouched
+    db.load(other, true);
+    CHECK(db.resolve("china").size() == 3);
+  }
+}
+
+TEST_CASE("a dump with broken rows is rejected naming the line", "[conformance][load]") {
+  const auto path = std::filesystem::temp_directory_path() /
+                    fmt::format("prkl-bad-dump-{}-{}.sql", test::backend_name(), getpid());
+  {
+    std::ofstream out(path);
+    out << "COPY public.regions (slug, name, parent_slug) FROM stdin;\n"
+           "a\tA\tb\nb\tB\ta\n\\.\n"
+           "COPY public.ports (code, name, parent_slug) FROM stdin;\n"
+           "AAAAA\tPort\tnowhere\n\\.\n"
+           "COPY public.prices (orig_code, dest_code, day, price) FROM stdin;\n"
+           "AAAAA\tBBBBB\t2024-01-01\t5\n\\.\n";
+  }
+  Database db = fresh();
+  try {
+    db.import_dump(path);
+    FAIL("a broken dump loaded");
+  } catch (const ValidationFailed& e) {
+    const std::vector<std::int64_t> lines{3, 6, 9};
+    std::vector<std::int64_t> got;
+    for (const auto& error : e.errors()) {
+      if (got.empty() || got.back() != error.row) got.push_back(error.row);
+    }
+    CHECK(got == lines);
+  }
+  CHECK(db.store().empty());
+  std::filesystem::remove(path);
+}

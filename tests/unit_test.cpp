@@ -1,0 +1,203 @@
+// Backend-independent parts: dates, exact averages, dump and CSV reading, the generator.
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <fstream>
+#include <limits>
+#include <prkl/prkl.hpp>
+#include <sstream>
+
+using namespace prkl;
+
+namespace {
+
+// A file in the temp directory that is removed when the test ends.
+struct TempFile {
+  std::filesystem::path path;
+  explicit TempFile(std::string_view content, std::string_view suffix = ".txt") {
+    static int counter = 0;
+    path = std::filesystem::temp_directory_path() /
+           fmt::format("prkl-unit-{}-{}{}", getpid(), ++counter, suffix);
+    std::ofstream(path, std::ios::binary) << content;
+  }
+  ~TempFile() { std::filesystem::remove(path); }
+};
+
+Dataset dump_of(std::string_view text) {
+  std::istringstream in{std::string(text)};
+  return read_dump(in);
+}
+
+}  // namespace
+
+TEST_CASE("dates parse strictly and print back") {
+  CHECK(format_date(parse_date("2016-01-31")) == "2016-01-31");
+  CHECK(format_date(parse_date("2024-02-29")) == "2024-02-29");
+  for (const char* bad : {"", "2016-1-31", "2016/01/31", "20160131", "2016-01-31 ", "2023-02-29",
+                          "2016-13-01", "0000-01-01", "2016-01-3a", "+016-01-31"}) {
+    INFO(bad);
+    CHECK_THROWS_AS(parse_date(bad), InvalidArgument);
+  }
+  CHECK_THROWS_WITH(parse_date("2016-13-01", "date_to"),
+                    "date_to: '2016-13-01' is not a calendar day");
+}
+
+TEST_CASE("exact averages round half away from zero") {
+  CHECK(exact_average(2237, 2) == Decimal{1119, 0});  // 1118.5: PostgreSQL's round(), not 1118
+  CHECK(exact_average(2235, 2) == Decimal{1118, 0});  // 1117.5
+  CHECK(exact_average(-2237, 2) == Decimal{-1119, 0});
+  CHECK(exact_average(10, 3) == Decimal{3, 0});
+  CHECK(exact_average(11, 3) == Decimal{4, 0});
+  CHECK(exact_average(10, 3, 2) == Decimal{333, 2});
+  CHECK(exact_average(20, 3, 2) == Decimal{667, 2});
+  CHECK(exact_average(1, 8, 2) == Decimal{13, 2});  // 0.125
+  CHECK(exact_average(-1, 8, 2) == Decimal{-13, 2});
+  // A sum near the 64-bit limit does not overflow on the way to the quotient.
+  const auto big = std::numeric_limits<std::int64_t>::max();
+  CHECK(exact_average(big, big) == Decimal{1, 0});
+  CHECK(exact_average(big, 2).units == big / 2 + 1);  // ...903.5 rounds up
+  CHECK_THROWS_AS(exact_average(big, 1, 1), InvalidArgument);
+  CHECK_THROWS_AS(exact_average(1, 0), InvalidArgument);
+  CHECK_THROWS_AS(exact_average(1, 1, 10), InvalidArgument);
+}
+
+TEST_CASE("decimals print with their scale") {
+  CHECK(Decimal{1112, 0}.to_string() == "1112");
+  CHECK(Decimal{111250, 2}.to_string() == "1112.50");
+  CHECK(Decimal{-25, 2}.to_string() == "-0.25");
+  CHECK(Decimal{5, 3}.to_string() == "0.005");
+  CHECK(Decimal{std::numeric_limits<std::int64_t>::min(), 1}.to_string() ==
+        "-922337203685477580.8");
+}
+
+TEST_CASE("dumps: COPY blocks, escapes, any order, trailing statements") {
+  const Dataset d = dump_of(
+      "--\n-- comment\n--\nSET client_encoding = 'UTF8';\n"
+      "CREATE TABLE ports (\n    code text NOT NULL\n);\n"
+      "COPY ports (name, code, parent_slug) FROM stdin;\n"
+      "Tab\\there\tAAAAA\tr\n"
+      "Back\\\\slash \\303\\245 \\x41\tBBBBB\tr\n\\.\n"
+      "COPY public.regions (slug, name, parent_slug) FROM stdin;\n"
+      "r\tR\t\\N\n\\.\n"
+      "COPY \"public\".\"prices\" (orig_code, dest_code, day, price) FROM stdin;\n"
+      "AAAAA\tBBBBB\t2016-01-03\t1\n"
+      "AAAAA\tBBBBB\t2016-01-04\t2\n\\.\n"
+      "ALTER TABLE ONLY prices\n    ADD CONSTRAINT x FOREIGN KEY (dest_code) REFERENCES "
+      "ports(code);\n"
+      "DELETE FROM prices WHERE day = date'2016-01-03';\n"
+      "INSERT INTO prices VALUES ('BBBBB', 'AAAAA', date'2016-01-05', 100500), "
+      "('AAAAA', 'BBBBB', '2016-01-06'::date, 7);\n"
+      "INSERT INTO public.regions (slug, name) VALUES ('it''s', 'Quote');\n");
+  REQUIRE(d.ports.size() == 2);
+  CHECK(d.ports[0] == Port{"AAAAA", "Tab\there", "r"});
+  CHECK(d.ports[1].name == "Back\\slash å A");
+  REQUIRE(d.regions.size() == 2);
+  CHECK(d.regions[0] == Region{"r", "R", std::nullopt});
+  CHECK(d.regions[1] == Region{"it's", "Quote", std::nullopt});
+  REQUIRE(d.prices.size() == 3);
+  CHECK(d.prices[0] == Price{"AAAAA", "BBBBB", parse_date("2016-01-04"), 2});
+  CHECK(d.prices[1] == Price{"BBBBB", "AAAAA", parse_date("2016-01-05"), 100500});
+  CHECK(d.prices[2].price == 7);
+  CHECK(d.price_lines == std::vector<std::int64_t>{17, 22, 22});
+}
+
+TEST_CASE("dumps: what cannot be understood is an error naming the line") {
+  CHECK_THROWS_WITH(dump_of("SET x = 1;\nUPDATE prices SET price = 1;\n"),
+                    Catch::StartsWith("dump line 2: unsupported statement 'update'"));
+  CHECK_THROWS_WITH(dump_of("DELETE FROM prices WHERE price > 5;\n"),
+                    Catch::StartsWith("dump line 1: unsupported DELETE"));
+  CHECK_THROWS_WITH(dump_of("COPY prices (orig_code, dest_code, day, price) FROM stdin;\n"
+                            "A\tB\t2016-01-01\tcheap\n\\.\n"),
+                    "dump line 2: price 'cheap' is not a 32-bit integer");
+  CHECK_THROWS_WITH(dump_of("COPY prices (orig_code, dest_code, day, price) FROM stdin;\n"
+                            "A\tB\t2016-02-30\t1\n\\.\n"),
+                    "dump line 2: day: '2016-02-30' is not a calendar day");
+  CHECK_THROWS_WITH(dump_of("COPY ports (code, name, parent_slug) FROM stdin;\nA\tB\n\\.\n"),
+                    "dump line 2: 2 fields for 3 columns");
+  CHECK_THROWS_WITH(dump_of("COPY ports (code, name, parent_slug) FROM stdin;\nA\tB\tC\n"),
+                    "dump line 1: COPY data is not ended by '\\.'");
+  CHECK_THROWS_WITH(dump_of("INSERT INTO ports VALUES ('A', 'B', 'C')"),
+                    "dump line 1: statement is not terminated by ';'");
+  // Tables prkl does not know are skipped, data and all.
+  CHECK(dump_of("COPY audit (x) FROM stdin;\nanything\n\\.\nINSERT INTO audit VALUES (1);\n")
+            .prices.empty());
+}
+
+TEST_CASE("write_dump and read_dump round-trip") {
+  GeneratorOptions options;
+  options.ports = 30;
+  options.lanes = 50;
+  options.days = 5;
+  Dataset original = generate(options);
+  original.ports[0].name = "Tab\tand \\ backslash";
+  std::stringstream text;
+  write_dump(text, original);
+  const Dataset back = read_dump(text);
+  CHECK(back.regions == original.regions);
+  CHECK(back.ports == original.ports);
+  CHECK(back.prices == original.prices);
+}
+
+TEST_CASE("the generator is deterministic and makes loadable data") {
+  GeneratorOptions options;
+  options.seed = 42;
+  const Dataset a = generate(options);
+  const Dataset b = generate(options);
+  CHECK(a.prices == b.prices);
+  CHECK(a.ports == b.ports);
+  options.seed = 43;
+  CHECK(generate(options).prices != a.prices);
+  CHECK(a.ports.size() == 200);
+  // Mean 3 prices per lane-day over 2000 lanes and 31 days, give or take.
+  CHECK(a.prices.size() > 150'000);
+  CHECK(a.prices.size() < 220'000);
+  Database db = Database::open("sqlite::memory:", OpenMode::create);
+  CHECK(db.load(a).prices == std::int64_t(a.prices.size()));
+  CHECK(db.resolve("world").size() == 200);
+  CHECK_THROWS_AS(generate({1, 3, 10, 1, parse_date("2024-01-01"), 1}), InvalidArgument);
+}
+
+TEST_CASE("CSV batches: header names the columns") {
+  TempFile file(
+      "price,day,destination,origin,date_from,date_to\n"
+      "100,2024-01-01,NOOSL,CNSHA,,\n"
+      "\"2,5\",,\"NO\"\"X\",CNSHA,2024-01-01,2024-01-03\n",
+      ".csv");
+  const auto rows = read_batch_csv(file.path);
+  REQUIRE(rows.size() == 2);
+  CHECK(rows[0].origin == "CNSHA");
+  CHECK(rows[0].price == "100");
+  CHECK(rows[0].day == "2024-01-01");
+  CHECK(rows[0].source_line == 2);
+  CHECK(rows[1].destination == "NO\"X");
+  CHECK(rows[1].price == "2,5");
+  CHECK(rows[1].date_to == "2024-01-03");
+
+  TempFile aliases("\xEF\xBB\xBForig_code,dest_code,day,price\r\nCNSHA,NOOSL,2024-01-01,5\r\n",
+                   ".csv");
+  CHECK(read_batch_csv(aliases.path).at(0).destination == "NOOSL");
+}
+
+TEST_CASE("CSV batches: bad files are refused with a reason") {
+  TempFile unknown("origin,destination,day,prize\nA,B,2024-01-01,1\n", ".csv");
+  CHECK_THROWS_WITH(read_batch_csv(unknown.path), Catch::Contains("unknown column 'prize'"));
+  TempFile no_day("origin,destination,price\nA,B,1\n", ".csv");
+  CHECK_THROWS_WITH(read_batch_csv(no_day.path), Catch::Contains("neither 'day'"));
+  TempFile twice("origin,orig_code,destination,day,price\n", ".csv");
+  CHECK_THROWS_WITH(read_batch_csv(twice.path), Catch::Contains("name the same field"));
+  TempFile quoting("origin,destination,day,price\n\"A,B,2024-01-01,1\n", ".csv");
+  CHECK_THROWS_WITH(read_batch_csv(quoting.path), Catch::Contains("malformed CSV"));
+  TempFile wide("origin,destination,day,price\nA,B,2024-01-01,1,extra\n", ".csv");
+  CHECK_THROWS_WITH(read_batch_csv(wide.path), Catch::Contains("line 2: more fields"));
+  CHECK_THROWS_AS(read_batch_csv("/nonexistent/batch.csv"), InvalidArgument);
+}
+
+TEST_CASE("store URLs") {
+  CHECK_THROWS_WITH(Database::open("mysql://x"), Catch::Contains("unknown scheme"));
+  CHECK_THROWS_AS(Database::open("sqlite:"), InvalidArgument);
+  CHECK_THROWS_WITH(Database::open("sqlite:/nonexistent/dir/x.db"),
+                    Catch::Contains("no SQLite database at '/nonexistent/dir/x.db'"));
+  CHECK(Database::open("sqlite::memory:", OpenMode::create).store().backend() == "sqlite");
+}
