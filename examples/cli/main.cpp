@@ -156,11 +156,15 @@ int main(int argc, char** argv) {
   generate->add_option("--dump", gen_dump, "Write a plain-SQL dump here instead of into the store");
   generate->add_flag("--replace", replace, "Replace the data the store already holds");
 
-  for (auto* command : {rates, ports, regions, apply}) {
+  for (auto* command : {rates, ports, regions}) {
     command->add_option("--format", format, "json or table")
         ->check(CLI::IsMember({"json", "table"}))
         ->capture_default_str();
   }
+  std::string apply_format = "table";  // a sentence by default; JSON for scripts
+  apply->add_option("--format", apply_format, "json or table")
+      ->check(CLI::IsMember({"json", "table"}))
+      ->capture_default_str();
 
   try {
     app.parse(argc, argv);
@@ -245,7 +249,7 @@ int main(int argc, char** argv) {
       }
       try {
         const auto result = db.apply(input, terminal_progress("applying " + batch_path));
-        if (format == "json") {
+        if (apply_format == "json") {
           fmt::print("{}\n", json{{"batch_id", result.batch_id},
                                   {"rows", result.rows},
                                   {"prices", result.prices},
