@@ -3,6 +3,9 @@
 #include <fmt/format.h>
 
 #include "backends/sqlite/sqlite_store.hpp"
+#ifdef PRKL_WITH_POSTGRES
+#include "backends/postgres/pg_store.hpp"
+#endif
 #include "prkl/error.hpp"
 
 namespace prkl {
@@ -14,12 +17,22 @@ std::unique_ptr<Store> open_store(std::string_view url, OpenMode mode) {
     if (path.empty()) throw InvalidArgument(fmt::format("database URL '{}' has no path", url));
     return sqlite::open(std::string(path), mode);
   }
-  if (url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+  // libpq takes URIs and key/value strings ("host=db dbname=rates") alike.
+  const bool postgres =
+      url.starts_with("postgres://") || url.starts_with("postgresql://") ||
+      (url.find("://") == std::string_view::npos && url.find('=') != std::string_view::npos);
+  if (postgres) {
+#ifdef PRKL_WITH_POSTGRES
+    return postgres::open(std::string(url), mode);
+#else
     throw InvalidArgument(
         fmt::format("database URL '{}': this build of prkl has no PostgreSQL backend", url));
+#endif
   }
-  throw InvalidArgument(fmt::format(
-      "database URL '{}' has an unknown scheme (expected sqlite:PATH or sqlite::memory:)", url));
+  throw InvalidArgument(
+      fmt::format("database URL '{}' has an unknown scheme (expected sqlite:PATH, sqlite::memory:, "
+                  "postgresql://... or a libpq key=value string)",
+                  url));
 }
 
 }  // namespace prkl

@@ -392,7 +392,7 @@ TEST_CASE("a process killed in the middle of a large apply leaves nothing of it"
   CHECK(db.apply({"big", rows_for(1000, "2025-01-01")}).prices == 1000);
 }
 
-TEST_CASE("concurrent writers serialize; a raced batch id lands once", "[conformance][batch]") {
+TEST_CASE("concurrent writers serialize, and a raced batch id lands once", "[conformance][batch]") {
   const std::string url = test::new_store_url();
   Database::open(url, OpenMode::create).load(small_world());
   const auto apply_in_child = [&](std::string id, std::string first_day) {

@@ -1,0 +1,205 @@
+#include "pg_handles.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <charconv>
+
+#include "prkl/error.hpp"
+
+namespace prkl::postgres {
+
+namespace {
+constexpr std::size_t chunk_size = 1 << 20;
+}  // namespace
+
+std::string Result::text(int row, int column) const {
+  return std::string(PQgetvalue(result_.get(), row, column),
+                     std::size_t(PQgetlength(result_.get(), row, column)));
+}
+
+std::int64_t Result::int64(int row, int column) const {
+  const char* begin = PQgetvalue(result_.get(), row, column);
+  const char* end = begin + PQgetlength(result_.get(), row, column);
+  std::int64_t value = 0;
+  const auto [stop, ec] = std::from_chars(begin, end, value);
+  if (ec != std::errc{} || stop != end) {
+    throw StorageError(fmt::format("PostgreSQL returned '{}' where an integer belongs",
+                                   std::string_view(begin, std::size_t(end - begin))));
+  }
+  return value;
+}
+
+Connection::Connection(std::string conninfo) : conninfo_(std::move(conninfo)) {
+  open();
+}
+
+Connection::~Connection() {
+  PQfinish(conn_);
+}
+
+void Connection::open() {
+  conn_ = PQconnectdb(conninfo_.c_str());
+  if (PQstatus(conn_) != CONNECTION_OK) {
+    std::string message = PQerrorMessage(conn_);
+    while (!message.empty() && message.back() == '\n') message.pop_back();
+    PQfinish(conn_);
+    conn_ = nullptr;
+    throw StorageError(fmt::format("cannot connect to PostgreSQL: {}", message));
+  }
+  // Keep server notices (e.g. "relation already exists, skipping") off the user's terminal.
+  PQsetNoticeProcessor(
+      conn_, [](void*, const char*) {}, nullptr);
+  prepared_.clear();
+}
+
+void Connection::reconnect() {
+  PQfinish(conn_);
+  conn_ = nullptr;
+  open();
+}
+
+void Connection::fail(PGresult* result, std::string_view doing) const {
+  const std::string_view first_line = doing.substr(0, doing.find('\n'));
+  const char* state = result ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
+  std::string message = result ? PQresultErrorMessage(result) : PQerrorMessage(conn_);
+  if (message.empty()) message = PQerrorMessage(conn_);
+  while (!message.empty() && message.back() == '\n') message.pop_back();
+  PQclear(result);
+  if (PQstatus(conn_) == CONNECTION_BAD) {
+    throw StorageError(fmt::format("lost the connection to PostgreSQL while running '{}': {}",
+                                   first_line, message));
+  }
+  throw StorageError(fmt::format("PostgreSQL{}: {} (while running '{}')",
+                                 state ? fmt::format(" [{}]", state) : "", message, first_line));
+}
+
+Result Connection::check(PGresult* result, std::string_view doing) const {
+  const auto status = result ? PQresultStatus(result) : PGRES_FATAL_ERROR;
+  if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK || status == PGRES_COPY_IN) {
+    return Result(result);
+  }
+  fail(result, doing);
+}
+
+Result Connection::exec(std::string_view sql) {
+  return check(PQexec(conn_, std::string(sql).c_str()), sql);
+}
+
+namespace {
+
+std::vector<const char*> pointers(const Params& params) {
+  std::vector<const char*> out;
+  out.reserve(params.size());
+  for (const auto& p : params) out.push_back(p ? p->c_str() : nullptr);
+  return out;
+}
+
+}  // namespace
+
+Result Connection::exec(std::string_view sql, const Params& params) {
+  const auto values = pointers(params);
+  return check(PQexecParams(conn_, std::string(sql).c_str(), int(values.size()), nullptr,
+                            values.data(), nullptr, nullptr, 0),
+               sql);
+}
+
+void Connection::prepare(const std::string& name, std::string_view sql) {
+  if (std::find(prepared_.begin(), prepared_.end(), name) != prepared_.end()) return;
+  check(PQprepare(conn_, name.c_str(), std::string(sql).c_str(), 0, nullptr), sql);
+  prepared_.push_back(name);
+}
+
+Result Connection::exec_prepared(const std::string& name, const Params& params) {
+  const auto values = pointers(params);
+  return check(
+      PQexecPrepared(conn_, name.c_str(), int(values.size()), values.data(), nullptr, nullptr, 0),
+      name);
+}
+
+CopyIn::CopyIn(Connection& connection, std::string copy_sql)
+    : connection_(connection), sql_(std::move(copy_sql)) {
+  connection_.exec(sql_);
+  buffer_.reserve(chunk_size);
+}
+
+CopyIn::~CopyIn() {
+  if (!open_ || connection_.broken()) return;
+  PQputCopyEnd(connection_.get(), "abandoned by prkl");
+  while (PGresult* r = PQgetResult(connection_.get())) PQclear(r);
+}
+
+void CopyIn::write(std::string_view text) {
+  buffer_.append(text);
+  if (buffer_.size() >= chunk_size) flush();
+}
+
+void CopyIn::flush() {
+  if (buffer_.empty()) return;
+  if (PQputCopyData(connection_.get(), buffer_.data(), int(buffer_.size())) != 1) {
+    open_ = false;
+    connection_.fail(nullptr, sql_);
+  }
+  buffer_.clear();
+}
+
+void CopyIn::finish() {
+  flush();
+  open_ = false;
+  if (PQputCopyEnd(connection_.get(), nullptr) != 1) connection_.fail(nullptr, sql_);
+  PGresult* result = PQgetResult(connection_.get());
+  while (PGresult* extra = PQgetResult(connection_.get())) PQclear(extra);
+  if (!result || PQresultStatus(result) != PGRES_COMMAND_OK) connection_.fail(result, sql_);
+  PQclear(result);
+}
+
+void append_copy_field(std::string& out, std::string_view value) {
+  for (char c : value) {
+    switch (c) {
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      default:
+        out += c;
+    }
+  }
+}
+
+Transaction::Transaction(Connection& connection) : connection_(connection) {
+  connection_.exec("BEGIN");
+}
+
+Transaction::~Transaction() {
+  if (open_ && !connection_.broken()) PQclear(PQexec(connection_.get(), "ROLLBACK"));
+}
+
+void Transaction::commit() {
+  connection_.exec("COMMIT");
+  open_ = false;
+}
+
+std::string array_literal(const std::vector<std::string>& values) {
+  std::string out = "{";
+  for (const auto& v : values) {
+    if (out.size() > 1) out += ',';
+    out += '"';
+    for (char c : v) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  out += '}';
+  return out;
+}
+
+}  // namespace prkl::postgres

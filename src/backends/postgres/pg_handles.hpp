@@ -1,0 +1,112 @@
+#pragma once
+
+// RAII owners for libpq: a connection, a result, and a transaction that rolls back unless
+// committed. Only this backend sees libpq-fe.h.
+
+#include <libpq-fe.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace prkl::postgres {
+
+struct ResultDeleter {
+  void operator()(PGresult* r) const noexcept { PQclear(r); }
+};
+
+/// A query result; text format.
+class Result {
+ public:
+  explicit Result(PGresult* result) : result_(result) {}
+  int rows() const { return PQntuples(result_.get()); }
+  bool is_null(int row, int column) const { return PQgetisnull(result_.get(), row, column) != 0; }
+  std::string text(int row, int column) const;
+  std::int64_t int64(int row, int column) const;
+  PGresult* get() const noexcept { return result_.get(); }
+
+ private:
+  std::unique_ptr<PGresult, ResultDeleter> result_;
+};
+
+/// Parameters as text, NULL when empty optional.
+using Params = std::vector<std::optional<std::string>>;
+
+class Connection {
+ public:
+  explicit Connection(std::string conninfo);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  PGconn* get() const noexcept { return conn_; }
+  bool broken() const { return PQstatus(conn_) == CONNECTION_BAD; }
+  /// Drops the connection and opens a new one with the same settings.
+  void reconnect();
+
+  /// Runs SQL without parameters (may hold several statements).
+  Result exec(std::string_view sql);
+  /// Runs SQL with bound text parameters.
+  Result exec(std::string_view sql, const Params& params);
+  /// Prepares `sql` as `name` on this connection (once per connection).
+  void prepare(const std::string& name, std::string_view sql);
+  Result exec_prepared(const std::string& name, const Params& params);
+
+  /// Throws the right prkl error for a failed result or a broken connection.
+  [[noreturn]] void fail(PGresult* result, std::string_view doing) const;
+
+ private:
+  Result check(PGresult* result, std::string_view doing) const;
+  void open();
+
+  std::string conninfo_;
+  PGconn* conn_ = nullptr;
+  std::vector<std::string> prepared_;
+};
+
+/// A `COPY ... FROM STDIN` in progress. Rows are buffered and sent in large chunks; finish()
+/// completes it, and a CopyIn dropped without finish() aborts the COPY (and with it the
+/// transaction), never throwing from the destructor.
+class CopyIn {
+ public:
+  CopyIn(Connection& connection, std::string copy_sql);
+  ~CopyIn();
+  CopyIn(const CopyIn&) = delete;
+  CopyIn& operator=(const CopyIn&) = delete;
+
+  /// Appends COPY text: fields already escaped, tab-separated, each row ending in '\n'.
+  void write(std::string_view text);
+  void finish();
+
+ private:
+  void flush();
+
+  Connection& connection_;
+  std::string sql_;
+  std::string buffer_;
+  bool open_ = true;
+};
+
+/// Escapes a value for COPY text format.
+void append_copy_field(std::string& out, std::string_view value);
+
+class Transaction {
+ public:
+  explicit Transaction(Connection& connection);
+  ~Transaction();
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+  void commit();
+
+ private:
+  Connection& connection_;
+  bool open_ = true;
+};
+
+/// A PostgreSQL text[] literal, each element quoted, so any value is safe in one parameter.
+std::string array_literal(const std::vector<std::string>& values);
+
+}  // namespace prkl::postgres

@@ -1,0 +1,356 @@
+#include "pg_store.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <utility>
+
+#include "pg_handles.hpp"
+#include "prkl/error.hpp"
+
+namespace prkl::postgres {
+
+namespace {
+
+// The ratestask tables, as its dump creates them plus keys; used only where they are missing.
+// An adopted database keeps its own tables untouched.
+struct Table {
+  const char* name;
+  const char* columns;  // what prkl reads and writes; checked on adopted tables
+  const char* create;
+};
+
+constexpr Table tables[] = {
+    {"regions", "slug, name, parent_slug",
+     "CREATE TABLE regions (slug text NOT NULL PRIMARY KEY, name text NOT NULL,"
+     " parent_slug text REFERENCES regions(slug))"},
+    {"ports", "code, name, parent_slug",
+     "CREATE TABLE ports (code text NOT NULL PRIMARY KEY, name text NOT NULL,"
+     " parent_slug text NOT NULL REFERENCES regions(slug))"},
+    {"prices", "orig_code, dest_code, day, price",
+     "CREATE TABLE prices (orig_code text NOT NULL REFERENCES ports(code),"
+     " dest_code text NOT NULL REFERENCES ports(code), day date NOT NULL, price integer NOT NULL)"},
+    {"prkl_batches", "id, digest, rows, prices, applied_at",
+     "CREATE TABLE prkl_batches (id text NOT NULL PRIMARY KEY, digest text NOT NULL,"
+     " rows bigint NOT NULL, prices bigint NOT NULL, applied_at text NOT NULL)"},
+    {"prkl_meta", "key, value",
+     "CREATE TABLE prkl_meta (key text NOT NULL PRIMARY KEY, value bigint NOT NULL);"
+     " INSERT INTO prkl_meta VALUES ('geography_generation', 0)"},
+};
+
+// Serves the lane/day query from the index alone (an index-only scan when the visibility map
+// allows): lanes by equality from the two port arrays, days by range.
+constexpr const char* index_name = "prices_lane_day";
+constexpr const char* create_index =
+    "CREATE INDEX CONCURRENTLY prices_lane_day ON prices (orig_code, dest_code, day) "
+    "INCLUDE (price)";
+
+// Statement-level triggers move the geography generation on any change to ports or regions,
+// whoever makes it, TRUNCATE included.
+constexpr const char* bump_function =
+    "CREATE OR REPLACE FUNCTION prkl_bump_geography() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+    "BEGIN\n"
+    "  UPDATE prkl_meta SET value = value + 1 WHERE key = 'geography_generation';\n"
+    "  RETURN NULL;\n"
+    "END $$";
+constexpr const char* geography_tables[] = {"ports", "regions"};
+
+std::string days_since_epoch(Date day) {
+  return std::to_string(day.time_since_epoch().count());
+}
+
+class PgStore final : public Store {
+ public:
+  PgStore(const std::string& conninfo, OpenMode mode) : connection_(conninfo) {
+    if (mode == OpenMode::create) {
+      added_on_open_ = init();
+    } else if (const auto missing = missing_objects(); !missing.empty()) {
+      throw StorageError(fmt::format(
+          "the PostgreSQL database is not set up for prkl (it has no {}); run 'prkl init'",
+          missing.front()));
+    }
+  }
+
+  std::string_view backend() const noexcept override { return "postgresql"; }
+
+  std::vector<std::string> init() override {
+    std::vector<std::string> added = std::exchange(added_on_open_, {});
+    const auto missing = missing_objects();
+    const auto is_missing = [&](const std::string& name) {
+      return std::find(missing.begin(), missing.end(), name) != missing.end();
+    };
+    {
+      // Tables and triggers in one transaction; the index below cannot be built inside one.
+      Transaction tx(connection_);
+      // Two `prkl init` at once: the second waits here, then finds everything made.
+      connection_.exec("SELECT pg_advisory_xact_lock(7040851)");
+      const auto missing_now = missing_objects();
+      for (const Table& t : tables) {
+        if (std::find(missing_now.begin(), missing_now.end(), t.name) == missing_now.end()) {
+          check_columns(t);
+          continue;
+        }
+        connection_.exec(t.create);
+        added.push_back(fmt::format("table {}", t.name));
+      }
+      for (const char* table : geography_tables) {
+        const std::string trigger = fmt::format("prkl_{}_changed", table);
+        if (std::find(missing_now.begin(), missing_now.end(), trigger) == missing_now.end())
+          continue;
+        connection_.exec(bump_function);
+        connection_.exec(
+            fmt::format("CREATE TRIGGER {} AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON {} "
+                        "FOR EACH STATEMENT EXECUTE FUNCTION prkl_bump_geography()",
+                        trigger, table));
+        added.push_back(fmt::format("trigger {} on {}", trigger, table));
+      }
+      tx.commit();
+    }
+    if (is_missing(index_name) || !index_valid()) {
+      // A concurrent build that failed leaves an invalid index behind; it is rebuilt. Built
+      // CONCURRENTLY, so an adopted database keeps taking writes meanwhile.
+      connection_.exec("DROP INDEX CONCURRENTLY IF EXISTS prices_lane_day");
+      connection_.exec(create_index);
+      connection_.exec("ANALYZE prices");
+      added.push_back(fmt::format("index {} on prices (orig_code, dest_code, day) INCLUDE (price)",
+                                  index_name));
+    }
+    return added;
+  }
+
+  std::int64_t geography_generation() override {
+    return read([&] {
+      connection_.prepare("generation",
+                          "SELECT value FROM prkl_meta WHERE key = 'geography_generation'");
+      const Result r = connection_.exec_prepared("generation", {});
+      if (r.rows() != 1) throw StorageError("prkl_meta has no geography_generation row");
+      return r.int64(0, 0);
+    });
+  }
+
+  GeographySnapshot geography() override {
+    return read([&] {
+      GeographySnapshot snapshot;
+      // One snapshot for the three reads.
+      Transaction tx(connection_);
+      connection_.exec("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+      const Result generation =
+          connection_.exec("SELECT value FROM prkl_meta WHERE key = 'geography_generation'");
+      snapshot.generation = generation.rows() == 1 ? generation.int64(0, 0) : 0;
+      const Result regions = connection_.exec("SELECT slug, name, parent_slug FROM regions");
+      for (int i = 0; i < regions.rows(); ++i) {
+        snapshot.regions.push_back({regions.text(i, 0), regions.text(i, 1),
+                                    regions.is_null(i, 2)
+                                        ? std::nullopt
+                                        : std::optional<std::string>(regions.text(i, 2))});
+      }
+      const Result ports = connection_.exec("SELECT code, name, parent_slug FROM ports");
+      for (int i = 0; i < ports.rows(); ++i) {
+        snapshot.ports.push_back({ports.text(i, 0), ports.text(i, 1), ports.text(i, 2)});
+      }
+      tx.commit();
+      return snapshot;
+    });
+  }
+
+  bool empty() override {
+    return read([&] {
+      const Result r = connection_.exec(
+          "SELECT NOT EXISTS (SELECT 1 FROM prices) AND NOT EXISTS (SELECT 1 FROM ports) "
+          "AND NOT EXISTS (SELECT 1 FROM regions)");
+      return r.text(0, 0) == "t";
+    });
+  }
+
+  std::vector<DailyAggregate> daily_aggregates(std::span<const std::string> origins,
+                                               std::span<const std::string> destinations, Date from,
+                                               Date to) override {
+    // Port sets travel as one text[] parameter each; days as integers, so no date text is
+    // parsed on either side.
+    const Params params{array_literal({origins.begin(), origins.end()}),
+                        array_literal({destinations.begin(), destinations.end()}),
+                        days_since_epoch(from), days_since_epoch(to)};
+    return read([&] {
+      connection_.prepare(
+          "aggregates",
+          "SELECT day - DATE '1970-01-01', count(*), sum(price), min(price), max(price)\n"
+          "FROM prices\n"
+          "WHERE orig_code = ANY($1::text[]) AND dest_code = ANY($2::text[])\n"
+          "  AND day BETWEEN DATE '1970-01-01' + $3::integer AND DATE '1970-01-01' + $4::integer\n"
+          "GROUP BY day ORDER BY day");
+      const Result r = connection_.exec_prepared("aggregates", params);
+      std::vector<DailyAggregate> out;
+      out.reserve(std::size_t(r.rows()));
+      for (int i = 0; i < r.rows(); ++i) {
+        out.push_back({Date{std::chrono::days{r.int64(i, 0)}}, r.int64(i, 1), r.int64(i, 2),
+                       static_cast<std::int32_t>(r.int64(i, 3)),
+                       static_cast<std::int32_t>(r.int64(i, 4))});
+      }
+      return out;
+    });
+  }
+
+  void replace_all(const Dataset& data, const Progress& progress) override {
+    Transaction tx(connection_);
+    connection_.exec("TRUNCATE prices, ports, regions, prkl_batches");
+    // Foreign keys are checked at the end of each COPY, so rows may come in any order.
+    {
+      CopyIn copy(connection_, "COPY regions (slug, name, parent_slug) FROM STDIN");
+      std::string line;
+      for (const Region& r : data.regions) {
+        line.clear();
+        append_copy_field(line, r.slug);
+        line += '\t';
+        append_copy_field(line, r.name);
+        line += '\t';
+        if (r.parent_slug) {
+          append_copy_field(line, *r.parent_slug);
+        } else {
+          line += "\\N";
+        }
+        line += '\n';
+        copy.write(line);
+      }
+      copy.finish();
+    }
+    {
+      CopyIn copy(connection_, "COPY ports (code, name, parent_slug) FROM STDIN");
+      std::string line;
+      for (const Port& p : data.ports) {
+        line.clear();
+        append_copy_field(line, p.code);
+        line += '\t';
+        append_copy_field(line, p.name);
+        line += '\t';
+        append_copy_field(line, p.region_slug);
+        line += '\n';
+        copy.write(line);
+      }
+      copy.finish();
+    }
+    copy_prices(data.prices, progress);
+    tx.commit();
+  }
+
+  std::optional<BatchRecord> find_batch(std::string_view id) override {
+    return read([&] { return find_batch_now(id); });
+  }
+
+  ApplyOutcome apply_batch(const BatchRecord& record, std::span<const Price> prices,
+                           const Progress& progress) override {
+    try {
+      Transaction tx(connection_);
+      // Writers of the same id queue here; the second finds the first one's ledger record.
+      connection_.exec("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", {record.id});
+      if (auto existing = find_batch_now(record.id)) return {std::move(*existing), true};
+      copy_prices(prices, progress);
+      connection_.exec(
+          "INSERT INTO prkl_batches (id, digest, rows, prices, applied_at) "
+          "VALUES ($1, $2, $3, $4, $5)",
+          {record.id, record.digest, std::to_string(record.rows), std::to_string(record.prices),
+           record.applied_at});
+      tx.commit();
+      return {record, false};
+    } catch (const StorageError& e) {
+      if (!connection_.broken()) throw;
+      // Whether the COMMIT reached the server is unknown; the id makes a retry safe.
+      throw StorageError(fmt::format(
+          "{}; batch '{}' may or may not have been applied: apply it again with the same id",
+          e.what(), record.id));
+    }
+  }
+
+ private:
+  // Runs an idempotent read; if the connection was lost, reconnects and runs it once more.
+  template <typename Read>
+  auto read(Read&& work) -> decltype(work()) {
+    try {
+      return work();
+    } catch (const StorageError&) {
+      if (!connection_.broken()) throw;
+    }
+    connection_.reconnect();
+    return work();
+  }
+
+  std::optional<BatchRecord> find_batch_now(std::string_view id) {
+    connection_.prepare(
+        "find_batch",
+        "SELECT id, digest, rows, prices, applied_at FROM prkl_batches WHERE id = $1");
+    const Result r = connection_.exec_prepared("find_batch", {std::string(id)});
+    if (r.rows() == 0) return std::nullopt;
+    return BatchRecord{r.text(0, 0), r.text(0, 1), r.int64(0, 2), r.int64(0, 3), r.text(0, 4)};
+  }
+
+  void copy_prices(std::span<const Price> prices, const Progress& progress) {
+    CopyIn copy(connection_, "COPY prices (orig_code, dest_code, day, price) FROM STDIN");
+    const auto total = std::int64_t(prices.size());
+    std::int64_t done = 0;
+    std::string line;
+    for (const Price& p : prices) {
+      line.clear();
+      append_copy_field(line, p.origin);
+      line += '\t';
+      append_copy_field(line, p.destination);
+      fmt::format_to(std::back_inserter(line), "\t{}\t{}\n", format_date(p.day), p.price);
+      copy.write(line);
+      if (progress && ++done % 10'000 == 0) progress(done, total);
+    }
+    copy.finish();
+    if (progress) progress(total, total);
+  }
+
+  std::vector<std::string> missing_objects() {
+    std::vector<std::string> missing;
+    for (const Table& t : tables) {
+      if (connection_.exec("SELECT to_regclass($1) IS NULL", {std::string(t.name)}).text(0, 0) ==
+          "t") {
+        missing.emplace_back(t.name);
+      }
+    }
+    if (connection_.exec("SELECT to_regclass($1) IS NULL", {std::string(index_name)}).text(0, 0) ==
+        "t") {
+      missing.emplace_back(index_name);
+    }
+    for (const char* table : geography_tables) {
+      const std::string trigger = fmt::format("prkl_{}_changed", table);
+      const Result r = connection_.exec(
+          "SELECT 1 FROM pg_trigger WHERE tgname = $1 AND tgrelid = to_regclass($2)",
+          {trigger, std::string(table)});
+      if (r.rows() == 0) missing.push_back(trigger);
+    }
+    return missing;
+  }
+
+  bool index_valid() {
+    const Result r =
+        connection_.exec("SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass($1)",
+                         {std::string(index_name)});
+    return r.rows() == 1 && r.text(0, 0) == "t";
+  }
+
+  // An adopted table must have the columns prkl uses; a clear error beats a failing query later.
+  void check_columns(const Table& t) {
+    try {
+      connection_.exec("SAVEPOINT prkl_check");
+      connection_.exec(fmt::format("SELECT {} FROM {} LIMIT 0", t.columns, t.name));
+      connection_.exec("RELEASE SAVEPOINT prkl_check");
+    } catch (const StorageError& e) {
+      throw StorageError(
+          fmt::format("existing table '{}' does not have the columns prkl needs "
+                      "({}): {}",
+                      t.name, t.columns, e.what()));
+    }
+  }
+
+  Connection connection_;
+  std::vector<std::string> added_on_open_;
+};
+
+}  // namespace
+
+std::unique_ptr<Store> open(const std::string& conninfo, OpenMode mode) {
+  return std::make_unique<PgStore>(conninfo, mode);
+}
+
+}  // namespace prkl::postgres

@@ -1,0 +1,52 @@
+// PostgreSQL only: what happens when the server drops prkl's connection.
+
+#include <fmt/format.h>
+#include <libpq-fe.h>
+
+#include <catch2/catch.hpp>
+#include <prkl/prkl.hpp>
+
+#include "context.hpp"
+
+using namespace prkl;
+
+namespace {
+
+// Ends every other session on the store's database, as a failover or an admin would.
+void terminate_sessions(const std::string& url) {
+  PGconn* admin = PQconnectdb(url.c_str());
+  REQUIRE(PQstatus(admin) == CONNECTION_OK);
+  PGresult* r = PQexec(admin,
+                       "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                       "WHERE datname = current_database() AND pid <> pg_backend_pid()");
+  const bool ok = PQresultStatus(r) == PGRES_TUPLES_OK && std::string(PQgetvalue(r, 0, 0)) == "1";
+  PQclear(r);
+  PQfinish(admin);
+  REQUIRE(ok);
+}
+
+Dataset two_ports() {
+  Dataset d;
+  d.regions = {{"r", "R", std::nullopt}};
+  d.ports = {{"AAAAA", "A", "r"}, {"BBBBB", "B", "r"}};
+  d.prices = {{"AAAAA", "BBBBB", parse_date("2024-01-01"), 10}};
+  return d;
+}
+
+}  // namespace
+
+TEST_CASE("a read is retried once on a fresh connection", "[postgresql]") {
+  const std::string url = test::new_store_url();
+  Database db = Database::open(url, OpenMode::create);
+  db.load(two_ports());
+  const RatesQuery query{parse_date("2024-01-01"), parse_date("2024-01-01"), "r", "r", 1, 0};
+  CHECK(db.rates(query).at(0).count == 1);
+  terminate_sessions(url);
+  CHECK(db.rates(query).at(0).count == 1);
+  terminate_sessions(url);
+  // apply looks the id up first (a read, retried), so the write starts on a live connection.
+  CHECK(db.apply({"after-failover",
+                  {BatchRow::single("AAAAA", "BBBBB", parse_date("2024-01-01"), 20)}})
+            .prices == 1);
+  CHECK(db.rates(query).at(0).count == 2);
+}
