@@ -116,10 +116,10 @@ std::vector<Port> Database::ports_in_region(std::string_view slug) {
 }
 
 std::vector<Port> Database::search_ports(std::string_view text, std::int64_t limit,
-                                         std::int64_t offset) {
+                                         std::int64_t offset, std::string_view region) {
   if (limit < 0) throw InvalidArgument(fmt::format("limit {} is negative", limit));
   if (offset < 0) throw InvalidArgument(fmt::format("offset {} is negative", offset));
-  return geography().search(text, limit, offset);
+  return geography().search(text, region, limit, offset);
 }
 
 std::vector<RegionNode> Database::region_tree() {

@@ -159,12 +159,20 @@ std::vector<Port> Geography::ports_in_region(std::string_view slug) const {
   return out;
 }
 
-std::vector<Port> Geography::search(std::string_view text, std::int64_t limit,
-                                    std::int64_t offset) const {
+std::vector<Port> Geography::search(std::string_view text, std::string_view region,
+                                    std::int64_t limit, std::int64_t offset) const {
+  const std::vector<std::size_t>* within = nullptr;
+  if (!region.empty()) {
+    const auto found = region_index_.find(region);
+    if (found == region_index_.end()) throw NotFound(fmt::format("unknown region '{}'", region));
+    within = &region_ports_[found->second];
+  }
   const std::string needle = fold_case(text);
+  const std::size_t candidates = within ? within->size() : ports_.size();
   std::vector<Port> out;
   std::int64_t skipped = 0;
-  for (std::size_t p = 0; p < ports_.size() && std::int64_t(out.size()) < limit; ++p) {
+  for (std::size_t i = 0; i < candidates && std::int64_t(out.size()) < limit; ++i) {
+    const std::size_t p = within ? (*within)[i] : i;
     // The '\n' separator keeps a match from spanning the end of the code and the name.
     if (folded_[p].find(needle) == std::string::npos) continue;
     if (skipped++ < offset) continue;

@@ -33,7 +33,10 @@ class Geography {
   std::vector<std::string> resolve(std::string_view location) const;
   /// Ports of a region at any depth, by code. Throws NotFound.
   std::vector<Port> ports_in_region(std::string_view slug) const;
-  std::vector<Port> search(std::string_view text, std::int64_t limit, std::int64_t offset) const;
+  /// Ports whose folded code or name contains `text`, by code; only ports of `region` (at any
+  /// depth) when it is not empty. Throws NotFound for an unknown region.
+  std::vector<Port> search(std::string_view text, std::string_view region, std::int64_t limit,
+                           std::int64_t offset) const;
   std::vector<RegionNode> tree() const;
 
  private:

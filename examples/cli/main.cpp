@@ -197,23 +197,8 @@ int main(int argc, char** argv) {
       std::vector<prkl::Port> found;
       if (!code.empty()) {
         found.push_back(db.port(code));
-      } else if (!region.empty()) {
-        found = db.ports_in_region(region);
-        if (!search.empty()) {
-          const auto matching = db.search_ports(search, std::numeric_limits<std::int64_t>::max());
-          std::erase_if(found, [&](const prkl::Port& p) {
-            return std::find(matching.begin(), matching.end(), p) == matching.end();
-          });
-        }
-        if (limit < 0 || offset < 0) {
-          throw prkl::InvalidArgument(
-              fmt::format("--limit {} and --offset {} must not be negative", limit, offset));
-        }
-        found.erase(found.begin(),
-                    found.begin() + std::min<std::int64_t>(offset, std::int64_t(found.size())));
-        if (std::int64_t(found.size()) > limit) found.resize(std::size_t(limit));
       } else {
-        found = db.search_ports(search, limit, offset);
+        found = db.search_ports(search, limit, offset, region);
       }
       if (format == "json") {
         json out = json::array();

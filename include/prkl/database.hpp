@@ -67,9 +67,10 @@ class Database {
   /// Every port of the region and its sub-regions, by code. Throws NotFound.
   std::vector<Port> ports_in_region(std::string_view slug);
   /// Ports whose code or name contains `text`, ignoring case (Unicode simple case folding for
-  /// Latin, Greek and Cyrillic letters); all ports when `text` is empty. By code.
+  /// Latin, Greek and Cyrillic letters), by code; all ports when `text` is empty; only the ports
+  /// of `region` (at any depth) when it is given. Throws NotFound for an unknown region.
   std::vector<Port> search_ports(std::string_view text, std::int64_t limit = 100,
-                                 std::int64_t offset = 0);
+                                 std::int64_t offset = 0, std::string_view region = {});
   /// The region forest, roots and children ordered by slug.
   std::vector<RegionNode> region_tree();
 

@@ -235,6 +235,13 @@ TEST_CASE("port lookup", "[conformance]") {
     CHECK(db.search_ports("nowhere").empty());
     CHECK_THROWS_AS(db.search_ports("", -1, 0), InvalidArgument);
   }
+  SECTION("search within a region, at any depth") {
+    CHECK(db.search_ports("oslo", 10, 0, "europe").at(0).code == "NOOSL");
+    CHECK(db.search_ports("oslo", 10, 0, "asia").empty());
+    CHECK(db.search_ports("", 10, 0, "scandinavia").size() == 3);
+    CHECK(db.search_ports("", 10, 1, "scandinavia").at(0).code == "NOOSL");
+    CHECK_THROWS_WITH(db.search_ports("", 10, 0, "atlantis"), "unknown region 'atlantis'");
+  }
   SECTION("the region tree") {
     const auto tree = db.region_tree();
     REQUIRE(tree.size() == 1);
@@ -460,6 +467,10 @@ TEST_CASE("loading a data set checks it as a whole", "[conformance][load]") {
 TEST_CASE("a dump with broken rows is rejected naming the line", "[conformance][load]") {
   const auto path = std::filesystem::temp_directory_path() /
                     fmt::format("prkl-bad-dump-{}-{}.sql", test::backend_name(), getpid());
+  struct Remove {
+    std::filesystem::path path;
+    ~Remove() { std::filesystem::remove(path); }
+  } remove_at_end{path};
   {
     std::ofstream out(path);
     out << "COPY public.regions (slug, name, parent_slug) FROM stdin;\n"
@@ -482,5 +493,4 @@ TEST_CASE("a dump with broken rows is rejected naming the line", "[conformance][
     CHECK(got == lines);
   }
   CHECK(db.store().empty());
-  std::filesystem::remove(path);
 }

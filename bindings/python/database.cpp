@@ -1,0 +1,323 @@
+// prkl.Database: the C++ Database behind a small connection pool, so that one object serves
+// many threads. Arguments are converted while holding the GIL; the store work runs without it.
+
+#include <fmt/format.h>
+#include <pybind11/stl.h>
+#include <pybind11/stl/filesystem.h>
+
+#include <condition_variable>
+#include <mutex>
+#include <prkl/prkl.hpp>
+
+#include "bindings.hpp"
+
+namespace prkl::python {
+
+namespace {
+
+// Opens connections on demand up to `limit` and lends each to one thread at a time. An
+// in-memory SQLite store is private to its connection, so it gets exactly one.
+class Pool {
+ public:
+  Pool(std::string url, bool create, Options options, std::size_t limit)
+      : url_(std::move(url)), options_(options), limit_(limit) {
+    idle_.push_back(std::make_unique<Database>(
+        Database::open(url_, create ? OpenMode::create : OpenMode::existing, options_)));
+    opened_ = 1;
+  }
+
+  class Lease {
+   public:
+    Lease(Pool& pool, std::unique_ptr<Database> db) : pool_(pool), db_(std::move(db)) {}
+    ~Lease() { pool_.give_back(std::move(db_)); }
+    Lease(const Lease&) = delete;
+    Lease& operator=(const Lease&) = delete;
+    Database* operator->() { return db_.get(); }
+    Database& operator*() { return *db_; }
+
+   private:
+    Pool& pool_;
+    std::unique_ptr<Database> db_;
+  };
+
+  Lease take() {
+    std::unique_lock lock(mutex_);
+    for (;;) {
+      if (!idle_.empty()) {
+        auto db = std::move(idle_.back());
+        idle_.pop_back();
+        return Lease(*this, std::move(db));
+      }
+      if (opened_ < limit_) {
+        ++opened_;
+        lock.unlock();
+        try {
+          return Lease(*this, std::make_unique<Database>(
+                                  Database::open(url_, OpenMode::existing, options_)));
+        } catch (...) {
+          std::lock_guard relock(mutex_);
+          --opened_;
+          throw;
+        }
+      }
+      returned_.wait(lock);
+    }
+  }
+
+  const std::string& url() const { return url_; }
+
+ private:
+  void give_back(std::unique_ptr<Database> db) {
+    {
+      std::lock_guard lock(mutex_);
+      idle_.push_back(std::move(db));
+    }
+    returned_.notify_one();
+  }
+
+  std::string url_;
+  Options options_;
+  std::size_t limit_;
+  std::mutex mutex_;
+  std::condition_variable returned_;
+  std::vector<std::unique_ptr<Database>> idle_;
+  std::size_t opened_ = 0;
+};
+
+Date date_argument(const py::handle& value, const char* what) {
+  if (py::isinstance<py::str>(value)) return parse_date(value.cast<std::string>(), what);
+  static const py::object date_type = py::module_::import("datetime").attr("date");
+  if (py::isinstance(value, date_type)) {
+    const auto y = value.attr("year").cast<int>();
+    const auto mo = value.attr("month").cast<unsigned>();
+    const auto d = value.attr("day").cast<unsigned>();
+    return Date{std::chrono::year{y} / std::chrono::month{mo} / std::chrono::day{d}};
+  }
+  throw InvalidArgument(fmt::format("{}: expected a datetime.date or a 'YYYY-MM-DD' string, got {}",
+                                    what, py::repr(value).cast<std::string>()));
+}
+
+// A field of a batch row as text: str as is, int as digits, date as YYYY-MM-DD, None as empty.
+std::string field_text(const py::handle& value, const char* what) {
+  if (value.is_none()) return {};
+  if (py::isinstance<py::str>(value)) return value.cast<std::string>();
+  if (py::isinstance<py::bool_>(value)) {
+    throw InvalidArgument(
+        fmt::format("{}: {} is not a valid value", what, py::repr(value).cast<std::string>()));
+  }
+  if (py::isinstance<py::int_>(value)) return py::str(value).cast<std::string>();
+  static const py::object date_type = py::module_::import("datetime").attr("date");
+  if (py::isinstance(value, date_type)) return format_date(date_argument(value, what));
+  // Anything else (a float, a Decimal) goes through its text, and validation judges it.
+  return py::str(value).cast<std::string>();
+}
+
+BatchRow row_from_dict(const py::dict& d, std::size_t index) {
+  static const std::pair<const char*, std::string BatchRow::*> keys[] = {
+      {"origin", &BatchRow::origin},
+      {"orig_code", &BatchRow::origin},
+      {"origin_code", &BatchRow::origin},
+      {"destination", &BatchRow::destination},
+      {"dest_code", &BatchRow::destination},
+      {"destination_code", &BatchRow::destination},
+      {"day", &BatchRow::day},
+      {"date_from", &BatchRow::date_from},
+      {"date_to", &BatchRow::date_to},
+      {"price", &BatchRow::price},
+  };
+  BatchRow row;
+  for (const auto& [key, value] : d) {
+    const auto name = py::str(key).cast<std::string>();
+    const auto* found = std::find_if(std::begin(keys), std::end(keys),
+                                     [&](const auto& k) { return name == k.first; });
+    if (found == std::end(keys)) {
+      throw InvalidArgument(fmt::format("row {}: unknown key '{}'", index + 1, name));
+    }
+    row.*(found->second) = field_text(value, found->first);
+  }
+  return row;
+}
+
+BatchRow row_from_sequence(const py::sequence& s, std::size_t index) {
+  BatchRow row;
+  const auto n = py::len(s);
+  if (n == 4) {
+    row = {field_text(s[0], "origin"),
+           field_text(s[1], "destination"),
+           field_text(s[2], "day"),
+           {},
+           {},
+           field_text(s[3], "price"),
+           0};
+  } else if (n == 5) {
+    row = {field_text(s[0], "origin"),
+           field_text(s[1], "destination"),
+           {},
+           field_text(s[2], "date_from"),
+           field_text(s[3], "date_to"),
+           field_text(s[4], "price"),
+           0};
+  } else {
+    throw InvalidArgument(fmt::format(
+        "row {}: a tuple row is (origin, destination, day, price) or (origin, destination, "
+        "date_from, date_to, price); this one has {} items",
+        index + 1, n));
+  }
+  return row;
+}
+
+// Rows from a CSV path (str or os.PathLike) or an iterable of dicts and tuples.
+std::vector<BatchRow> batch_rows(const py::object& rows) {
+  static const py::object path_like = py::module_::import("os").attr("PathLike");
+  if (py::isinstance<py::str>(rows) || py::isinstance(rows, path_like)) {
+    const auto path = py::str(py::module_::import("os").attr("fspath")(rows)).cast<std::string>();
+    py::gil_scoped_release release;
+    return read_batch_csv(path);
+  }
+  std::vector<BatchRow> out;
+  for (const auto& item : rows) {
+    if (py::isinstance<py::dict>(item)) {
+      out.push_back(row_from_dict(item.cast<py::dict>(), out.size()));
+    } else if (py::isinstance<py::sequence>(item) && !py::isinstance<py::str>(item)) {
+      out.push_back(row_from_sequence(item.cast<py::sequence>(), out.size()));
+    } else {
+      throw InvalidArgument(fmt::format("row {}: expected a dict or a tuple, got {}",
+                                        out.size() + 1, py::repr(item).cast<std::string>()));
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+void bind_database(py::module_& m) {
+  py::class_<Pool>(m, "Database",
+                   "A prkl store. Safe to share between threads: each call borrows one of up to "
+                   "`pool_size` connections and releases the GIL while it works.")
+      .def_property_readonly("url", &Pool::url)
+      .def_property_readonly("backend",
+                             [](Pool& pool) {
+                               py::gil_scoped_release release;
+                               return std::string(pool.take()->store().backend());
+                             })
+      .def(
+          "rates",
+          [](Pool& pool, const py::object& date_from, const py::object& date_to,
+             const std::string& origin, const std::string& destination, std::int64_t min_count,
+             int scale) {
+            const RatesQuery query{date_argument(date_from, "date_from"),
+                                   date_argument(date_to, "date_to"),
+                                   origin,
+                                   destination,
+                                   min_count,
+                                   scale};
+            std::vector<RateDay> days;
+            {
+              py::gil_scoped_release release;
+              days = pool.take()->rates(query);
+            }
+            return days;
+          },
+          py::arg("date_from"), py::arg("date_to"), py::arg("origin"), py::arg("destination"),
+          py::arg("min_count") = 3, py::arg("scale") = 0,
+          "One RateDay per day from date_from to date_to inclusive, ascending. origin and "
+          "destination are port codes or region slugs (regions include sub-regions at any "
+          "depth). Dates are datetime.date or 'YYYY-MM-DD'.")
+      .def(
+          "resolve",
+          [](Pool& pool, const std::string& location) {
+            py::gil_scoped_release release;
+            return pool.take()->resolve(location);
+          },
+          py::arg("location"), "The sorted port codes a port code or region slug stands for.")
+      .def(
+          "port",
+          [](Pool& pool, const std::string& code) {
+            py::gil_scoped_release release;
+            return pool.take()->port(code);
+          },
+          py::arg("code"), "The port with this code; NotFound otherwise.")
+      .def(
+          "ports",
+          [](Pool& pool, const std::optional<std::string>& region,
+             const std::optional<std::string>& search, std::int64_t limit, std::int64_t offset) {
+            py::gil_scoped_release release;
+            return pool.take()->search_ports(search.value_or(""), limit, offset,
+                                             region.value_or(""));
+          },
+          py::arg("region") = py::none(), py::arg("search") = py::none(), py::arg("limit") = 100,
+          py::arg("offset") = 0,
+          "Ports by code: all of them, those of a region (at any depth), and/or those whose "
+          "code or name contains `search`, ignoring case.")
+      .def(
+          "region_tree",
+          [](Pool& pool) {
+            py::gil_scoped_release release;
+            return pool.take()->region_tree();
+          },
+          "The region forest: RegionNode roots with their sub-regions and ports.")
+      .def(
+          "validate",
+          [](Pool& pool, const py::object& rows) {
+            Batch batch{"", batch_rows(rows)};
+            py::gil_scoped_release release;
+            return pool.take()->validate(batch);
+          },
+          py::arg("rows"),
+          "Every problem of every row, as RowError objects (empty when the batch is good). "
+          "rows: a CSV path, or dicts/tuples. Writes nothing.")
+      .def(
+          "apply",
+          [](Pool& pool, const py::object& rows, const std::optional<std::string>& batch_id) {
+            Batch batch{batch_id.value_or(""), batch_rows(rows)};
+            py::gil_scoped_release release;
+            return pool.take()->apply(batch);
+          },
+          py::arg("rows"), py::arg("batch_id") = py::none(),
+          "Validates, then writes every row in one transaction, or nothing (ValidationError "
+          "lists every bad row). Applying a batch_id again returns the first result with "
+          "replayed=True; without a batch_id the content names the batch.")
+      .def(
+          "import_dump",
+          [](Pool& pool, const std::filesystem::path& path, bool replace) {
+            py::gil_scoped_release release;
+            const auto summary = pool.take()->import_dump(path, replace);
+            return std::tuple{summary.regions, summary.ports, summary.prices};
+          },
+          py::arg("path"), py::arg("replace") = false,
+          "Loads a plain-SQL pg_dump file in one transaction; returns (regions, ports, prices).")
+      .def(
+          "init",
+          [](Pool& pool) {
+            py::gil_scoped_release release;
+            return pool.take()->init();
+          },
+          "Creates what is missing of the schema; returns what was added.")
+      .def(
+          "ping",
+          [](Pool& pool) {
+            py::gil_scoped_release release;
+            pool.take()->store().geography_generation();
+          },
+          "Raises StorageError unless the store answers.");
+
+  m.def(
+      "connect",
+      [](const std::string& url, bool create, std::size_t pool_size, std::int64_t max_range_days,
+         std::int64_t max_price) {
+        if (pool_size < 1) throw InvalidArgument(fmt::format("pool_size {} is below 1", pool_size));
+        Options options;
+        options.max_range_days = max_range_days;
+        options.max_price = max_price;
+        const bool private_memory = url.find(":memory:") != std::string::npos;
+        py::gil_scoped_release release;
+        return std::make_unique<Pool>(url, create, options, private_memory ? 1 : pool_size);
+      },
+      py::arg("url"), py::arg("create") = false, py::arg("pool_size") = 8,
+      py::arg("max_range_days") = Options{}.max_range_days,
+      py::arg("max_price") = Options{}.max_price,
+      "Opens a store: 'sqlite:PATH', 'sqlite::memory:', 'postgresql://...' or a libpq "
+      "key=value string. create=True makes the store and its schema if missing.");
+}
+
+}  // namespace prkl::python

@@ -1,0 +1,82 @@
+// prkl.Error is the root of every exception; InvalidArgument is also a ValueError, NotFound also
+// a LookupError, so plain Python code that catches those keeps working. No C++ exception reaches
+// Python as a bare RuntimeError.
+
+#include <prkl/error.hpp>
+
+#include "bindings.hpp"
+
+namespace prkl::python {
+
+namespace {
+
+PyObject* new_exception(py::module_& m, const char* name, py::tuple bases, const char* doc) {
+  const std::string qualified = std::string("prkl.") + name;
+  PyObject* type = PyErr_NewExceptionWithDoc(qualified.c_str(), doc, bases.ptr(), nullptr);
+  if (!type) throw py::error_already_set();
+  m.add_object(name, py::handle(type));
+  return type;
+}
+
+PyObject* error_type;
+PyObject* invalid_argument_type;
+PyObject* batch_conflict_type;
+PyObject* not_found_type;
+PyObject* validation_error_type;
+PyObject* storage_error_type;
+
+}  // namespace
+
+void bind_errors(py::module_& m) {
+  const auto base = [](PyObject* a) { return py::make_tuple(py::handle(a)); };
+  const auto bases = [](PyObject* a, PyObject* b) {
+    return py::make_tuple(py::handle(a), py::handle(b));
+  };
+  error_type = new_exception(m, "Error", base(PyExc_Exception), "Root of every prkl error.");
+  invalid_argument_type =
+      new_exception(m, "InvalidArgument", bases(error_type, PyExc_ValueError),
+                    "A value is malformed or out of range; the message names it.");
+  batch_conflict_type = new_exception(m, "BatchConflict", base(invalid_argument_type),
+                                      "A batch id was applied before with different rows.");
+  not_found_type = new_exception(m, "NotFound", bases(error_type, PyExc_LookupError),
+                                 "A port, region or database does not exist.");
+  validation_error_type = new_exception(
+      m, "ValidationError", base(error_type),
+      "Rows are bad; .errors lists every one (row, field, message). Nothing was written.");
+  storage_error_type =
+      new_exception(m, "StorageError", base(error_type), "The storage backend failed.");
+
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const ValidationFailed& e) {
+      py::list errors;
+      for (const auto& row_error : e.errors()) errors.append(py::cast(row_error));
+      py::object instance = py::reinterpret_steal<py::object>(
+          PyObject_CallFunction(validation_error_type, "s", e.what()));
+      if (!instance) throw py::error_already_set();
+      instance.attr("errors") = errors;
+      PyErr_SetObject(validation_error_type, instance.ptr());
+    } catch (const BatchConflict& e) {
+      PyErr_SetString(batch_conflict_type, e.what());
+    } catch (const InvalidArgument& e) {
+      PyErr_SetString(invalid_argument_type, e.what());
+    } catch (const NotFound& e) {
+      PyErr_SetString(not_found_type, e.what());
+    } catch (const StorageError& e) {
+      PyErr_SetString(storage_error_type, e.what());
+    } catch (const Error& e) {
+      PyErr_SetString(error_type, e.what());
+    } catch (const py::error_already_set&) {
+      throw;  // a Python exception on its way back out
+    } catch (const py::builtin_exception&) {
+      throw;  // pybind11's own argument errors keep their Python types
+    } catch (const std::bad_alloc&) {
+      throw;  // MemoryError
+    } catch (const std::exception& e) {
+      PyErr_SetString(error_type, e.what());
+    }
+  });
+}
+
+}  // namespace prkl::python

@@ -1,0 +1,150 @@
+// The values the API returns. Each has attributes for Python code and to_dict() for JSON.
+
+#include <fmt/format.h>
+#include <pybind11/stl.h>
+
+#include <prkl/prkl.hpp>
+
+#include "bindings.hpp"
+
+namespace prkl::python {
+
+py::object to_python_date(std::chrono::sys_days day) {
+  static const py::object date_type = py::module_::import("datetime").attr("date");
+  const std::chrono::year_month_day ymd{day};
+  return date_type(int(ymd.year()), unsigned(ymd.month()), unsigned(ymd.day()));
+}
+
+namespace {
+
+py::object average_object(const std::optional<Decimal>& average) {
+  if (!average) return py::none();
+  if (average->scale == 0) return py::int_(average->units);
+  static const py::object decimal_type = py::module_::import("decimal").attr("Decimal");
+  return decimal_type(average->to_string());
+}
+
+py::object optional_int(const std::optional<std::int32_t>& v) {
+  return v ? py::object(py::int_(*v)) : py::object(py::none());
+}
+
+py::dict region_dict(const RegionNode& node) {
+  py::list children;
+  for (const auto& child : node.children) children.append(region_dict(child));
+  py::dict d;
+  d["slug"] = node.region.slug;
+  d["name"] = node.region.name;
+  d["ports"] = node.port_codes;
+  d["regions"] = children;
+  return d;
+}
+
+}  // namespace
+
+void bind_values(py::module_& m) {
+  py::class_<RateDay>(m, "RateDay", "Price statistics of one calendar day.")
+      .def_property_readonly(
+          "day", [](const RateDay& d) { return to_python_date(d.day); }, "The day (datetime.date).")
+      .def_readonly("count", &RateDay::count, "Number of prices on the day.")
+      .def_property_readonly(
+          "average_price", [](const RateDay& d) { return average_object(d.average); },
+          "Exact average rounded half away from zero: int, decimal.Decimal when a scale was "
+          "asked for, None below min_count.")
+      .def_property_readonly(
+          "min", [](const RateDay& d) { return optional_int(d.min); }, "Lowest price, or None.")
+      .def_property_readonly(
+          "max", [](const RateDay& d) { return optional_int(d.max); }, "Highest price, or None.")
+      .def(
+          "to_dict",
+          [](const RateDay& d) {
+            py::dict out;
+            out["day"] = format_date(d.day);
+            // A scaled average becomes a float, whose JSON text is the exact decimal for up to
+            // 15 significant digits (every realistic price at scales up to 4).
+            out["average_price"] = !d.average ? py::object(py::none())
+                                   : d.average->scale == 0
+                                       ? py::object(py::int_(d.average->units))
+                                       : py::object(py::float_(std::stod(d.average->to_string())));
+            out["count"] = d.count;
+            out["min"] = optional_int(d.min);
+            out["max"] = optional_int(d.max);
+            return out;
+          },
+          "JSON-ready values: day as YYYY-MM-DD, average_price as int, float or None.")
+      .def("__repr__", [](const RateDay& d) {
+        return fmt::format("RateDay(day={}, count={}, average_price={}, min={}, max={})",
+                           format_date(d.day), d.count, d.average ? d.average->to_string() : "None",
+                           d.min ? std::to_string(*d.min) : "None",
+                           d.max ? std::to_string(*d.max) : "None");
+      });
+
+  py::class_<Port>(m, "Port", "A port: code, name and the region it is in.")
+      .def_readonly("code", &Port::code)
+      .def_readonly("name", &Port::name)
+      .def_readonly("region", &Port::region_slug)
+      .def("to_dict",
+           [](const Port& p) {
+             py::dict d;
+             d["code"] = p.code;
+             d["name"] = p.name;
+             d["region"] = p.region_slug;
+             return d;
+           })
+      .def("__eq__", [](const Port& a, const Port& b) { return a == b; })
+      .def("__repr__", [](const Port& p) {
+        return fmt::format("Port(code='{}', name='{}', region='{}')", p.code, p.name,
+                           p.region_slug);
+      });
+
+  py::class_<RegionNode>(m, "RegionNode", "A region with its sub-regions and its own ports.")
+      .def_property_readonly("slug", [](const RegionNode& n) { return n.region.slug; })
+      .def_property_readonly("name", [](const RegionNode& n) { return n.region.name; })
+      .def_property_readonly("parent", [](const RegionNode& n) { return n.region.parent_slug; })
+      .def_readonly("ports", &RegionNode::port_codes, "Codes of the ports directly in the region.")
+      .def_readonly("regions", &RegionNode::children, "Sub-regions.")
+      .def("to_dict", &region_dict)
+      .def("__repr__", [](const RegionNode& n) {
+        return fmt::format("RegionNode(slug='{}', regions={}, ports={})", n.region.slug,
+                           n.children.size(), n.port_codes.size());
+      });
+
+  py::class_<RowError>(m, "RowError", "One problem with one row of a batch or a dump.")
+      .def_readonly("row", &RowError::row, "1-based row of the batch (or line of the dump).")
+      .def_readonly("field", &RowError::field)
+      .def_readonly("message", &RowError::message)
+      .def("to_dict",
+           [](const RowError& e) {
+             py::dict d;
+             d["row"] = e.row;
+             d["field"] = e.field;
+             d["message"] = e.message;
+             return d;
+           })
+      .def("__repr__", [](const RowError& e) {
+        return fmt::format("RowError(row={}, field='{}', message='{}')", e.row, e.field, e.message);
+      });
+
+  py::class_<BatchResult>(m, "BatchResult", "What applying a batch did.")
+      .def_readonly("batch_id", &BatchResult::batch_id)
+      .def_readonly("rows", &BatchResult::rows)
+      .def_readonly("prices", &BatchResult::prices, "Prices written (a date range writes many).")
+      .def_readonly("applied_at", &BatchResult::applied_at, "UTC ISO 8601 time of the first apply.")
+      .def_readonly("replayed", &BatchResult::replayed,
+                    "True when the id was applied before and nothing was written now.")
+      .def("to_dict",
+           [](const BatchResult& r) {
+             py::dict d;
+             d["batch_id"] = r.batch_id;
+             d["rows"] = r.rows;
+             d["prices"] = r.prices;
+             d["applied_at"] = r.applied_at;
+             d["replayed"] = r.replayed;
+             return d;
+           })
+      .def("__repr__", [](const BatchResult& r) {
+        return fmt::format("BatchResult(batch_id='{}', rows={}, prices={}, replayed={})",
+                           r.batch_id, r.rows, r.prices, r.replayed ? "True" : "False");
+      });
+}
+
+}  // namespace prkl::python

@@ -1,0 +1,179 @@
+"""`import prkl` on both backends: answers, exceptions, batches and threads."""
+
+import datetime
+import decimal
+import threading
+
+import pytest
+
+import prkl
+from conftest import RATESTASK
+
+KNOWN = [(1, 24, 1112), (2, 24, 1112), (3, 0, None), (4, 1, None), (5, 24, 1142), (6, 24, 1142),
+         (7, 24, 1137), (8, 24, 1124), (9, 24, 1124), (10, 24, 1124)]
+
+
+def test_known_answer(real_url):
+    db = prkl.connect(real_url)
+    days = db.rates(datetime.date(2016, 1, 1), "2016-01-10", "CNSGH", "north_europe_main")
+    assert [(d.day.day, d.count, d.average_price) for d in days] == KNOWN
+    assert all(isinstance(d.day, datetime.date) for d in days)
+    assert isinstance(days[0].average_price, int)
+    assert days[3].min == days[3].max == 100500
+    assert days[2].min is None
+    assert days[0].to_dict() == {"day": "2016-01-01", "average_price": 1112, "count": 24,
+                                 "min": 705, "max": 1703}
+
+
+def test_scaled_average_is_a_decimal(real_url):
+    day = prkl.connect(real_url).rates("2016-01-01", "2016-01-01", "CNSGH", "north_europe_main",
+                                       scale=2)[0]
+    assert isinstance(day.average_price, decimal.Decimal)
+    assert day.average_price == decimal.Decimal("1111.92")
+    assert day.to_dict()["average_price"] == 1111.92
+
+
+def test_exceptions_map_to_typed_python_errors(real_url):
+    db = prkl.connect(real_url)
+    with pytest.raises(prkl.InvalidArgument, match="2016-01-10 is after"):
+        db.rates("2016-01-10", "2016-01-01", "CNSGH", "NLRTM")
+    with pytest.raises(ValueError, match="'2016-1-1'"):
+        db.rates("2016-1-1", "2016-01-01", "CNSGH", "NLRTM")
+    with pytest.raises(prkl.InvalidArgument, match="datetime.date"):
+        db.rates(20160101, "2016-01-01", "CNSGH", "NLRTM")
+    with pytest.raises(prkl.NotFound, match="'ATLANTIS'"):
+        db.rates("2016-01-01", "2016-01-02", "CNSGH", "ATLANTIS")
+    with pytest.raises(LookupError):
+        db.port("XXXXX")
+    with pytest.raises(prkl.NotFound):
+        prkl.connect("sqlite:/nonexistent/dir/x.db")
+    with pytest.raises(prkl.InvalidArgument, match="unknown scheme"):
+        prkl.connect("mysql://x")
+    for cls in (prkl.InvalidArgument, prkl.NotFound, prkl.ValidationError, prkl.StorageError,
+                prkl.BatchConflict):
+        assert issubclass(cls, prkl.Error)
+    assert issubclass(prkl.BatchConflict, ValueError)
+
+
+def test_storage_errors_are_prkl_errors(tmp_path):
+    not_a_database = tmp_path / "garbage.db"
+    not_a_database.write_bytes(b"this is not SQLite" * 100)
+    with pytest.raises(prkl.StorageError):
+        prkl.connect(f"sqlite:{not_a_database}")
+
+
+def test_ports_and_regions(real_url):
+    db = prkl.connect(real_url)
+    assert db.port("NOMAY").name == "Måløy"
+    assert [p.code for p in db.ports(search="MÅLØY")] == ["NOMAY"]
+    in_region = db.ports(region="north_europe_main", limit=1000)
+    assert "GBFXT" in {p.code for p in in_region}
+    assert len(db.ports(limit=5, offset=5)) == 5
+    assert db.resolve("CNSGH") == ["CNSGH"]
+    tree = db.region_tree()
+    assert {node.slug for node in tree} == {"china_main", "northern_europe"}
+    assert tree[0].to_dict()["regions"]
+    with pytest.raises(prkl.NotFound):
+        db.ports(region="atlantis")
+
+
+def test_batches_dicts_tuples_and_csv(real_url, tmp_path):
+    db = prkl.connect(real_url)
+    bad = [("CNSGH", "NLRTM", "2016-02-30", 900),
+           {"origin": "CNXXX", "destination": "NLRTM", "day": "2016-02-01", "price": 900},
+           ("CNSGH", "NLRTM", "2016-02-05", "2016-02-01", 900),
+           ("CNSGH", "NLRTM", "2016-02-01", 12.5)]
+    errors = db.validate(bad)
+    assert [(e.row, e.field) for e in errors] == [(1, "day"), (2, "origin"), (3, "date_to"),
+                                                  (4, "price")]
+    with pytest.raises(prkl.ValidationError) as caught:
+        db.apply(bad, batch_id="b1")
+    assert [e.to_dict()["row"] for e in caught.value.errors] == [1, 2, 3, 4]
+    assert db.rates("2016-02-01", "2016-02-05", "CNSGH", "NLRTM", min_count=1)[0].count == 0
+
+    good = [("CNSGH", "NLRTM", datetime.date(2016, 2, 1), 900),
+            {"orig_code": "CNSGH", "dest_code": "NLRTM", "date_from": "2016-02-01",
+             "date_to": datetime.date(2016, 2, 3), "price": "1000"}]
+    first = db.apply(good, batch_id="b1")
+    assert (first.rows, first.prices, first.replayed) == (2, 4, False)
+    again = db.apply(good, batch_id="b1")
+    assert again.replayed and again.applied_at == first.applied_at
+    with pytest.raises(prkl.BatchConflict):
+        db.apply(good[:1], batch_id="b1")
+    days = db.rates("2016-02-01", "2016-02-03", "CNSGH", "NLRTM", min_count=1)
+    assert [d.count for d in days] == [2, 1, 1]
+    assert days[0].average_price == 950
+
+    csv = tmp_path / "batch.csv"
+    csv.write_text("origin,destination,day,price\nCNSGH,NLRTM,2016-02-04,700\n")
+    assert db.apply(csv).prices == 1
+    assert db.apply(str(csv)).replayed
+    with pytest.raises(prkl.InvalidArgument, match="unknown key 'prize'"):
+        db.apply([{"origin": "CNSGH", "destination": "NLRTM", "day": "2016-02-01", "prize": 1}])
+    with pytest.raises(prkl.InvalidArgument, match="4 items|3 items"):
+        db.apply([("CNSGH", "NLRTM", 1)])
+
+
+def test_threads_query_while_a_batch_applies(real_url):
+    db = prkl.connect(real_url, pool_size=4)
+    failures = []
+    stop = threading.Event()
+
+    def query():
+        try:
+            while not stop.is_set():
+                days = db.rates("2016-01-01", "2016-01-10", "CNSGH", "north_europe_main")
+                # Readers see the state before the batch or after it, never half of it.
+                assert [d.average_price for d in days] == [k[2] for k in KNOWN]
+                total = sum(d.count for d in db.rates("2017-01-01", "2017-01-28", "CNSGH",
+                                                      "NLRTM", min_count=1))
+                assert total in (0, 50_000), total
+        except Exception as e:  # noqa: BLE001 - reported below
+            failures.append(e)
+
+    threads = [threading.Thread(target=query) for _ in range(3)]
+    for t in threads:
+        t.start()
+    rows = [("CNSGH", "NLRTM", datetime.date(2017, 1, 1 + i % 28), 100 + i % 500)
+            for i in range(50_000)]
+    result = db.apply(rows, batch_id="big")
+    stop.set()
+    for t in threads:
+        t.join()
+    assert not failures, failures
+    assert result.prices == 50_000
+    assert sum(d.count for d in db.rates("2017-01-01", "2017-01-28", "CNSGH", "NLRTM",
+                                         min_count=1)) == 50_000
+
+
+def test_the_gil_is_released_during_store_work(real_url):
+    """A Python thread keeps running while another thread's rates() call is in C++."""
+    db = prkl.connect(real_url)
+    ticks = 0
+    done = threading.Event()
+
+    def spin():
+        nonlocal ticks
+        while not done.is_set():
+            ticks += 1
+
+    spinner = threading.Thread(target=spin)
+    spinner.start()
+    before = ticks
+    for _ in range(20):
+        db.rates("2016-01-01", "2016-01-31", "china_main", "northern_europe")
+    during = ticks - before
+    done.set()
+    spinner.join()
+    assert during > 0
+
+
+def test_import_and_init(empty_url):
+    db = prkl.connect(empty_url, create=True)
+    assert db.import_dump(RATESTASK) == (20, 143, 53056)
+    assert "table prkl_batches" in db.init()  # what connect(create=True) made
+    assert db.init() == []
+    db.ping()
+    with pytest.raises(prkl.InvalidArgument, match="already holds data"):
+        db.import_dump(RATESTASK)
+    assert db.backend in ("sqlite", "postgresql")
