@@ -1,0 +1,68 @@
+"""The ratestask rates API from Bottle: how little a frontend needs on top of prkl.
+
+    PRKL_DB=sqlite:rates.db PYTHONPATH=build/python gunicorn --threads 8 --chdir examples/bottle app:app
+"""
+
+import json
+import os
+
+import bottle
+
+import prkl
+
+app = bottle.Bottle()
+db = prkl.connect(os.environ.get("PRKL_DB", "sqlite:prkl.db"))
+
+
+def answer(status, body):
+    bottle.response.status = status
+    bottle.response.content_type = "application/json"
+    return json.dumps(body)
+
+
+def fail(status, message):
+    return answer(status, {"error": message})
+
+
+@app.get("/rates")
+def rates():
+    q = bottle.request.query
+    for name in ("date_from", "date_to", "origin", "destination"):
+        if not q.get(name):
+            return fail(400, f"missing parameter '{name}'")
+    try:
+        days = db.rates(q.date_from, q.date_to, q.origin, q.destination)
+    except prkl.InvalidArgument as e:
+        return fail(400, str(e))
+    except prkl.NotFound as e:
+        return fail(404, str(e))
+    return answer(200, [{"day": d.day.isoformat(), "average_price": d.average_price} for d in days])
+
+
+@app.get("/ports")
+def ports():
+    q = bottle.request.query
+    try:
+        limit, offset = int(q.get("limit") or 100), int(q.get("offset") or 0)
+        found = db.ports(region=q.get("region") or None, search=q.get("search") or None,
+                         limit=limit, offset=offset)
+    except ValueError as e:  # int() and prkl.InvalidArgument alike
+        return fail(400, str(e))
+    except prkl.NotFound as e:
+        return fail(404, str(e))
+    return answer(200, {"ports": [p.to_dict() for p in found]})
+
+
+@app.get("/health")
+def health():
+    try:
+        db.ping()
+    except prkl.Error as e:
+        return fail(503, f"the rate store is unavailable: {e}")
+    return answer(200, {"status": "ok", "backend": db.backend})
+
+
+@app.error(404)
+@app.error(405)
+def no_route(error):
+    return fail(error.status_code, f"no route {bottle.request.method} {bottle.request.path}")

@@ -1,0 +1,175 @@
+"""The ratestask and operations-task rates APIs, served by prkl from Flask.
+
+    PRKL_DB=sqlite:rates.db PYTHONPATH=build/python gunicorn --threads 8 --chdir examples/flask 'app:create_app()'
+
+GET  /rates?date_from=&date_to=&origin=&destination=     ratestask: [{"day", "average_price"}, ...]
+GET  /rates?date_from=&date_to=&orig_code=&dest_code=    operations-task: {"rates": [{"count", "day", "price"}]}
+POST /prices    date_from, date_to, origin_code, destination_code, price (JSON or form)
+POST /batches   a CSV body (?batch_id= or Idempotency-Key) or JSON {"batch_id", "rows": [...]}
+GET  /ports?search=&region=&limit=&offset=,  GET /ports/<code>,  GET /regions,  GET /health
+
+Bad input is 400 with {"error": "..."} naming the parameter and value; an unknown port or region
+is 404; a batch with bad rows is 422 with every row error.
+"""
+
+import csv
+import io
+import os
+import uuid
+
+from flask import Flask, jsonify, request
+
+import prkl
+
+
+class BadRequest(Exception):
+    status = 400
+
+
+def required(args, name):
+    value = args.get(name)
+    if value is None or value == "":
+        raise BadRequest(f"missing parameter '{name}'")
+    return value
+
+
+def integer(args, name, default, minimum=0):
+    text = args.get(name)
+    if text is None or text == "":
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        raise BadRequest(f"parameter '{name}': '{text}' is not an integer") from None
+    if value < minimum:
+        raise BadRequest(f"parameter '{name}': {value} is below {minimum}")
+    return value
+
+
+def create_app(db_url=None):
+    app = Flask(__name__)
+    app.json.sort_keys = False
+    db = prkl.connect(db_url or os.environ.get("PRKL_DB", "sqlite:prkl.db"))
+
+    def error(status, message, **extra):
+        return jsonify({"error": message, **extra}), status
+
+    @app.errorhandler(BadRequest)
+    def bad_request(e):
+        return error(400, str(e))
+
+    @app.errorhandler(prkl.InvalidArgument)
+    def invalid(e):
+        return error(400, str(e))
+
+    @app.errorhandler(prkl.NotFound)
+    def not_found(e):
+        return error(404, str(e))
+
+    @app.errorhandler(prkl.ValidationError)
+    def invalid_rows(e):
+        return error(422, str(e), errors=[row.to_dict() for row in e.errors])
+
+    @app.errorhandler(prkl.StorageError)
+    def unavailable(e):
+        return error(503, f"the rate store is unavailable: {e}")
+
+    @app.errorhandler(404)
+    def no_route(e):
+        return error(404, f"no route {request.method} {request.path}")
+
+    @app.errorhandler(405)
+    def wrong_method(e):
+        return error(405, f"{request.method} is not allowed on {request.path}")
+
+    @app.get("/rates")
+    def rates():
+        args = request.args
+        date_from, date_to = required(args, "date_from"), required(args, "date_to")
+        if "orig_code" in args or "dest_code" in args:
+            # operations-task: newest day first, the exact average in cents, count 0 not null.
+            days = db.rates(date_from, date_to, required(args, "orig_code"),
+                            required(args, "dest_code"), min_count=3,
+                            scale=integer(args, "scale", 2))
+            return jsonify({"rates": [
+                {"count": d.count, "day": d.day.isoformat(),
+                 "price": d.to_dict()["average_price"]} for d in reversed(days)]})
+        days = db.rates(date_from, date_to, required(args, "origin"),
+                        required(args, "destination"))
+        return jsonify([{"day": d.day.isoformat(), "average_price": d.average_price}
+                        for d in days])
+
+    def apply_status(result):
+        body = {k: v for k, v in result.to_dict().items() if k != "replayed"}
+        # A retried batch id gets the first answer again; the header tells it was a replay.
+        headers = {"Idempotent-Replayed": "true"} if result.replayed else {}
+        return jsonify(body), 201, headers
+
+    @app.post("/prices")
+    def upload_price():
+        data = request.get_json(silent=True) if request.is_json else request.form
+        if data is None or not hasattr(data, "get"):
+            raise BadRequest("expected a JSON object or a form")
+        row = {"origin": required(data, "origin_code"),
+               "destination": required(data, "destination_code"),
+               "date_from": required(data, "date_from"), "date_to": required(data, "date_to"),
+               "price": str(required(data, "price"))}
+        batch_id = request.headers.get("Idempotency-Key") or f"price-{uuid.uuid4()}"
+        errors = db.validate([row])
+        unknown = [e for e in errors if e.message.startswith("unknown port")]
+        if unknown:
+            return error(404, unknown[0].message)
+        if errors:
+            return error(400, "; ".join(f"{e.field}: {e.message}" for e in errors))
+        return apply_status(db.apply([row], batch_id=batch_id))
+
+    @app.post("/batches")
+    def upload_batch():
+        if request.is_json:
+            body = request.get_json(silent=True)
+            if not isinstance(body, dict) or not isinstance(body.get("rows"), list):
+                raise BadRequest('expected {"batch_id": "...", "rows": [...]}')
+            batch_id = body.get("batch_id") or request.headers.get("Idempotency-Key")
+            rows = body["rows"]
+            if not all(isinstance(r, (dict, list)) for r in rows):
+                raise BadRequest("every row must be an object or an array")
+        else:
+            batch_id = request.args.get("batch_id") or request.headers.get("Idempotency-Key")
+            try:
+                text = request.get_data(as_text=False).decode("utf-8-sig")
+            except UnicodeDecodeError:
+                raise BadRequest("the CSV body is not UTF-8") from None
+            reader = csv.DictReader(io.StringIO(text, newline=""))
+            try:
+                rows = [{k: v for k, v in r.items() if k is not None} for r in reader]
+            except csv.Error as e:
+                raise BadRequest(f"malformed CSV: {e}") from None
+        if not batch_id:
+            raise BadRequest("missing parameter 'batch_id' (or an Idempotency-Key header)")
+        return apply_status(db.apply(rows, batch_id=str(batch_id)))
+
+    @app.get("/ports")
+    def ports():
+        args = request.args
+        found = db.ports(region=args.get("region") or None, search=args.get("search") or None,
+                         limit=integer(args, "limit", 100), offset=integer(args, "offset", 0))
+        return jsonify({"ports": [p.to_dict() for p in found]})
+
+    @app.get("/ports/<code>")
+    def port(code):
+        return jsonify(db.port(code).to_dict())
+
+    @app.get("/regions")
+    def regions():
+        return jsonify({"regions": [node.to_dict() for node in db.region_tree()]})
+
+    @app.get("/health")
+    def health():
+        db.ping()
+        return jsonify({"status": "ok", "backend": db.backend})
+
+    return app
+
+
+if __name__ == "__main__":
+    create_app().run()

@@ -1,0 +1,200 @@
+"""The Flask and Bottle examples over real HTTP: gunicorn on a free loopback port, urllib calls."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+import prkl
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+class Server:
+    def __init__(self, app_dir, target, db_url):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        env = dict(os.environ, PRKL_DB=db_url,
+                   PYTHONPATH=os.pathsep.join([os.environ["PYTHONPATH"], str(app_dir)]))
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "--threads", "4", "--chdir", str(app_dir),
+             "-b", f"127.0.0.1:{self.port}", target],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                    break
+            except OSError:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(self.process.stdout.read().decode())
+                time.sleep(0.1)
+
+    def call(self, method, path, body=None, headers=None):
+        request = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", data=body,
+                                         method=method, headers=headers or {})
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return response.status, dict(response.headers), json.loads(response.read())
+        except urllib.error.HTTPError as e:
+            return e.code, dict(e.headers), json.loads(e.read())
+
+    def get(self, path, **params):
+        return self.call("GET", f"{path}?{urllib.parse.urlencode(params)}" if params else path)
+
+    def post_json(self, path, payload, headers=None):
+        return self.call("POST", path, json.dumps(payload).encode(),
+                         {"Content-Type": "application/json", **(headers or {})})
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+
+@pytest.fixture
+def flask_server(real_url):
+    server = Server(EXAMPLES / "flask", "app:create_app()", real_url)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def bottle_server(real_url):
+    server = Server(EXAMPLES / "bottle", "app:app", real_url)
+    yield server
+    server.stop()
+
+
+RATESTASK_ANSWER = [1112, 1112, None, None, 1142, 1142, 1137, 1124, 1124, 1124]
+
+
+def check_ratestask_rates(server):
+    status, headers, body = server.get("/rates", date_from="2016-01-01", date_to="2016-01-10",
+                                       origin="CNSGH", destination="north_europe_main")
+    assert status == 200 and headers["Content-Type"].startswith("application/json")
+    assert [d["average_price"] for d in body] == RATESTASK_ANSWER
+    assert body[0] == {"day": "2016-01-01", "average_price": 1112}
+
+
+def check_error_contract(server):
+    cases = [
+        ({"date_from": "2016-01-01", "date_to": "2016-01-10", "origin": "CNSGH"}, 400,
+         "'destination'"),
+        ({"date_from": "2016-13-01", "date_to": "2016-01-10", "origin": "CNSGH",
+          "destination": "NLRTM"}, 400, "2016-13-01"),
+        ({"date_from": "2016-01-10", "date_to": "2016-01-01", "origin": "CNSGH",
+          "destination": "NLRTM"}, 400, "reversed"),
+        ({"date_from": "1900-01-01", "date_to": "2016-01-01", "origin": "CNSGH",
+          "destination": "NLRTM"}, 400, "maximum"),
+        ({"date_from": "2016-01-01", "date_to": "2016-01-10", "origin": "ATLANTIS",
+          "destination": "NLRTM"}, 404, "'ATLANTIS'"),
+    ]
+    for params, status, named in cases:
+        got, _, body = server.get("/rates", **params)
+        assert got == status, (params, body)
+        assert named in body["error"]
+    assert server.get("/nowhere")[0] == 404
+
+
+def test_flask_ratestask_rates(flask_server):
+    check_ratestask_rates(flask_server)
+
+
+def test_flask_operations_task_rates(flask_server):
+    status, _, body = flask_server.get("/rates", date_from="2016-01-01", date_to="2016-01-10",
+                                       orig_code="CNSGH", dest_code="north_europe_main")
+    assert status == 200
+    rates = body["rates"]
+    assert [r["day"] for r in rates][:2] == ["2016-01-10", "2016-01-09"]  # newest first
+    assert rates[-1] == {"count": 24, "day": "2016-01-01", "price": 1111.92}
+    assert rates[-3] == {"count": 0, "day": "2016-01-03", "price": None}
+    assert rates[-4]["count"] == 1 and rates[-4]["price"] is None
+
+
+def test_flask_error_contract(flask_server):
+    check_error_contract(flask_server)
+    assert flask_server.get("/ports", limit="many")[0] == 400
+    assert flask_server.get("/ports", region="atlantis")[0] == 404
+    assert flask_server.call("DELETE", "/rates")[0] == 405
+    assert flask_server.call("POST", "/prices", b"{not json", {"Content-Type": "application/json"})[0] == 400
+
+
+def test_flask_ports_regions_health(flask_server):
+    status, _, body = flask_server.get("/ports", search="måløy")
+    assert status == 200 and body == {"ports": [{"code": "NOMAY", "name": "Måløy", "region": "scandinavia"}]}
+    in_region = flask_server.get("/ports", region="north_europe_main", limit=1000)[2]["ports"]
+    assert len(in_region) == 8 and "GBFXT" in {p["code"] for p in in_region}  # uk_main's too
+    assert flask_server.get("/ports/CNSGH")[2]["name"] == "Shanghai"
+    assert flask_server.get("/ports/XXXXX")[0] == 404
+    assert {r["slug"] for r in flask_server.get("/regions")[2]["regions"]} == {"china_main", "northern_europe"}
+    status, _, body = flask_server.get("/health")
+    assert status == 200 and body["status"] == "ok"
+
+
+def test_flask_price_upload(flask_server):
+    price = {"date_from": "2016-02-01", "date_to": "2016-02-03", "origin_code": "CNSGH",
+             "destination_code": "NLRTM", "price": 900}
+    status, _, body = flask_server.post_json("/prices", price)
+    assert status == 201 and body["prices"] == 3
+    form = urllib.parse.urlencode({**price, "price": "1000"}).encode()
+    status, _, body = flask_server.call("POST", "/prices", form,
+                                        {"Content-Type": "application/x-www-form-urlencoded"})
+    assert status == 201
+    days = flask_server.get("/rates", date_from="2016-02-01", date_to="2016-02-03",
+                            orig_code="CNSGH", dest_code="NLRTM")[2]["rates"]
+    assert [d["count"] for d in days] == [2, 2, 2]
+    assert flask_server.post_json("/prices", {**price, "origin_code": "XXXXX"})[0] == 404
+    status, _, body = flask_server.post_json("/prices", {**price, "price": -3})
+    assert status == 400 and "-3" in body["error"]
+    status, _, body = flask_server.post_json("/prices", {**price, "date_to": "2016-01-01"})
+    assert status == 400 and "reversed" in body["error"]
+    assert flask_server.post_json("/prices", {"price": 1})[0] == 400
+
+
+def test_flask_batches(flask_server):
+    good = {"batch_id": "web-1", "rows": [
+        {"origin": "CNSGH", "destination": "NLRTM", "day": "2016-03-01", "price": 700},
+        ["CNSGH", "NLRTM", "2016-03-01", "2016-03-02", 800]]}
+    status, headers, first = flask_server.post_json("/batches", good)
+    assert status == 201 and first["prices"] == 3 and "Idempotent-Replayed" not in headers
+    status, headers, again = flask_server.post_json("/batches", good)
+    assert status == 201 and again == first and headers["Idempotent-Replayed"] == "true"
+
+    bad = {"batch_id": "web-2", "rows": [
+        {"origin": "CNSGH", "destination": "NLRTM", "day": "2016-03-40", "price": 700},
+        {"origin": "CNXXX", "destination": "NLRTM", "day": "2016-03-01", "price": 0}]}
+    status, _, body = flask_server.post_json("/batches", bad)
+    assert status == 422
+    assert [(e["row"], e["field"]) for e in body["errors"]] == [(1, "day"), (2, "origin"), (2, "price")]
+
+    csv_body = "origin,destination,day,price\nCNSGH,NLRTM,2016-03-05,650\n".encode()
+    status, _, body = flask_server.call("POST", "/batches?batch_id=csv-1", csv_body,
+                                        {"Content-Type": "text/csv"})
+    assert status == 201 and body["prices"] == 1
+    status, _, body = flask_server.call("POST", "/batches", csv_body, {"Content-Type": "text/csv"})
+    assert status == 400 and "batch_id" in body["error"]
+    status, _, body = flask_server.call("POST", "/batches?batch_id=csv-2",
+                                        b"origin,destination,day,prize\nCNSGH,NLRTM,2016-03-05,1\n",
+                                        {"Content-Type": "text/csv"})
+    assert status == 400 and "prize" in body["error"]
+    days = flask_server.get("/rates", date_from="2016-03-01", date_to="2016-03-05",
+                            orig_code="CNSGH", dest_code="NLRTM")[2]["rates"]
+    assert sum(d["count"] for d in days) == 4
+
+
+def test_bottle(bottle_server):
+    check_ratestask_rates(bottle_server)
+    check_error_contract(bottle_server)
+    status, _, body = bottle_server.get("/ports", search="oslo")
+    assert status == 200 and body["ports"][0]["code"] == "NOOSL"
+    assert bottle_server.get("/ports", limit="x")[0] == 400
+    assert bottle_server.get("/health")[2]["status"] == "ok"
