@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 build=${1:-build}
 shift || true
 dir=$(mktemp -d /tmp/prkl-bench-XXXXXX)
-PRKL_PG_OPTIONS="-c shared_buffers=1GB -c max_wal_size=8GB" tests/postgres/server.sh start "$dir" >/dev/null
+PRKL_PG_OPTIONS="${PRKL_PG_OPTIONS:--c shared_buffers=1GB -c max_wal_size=8GB}" tests/postgres/server.sh start "$dir" >/dev/null
 trap 'tests/postgres/server.sh stop "$dir"; rm -rf "$dir"' EXIT
 conninfo=$(cat "$dir/conninfo")
 psql -X -q "$conninfo" -c "CREATE DATABASE prkl_bench"

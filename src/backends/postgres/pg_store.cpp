@@ -171,14 +171,17 @@ class PgStore final : public Store {
                         array_literal({destinations.begin(), destinations.end()}),
                         days_since_epoch(from), days_since_epoch(to)};
     return read([&] {
-      connection_.prepare(
-          "aggregates",
+      // Not a prepared statement: a generic plan cannot see how many ports the arrays hold
+      // and runs about twice as slow as the custom plan an unnamed statement gets, for a
+      // planning cost of a fraction of a millisecond. (Forcing custom plans for the whole
+      // session would replan every foreign-key check of a batch instead.)
+      static constexpr const char* sql =
           "SELECT day - DATE '1970-01-01', count(*), sum(price), min(price), max(price)\n"
           "FROM prices\n"
           "WHERE orig_code = ANY($1::text[]) AND dest_code = ANY($2::text[])\n"
           "  AND day BETWEEN DATE '1970-01-01' + $3::integer AND DATE '1970-01-01' + $4::integer\n"
-          "GROUP BY day ORDER BY day");
-      const Result r = connection_.exec_prepared("aggregates", params);
+          "GROUP BY day ORDER BY day";
+      const Result r = connection_.exec(sql, params);
       std::vector<DailyAggregate> out;
       out.reserve(std::size_t(r.rows()));
       for (int i = 0; i < r.rows(); ++i) {
