@@ -50,3 +50,30 @@ TEST_CASE("a read is retried once on a fresh connection", "[postgresql]") {
             .prices == 1);
   CHECK(db.rates(query).at(0).count == 2);
 }
+
+TEST_CASE("a write that loses its connection says so, and the retry with its id is safe",
+          "[postgresql]") {
+  const std::string url = test::new_store_url();
+  Database db = Database::open(url, OpenMode::create);
+  db.load(two_ports());
+  std::vector<BatchRow> rows;
+  for (int i = 0; i < 100'000; ++i) {
+    rows.push_back(BatchRow::single("AAAAA", "BBBBB", parse_date("2024-02-01"), 1 + i % 100));
+  }
+  bool terminated = false;
+  CHECK_THROWS_WITH(
+      db.apply({"lost", rows},
+               [&](std::int64_t done, std::int64_t) {
+                 if (done >= 20'000 && !terminated) {
+                   terminated = true;
+                   terminate_sessions(url);
+                 }
+               }),
+      Catch::Contains("lost the connection") && Catch::Contains("apply it again with the same id"));
+  CHECK(terminated);
+  const BatchResult retried = db.apply({"lost", rows});
+  CHECK_FALSE(retried.replayed);
+  CHECK(
+      db.rates({parse_date("2024-02-01"), parse_date("2024-02-01"), "r", "r", 1, 0}).at(0).count ==
+      100'000);
+}
