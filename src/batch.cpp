@@ -5,7 +5,6 @@
 
 #include <charconv>
 #include <fstream>
-#include <map>
 #include <optional>
 
 namespace prkl {
@@ -27,11 +26,9 @@ BatchRow BatchRow::range(std::string origin, std::string destination, Date date_
           format_date(date_to), std::to_string(price),  0};
 }
 
-namespace {
-
-// Columns a CSV header may name, with the aliases the ratestask and operations-task APIs used.
-const std::map<std::string, std::string BatchRow::*, std::less<>>& csv_columns() {
-  static const std::map<std::string, std::string BatchRow::*, std::less<>> columns{
+std::string BatchRow::*batch_field(std::string_view name) {
+  // The aliases are the names the ratestask and operations-task APIs used.
+  static constexpr std::pair<std::string_view, std::string BatchRow::*> fields[] = {
       {"origin", &BatchRow::origin},
       {"orig_code", &BatchRow::origin},
       {"origin_code", &BatchRow::origin},
@@ -43,8 +40,13 @@ const std::map<std::string, std::string BatchRow::*, std::less<>>& csv_columns()
       {"date_to", &BatchRow::date_to},
       {"price", &BatchRow::price},
   };
-  return columns;
+  for (const auto& [field_name, member] : fields) {
+    if (field_name == name) return member;
+  }
+  return nullptr;
 }
+
+namespace {
 
 struct CsvReader {
   std::string path;
@@ -94,22 +96,22 @@ struct CsvReader {
     };
     if (!header.empty() && header[0].starts_with("\xEF\xBB\xBF")) header[0].erase(0, 3);  // BOM
     for (const std::string& name : header) {
-      const auto found = csv_columns().find(name);
-      if (found == csv_columns().end()) {
+      const auto member = batch_field(name);
+      if (!member) {
         error = fmt::format(
             "{}: unknown column '{}' in the header (expected origin, destination, price and day "
             "or date_from and date_to)",
             path, name);
         return;
       }
-      for (const auto& [member, earlier] : seen) {
-        if (member == found->second) {
+      for (const auto& [earlier_member, earlier] : seen) {
+        if (earlier_member == member) {
           error = fmt::format("{}: columns '{}' and '{}' name the same field", path, earlier, name);
           return;
         }
       }
-      seen.emplace_back(found->second, name);
-      fields.push_back(found->second);
+      seen.emplace_back(member, name);
+      fields.push_back(member);
     }
     const bool has_day = has(&BatchRow::day);
     const bool has_range = has(&BatchRow::date_from) || has(&BatchRow::date_to);

@@ -10,6 +10,7 @@
 #include <optional>
 #include <ostream>
 
+#include "copy_text.hpp"
 #include "prkl/error.hpp"
 
 namespace prkl {
@@ -468,30 +469,6 @@ class Reader {
   Dataset data_;
 };
 
-// COPY text escaping: the inverse of Reader::unescape for the characters that need it.
-std::string escape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
-
 }  // namespace
 
 Dataset read_dump(std::istream& in, const Progress& progress, std::int64_t total_bytes) {
@@ -515,25 +492,23 @@ void write_dump(std::ostream& out, const Dataset& data) {
          "    parent_slug text NOT NULL\n);\n\n"
          "CREATE TABLE prices (\n    orig_code text NOT NULL,\n    dest_code text NOT NULL,\n"
          "    day date NOT NULL,\n    price integer NOT NULL\n);\n\n";
-  out << "COPY regions (slug, name, parent_slug) FROM stdin;\n";
-  for (const Region& r : data.regions) {
-    out << escape(r.slug) << '\t' << escape(r.name) << '\t'
-        << (r.parent_slug ? escape(*r.parent_slug) : "\\N") << '\n';
-  }
-  out << "\\.\n\n\nCOPY ports (code, name, parent_slug) FROM stdin;\n";
-  for (const Port& p : data.ports) {
-    out << escape(p.code) << '\t' << escape(p.name) << '\t' << escape(p.region_slug) << '\n';
-  }
-  out << "\\.\n\n\nCOPY prices (orig_code, dest_code, day, price) FROM stdin;\n";
-  std::string line;
-  for (const Price& p : data.prices) {
-    line.clear();
-    fmt::format_to(std::back_inserter(line), "{}\t{}\t{}\t{}\n", escape(p.origin),
-                   escape(p.destination), format_date(p.day), p.price);
-    out << line;
-  }
-  out << "\\.\n\n\n"
-         "ALTER TABLE ONLY ports\n    ADD CONSTRAINT ports_pkey PRIMARY KEY (code);\n\n"
+  // Rows go out in blocks, so a large data set is not held twice in memory.
+  const auto copy_block = [&out](const char* header, const auto& rows) {
+    out << header;
+    std::string block;
+    for (const auto& row : rows) {
+      detail::append_copy_row(block, row);
+      if (block.size() >= (1 << 20)) {
+        out << block;
+        block.clear();
+      }
+    }
+    out << block << "\\.\n\n\n";
+  };
+  copy_block("COPY regions (slug, name, parent_slug) FROM stdin;\n", data.regions);
+  copy_block("COPY ports (code, name, parent_slug) FROM stdin;\n", data.ports);
+  copy_block("COPY prices (orig_code, dest_code, day, price) FROM stdin;\n", data.prices);
+  out << "ALTER TABLE ONLY ports\n    ADD CONSTRAINT ports_pkey PRIMARY KEY (code);\n\n"
          "ALTER TABLE ONLY regions\n    ADD CONSTRAINT regions_pkey PRIMARY KEY (slug);\n\n"
          "ALTER TABLE ONLY ports\n    ADD CONSTRAINT ports_parent_slug_fkey FOREIGN KEY "
          "(parent_slug) REFERENCES regions(slug);\n\n"

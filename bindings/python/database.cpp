@@ -113,27 +113,12 @@ std::string field_text(const py::handle& value, const char* what) {
 }
 
 BatchRow row_from_dict(const py::dict& d, std::size_t index) {
-  static const std::pair<const char*, std::string BatchRow::*> keys[] = {
-      {"origin", &BatchRow::origin},
-      {"orig_code", &BatchRow::origin},
-      {"origin_code", &BatchRow::origin},
-      {"destination", &BatchRow::destination},
-      {"dest_code", &BatchRow::destination},
-      {"destination_code", &BatchRow::destination},
-      {"day", &BatchRow::day},
-      {"date_from", &BatchRow::date_from},
-      {"date_to", &BatchRow::date_to},
-      {"price", &BatchRow::price},
-  };
   BatchRow row;
   for (const auto& [key, value] : d) {
     const auto name = py::str(key).cast<std::string>();
-    const auto* found = std::find_if(std::begin(keys), std::end(keys),
-                                     [&](const auto& k) { return name == k.first; });
-    if (found == std::end(keys)) {
-      throw InvalidArgument(fmt::format("row {}: unknown key '{}'", index + 1, name));
-    }
-    row.*(found->second) = field_text(value, found->first);
+    const auto member = batch_field(name);
+    if (!member) throw InvalidArgument(fmt::format("row {}: unknown key '{}'", index + 1, name));
+    row.*member = field_text(value, name.c_str());
   }
   return row;
 }

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "prkl/date.hpp"
@@ -50,6 +51,11 @@ struct BatchResult {
   /// True when this id had already been applied and nothing was written now.
   bool replayed = false;
 };
+
+/// The BatchRow field a CSV column or a key names: `origin` (or `orig_code`, `origin_code`),
+/// `destination` (or `dest_code`, `destination_code`), `day`, `date_from`, `date_to`, `price`.
+/// nullptr for any other name.
+std::string BatchRow::*batch_field(std::string_view name);
 
 /// Reads a CSV batch. The header row names the columns, in any order: `origin`, `destination`
 /// (or `orig_code`/`origin_code`, `dest_code`/`destination_code`), `price`, and either `day` or

@@ -153,27 +153,6 @@ void CopyIn::finish() {
   PQclear(result);
 }
 
-void append_copy_field(std::string& out, std::string_view value) {
-  for (char c : value) {
-    switch (c) {
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      default:
-        out += c;
-    }
-  }
-}
-
 Transaction::Transaction(Connection& connection) : connection_(connection) {
   connection_.exec("BEGIN");
 }

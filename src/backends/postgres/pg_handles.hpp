@@ -90,9 +90,6 @@ class CopyIn {
   bool open_ = true;
 };
 
-/// Escapes a value for COPY text format.
-void append_copy_field(std::string& out, std::string_view value);
-
 class Transaction {
  public:
   explicit Transaction(Connection& connection);

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "copy_text.hpp"
 #include "pg_handles.hpp"
 #include "prkl/error.hpp"
 
@@ -41,9 +42,7 @@ constexpr Table tables[] = {
 // Serves the lane/day query from the index alone (an index-only scan when the visibility map
 // allows): lanes by equality from the two port arrays, days by range.
 constexpr const char* index_name = "prices_lane_day";
-constexpr const char* create_index =
-    "CREATE INDEX CONCURRENTLY prices_lane_day ON prices (orig_code, dest_code, day) "
-    "INCLUDE (price)";
+constexpr const char* index_definition = "ON prices (orig_code, dest_code, day) INCLUDE (price)";
 
 // Statement-level triggers move the geography generation on any change to ports or regions,
 // whoever makes it, TRUNCATE included.
@@ -110,10 +109,10 @@ class PgStore final : public Store {
       // A concurrent build that failed leaves an invalid index behind; it is rebuilt. Built
       // CONCURRENTLY, so an adopted database keeps taking writes meanwhile.
       connection_.exec("DROP INDEX CONCURRENTLY IF EXISTS prices_lane_day");
-      connection_.exec(create_index);
+      connection_.exec(
+          fmt::format("CREATE INDEX CONCURRENTLY {} {}", index_name, index_definition));
       connection_.exec("ANALYZE prices");
-      added.push_back(fmt::format("index {} on prices (orig_code, dest_code, day) INCLUDE (price)",
-                                  index_name));
+      added.push_back(fmt::format("index {} {}", index_name, index_definition));
     }
     return added;
   }
@@ -195,44 +194,17 @@ class PgStore final : public Store {
 
   void replace_all(const Dataset& data, const Progress& progress) override {
     Transaction tx(connection_);
+    // TRUNCATE locks the tables until commit anyway, so the index can go and be built once at
+    // the end instead of being kept up to date row by row.
     connection_.exec("TRUNCATE prices, ports, regions, prkl_batches");
+    connection_.exec("DROP INDEX IF EXISTS prices_lane_day");
     // Foreign keys are checked at the end of each COPY, so rows may come in any order.
-    {
-      CopyIn copy(connection_, "COPY regions (slug, name, parent_slug) FROM STDIN");
-      std::string line;
-      for (const Region& r : data.regions) {
-        line.clear();
-        append_copy_field(line, r.slug);
-        line += '\t';
-        append_copy_field(line, r.name);
-        line += '\t';
-        if (r.parent_slug) {
-          append_copy_field(line, *r.parent_slug);
-        } else {
-          line += "\\N";
-        }
-        line += '\n';
-        copy.write(line);
-      }
-      copy.finish();
-    }
-    {
-      CopyIn copy(connection_, "COPY ports (code, name, parent_slug) FROM STDIN");
-      std::string line;
-      for (const Port& p : data.ports) {
-        line.clear();
-        append_copy_field(line, p.code);
-        line += '\t';
-        append_copy_field(line, p.name);
-        line += '\t';
-        append_copy_field(line, p.region_slug);
-        line += '\n';
-        copy.write(line);
-      }
-      copy.finish();
-    }
-    copy_prices(data.prices, progress);
+    copy_rows("COPY regions (slug, name, parent_slug) FROM STDIN", data.regions, {});
+    copy_rows("COPY ports (code, name, parent_slug) FROM STDIN", data.ports, {});
+    copy_rows("COPY prices (orig_code, dest_code, day, price) FROM STDIN", data.prices, progress);
+    connection_.exec(fmt::format("CREATE INDEX {} {}", index_name, index_definition));
     tx.commit();
+    connection_.exec("ANALYZE prices");
   }
 
   std::optional<BatchRecord> find_batch(std::string_view id) override {
@@ -246,7 +218,7 @@ class PgStore final : public Store {
       // Writers of the same id queue here; the second finds the first one's ledger record.
       connection_.exec("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", {record.id});
       if (auto existing = find_batch_now(record.id)) return {std::move(*existing), true};
-      copy_prices(prices, progress);
+      copy_rows("COPY prices (orig_code, dest_code, day, price) FROM STDIN", prices, progress);
       connection_.exec(
           "INSERT INTO prkl_batches (id, digest, rows, prices, applied_at) "
           "VALUES ($1, $2, $3, $4, $5)",
@@ -285,17 +257,15 @@ class PgStore final : public Store {
     return BatchRecord{r.text(0, 0), r.text(0, 1), r.int64(0, 2), r.int64(0, 3), r.text(0, 4)};
   }
 
-  void copy_prices(std::span<const Price> prices, const Progress& progress) {
-    CopyIn copy(connection_, "COPY prices (orig_code, dest_code, day, price) FROM STDIN");
-    const auto total = std::int64_t(prices.size());
+  template <typename Rows>
+  void copy_rows(std::string sql, const Rows& rows, const Progress& progress) {
+    CopyIn copy(connection_, std::move(sql));
+    const auto total = std::int64_t(rows.size());
     std::int64_t done = 0;
     std::string line;
-    for (const Price& p : prices) {
+    for (const auto& row : rows) {
       line.clear();
-      append_copy_field(line, p.origin);
-      line += '\t';
-      append_copy_field(line, p.destination);
-      fmt::format_to(std::back_inserter(line), "\t{}\t{}\n", format_date(p.day), p.price);
+      detail::append_copy_row(line, row);
       copy.write(line);
       if (progress && ++done % 10'000 == 0) progress(done, total);
     }

@@ -1,0 +1,16 @@
+#pragma once
+
+#include <string>
+
+#include "prkl/model.hpp"
+
+namespace prkl::detail {
+
+/// Appends one row in PostgreSQL's COPY text format: fields separated by tabs, backslash
+/// escapes for backslash, tab, newline and carriage return, \N for null, '\n' at the end. The
+/// dump writer and the PostgreSQL backend's COPY both use it.
+void append_copy_row(std::string& out, const Region& region);
+void append_copy_row(std::string& out, const Port& port);
+void append_copy_row(std::string& out, const Price& price);
+
+}  // namespace prkl::detail
