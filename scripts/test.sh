@@ -16,9 +16,9 @@ fi
 
 jobs=$(nproc)
 BUILD_DIR=build scripts/build.sh -DPRKL_XENETA_DIR="$data"
-(cd build && ctest --output-on-failure -j "$jobs")
+(cd build && ctest --output-on-failure --timeout 900 -j "$jobs")
 
 BUILD_DIR=build-asan scripts/build.sh -DPRKL_XENETA_DIR="$data" -DPRKL_SANITIZE=ON \
   -DPRKL_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=Debug
-(cd build-asan && ctest --output-on-failure -j "$jobs")
+(cd build-asan && ctest --output-on-failure --timeout 900 -j "$jobs")
 echo "test.sh: all tests passed"

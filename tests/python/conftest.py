@@ -18,8 +18,11 @@ def postgres_url():
         pytest.fail("no PostgreSQL test server (PRKL_TEST_PG_CONNINFO_FILE); run under CTest")
     server = Path(conninfo_file).read_text().strip()
     name = f"py_{uuid.uuid4().hex[:12]}"
+    # psql is not ours: keep the sanitizer runtimes a sanitized test run preloads away from it.
+    env = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD"}
     subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", server, "-c",
-                    f"CREATE DATABASE {name}"], check=True, capture_output=True)
+                    f"CREATE DATABASE {name}"], check=True, capture_output=True, env=env,
+                   timeout=60)
     return f"{server.rsplit(' dbname=', 1)[0]} dbname={name}"
 
 
