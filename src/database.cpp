@@ -6,6 +6,7 @@
 
 #include "batch.hpp"
 #include "geography.hpp"
+#include "lanes.hpp"
 #include "prkl/dump.hpp"
 #include "prkl/error.hpp"
 
@@ -44,13 +45,24 @@ std::vector<std::string> Database::init() {
   return store_->init();
 }
 
-const detail::Geography& Database::geography() {
-  if (!geography_ || store_->geography_generation() != geography_generation_) {
+void Database::refresh(bool with_lanes) {
+  const Generations now = store_->generations();
+  // Each cache takes the generation its own snapshot was read at, which may be newer than `now`.
+  if (!geography_ || now.geography != cached_.geography) {
     GeographySnapshot snapshot = store_->geography();
     geography_ =
         std::make_unique<detail::Geography>(std::move(snapshot.regions), std::move(snapshot.ports));
-    geography_generation_ = snapshot.generation;
+    cached_.geography = snapshot.generation;
   }
+  if (with_lanes && (!lanes_ || now.lanes != cached_.lanes)) {
+    LaneSnapshot snapshot = store_->lanes();
+    lanes_ = std::make_unique<detail::LaneIndex>(std::move(snapshot.lanes));
+    cached_.lanes = snapshot.generation;
+  }
+}
+
+const detail::Geography& Database::geography() {
+  refresh(false);
   return *geography_;
 }
 
@@ -71,14 +83,11 @@ std::vector<RateDay> Database::rates(const RatesQuery& query) {
   if (query.scale < 0 || query.scale > max_average_scale) {
     throw InvalidArgument(fmt::format("scale {} is outside 0..{}", query.scale, max_average_scale));
   }
-  const auto& geo = geography();
-  const std::vector<std::string> origins = geo.resolve(query.origin);
-  const std::vector<std::string> destinations = geo.resolve(query.destination);
-
+  refresh(true);
+  const std::vector<Lane> lanes =
+      lanes_->between(geography_->resolve(query.origin), geography_->resolve(query.destination));
   std::vector<DailyAggregate> found;
-  if (!origins.empty() && !destinations.empty()) {
-    found = store_->daily_aggregates(origins, destinations, query.date_from, query.date_to);
-  }
+  if (!lanes.empty()) found = store_->daily_aggregates(lanes, query.date_from, query.date_to);
   std::vector<RateDay> out;
   out.reserve(std::size_t(days));
   auto next = found.begin();

@@ -20,7 +20,8 @@ namespace prkl {
 
 namespace detail {
 class Geography;
-}
+class LaneIndex;
+}  // namespace detail
 
 struct Options {
   /// Longest rates range, in days, that is answered; longer ones are refused, not run.
@@ -90,12 +91,15 @@ class Database {
   ImportSummary load(const Dataset& data, bool replace = false, const Progress& progress = {});
 
  private:
+  /// Reloads the cached geography (and the lanes) if the store says they changed.
+  void refresh(bool with_lanes);
   const detail::Geography& geography();
 
   std::unique_ptr<Store> store_;
   Options options_;
   std::unique_ptr<detail::Geography> geography_;
-  std::int64_t geography_generation_ = -1;
+  std::unique_ptr<detail::LaneIndex> lanes_;
+  Generations cached_;
 };
 
 }  // namespace prkl

@@ -40,6 +40,27 @@ struct ApplyOutcome {
   bool already_applied = false;
 };
 
+/// Numbers that change whenever the geography, or the set of lanes with prices, changes, by
+/// anyone. Callers cache what they read and reload only when a number moves.
+struct Generations {
+  std::int64_t geography = 0;
+  std::int64_t lanes = 0;
+  friend bool operator==(const Generations&, const Generations&) = default;
+};
+
+/// An origin/destination pair of ports.
+struct Lane {
+  std::string origin;
+  std::string destination;
+  friend bool operator==(const Lane&, const Lane&) = default;
+};
+
+/// Every lane that has (or had) prices, with the lanes generation it belongs to.
+struct LaneSnapshot {
+  std::int64_t generation = 0;
+  std::vector<Lane> lanes;
+};
+
 /// All ports and regions as of one moment, with the generation they belong to.
 struct GeographySnapshot {
   std::int64_t generation = 0;
@@ -69,20 +90,21 @@ class Store {
   /// per object it added (empty when the schema was complete).
   virtual std::vector<std::string> init() = 0;
 
-  /// A number that changes whenever ports or regions change, by anyone, so callers may cache the
-  /// geography and reload only when it moves.
-  virtual std::int64_t geography_generation() = 0;
+  /// Both generations, in one round trip.
+  virtual Generations generations() = 0;
   /// Every region and port, read from one consistent snapshot.
   virtual GeographySnapshot geography() = 0;
+  /// Every lane with prices, read from one consistent snapshot. A lane whose prices were all
+  /// deleted may stay listed; a lane with prices is never missing.
+  virtual LaneSnapshot lanes() = 0;
 
   /// True when the store holds no ports, regions or prices.
   virtual bool empty() = 0;
 
-  /// Per-day count, sum, min and max of prices whose origin is in `origins` and destination in
-  /// `destinations`, for days in [from, to]. Only days with prices, ascending by day.
-  virtual std::vector<DailyAggregate> daily_aggregates(std::span<const std::string> origins,
-                                                       std::span<const std::string> destinations,
-                                                       Date from, Date to) = 0;
+  /// Per-day count, sum, min and max of the prices on `lanes` (all distinct) for days in
+  /// [from, to]. Only days with prices, ascending by day.
+  virtual std::vector<DailyAggregate> daily_aggregates(std::span<const Lane> lanes, Date from,
+                                                       Date to) = 0;
 
   /// Replaces all ports, regions, prices and the batch ledger with `data`, in one transaction.
   /// The data was validated by the core.

@@ -190,3 +190,14 @@ def test_generate_into_store_and_dump(tmp_path):
     query = ["rates", "--from", "2024-01-01", "--to", "2024-01-10", "--origin", "world",
              "--destination", "world"]
     assert prkl(*query, db=db, check=0).stdout == prkl(*query, db=db2, check=0).stdout
+
+
+def test_rows_written_by_plain_sql_are_seen(tmp_path):
+    path = tmp_path / "w.db"
+    prkl("import-dump", RATESTASK, db=f"sqlite:{path}", check=0)
+    subprocess.run(["sqlite3", path, "INSERT INTO prices VALUES ('CNCWN', 'NOMAY', '2016-02-01', 500)"],
+                   check=True)
+    days = json.loads(prkl("rates", "--from", "2016-02-01", "--to", "2016-02-01", "--origin",
+                           "china_main", "--destination", "NOMAY", "--min-count", "1",
+                           db=f"sqlite:{path}", check=0).stdout)
+    assert days[0]["count"] == 1

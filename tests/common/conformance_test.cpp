@@ -186,6 +186,20 @@ TEST_CASE("regions resolve at every depth", "[conformance]") {
   CHECK(total_count(db, "2024-03-01", "2024-03-31", "europe", "asia") == 1);
 }
 
+TEST_CASE("another writer's new lanes and ports are seen by an open Database", "[conformance]") {
+  const std::string url = test::new_store_url();
+  Database reader = Database::open(url, OpenMode::create);
+  reader.load(small_world());
+  CHECK(total_count(reader, "2024-03-01", "2024-03-31", "china", "north_europe") == 8);
+
+  Database writer = Database::open(url, OpenMode::existing);
+  // CNNGB -> DEHAM had no prices: a lane the reader has not seen.
+  writer.apply({"new-lane", {BatchRow::single("CNNGB", "DEHAM", day("2024-03-07"), 40)}});
+  CHECK(total_count(reader, "2024-03-01", "2024-03-31", "china", "north_europe") == 9);
+  writer.apply({"old-lane", {BatchRow::single("CNSHA", "NOOSL", day("2024-03-07"), 50)}});
+  CHECK(total_count(reader, "2024-03-01", "2024-03-31", "china", "north_europe") == 10);
+}
+
 TEST_CASE("a region without ports gives days with count 0", "[conformance]") {
   Database db = small_world_db();
   const auto days = db.rates({day("2024-03-01"), day("2024-03-05"), "china", "antarctica"});

@@ -88,6 +88,20 @@ def test_known_answer_through_an_adopted_database():
     assert [d["count"] for d in days] == [24, 24, 0, 1, 24, 24, 24, 24, 24, 24]
 
 
+def test_rows_written_by_plain_sql_are_seen():
+    """The application that owned the database keeps inserting with SQL; prkl sees it all."""
+    pg = created_database("adopt_writers", XENETA / "ratestask-2016.sql")
+    prkl(pg, "init")
+    query = ["rates", "--from", "2016-02-01", "--to", "2016-02-01", "--origin", "china_main",
+             "--destination", "NOMAY", "--min-count", "1"]
+    assert json.loads(prkl(pg, *query).stdout)[0]["count"] == 0
+    # A lane that has never had a price, then a second statement on the same lane.
+    psql("adopt_writers", "-c", "INSERT INTO prices VALUES ('CNCWN', 'NOMAY', '2016-02-01', 500)")
+    psql("adopt_writers", "-c", "INSERT INTO prices VALUES ('CNCWN', 'NOMAY', '2016-02-01', 700)")
+    day = json.loads(prkl(pg, *query).stdout)[0]
+    assert (day["count"], day["min"], day["max"]) == (2, 500, 700)
+
+
 def test_connection_forms(tmp_path):
     pg = created_database("adopt_forms", XENETA / "ratestask-2016.sql")
     prkl(pg, "init")

@@ -35,8 +35,11 @@ constexpr Table tables[] = {
      "CREATE TABLE prkl_batches (id text NOT NULL PRIMARY KEY, digest text NOT NULL,"
      " rows bigint NOT NULL, prices bigint NOT NULL, applied_at text NOT NULL)"},
     {"prkl_meta", "key, value",
-     "CREATE TABLE prkl_meta (key text NOT NULL PRIMARY KEY, value bigint NOT NULL);"
-     " INSERT INTO prkl_meta VALUES ('geography_generation', 0)"},
+     "CREATE TABLE prkl_meta (key text NOT NULL PRIMARY KEY, value bigint NOT NULL)"},
+    // Every lane that has prices, kept by the prices triggers below.
+    {"prkl_lanes", "orig_code, dest_code",
+     "CREATE TABLE prkl_lanes (orig_code text NOT NULL, dest_code text NOT NULL,"
+     " PRIMARY KEY (orig_code, dest_code))"},
 };
 
 // Serves the lane/day query from the index alone (an index-only scan when the visibility map
@@ -44,15 +47,48 @@ constexpr Table tables[] = {
 constexpr const char* index_name = "prices_lane_day";
 constexpr const char* index_definition = "ON prices (orig_code, dest_code, day) INCLUDE (price)";
 
-// Statement-level triggers move the geography generation on any change to ports or regions,
-// whoever makes it, TRUNCATE included.
-constexpr const char* bump_function =
+// Statement-level triggers move the generations on any change, whoever makes it (prkl, the
+// application that owned the database first, or psql), TRUNCATE included. The prices triggers
+// read only the statement's new rows, and write only when they bring a lane not seen before.
+constexpr const char* trigger_functions =
     "CREATE OR REPLACE FUNCTION prkl_bump_geography() RETURNS trigger LANGUAGE plpgsql AS $$\n"
     "BEGIN\n"
     "  UPDATE prkl_meta SET value = value + 1 WHERE key = 'geography_generation';\n"
     "  RETURN NULL;\n"
+    "END $$;\n"
+    "CREATE OR REPLACE FUNCTION prkl_note_lanes() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+    "BEGIN\n"
+    "  WITH added AS (\n"
+    "    INSERT INTO prkl_lanes (orig_code, dest_code)\n"
+    "    SELECT DISTINCT n.orig_code, n.dest_code FROM prkl_new_prices n\n"
+    "    WHERE NOT EXISTS (SELECT 1 FROM prkl_lanes l\n"
+    "                      WHERE l.orig_code = n.orig_code AND l.dest_code = n.dest_code)\n"
+    "    ON CONFLICT DO NOTHING RETURNING 1)\n"
+    "  UPDATE prkl_meta SET value = value + 1\n"
+    "  WHERE key = 'lanes_generation' AND EXISTS (SELECT 1 FROM added);\n"
+    "  RETURN NULL;\n"
     "END $$";
-constexpr const char* geography_tables[] = {"ports", "regions"};
+
+struct Trigger {
+  const char* name;
+  const char* table;
+  const char* definition;
+};
+
+constexpr Trigger triggers[] = {
+    {"prkl_ports_changed", "ports",
+     "AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON ports FOR EACH STATEMENT "
+     "EXECUTE FUNCTION prkl_bump_geography()"},
+    {"prkl_regions_changed", "regions",
+     "AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON regions FOR EACH STATEMENT "
+     "EXECUTE FUNCTION prkl_bump_geography()"},
+    {"prkl_prices_lanes_insert", "prices",
+     "AFTER INSERT ON prices REFERENCING NEW TABLE AS prkl_new_prices FOR EACH STATEMENT "
+     "EXECUTE FUNCTION prkl_note_lanes()"},
+    {"prkl_prices_lanes_update", "prices",
+     "AFTER UPDATE ON prices REFERENCING NEW TABLE AS prkl_new_prices FOR EACH STATEMENT "
+     "EXECUTE FUNCTION prkl_note_lanes()"},
+};
 
 std::string days_since_epoch(Date day) {
   return std::to_string(day.time_since_epoch().count());
@@ -92,16 +128,26 @@ class PgStore final : public Store {
         connection_.exec(t.create);
         added.push_back(fmt::format("table {}", t.name));
       }
-      for (const char* table : geography_tables) {
-        const std::string trigger = fmt::format("prkl_{}_changed", table);
-        if (std::find(missing_now.begin(), missing_now.end(), trigger) == missing_now.end())
+      connection_.exec(
+          "INSERT INTO prkl_meta VALUES ('geography_generation', 0), ('lanes_generation', 0) "
+          "ON CONFLICT DO NOTHING");
+      bool functions_made = false;
+      for (const Trigger& t : triggers) {
+        if (std::find(missing_now.begin(), missing_now.end(), t.name) == missing_now.end()) {
           continue;
-        connection_.exec(bump_function);
+        }
+        if (!std::exchange(functions_made, true)) connection_.exec(trigger_functions);
+        connection_.exec(fmt::format("CREATE TRIGGER {} {}", t.name, t.definition));
+        added.push_back(fmt::format("trigger {} on {}", t.name, t.table));
+      }
+      // Creating the prices trigger locked out writers to prices until commit, so listing the
+      // lanes now misses none: earlier rows are here, later ones go through the trigger.
+      if (std::find(missing_now.begin(), missing_now.end(), "prkl_prices_lanes_insert") !=
+          missing_now.end()) {
         connection_.exec(
-            fmt::format("CREATE TRIGGER {} AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON {} "
-                        "FOR EACH STATEMENT EXECUTE FUNCTION prkl_bump_geography()",
-                        trigger, table));
-        added.push_back(fmt::format("trigger {} on {}", trigger, table));
+            "INSERT INTO prkl_lanes SELECT DISTINCT orig_code, dest_code FROM prices "
+            "ON CONFLICT DO NOTHING");
+        connection_.exec("UPDATE prkl_meta SET value = value + 1 WHERE key = 'lanes_generation'");
       }
       tx.commit();
     }
@@ -117,13 +163,14 @@ class PgStore final : public Store {
     return added;
   }
 
-  std::int64_t geography_generation() override {
+  Generations generations() override {
     return read([&] {
-      connection_.prepare("generation",
-                          "SELECT value FROM prkl_meta WHERE key = 'geography_generation'");
-      const Result r = connection_.exec_prepared("generation", {});
-      if (r.rows() != 1) throw StorageError("prkl_meta has no geography_generation row");
-      return r.int64(0, 0);
+      connection_.prepare("generations",
+                          "SELECT max(value) FILTER (WHERE key = 'geography_generation'),"
+                          " max(value) FILTER (WHERE key = 'lanes_generation') FROM prkl_meta");
+      const Result r = connection_.exec_prepared("generations", {});
+      if (r.is_null(0, 0) || r.is_null(0, 1)) throw StorageError("prkl_meta is incomplete");
+      return Generations{r.int64(0, 0), r.int64(0, 1)};
     });
   }
 
@@ -152,6 +199,24 @@ class PgStore final : public Store {
     });
   }
 
+  LaneSnapshot lanes() override {
+    return read([&] {
+      LaneSnapshot snapshot;
+      Transaction tx(connection_);
+      connection_.exec("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+      const Result generation =
+          connection_.exec("SELECT value FROM prkl_meta WHERE key = 'lanes_generation'");
+      snapshot.generation = generation.rows() == 1 ? generation.int64(0, 0) : 0;
+      const Result lanes = connection_.exec("SELECT orig_code, dest_code FROM prkl_lanes");
+      snapshot.lanes.reserve(std::size_t(lanes.rows()));
+      for (int i = 0; i < lanes.rows(); ++i) {
+        snapshot.lanes.push_back({lanes.text(i, 0), lanes.text(i, 1)});
+      }
+      tx.commit();
+      return snapshot;
+    });
+  }
+
   bool empty() override {
     return read([&] {
       const Result r = connection_.exec(
@@ -161,25 +226,31 @@ class PgStore final : public Store {
     });
   }
 
-  std::vector<DailyAggregate> daily_aggregates(std::span<const std::string> origins,
-                                               std::span<const std::string> destinations, Date from,
+  std::vector<DailyAggregate> daily_aggregates(std::span<const Lane> lanes, Date from,
                                                Date to) override {
-    // Port sets travel as one text[] parameter each; days as integers, so no date text is
-    // parsed on either side.
-    const Params params{array_literal({origins.begin(), origins.end()}),
-                        array_literal({destinations.begin(), destinations.end()}),
-                        days_since_epoch(from), days_since_epoch(to)};
+    // The lanes travel as two parallel text[] parameters, days as integers, so nothing is
+    // spliced into SQL and no date text is parsed on either side.
+    std::vector<std::string> origins, destinations;
+    origins.reserve(lanes.size());
+    destinations.reserve(lanes.size());
+    for (const Lane& lane : lanes) {
+      origins.push_back(lane.origin);
+      destinations.push_back(lane.destination);
+    }
+    const Params params{array_literal(origins), array_literal(destinations), days_since_epoch(from),
+                        days_since_epoch(to)};
     return read([&] {
-      // Not a prepared statement: a generic plan cannot see how many ports the arrays hold
-      // and runs about twice as slow as the custom plan an unnamed statement gets, for a
-      // planning cost of a fraction of a millisecond. (Forcing custom plans for the whole
-      // session would replan every foreign-key check of a batch instead.)
+      // One index range scan per lane. Not a prepared statement: a generic plan cannot see how
+      // many lanes the arrays hold; planning each call costs a fraction of a millisecond.
+      // (Forcing custom plans for the whole session would replan every foreign-key check of a
+      // batch instead.)
       static constexpr const char* sql =
-          "SELECT day - DATE '1970-01-01', count(*), sum(price), min(price), max(price)\n"
-          "FROM prices\n"
-          "WHERE orig_code = ANY($1::text[]) AND dest_code = ANY($2::text[])\n"
-          "  AND day BETWEEN DATE '1970-01-01' + $3::integer AND DATE '1970-01-01' + $4::integer\n"
-          "GROUP BY day ORDER BY day";
+          "SELECT p.day - DATE '1970-01-01', count(*), sum(p.price), min(p.price), max(p.price)\n"
+          "FROM unnest($1::text[], $2::text[]) AS lane(orig_code, dest_code)\n"
+          "JOIN prices p ON p.orig_code = lane.orig_code AND p.dest_code = lane.dest_code\n"
+          "WHERE p.day BETWEEN DATE '1970-01-01' + $3::integer AND DATE '1970-01-01' + "
+          "$4::integer\n"
+          "GROUP BY p.day ORDER BY p.day";
       const Result r = connection_.exec(sql, params);
       std::vector<DailyAggregate> out;
       out.reserve(std::size_t(r.rows()));
@@ -196,7 +267,8 @@ class PgStore final : public Store {
     Transaction tx(connection_);
     // TRUNCATE locks the tables until commit anyway, so the index can go and be built once at
     // the end instead of being kept up to date row by row.
-    connection_.exec("TRUNCATE prices, ports, regions, prkl_batches");
+    connection_.exec("TRUNCATE prices, ports, regions, prkl_batches, prkl_lanes");
+    connection_.exec("UPDATE prkl_meta SET value = value + 1 WHERE key = 'lanes_generation'");
     connection_.exec("DROP INDEX IF EXISTS prices_lane_day");
     // Foreign keys are checked at the end of each COPY, so rows may come in any order.
     copy_rows("COPY regions (slug, name, parent_slug) FROM STDIN", data.regions, {});
@@ -285,12 +357,11 @@ class PgStore final : public Store {
         "t") {
       missing.emplace_back(index_name);
     }
-    for (const char* table : geography_tables) {
-      const std::string trigger = fmt::format("prkl_{}_changed", table);
+    for (const Trigger& t : triggers) {
       const Result r = connection_.exec(
           "SELECT 1 FROM pg_trigger WHERE tgname = $1 AND tgrelid = to_regclass($2)",
-          {trigger, std::string(table)});
-      if (r.rows() == 0) missing.push_back(trigger);
+          {std::string(t.name), std::string(t.table)});
+      if (r.rows() == 0) missing.emplace_back(t.name);
     }
     return missing;
   }

@@ -12,56 +12,79 @@ namespace prkl::sqlite {
 
 namespace {
 
-// Each object of the schema with the statement that creates it, in creation order. The tables
-// keep the ratestask names and columns; prkl's own objects are prefixed.
+// Each object of the schema with what it is and the statement that creates it, in creation
+// order. The tables keep the ratestask names and columns; prkl's own objects are prefixed.
 struct SchemaObject {
-  const char* name;
-  const char* sql;
+  std::string kind;
+  std::string name;
+  std::string sql;
 };
 
-constexpr SchemaObject schema[] = {
-    {"regions",
-     "CREATE TABLE regions (\n"
-     "  slug TEXT NOT NULL PRIMARY KEY,\n"
-     "  name TEXT NOT NULL,\n"
-     "  parent_slug TEXT REFERENCES regions(slug) DEFERRABLE INITIALLY DEFERRED)"},
-    {"ports",
-     "CREATE TABLE ports (\n"
-     "  code TEXT NOT NULL PRIMARY KEY,\n"
-     "  name TEXT NOT NULL,\n"
-     "  parent_slug TEXT NOT NULL REFERENCES regions(slug) DEFERRABLE INITIALLY DEFERRED)"},
-    {"prices",
-     "CREATE TABLE prices (\n"
-     "  orig_code TEXT NOT NULL REFERENCES ports(code),\n"
-     "  dest_code TEXT NOT NULL REFERENCES ports(code),\n"
-     "  day TEXT NOT NULL,\n"
-     "  price INTEGER NOT NULL)"},
-    // Serves the lane/day query from the index alone: lanes by equality, days by range, and the
-    // price without touching the table.
-    {"prices_lane_day",
-     "CREATE INDEX prices_lane_day ON prices (orig_code, dest_code, day, price)"},
-    {"prkl_batches",
-     "CREATE TABLE prkl_batches (\n"
-     "  id TEXT NOT NULL PRIMARY KEY,\n"
-     "  digest TEXT NOT NULL,\n"
-     "  rows INTEGER NOT NULL,\n"
-     "  prices INTEGER NOT NULL,\n"
-     "  applied_at TEXT NOT NULL)"},
-    {"prkl_meta",
-     "CREATE TABLE prkl_meta (key TEXT NOT NULL PRIMARY KEY, value INTEGER NOT NULL);\n"
-     "INSERT INTO prkl_meta VALUES ('geography_generation', 0)"},
-};
+constexpr const char* lane_index_sql =
+    "CREATE INDEX prices_lane_day ON prices (orig_code, dest_code, day, price)";
 
-// Triggers bump the geography generation on any change to ports or regions, whoever makes it.
-constexpr const char* geography_tables[] = {"ports", "regions"};
-constexpr const char* geography_events[] = {"INSERT", "UPDATE", "DELETE"};
-
-std::string trigger_name(const char* table, const char* event) {
-  return fmt::format("prkl_{}_{}", table, event);
-}
-
-std::string to_json_array(std::span<const std::string> values) {
-  return nlohmann::json(std::vector<std::string>(values.begin(), values.end())).dump();
+const std::vector<SchemaObject>& schema() {
+  static const std::vector<SchemaObject> objects = [] {
+    std::vector<SchemaObject> o{
+        {"table", "regions",
+         "CREATE TABLE regions (\n"
+         "  slug TEXT NOT NULL PRIMARY KEY,\n"
+         "  name TEXT NOT NULL,\n"
+         "  parent_slug TEXT REFERENCES regions(slug) DEFERRABLE INITIALLY DEFERRED)"},
+        {"table", "ports",
+         "CREATE TABLE ports (\n"
+         "  code TEXT NOT NULL PRIMARY KEY,\n"
+         "  name TEXT NOT NULL,\n"
+         "  parent_slug TEXT NOT NULL REFERENCES regions(slug) DEFERRABLE INITIALLY DEFERRED)"},
+        {"table", "prices",
+         "CREATE TABLE prices (\n"
+         "  orig_code TEXT NOT NULL REFERENCES ports(code),\n"
+         "  dest_code TEXT NOT NULL REFERENCES ports(code),\n"
+         "  day TEXT NOT NULL,\n"
+         "  price INTEGER NOT NULL)"},
+        // Serves the lane/day query from the index alone: lanes by equality, days by range,
+        // and the price without touching the table.
+        {"index", "prices_lane_day", lane_index_sql},
+        {"table", "prkl_batches",
+         "CREATE TABLE prkl_batches (\n"
+         "  id TEXT NOT NULL PRIMARY KEY,\n"
+         "  digest TEXT NOT NULL,\n"
+         "  rows INTEGER NOT NULL,\n"
+         "  prices INTEGER NOT NULL,\n"
+         "  applied_at TEXT NOT NULL)"},
+        {"table", "prkl_meta",
+         "CREATE TABLE prkl_meta (key TEXT NOT NULL PRIMARY KEY, value INTEGER NOT NULL)"},
+        // Every lane that has prices, kept by the triggers below; filled from the prices already
+        // there when it is created.
+        {"table", "prkl_lanes",
+         "CREATE TABLE prkl_lanes (orig_code TEXT NOT NULL, dest_code TEXT NOT NULL,\n"
+         "  PRIMARY KEY (orig_code, dest_code)) WITHOUT ROWID;\n"
+         "INSERT INTO prkl_lanes SELECT DISTINCT orig_code, dest_code FROM prices"},
+    };
+    // The generations move on any change, whoever makes it: prkl, another process, or SQL.
+    for (const char* table : {"ports", "regions"}) {
+      for (const char* event : {"INSERT", "UPDATE", "DELETE"}) {
+        const std::string name = fmt::format("prkl_{}_{}", table, event);
+        o.push_back({"trigger", name,
+                     fmt::format("CREATE TRIGGER {} AFTER {} ON {} BEGIN UPDATE prkl_meta SET "
+                                 "value = value + 1 WHERE key = 'geography_generation'; END",
+                                 name, event, table)});
+      }
+    }
+    for (const char* event : {"INSERT", "UPDATE OF orig_code, dest_code"}) {
+      const std::string name =
+          fmt::format("prkl_prices_lanes_{}", std::string_view(event).substr(0, 6));
+      o.push_back({"trigger", name,
+                   fmt::format("CREATE TRIGGER {} AFTER {} ON prices WHEN NOT EXISTS (SELECT 1 "
+                               "FROM prkl_lanes WHERE orig_code = NEW.orig_code AND dest_code = "
+                               "NEW.dest_code) BEGIN INSERT INTO prkl_lanes VALUES (NEW.orig_code, "
+                               "NEW.dest_code); UPDATE prkl_meta SET value = value + 1 WHERE key "
+                               "= 'lanes_generation'; END",
+                               name, event)});
+    }
+    return o;
+  }();
+  return objects;
 }
 
 class SqliteStore final : public Store {
@@ -94,40 +117,30 @@ class SqliteStore final : public Store {
     std::vector<std::string> added = std::exchange(added_on_open_, {});
     Transaction tx(connection_, Transaction::Kind::immediate);
     const auto missing = missing_objects();
-    for (const SchemaObject& object : schema) {
+    for (const SchemaObject& object : schema()) {
       if (std::find(missing.begin(), missing.end(), object.name) == missing.end()) continue;
       connection_.exec(object.sql);
-      added.push_back(fmt::format(
-          "{} {}", std::string_view(object.name).starts_with("prices_") ? "index" : "table",
-          object.name));
+      added.push_back(fmt::format("{} {}", object.kind, object.name));
     }
-    for (const char* table : geography_tables) {
-      for (const char* event : geography_events) {
-        const std::string name = trigger_name(table, event);
-        if (std::find(missing.begin(), missing.end(), name) == missing.end()) continue;
-        connection_.exec(fmt::format(
-            "CREATE TRIGGER {} AFTER {} ON {} BEGIN UPDATE prkl_meta SET value = value + 1 "
-            "WHERE key = 'geography_generation'; END",
-            name, event, table));
-        added.push_back("trigger " + name);
-      }
-    }
+    connection_.exec(
+        "INSERT OR IGNORE INTO prkl_meta VALUES ('geography_generation', 0), "
+        "('lanes_generation', 0)");
     tx.commit();
     return added;
   }
 
-  std::int64_t geography_generation() override {
-    auto& s = generation_->reset();
-    if (!s.step()) throw StorageError("prkl_meta has no geography_generation row");
-    const std::int64_t generation = s.int64(0);
+  Generations generations() override {
+    auto& s = generations_->reset();
+    if (!s.step()) throw StorageError("prkl_meta cannot be read");
+    const Generations now{s.int64(0), s.int64(1)};
     s.reset();  // an unfinished statement would keep DDL and DELETE out of this connection
-    return generation;
+    return now;
   }
 
   GeographySnapshot geography() override {
     GeographySnapshot snapshot;
     Transaction tx(connection_, Transaction::Kind::deferred);
-    snapshot.generation = geography_generation();
+    snapshot.generation = generations().geography;
     Statement regions(connection_, "SELECT slug, name, parent_slug FROM regions");
     while (regions.step()) {
       snapshot.regions.push_back(
@@ -140,6 +153,16 @@ class SqliteStore final : public Store {
     return snapshot;
   }
 
+  LaneSnapshot lanes() override {
+    LaneSnapshot snapshot;
+    Transaction tx(connection_, Transaction::Kind::deferred);
+    snapshot.generation = generations().lanes;
+    Statement lanes(connection_, "SELECT orig_code, dest_code FROM prkl_lanes");
+    while (lanes.step()) snapshot.lanes.push_back({lanes.text(0), lanes.text(1)});
+    tx.commit();
+    return snapshot;
+  }
+
   bool empty() override {
     Statement s(connection_,
                 "SELECT NOT EXISTS (SELECT 1 FROM prices) AND NOT EXISTS (SELECT 1 FROM ports) "
@@ -148,14 +171,12 @@ class SqliteStore final : public Store {
     return s.int64(0) != 0;
   }
 
-  std::vector<DailyAggregate> daily_aggregates(std::span<const std::string> origins,
-                                               std::span<const std::string> destinations, Date from,
+  std::vector<DailyAggregate> daily_aggregates(std::span<const Lane> lanes, Date from,
                                                Date to) override {
+    nlohmann::json pairs = nlohmann::json::array();
+    for (const Lane& lane : lanes) pairs.push_back({lane.origin, lane.destination});
     auto& s = aggregates_->reset();
-    s.bind(1, to_json_array(origins))
-        .bind(2, to_json_array(destinations))
-        .bind(3, format_date(from))
-        .bind(4, format_date(to));
+    s.bind(1, pairs.dump()).bind(2, format_date(from)).bind(3, format_date(to));
     std::vector<DailyAggregate> out;
     while (s.step()) {
       out.push_back({parse_date(s.text(0), "stored day"), s.int64(1), s.int64(2),
@@ -169,6 +190,8 @@ class SqliteStore final : public Store {
     // The index is rebuilt once at the end rather than kept up to date row by row.
     connection_.exec(
         "DELETE FROM prices; DELETE FROM ports; DELETE FROM regions; DELETE FROM prkl_batches;\n"
+        "DELETE FROM prkl_lanes;\n"
+        "UPDATE prkl_meta SET value = value + 1 WHERE key = 'lanes_generation';\n"
         "DROP INDEX IF EXISTS prices_lane_day;");
     Statement region(connection_, "INSERT INTO regions (slug, name, parent_slug) VALUES (?, ?, ?)");
     for (const Region& r : data.regions) {
@@ -180,7 +203,7 @@ class SqliteStore final : public Store {
     for (const Port& p : data.ports)
       port.reset().bind(1, p.code).bind(2, p.name).bind(3, p.region_slug).run();
     insert_prices(data.prices, progress);
-    connection_.exec(schema[3].sql);
+    connection_.exec(lane_index_sql);
     tx.commit();
   }
 
@@ -215,26 +238,25 @@ class SqliteStore final : public Store {
   std::vector<std::string> missing_objects() {
     std::vector<std::string> missing;
     Statement s(connection_, "SELECT 1 FROM sqlite_schema WHERE name = ?");
-    const auto check = [&](const std::string& name) {
-      if (!s.reset().bind(1, name).step()) missing.push_back(name);
-    };
-    for (const SchemaObject& object : schema) check(object.name);
-    for (const char* table : geography_tables) {
-      for (const char* event : geography_events) check(trigger_name(table, event));
+    for (const SchemaObject& object : schema()) {
+      if (!s.reset().bind(1, object.name).step()) missing.push_back(object.name);
     }
     return missing;
   }
 
   void prepare() {
-    generation_.emplace(connection_,
-                        "SELECT value FROM prkl_meta WHERE key = 'geography_generation'");
+    generations_.emplace(connection_,
+                         "SELECT (SELECT value FROM prkl_meta WHERE key = 'geography_generation'),"
+                         " (SELECT value FROM prkl_meta WHERE key = 'lanes_generation')");
     // Port sets arrive as one JSON array parameter each, never as SQL text.
+    // The lanes arrive as one JSON array of [origin, destination] pairs, never as SQL text;
+    // each pair is one range scan of prices_lane_day.
     aggregates_.emplace(connection_,
-                        "SELECT day, count(*), sum(price), min(price), max(price) FROM prices\n"
-                        "WHERE orig_code IN (SELECT value FROM json_each(?1))\n"
-                        "  AND dest_code IN (SELECT value FROM json_each(?2))\n"
-                        "  AND day BETWEEN ?3 AND ?4\n"
-                        "GROUP BY day ORDER BY day");
+                        "SELECT p.day, count(*), sum(p.price), min(p.price), max(p.price)\n"
+                        "FROM json_each(?1) AS lane JOIN prices AS p\n"
+                        "  ON p.orig_code = lane.value ->> 0 AND p.dest_code = lane.value ->> 1\n"
+                        " AND p.day BETWEEN ?2 AND ?3\n"
+                        "GROUP BY p.day ORDER BY p.day");
     find_batch_.emplace(
         connection_, "SELECT id, digest, rows, prices, applied_at FROM prkl_batches WHERE id = ?");
     insert_batch_.emplace(connection_,
@@ -262,7 +284,7 @@ class SqliteStore final : public Store {
   std::string path_;
   Connection connection_;
   std::vector<std::string> added_on_open_;
-  std::optional<Statement> generation_, aggregates_, find_batch_, insert_batch_, insert_price_;
+  std::optional<Statement> generations_, aggregates_, find_batch_, insert_batch_, insert_price_;
 };
 
 }  // namespace
