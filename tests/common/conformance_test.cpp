@@ -7,6 +7,8 @@
 
 #include <catch2/catch.hpp>
 #include <fstream>
+#include <map>
+#include <numeric>
 #include <prkl/prkl.hpp>
 
 #include "context.hpp"
@@ -198,6 +200,56 @@ TEST_CASE("another writer's new lanes and ports are seen by an open Database", "
   CHECK(total_count(reader, "2024-03-01", "2024-03-31", "china", "north_europe") == 9);
   writer.apply({"old-lane", {BatchRow::single("CNSHA", "NOOSL", day("2024-03-07"), 50)}});
   CHECK(total_count(reader, "2024-03-01", "2024-03-31", "china", "north_europe") == 10);
+}
+
+TEST_CASE("rates agree with a count done by hand on generated data", "[conformance]") {
+  // Many ports and few lanes (sparse region pairs) next to port-to-port and region-to-port
+  // questions (dense ones), so every way a store may answer is checked against the same sums.
+  GeneratorOptions options;
+  options.seed = 7;
+  options.ports = 300;
+  options.lanes = 400;
+  options.days = 6;
+  const Dataset data = generate(options);
+  Database db = fresh();
+  db.load(data);
+  const Date first = options.first_day;
+  const Date last = first + std::chrono::days{options.days - 1};
+  const std::string busy_origin = data.prices.front().origin;
+  const std::string busy_destination = data.prices.front().destination;
+  const std::pair<std::string, std::string> questions[] = {
+      {"world", "world"},     {"china", "north_europe"},   {"north_europe_main", "south_east_asia"},
+      {busy_origin, "world"}, {"world", busy_destination}, {busy_origin, busy_destination},
+  };
+  for (const auto& [origin, destination] : questions) {
+    INFO(origin << " -> " << destination);
+    const auto origins = db.resolve(origin);
+    const auto destinations = db.resolve(destination);
+    const auto in = [](const std::vector<std::string>& codes, const std::string& code) {
+      return std::binary_search(codes.begin(), codes.end(), code);
+    };
+    std::map<Date, std::vector<std::int32_t>> expected;
+    for (const Price& p : data.prices) {
+      if (in(origins, p.origin) && in(destinations, p.destination)) {
+        expected[p.day].push_back(p.price);
+      }
+    }
+    const auto days = db.rates({first, last, origin, destination, 2, 3});
+    REQUIRE(days.size() == std::size_t(options.days));
+    for (const RateDay& d : days) {
+      const auto& prices = expected[d.day];
+      CHECK(d.count == std::int64_t(prices.size()));
+      if (prices.empty()) continue;
+      const std::int64_t sum = std::accumulate(prices.begin(), prices.end(), std::int64_t{0});
+      CHECK(d.min == *std::min_element(prices.begin(), prices.end()));
+      CHECK(d.max == *std::max_element(prices.begin(), prices.end()));
+      if (prices.size() >= 2) {
+        CHECK(d.average == exact_average(sum, std::int64_t(prices.size()), 3));
+      } else {
+        CHECK_FALSE(d.average);
+      }
+    }
+  }
 }
 
 TEST_CASE("a region without ports gives days with count 0", "[conformance]") {
