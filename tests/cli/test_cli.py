@@ -201,3 +201,13 @@ def test_rows_written_by_plain_sql_are_seen(tmp_path):
                            "china_main", "--destination", "NOMAY", "--min-count", "1",
                            db=f"sqlite:{path}", check=0).stdout)
     assert days[0]["count"] == 1
+
+
+def test_sqlite_refuses_a_malformed_day_from_plain_sql(tmp_path):
+    path = tmp_path / "m.db"
+    prkl("init", db=f"sqlite:{path}", check=0)
+    result = subprocess.run(["sqlite3", path, "INSERT INTO regions VALUES ('r', 'R', NULL);"
+                             "INSERT INTO ports VALUES ('AAAAA', 'A', 'r');"
+                             "INSERT INTO prices VALUES ('AAAAA', 'AAAAA', '2016-1-1', 5)"],
+                            capture_output=True, text=True)
+    assert result.returncode != 0 and "CHECK constraint failed" in result.stderr

@@ -40,7 +40,9 @@ const std::vector<SchemaObject>& schema() {
          "CREATE TABLE prices (\n"
          "  orig_code TEXT NOT NULL REFERENCES ports(code),\n"
          "  dest_code TEXT NOT NULL REFERENCES ports(code),\n"
-         "  day TEXT NOT NULL,\n"
+         // Days are ISO text, so text order is day order; the check keeps a row written by
+         // other SQL from breaking that.
+         "  day TEXT NOT NULL CHECK (day GLOB '[0-9][0-9][0-9][0-9]-[01][0-9]-[0-3][0-9]'),\n"
          "  price INTEGER NOT NULL)"},
         // Serves the lane/day query from the index alone: lanes by equality, days by range,
         // and the price without touching the table.
@@ -179,8 +181,16 @@ class SqliteStore final : public Store {
     s.bind(1, pairs.dump()).bind(2, format_date(from)).bind(3, format_date(to));
     std::vector<DailyAggregate> out;
     while (s.step()) {
-      out.push_back({parse_date(s.text(0), "stored day"), s.int64(1), s.int64(2),
-                     static_cast<std::int32_t>(s.int64(3)), static_cast<std::int32_t>(s.int64(4))});
+      const std::string day = s.text(0);
+      Date parsed;
+      try {
+        parsed = parse_date(day, "day");
+      } catch (const InvalidArgument&) {
+        s.reset();
+        throw StorageError(fmt::format("prices holds a malformed day '{}'", day));
+      }
+      out.push_back({parsed, s.int64(1), s.int64(2), static_cast<std::int32_t>(s.int64(3)),
+                     static_cast<std::int32_t>(s.int64(4))});
     }
     return out;
   }
