@@ -42,12 +42,15 @@ def rates():
 @app.get("/ports")
 def ports():
     q = bottle.request.query
+    numbers = {}
+    for name, default in (("limit", 100), ("offset", 0)):
+        text = q.get(name) or str(default)
+        if not text.isdigit() or int(text) > 1_000_000_000:
+            return fail(400, f"parameter '{name}': '{text}' is not an integer in 0..1000000000")
+        numbers[name] = int(text)
     try:
-        limit, offset = int(q.get("limit") or 100), int(q.get("offset") or 0)
         found = db.ports(region=q.get("region") or None, search=q.get("search") or None,
-                         limit=limit, offset=offset)
-    except ValueError as e:  # int() and prkl.InvalidArgument alike
-        return fail(400, str(e))
+                         **numbers)
     except prkl.NotFound as e:
         return fail(404, str(e))
     return answer(200, {"ports": [p.to_dict() for p in found]})

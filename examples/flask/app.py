@@ -33,7 +33,7 @@ def required(args, name):
     return value
 
 
-def integer(args, name, default, minimum=0):
+def integer(args, name, default, minimum=0, maximum=1_000_000_000):
     text = args.get(name)
     if text is None or text == "":
         return default
@@ -41,8 +41,8 @@ def integer(args, name, default, minimum=0):
         value = int(text)
     except ValueError:
         raise BadRequest(f"parameter '{name}': '{text}' is not an integer") from None
-    if value < minimum:
-        raise BadRequest(f"parameter '{name}': {value} is below {minimum}")
+    if not minimum <= value <= maximum:
+        raise BadRequest(f"parameter '{name}': {value} is outside {minimum}..{maximum}")
     return value
 
 

@@ -128,6 +128,28 @@ def test_flask_error_contract(flask_server):
     assert flask_server.call("POST", "/prices", b"{not json", {"Content-Type": "application/json"})[0] == 400
 
 
+GARBAGE = ["", "x" * 900,  # (longer URLs meet gunicorn's own 4094-byte line limit)
+            "-1", "99999999999999999999999", "1e3", "\u00e5\u00f8", "%00", "[]"]
+
+
+def test_flask_never_answers_500_to_garbage(flask_server):
+    for value in GARBAGE:
+        for path, params in (
+                ("/rates", {"date_from": value, "date_to": "2016-01-02", "origin": "CNSGH",
+                            "destination": "NLRTM"}),
+                ("/rates", {"date_from": "2016-01-01", "date_to": "2016-01-02", "orig_code": value,
+                            "dest_code": "NLRTM", "scale": value}),
+                ("/ports", {"limit": value, "offset": value, "search": value, "region": value})):
+            status, _, body = flask_server.get(path, **params)
+            assert 200 <= status < 500 and (status == 200 or body["error"]), (path, params, body)
+        for payload in ({"batch_id": value, "rows": [[value] * 4, {"price": value}]},
+                        {"rows": value}, [value], value):
+            status, _, body = flask_server.post_json("/batches", payload)
+            assert 400 <= status < 500, (payload, body)
+            status, _, body = flask_server.post_json("/prices", {"date_from": value, "price": value})
+            assert 400 <= status < 500, (value, body)
+
+
 def test_flask_ports_regions_health(flask_server):
     status, _, body = flask_server.get("/ports", search="måløy")
     assert status == 200 and body == {"ports": [{"code": "NOMAY", "name": "Måløy", "region": "scandinavia"}]}
@@ -197,4 +219,7 @@ def test_bottle(bottle_server):
     status, _, body = bottle_server.get("/ports", search="oslo")
     assert status == 200 and body["ports"][0]["code"] == "NOOSL"
     assert bottle_server.get("/ports", limit="x")[0] == 400
+    for value in GARBAGE:
+        status, _, _ = bottle_server.get("/ports", limit=value, offset=value, region=value)
+        assert 200 <= status < 500, value
     assert bottle_server.get("/health")[2]["status"] == "ok"
