@@ -16,3 +16,9 @@ run(${CMAKE_COMMAND} -S ${SOURCE_DIR}/tests/find-package-test -B ${WORK_DIR}/bui
     -DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix "-DCMAKE_CXX_FLAGS=${flags}")
 run(${CMAKE_COMMAND} --build ${WORK_DIR}/build)
 run(${WORK_DIR}/build/consumer)
+
+# The installed Python package imports from the prefix, finding the installed libprkl.
+if(PYTHON_DIR AND NOT SANITIZE)
+  run(${CMAKE_COMMAND} -E env PYTHONPATH=${WORK_DIR}/prefix/${PYTHON_DIR}
+      /usr/bin/python3 ${SOURCE_DIR}/tests/find-package-test/consumer.py ${WORK_DIR}/prefix)
+endif()
