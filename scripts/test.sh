@@ -15,10 +15,10 @@ if [ ! -f "$data/ratestask-2016.sql" ]; then
 fi
 
 jobs=$(nproc)
-BUILD_DIR=build scripts/build.sh -DPRKL_XENETA_DIR="$data"
+BUILD_DIR=build scripts/build.sh -DPRKL_XENETA_DIR="$data" -DPRKL_BUILD_TESTS=ON -DPRKL_BUILD_BENCH=ON
 (cd build && ctest --output-on-failure --timeout 900 -j "$jobs")
 
-BUILD_DIR=build-asan scripts/build.sh -DPRKL_XENETA_DIR="$data" -DPRKL_SANITIZE=ON \
+BUILD_DIR=build-asan scripts/build.sh -DPRKL_XENETA_DIR="$data" -DPRKL_BUILD_TESTS=ON -DPRKL_SANITIZE=ON \
   -DPRKL_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=Debug
 (cd build-asan && ctest --output-on-failure --timeout 900 -j "$jobs")
 echo "test.sh: all tests passed"
