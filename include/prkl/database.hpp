@@ -84,7 +84,7 @@ class Database {
 
   /// Loads a plain-SQL pg_dump file (see read_dump()) in one transaction. Refuses a store that
   /// already holds data unless `replace` is set, in which case everything (batch ledger too) is
-  /// replaced.
+  /// replaced. `progress` hears the reading (in bytes), then the writing (in rows).
   ImportSummary import_dump(const std::filesystem::path& path, bool replace = false,
                             const Progress& progress = {});
   /// Loads a data set the same way (used by import_dump and the sample generator).

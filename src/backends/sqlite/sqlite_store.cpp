@@ -65,17 +65,18 @@ const std::vector<SchemaObject>& schema() {
     };
     // The generations move on any change, whoever makes it: prkl, another process, or SQL.
     for (const char* table : {"ports", "regions"}) {
-      for (const char* event : {"INSERT", "UPDATE", "DELETE"}) {
-        const std::string name = fmt::format("prkl_{}_{}", table, event);
+      for (const auto& [event, suffix] :
+           {std::pair{"INSERT", "insert"}, {"UPDATE", "update"}, {"DELETE", "delete"}}) {
+        const std::string name = fmt::format("prkl_{}_{}", table, suffix);
         o.push_back({"trigger", name,
                      fmt::format("CREATE TRIGGER {} AFTER {} ON {} BEGIN UPDATE prkl_meta SET "
                                  "value = value + 1 WHERE key = 'geography_generation'; END",
                                  name, event, table)});
       }
     }
-    for (const char* event : {"INSERT", "UPDATE OF orig_code, dest_code"}) {
-      const std::string name =
-          fmt::format("prkl_prices_lanes_{}", std::string_view(event).substr(0, 6));
+    for (const auto& [event, suffix] :
+         {std::pair{"INSERT", "insert"}, {"UPDATE OF orig_code, dest_code", "update"}}) {
+      const std::string name = fmt::format("prkl_prices_lanes_{}", suffix);
       o.push_back({"trigger", name,
                    fmt::format("CREATE TRIGGER {} AFTER {} ON prices WHEN NOT EXISTS (SELECT 1 "
                                "FROM prkl_lanes WHERE orig_code = NEW.orig_code AND dest_code = "
