@@ -482,6 +482,30 @@ TEST_CASE("concurrent writers serialize, and a raced batch id lands once", "[con
     Database db = Database::open(url, OpenMode::existing);
     CHECK(total_count(db, "2024-04-01", "2024-04-30") == 40'000);
   }
+  SECTION("both adding the same new lanes, in opposite orders: both land") {
+    std::vector<BatchRow> rows;
+    const auto world = small_world();
+    for (const Port& from : world.ports) {
+      for (const Port& to : world.ports) {
+        if (from.code == to.code) continue;
+        for (int i = 0; i < 50; ++i) {
+          rows.push_back(BatchRow::single(from.code, to.code, day("2024-05-01"), 100 + i));
+        }
+      }
+    }
+    const auto apply_rows = [&](std::string id, std::vector<BatchRow> batch) {
+      return spawn([=] {
+        Database db = Database::open(url, OpenMode::existing);
+        return db.apply({id, batch}).replayed ? 10 : 0;
+      });
+    };
+    const pid_t a = apply_rows("forward", rows);
+    const pid_t b = apply_rows("backward", std::vector<BatchRow>(rows.rbegin(), rows.rend()));
+    CHECK(wait_for(a) == 0);
+    CHECK(wait_for(b) == 0);
+    Database db = Database::open(url, OpenMode::existing);
+    CHECK(total_count(db, "2024-05-01", "2024-05-01") == 2 * std::int64_t(rows.size()));
+  }
   SECTION("the same id: one applies, the other gets the first result") {
     const pid_t a = apply_in_child("same", "2024-04-01");
     const pid_t b = apply_in_child("same", "2024-04-01");

@@ -50,6 +50,8 @@ constexpr const char* index_definition = "ON prices (orig_code, dest_code, day) 
 // Statement-level triggers move the generations on any change, whoever makes it (prkl, the
 // application that owned the database first, or psql), TRUNCATE included. The prices triggers
 // read only the statement's new rows, and write only when they bring a lane not seen before.
+// New lanes go in in one order, so two writers adding the same lanes wait for each other
+// instead of deadlocking.
 constexpr const char* trigger_functions =
     "CREATE OR REPLACE FUNCTION prkl_bump_geography() RETURNS trigger LANGUAGE plpgsql AS $$\n"
     "BEGIN\n"
@@ -63,6 +65,7 @@ constexpr const char* trigger_functions =
     "    SELECT DISTINCT n.orig_code, n.dest_code FROM prkl_new_prices n\n"
     "    WHERE NOT EXISTS (SELECT 1 FROM prkl_lanes l\n"
     "                      WHERE l.orig_code = n.orig_code AND l.dest_code = n.dest_code)\n"
+    "    ORDER BY 1, 2\n"
     "    ON CONFLICT DO NOTHING RETURNING 1)\n"
     "  UPDATE prkl_meta SET value = value + 1\n"
     "  WHERE key = 'lanes_generation' AND EXISTS (SELECT 1 FROM added);\n"
