@@ -10,6 +10,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <prkl/prkl.hpp>
+#include <set>
 
 namespace {
 
@@ -91,6 +92,154 @@ void print_row_errors(const std::vector<prkl::RowError>& errors,
   }
 }
 
+// Each command's options, filled by CLI11, and the function that runs it.
+
+struct RatesOptions {
+  std::string from, to, origin, destination, format = "json";
+  std::int64_t min_count = 3;
+  int scale = 0;
+};
+
+struct PortsOptions {
+  std::string code, region, search, format = "json";
+  std::int64_t limit = 100, offset = 0;
+};
+
+struct BatchOptions {
+  std::string path, id, format = "table";  // a sentence by default; JSON for scripts
+};
+
+struct GenerateOptions {
+  prkl::GeneratorOptions generator;
+  std::string first_day = "2024-01-01", dump;
+  bool replace = false;
+};
+
+int run_init(const std::string& url) {
+  auto db = prkl::Database::open(url, prkl::OpenMode::create);
+  const auto added = db.init();
+  fmt::print("{}: {}\n", url,
+             added.empty() ? "schema complete, nothing added"
+                           : fmt::format("added {}", fmt::join(added, ", ")));
+  return 0;
+}
+
+int run_import(const std::string& url, const std::string& path, bool replace) {
+  auto db = prkl::Database::open(url, prkl::OpenMode::create);
+  const auto data = prkl::read_dump(path, terminal_progress("reading " + path));
+  const auto summary = db.load(data, replace, terminal_progress("writing"));
+  fmt::print("loaded {} regions, {} ports, {} prices from {}\n", summary.regions, summary.ports,
+             summary.prices, path);
+  return 0;
+}
+
+int run_rates(const std::string& url, const RatesOptions& o) {
+  auto db = prkl::Database::open(url);
+  const auto days = db.rates({prkl::parse_date(o.from, "--from"), prkl::parse_date(o.to, "--to"),
+                              o.origin, o.destination, o.min_count, o.scale});
+  o.format == "json" ? print_rates_json(days) : print_rates_table(days);
+  return 0;
+}
+
+int run_ports(const std::string& url, const PortsOptions& o) {
+  auto db = prkl::Database::open(url);
+  const std::vector<prkl::Port> found = o.code.empty()
+                                            ? db.search_ports(o.search, o.limit, o.offset, o.region)
+                                            : std::vector<prkl::Port>{db.port(o.code)};
+  if (o.format == "json") {
+    json out = json::array();
+    for (const auto& p : found) out.push_back(port_json(p));
+    fmt::print("{}\n", out.dump(2));
+  } else {
+    for (const auto& p : found) fmt::print("{}  {:<20}  {}\n", p.code, p.region_slug, p.name);
+  }
+  return 0;
+}
+
+int run_regions(const std::string& url, const std::string& format) {
+  auto db = prkl::Database::open(url);
+  const auto tree = db.region_tree();
+  if (format == "json") {
+    json out = json::array();
+    for (const auto& node : tree) out.push_back(region_json(node));
+    fmt::print("{}\n", out.dump(2));
+  } else {
+    for (const auto& node : tree) print_region_table(node, 0);
+  }
+  return 0;
+}
+
+int report_bad_rows(const std::string& path, std::string_view what,
+                    const std::vector<prkl::RowError>& errors,
+                    const std::vector<prkl::BatchRow>& rows) {
+  fmt::print(stderr, "prkl: {}: {}\n", path, what);
+  print_row_errors(errors, &rows);
+  return exit_bad_input;
+}
+
+int run_batch_validate(const std::string& url, const BatchOptions& o) {
+  auto db = prkl::Database::open(url);
+  const prkl::Batch batch{o.id, prkl::read_batch_csv(o.path)};
+  const auto errors = db.validate(batch);
+  if (!errors.empty()) {
+    std::set<std::int64_t> bad_rows;
+    for (const auto& e : errors) bad_rows.insert(e.row);
+    return report_bad_rows(
+        o.path, fmt::format("{} bad row{}", bad_rows.size(), bad_rows.size() == 1 ? "" : "s"),
+        errors, batch.rows);
+  }
+  fmt::print("{}: {} rows, all valid\n", o.path, batch.rows.size());
+  return 0;
+}
+
+int run_batch_apply(const std::string& url, const BatchOptions& o) {
+  auto db = prkl::Database::open(url, prkl::OpenMode::create);
+  const prkl::Batch batch{o.id, prkl::read_batch_csv(o.path)};
+  prkl::BatchResult result;
+  try {
+    result = db.apply(batch, terminal_progress("applying " + o.path));
+  } catch (const prkl::ValidationFailed& e) {
+    return report_bad_rows(o.path, e.what(), e.errors(), batch.rows);
+  }
+  if (o.format == "json") {
+    fmt::print("{}\n", json{{"batch_id", result.batch_id},
+                            {"rows", result.rows},
+                            {"prices", result.prices},
+                            {"applied_at", result.applied_at},
+                            {"replayed", result.replayed}}
+                           .dump(2));
+  } else if (result.replayed) {
+    fmt::print("batch '{}' was already applied at {} ({} rows, {} prices); nothing changed\n",
+               result.batch_id, result.applied_at, result.rows, result.prices);
+  } else {
+    fmt::print("applied batch '{}': {} rows, {} prices\n", result.batch_id, result.rows,
+               result.prices);
+  }
+  return 0;
+}
+
+int run_generate(const std::string& url, GenerateOptions o) {
+  o.generator.first_day = prkl::parse_date(o.first_day, "--first-day");
+  const auto data = prkl::generate(o.generator);
+  if (!o.dump.empty()) {
+    std::ofstream out(o.dump, std::ios::binary);
+    if (!out) throw prkl::InvalidArgument(fmt::format("cannot write '{}'", o.dump));
+    prkl::write_dump(out, data);
+  } else {
+    auto db = prkl::Database::open(url, prkl::OpenMode::create);
+    db.load(data, o.replace, terminal_progress("writing"));
+  }
+  fmt::print("generated {} regions, {} ports, {} prices into {}\n", data.regions.size(),
+             data.ports.size(), data.prices.size(), o.dump.empty() ? url : o.dump);
+  return 0;
+}
+
+void add_format(CLI::App* command, std::string& format) {
+  command->add_option("--format", format, "json or table")
+      ->check(CLI::IsMember({"json", "table"}))
+      ->capture_default_str();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -98,7 +247,9 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", prkl::version);
   app.require_subcommand(1);
   std::string db_url = "sqlite:prkl.db";
-  app.add_option("--db", db_url, "Store URL: sqlite:PATH or sqlite::memory:")
+  app.add_option("--db", db_url,
+                 "Store: sqlite:PATH, sqlite::memory:, postgresql://... or a libpq key=value "
+                 "string")
       ->envname("PRKL_DB")
       ->capture_default_str();
 
@@ -111,60 +262,56 @@ int main(int argc, char** argv) {
   import_dump->add_flag("--replace", replace, "Replace the data the store already holds");
 
   auto* rates = app.add_subcommand("rates", "Daily price statistics between two locations");
-  std::string from, to, origin, destination, format = "json";
-  std::int64_t min_count = 3;
-  int scale = 0;
-  rates->add_option("--from", from, "First day, YYYY-MM-DD")->required();
-  rates->add_option("--to", to, "Last day, YYYY-MM-DD (inclusive)")->required();
-  rates->add_option("--origin", origin, "Port code or region slug")->required();
-  rates->add_option("--destination", destination, "Port code or region slug")->required();
-  rates->add_option("--min-count", min_count, "Fewest prices for a day to get an average")
+  RatesOptions rates_options;
+  rates->add_option("--from", rates_options.from, "First day, YYYY-MM-DD")->required();
+  rates->add_option("--to", rates_options.to, "Last day, YYYY-MM-DD (inclusive)")->required();
+  rates->add_option("--origin", rates_options.origin, "Port code or region slug")->required();
+  rates->add_option("--destination", rates_options.destination, "Port code or region slug")
+      ->required();
+  rates
+      ->add_option("--min-count", rates_options.min_count,
+                   "Fewest prices for a day to get an average")
       ->capture_default_str();
-  rates->add_option("--scale", scale, "Fraction digits of the average")->capture_default_str();
+  rates->add_option("--scale", rates_options.scale, "Fraction digits of the average")
+      ->capture_default_str();
+  add_format(rates, rates_options.format);
 
   auto* ports = app.add_subcommand("ports", "Look up ports");
-  std::string region, search, code;
-  std::int64_t limit = 100, offset = 0;
-  ports->add_option("--code", code, "One port by code");
-  ports->add_option("--region", region, "Ports of a region, at any depth");
-  ports->add_option("--search", search, "Case-insensitive text in code or name");
-  ports->add_option("--limit", limit)->capture_default_str();
-  ports->add_option("--offset", offset)->capture_default_str();
+  PortsOptions ports_options;
+  ports->add_option("--code", ports_options.code, "One port by code");
+  ports->add_option("--region", ports_options.region, "Ports of a region, at any depth");
+  ports->add_option("--search", ports_options.search, "Case-insensitive text in code or name");
+  ports->add_option("--limit", ports_options.limit)->capture_default_str();
+  ports->add_option("--offset", ports_options.offset)->capture_default_str();
+  add_format(ports, ports_options.format);
 
   auto* regions = app.add_subcommand("regions", "The region tree with each region's ports");
+  std::string regions_format = "json";
+  add_format(regions, regions_format);
 
   auto* batch = app.add_subcommand("batch", "Validate or apply a CSV batch of prices");
   batch->require_subcommand(1);
-  std::string batch_path, batch_id;
+  BatchOptions batch_options;
   auto* validate = batch->add_subcommand("validate", "Check every row; write nothing");
-  validate->add_option("FILE", batch_path, "CSV file with a header row")->required();
+  validate->add_option("FILE", batch_options.path, "CSV file with a header row")->required();
   auto* apply = batch->add_subcommand("apply", "Validate, then write all rows or none");
-  apply->add_option("FILE", batch_path, "CSV file with a header row")->required();
-  apply->add_option("--id", batch_id,
+  apply->add_option("FILE", batch_options.path, "CSV file with a header row")->required();
+  apply->add_option("--id", batch_options.id,
                     "Batch id; applying an id again changes nothing (default: from the content)");
+  add_format(apply, batch_options.format);
 
   auto* generate = app.add_subcommand("generate", "Make deterministic sample data");
-  prkl::GeneratorOptions gen;
-  std::string gen_first_day = "2024-01-01", gen_dump;
-  generate->add_option("--seed", gen.seed)->capture_default_str();
-  generate->add_option("--ports", gen.ports)->capture_default_str();
-  generate->add_option("--lanes", gen.lanes)->capture_default_str();
-  generate->add_option("--days", gen.days)->capture_default_str();
-  generate->add_option("--first-day", gen_first_day)->capture_default_str();
-  generate->add_option("--prices-per-day", gen.prices_per_day, "Mean prices per lane and day")
+  GenerateOptions gen;
+  generate->add_option("--seed", gen.generator.seed)->capture_default_str();
+  generate->add_option("--ports", gen.generator.ports)->capture_default_str();
+  generate->add_option("--lanes", gen.generator.lanes)->capture_default_str();
+  generate->add_option("--days", gen.generator.days)->capture_default_str();
+  generate->add_option("--first-day", gen.first_day)->capture_default_str();
+  generate
+      ->add_option("--prices-per-day", gen.generator.prices_per_day, "Mean prices per lane and day")
       ->capture_default_str();
-  generate->add_option("--dump", gen_dump, "Write a plain-SQL dump here instead of into the store");
-  generate->add_flag("--replace", replace, "Replace the data the store already holds");
-
-  for (auto* command : {rates, ports, regions}) {
-    command->add_option("--format", format, "json or table")
-        ->check(CLI::IsMember({"json", "table"}))
-        ->capture_default_str();
-  }
-  std::string apply_format = "table";  // a sentence by default; JSON for scripts
-  apply->add_option("--format", apply_format, "json or table")
-      ->check(CLI::IsMember({"json", "table"}))
-      ->capture_default_str();
+  generate->add_option("--dump", gen.dump, "Write a plain-SQL dump here instead of into the store");
+  generate->add_flag("--replace", gen.replace, "Replace the data the store already holds");
 
   try {
     app.parse(argc, argv);
@@ -174,100 +321,15 @@ int main(int argc, char** argv) {
   }
 
   try {
-    const auto open = [&](prkl::OpenMode mode) { return prkl::Database::open(db_url, mode); };
-    if (*init) {
-      auto db = open(prkl::OpenMode::create);
-      const auto added = db.init();
-      fmt::print("{}: {}\n", db_url,
-                 added.empty() ? "schema complete, nothing added"
-                               : fmt::format("added {}", fmt::join(added, ", ")));
-    } else if (*import_dump) {
-      auto db = open(prkl::OpenMode::create);
-      auto data = prkl::read_dump(dump_path, terminal_progress("reading " + dump_path));
-      const auto summary = db.load(data, replace, terminal_progress("writing"));
-      fmt::print("loaded {} regions, {} ports, {} prices from {}\n", summary.regions, summary.ports,
-                 summary.prices, dump_path);
-    } else if (*rates) {
-      auto db = open(prkl::OpenMode::existing);
-      const auto days = db.rates({prkl::parse_date(from, "--from"), prkl::parse_date(to, "--to"),
-                                  origin, destination, min_count, scale});
-      format == "json" ? print_rates_json(days) : print_rates_table(days);
-    } else if (*ports) {
-      auto db = open(prkl::OpenMode::existing);
-      std::vector<prkl::Port> found;
-      if (!code.empty()) {
-        found.push_back(db.port(code));
-      } else {
-        found = db.search_ports(search, limit, offset, region);
-      }
-      if (format == "json") {
-        json out = json::array();
-        for (const auto& p : found) out.push_back(port_json(p));
-        fmt::print("{}\n", out.dump(2));
-      } else {
-        for (const auto& p : found) fmt::print("{}  {:<20}  {}\n", p.code, p.region_slug, p.name);
-      }
-    } else if (*regions) {
-      auto db = open(prkl::OpenMode::existing);
-      const auto tree = db.region_tree();
-      if (format == "json") {
-        json out = json::array();
-        for (const auto& node : tree) out.push_back(region_json(node));
-        fmt::print("{}\n", out.dump(2));
-      } else {
-        for (const auto& node : tree) print_region_table(node, 0);
-      }
-    } else if (*batch) {
-      const bool applying = apply->parsed();
-      auto db = open(applying ? prkl::OpenMode::create : prkl::OpenMode::existing);
-      prkl::Batch input{batch_id, prkl::read_batch_csv(batch_path)};
-      if (!applying) {
-        const auto errors = db.validate(input);
-        if (!errors.empty()) {
-          fmt::print(stderr, "{}: {} bad row{}\n", batch_path, errors.size(),
-                     errors.size() == 1 ? "" : "s");
-          print_row_errors(errors, &input.rows);
-          return exit_bad_input;
-        }
-        fmt::print("{}: {} rows, all valid\n", batch_path, input.rows.size());
-        return 0;
-      }
-      try {
-        const auto result = db.apply(input, terminal_progress("applying " + batch_path));
-        if (apply_format == "json") {
-          fmt::print("{}\n", json{{"batch_id", result.batch_id},
-                                  {"rows", result.rows},
-                                  {"prices", result.prices},
-                                  {"applied_at", result.applied_at},
-                                  {"replayed", result.replayed}}
-                                 .dump(2));
-        } else if (result.replayed) {
-          fmt::print("batch '{}' was already applied at {} ({} rows, {} prices); nothing changed\n",
-                     result.batch_id, result.applied_at, result.rows, result.prices);
-        } else {
-          fmt::print("applied batch '{}': {} rows, {} prices\n", result.batch_id, result.rows,
-                     result.prices);
-        }
-      } catch (const prkl::ValidationFailed& e) {
-        fmt::print(stderr, "prkl: {}: {}\n", batch_path, e.what());
-        print_row_errors(e.errors(), &input.rows);
-        return exit_bad_input;
-      }
-    } else if (*generate) {
-      gen.first_day = prkl::parse_date(gen_first_day, "--first-day");
-      const auto data = prkl::generate(gen);
-      if (!gen_dump.empty()) {
-        std::ofstream out(gen_dump, std::ios::binary);
-        if (!out) throw prkl::InvalidArgument(fmt::format("cannot write '{}'", gen_dump));
-        prkl::write_dump(out, data);
-      } else {
-        auto db = open(prkl::OpenMode::create);
-        db.load(data, replace, terminal_progress("writing"));
-      }
-      fmt::print("generated {} regions, {} ports, {} prices into {}\n", data.regions.size(),
-                 data.ports.size(), data.prices.size(), gen_dump.empty() ? db_url : gen_dump);
-    }
-    return 0;
+    if (*init) return run_init(db_url);
+    if (*import_dump) return run_import(db_url, dump_path, replace);
+    if (*rates) return run_rates(db_url, rates_options);
+    if (*ports) return run_ports(db_url, ports_options);
+    if (*regions) return run_regions(db_url, regions_format);
+    if (*validate) return run_batch_validate(db_url, batch_options);
+    if (*apply) return run_batch_apply(db_url, batch_options);
+    if (*generate) return run_generate(db_url, gen);
+    return exit_bad_input;  // unreachable: CLI11 requires one of the commands above
   } catch (const prkl::ValidationFailed& e) {
     fmt::print(stderr, "prkl: {}\n", e.what());
     print_row_errors(e.errors(), nullptr);
