@@ -178,14 +178,8 @@ class PgStore final : public Store {
   }
 
   GeographySnapshot geography() override {
-    return read([&] {
-      GeographySnapshot snapshot;
-      // One snapshot for the three reads.
-      Transaction tx(connection_);
-      connection_.exec("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
-      const Result generation =
-          connection_.exec("SELECT value FROM prkl_meta WHERE key = 'geography_generation'");
-      snapshot.generation = generation.rows() == 1 ? generation.int64(0, 0) : 0;
+    return in_snapshot([&] {
+      GeographySnapshot snapshot{meta_value("geography_generation"), {}, {}};
       const Result regions = connection_.exec("SELECT slug, name, parent_slug FROM regions");
       for (int i = 0; i < regions.rows(); ++i) {
         snapshot.regions.push_back({regions.text(i, 0), regions.text(i, 1),
@@ -197,25 +191,18 @@ class PgStore final : public Store {
       for (int i = 0; i < ports.rows(); ++i) {
         snapshot.ports.push_back({ports.text(i, 0), ports.text(i, 1), ports.text(i, 2)});
       }
-      tx.commit();
       return snapshot;
     });
   }
 
   LaneSnapshot lanes() override {
-    return read([&] {
-      LaneSnapshot snapshot;
-      Transaction tx(connection_);
-      connection_.exec("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
-      const Result generation =
-          connection_.exec("SELECT value FROM prkl_meta WHERE key = 'lanes_generation'");
-      snapshot.generation = generation.rows() == 1 ? generation.int64(0, 0) : 0;
+    return in_snapshot([&] {
+      LaneSnapshot snapshot{meta_value("lanes_generation"), {}};
       const Result lanes = connection_.exec("SELECT orig_code, dest_code FROM prkl_lanes");
       snapshot.lanes.reserve(std::size_t(lanes.rows()));
       for (int i = 0; i < lanes.rows(); ++i) {
         snapshot.lanes.push_back({lanes.text(i, 0), lanes.text(i, 1)});
       }
-      tx.commit();
       return snapshot;
     });
   }
@@ -337,6 +324,25 @@ class PgStore final : public Store {
     }
     connection_.reconnect();
     return work();
+  }
+
+  // Runs `work` inside one read-only snapshot, so what it reads belongs together; retried like
+  // any read.
+  template <typename Work>
+  auto in_snapshot(Work&& work) -> decltype(work()) {
+    return read([&] {
+      Transaction tx(connection_);
+      connection_.exec("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+      auto result = work();
+      tx.commit();
+      return result;
+    });
+  }
+
+  std::int64_t meta_value(const std::string& key) {
+    const Result r = connection_.exec("SELECT value FROM prkl_meta WHERE key = $1", {key});
+    if (r.rows() != 1) throw StorageError(fmt::format("prkl_meta has no '{}'", key));
+    return r.int64(0, 0);
   }
 
   std::optional<BatchRecord> find_batch_now(std::string_view id) {
