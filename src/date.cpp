@@ -41,7 +41,4 @@ std::string format_date(Date day) {
                      unsigned(ymd.day()));
 }
 
-ValidationFailed::ValidationFailed(std::string what, std::vector<RowError> errors)
-    : Error(std::move(what)), errors_(std::move(errors)) {}
-
 }  // namespace prkl
