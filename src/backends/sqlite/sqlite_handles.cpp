@@ -87,6 +87,12 @@ std::string Statement::text(int column) const {
   return data ? std::string(data, std::size_t(sqlite3_column_bytes(stmt_, column))) : std::string();
 }
 
+std::string_view Statement::text_view(int column) const {
+  const auto* data = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, column));
+  return data ? std::string_view(data, std::size_t(sqlite3_column_bytes(stmt_, column)))
+              : std::string_view();
+}
+
 bool Statement::is_null(int column) const {
   return sqlite3_column_type(stmt_, column) == SQLITE_NULL;
 }

@@ -47,6 +47,8 @@ class Statement {
 
   std::int64_t int64(int column) const;
   std::string text(int column) const;
+  /// Valid until the next step() or reset().
+  std::string_view text_view(int column) const;
   bool is_null(int column) const;
 
  private:

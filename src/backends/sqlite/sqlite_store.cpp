@@ -180,20 +180,32 @@ class SqliteStore final : public Store {
     for (const Lane& lane : lanes) pairs.push_back({lane.origin, lane.destination});
     auto& s = aggregates_->reset();
     s.bind(1, pairs.dump()).bind(2, format_date(from)).bind(3, format_date(to));
-    std::vector<DailyAggregate> out;
+    // Rows arrive lane by lane, days ascending within each; one slot per day of the range adds
+    // them up without the sort a GROUP BY would need.
+    std::vector<DailyAggregate> slots(std::size_t((to - from).count() + 1));
     while (s.step()) {
-      const std::string day = s.text(0);
+      const std::string_view day = s.text_view(0);
       Date parsed;
       try {
         parsed = parse_date(day, "day");
       } catch (const InvalidArgument&) {
+        const std::string text(day);
         s.reset();
-        throw StorageError(fmt::format("prices holds a malformed day '{}'", day));
+        throw StorageError(fmt::format("prices holds a malformed day '{}'", text));
       }
-      out.push_back({parsed, s.int64(1), s.int64(2), static_cast<std::int32_t>(s.int64(3)),
-                     static_cast<std::int32_t>(s.int64(4))});
+      const auto price = static_cast<std::int32_t>(s.int64(1));
+      DailyAggregate& slot = slots[std::size_t((parsed - from).count())];
+      if (slot.count++ == 0) {
+        slot.day = parsed;
+        slot.min = slot.max = price;
+      } else {
+        slot.min = std::min(slot.min, price);
+        slot.max = std::max(slot.max, price);
+      }
+      slot.sum += price;
     }
-    return out;
+    std::erase_if(slots, [](const DailyAggregate& d) { return d.count == 0; });
+    return slots;
   }
 
   void replace_all(const Dataset& data, const Progress& progress) override {
@@ -263,11 +275,10 @@ class SqliteStore final : public Store {
     // The lanes arrive as one JSON array of [origin, destination] pairs, never as SQL text;
     // each pair is one range scan of prices_lane_day.
     aggregates_.emplace(connection_,
-                        "SELECT p.day, count(*), sum(p.price), min(p.price), max(p.price)\n"
+                        "SELECT p.day, p.price\n"
                         "FROM json_each(?1) AS lane JOIN prices AS p\n"
                         "  ON p.orig_code = lane.value ->> 0 AND p.dest_code = lane.value ->> 1\n"
-                        " AND p.day BETWEEN ?2 AND ?3\n"
-                        "GROUP BY p.day ORDER BY p.day");
+                        " AND p.day BETWEEN ?2 AND ?3");
     find_batch_.emplace(
         connection_, "SELECT id, digest, rows, prices, applied_at FROM prkl_batches WHERE id = ?");
     insert_batch_.emplace(connection_,
