@@ -132,3 +132,17 @@ def test_a_database_without_init_is_refused_and_batches_work(tmp_path):
     again = json.loads(prkl(pg, "batch", "apply", batch, "--id", "p1", "--format", "json").stdout)
     assert first["prices"] == 3 and not first["replayed"] and again["replayed"]
     assert psql("adopt_batches", "-c", "SELECT count(*) FROM prices WHERE day >= '2016-02-01'").stdout.strip() == "3"
+
+
+def test_generated_dump_loads_with_psql_like_a_real_one(tmp_path):
+    dump = tmp_path / "generated.sql"
+    run(PRKL, "generate", "--ports", "120", "--lanes", "600", "--days", "20", "--dump", dump)
+    pg = created_database("adopt_generated", dump)
+    prkl(pg, "init")
+    lite = f"sqlite:{tmp_path / 'generated.db'}"
+    prkl(lite, "import-dump", dump)
+    for origin, destination in (("world", "world"), ("china", "north_europe"),
+                                ("north_america_main", "west_europe")):
+        args = ["rates", "--from", "2024-01-01", "--to", "2024-01-20", "--origin", origin,
+                "--destination", destination, "--min-count", "1", "--scale", "2"]
+        assert prkl(pg, *args).stdout == prkl(lite, *args).stdout, args
