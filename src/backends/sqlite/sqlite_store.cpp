@@ -193,8 +193,14 @@ class SqliteStore final : public Store {
         s.reset();
         throw StorageError(fmt::format("prices holds a malformed day '{}'", text));
       }
+      const auto slot_index = std::size_t((parsed - from).count());
+      if (parsed < from || slot_index >= slots.size()) {
+        s.reset();
+        throw StorageError(fmt::format("SQLite returned day {} outside {}..{}", format_date(parsed),
+                                       format_date(from), format_date(to)));
+      }
       const auto price = static_cast<std::int32_t>(s.int64(1));
-      DailyAggregate& slot = slots[std::size_t((parsed - from).count())];
+      DailyAggregate& slot = slots[slot_index];
       if (slot.count++ == 0) {
         slot.day = parsed;
         slot.min = slot.max = price;
