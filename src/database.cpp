@@ -6,7 +6,7 @@
 
 #include "batch.hpp"
 #include "geography.hpp"
-#include "lanes.hpp"
+#include "lane_days.hpp"
 #include "prkl/dump.hpp"
 #include "prkl/error.hpp"
 
@@ -29,11 +29,15 @@ BatchResult result_of(const BatchRecord& record, bool replayed) {
 }  // namespace
 
 Database Database::open(std::string_view url, OpenMode mode, Options options) {
-  return Database(open_store(url, mode), options);
+  return Database(open_store(url, mode), options, detail::SharedLaneDays::for_url(url));
 }
 
 Database::Database(std::unique_ptr<Store> store, Options options)
-    : store_(std::move(store)), options_(options) {
+    : Database(std::move(store), options, detail::SharedLaneDays::for_url({})) {}
+
+Database::Database(std::unique_ptr<Store> store, Options options,
+                   std::shared_ptr<detail::SharedLaneDays> lane_days)
+    : store_(std::move(store)), options_(options), lane_days_(std::move(lane_days)) {
   if (!store_) throw InvalidArgument("Database needs a store");
 }
 
@@ -45,24 +49,20 @@ std::vector<std::string> Database::init() {
   return store_->init();
 }
 
-void Database::refresh(bool with_lanes) {
-  const Generations now = store_->generations();
-  // Each cache takes the generation its own snapshot was read at, which may be newer than `now`.
-  if (!geography_ || now.geography != cached_.geography) {
+StoreVersion Database::refresh_geography() {
+  const StoreVersion now = store_->version();
+  // The cache takes the generation its own snapshot was read at, which may be newer than `now`.
+  if (!geography_ || now.geography != geography_generation_) {
     GeographySnapshot snapshot = store_->geography();
     geography_ =
         std::make_unique<detail::Geography>(std::move(snapshot.regions), std::move(snapshot.ports));
-    cached_.geography = snapshot.generation;
+    geography_generation_ = snapshot.generation;
   }
-  if (with_lanes && (!lanes_ || now.lanes != cached_.lanes)) {
-    LaneSnapshot snapshot = store_->lanes();
-    lanes_ = std::make_unique<detail::LaneIndex>(std::move(snapshot.lanes));
-    cached_.lanes = snapshot.generation;
-  }
+  return now;
 }
 
 const detail::Geography& Database::geography() {
-  refresh(false);
+  refresh_geography();
   return *geography_;
 }
 
@@ -83,32 +83,63 @@ std::vector<RateDay> Database::rates(const RatesQuery& query) {
   if (query.scale < 0 || query.scale > max_average_scale) {
     throw InvalidArgument(fmt::format("scale {} is outside 0..{}", query.scale, max_average_scale));
   }
-  refresh(true);
-  const std::vector<Lane> lanes =
-      lanes_->between(geography_->resolve(query.origin), geography_->resolve(query.destination));
-  std::vector<DailyAggregate> found;
-  if (!lanes.empty()) found = store_->daily_aggregates(lanes, query.date_from, query.date_to);
-  std::vector<RateDay> out;
-  out.reserve(std::size_t(days));
-  auto next = found.begin();
-  for (Date day = query.date_from; day <= query.date_to; day += std::chrono::days{1}) {
-    RateDay rate{day, 0, std::nullopt, std::nullopt, std::nullopt};
-    if (next != found.end() && next->day == day) {
-      rate.count = next->count;
-      rate.min = next->min;
-      rate.max = next->max;
-      if (next->count >= query.min_count) {
-        rate.average = exact_average(next->sum, next->count, query.scale);
+  const StoreVersion now = refresh_geography();
+  const std::vector<std::string> origins = geography_->resolve(query.origin);
+  const std::vector<std::string> destinations = geography_->resolve(query.destination);
+
+  std::vector<DailyAggregate> slots(static_cast<std::size_t>(days));
+  {
+    // Another thread may have brought the shared copy further than `now`: that is a newer
+    // committed state, as good an answer as the one asked for.
+    std::shared_lock read(lane_days_->mutex);
+    const auto is_current = [&] {
+      const auto& have = lane_days_->lane_days.version();
+      return have && have->epoch == now.epoch && have->data >= now.data;
+    };
+    if (!is_current()) {
+      read.unlock();
+      {
+        const std::unique_lock write(lane_days_->mutex);
+        if (!is_current()) lane_days_->lane_days.refresh(*store_);
       }
-      ++next;
+      read.lock();
+    }
+    const detail::LaneDays& lane_days = lane_days_->lane_days;
+    std::vector<std::int32_t> origin_ids;
+    origin_ids.reserve(origins.size());
+    for (const std::string& code : origins) {
+      if (const auto id = lane_days.port_id(code)) origin_ids.push_back(*id);
+    }
+    std::vector<bool> destination_mask(lane_days.port_count());
+    for (const std::string& code : destinations) {
+      if (const auto id = lane_days.port_id(code)) destination_mask[std::size_t(*id)] = true;
+    }
+    lane_days.aggregate(origin_ids, destination_mask, query.date_from, query.date_to, slots);
+  }
+
+  std::vector<RateDay> out;
+  out.reserve(slots.size());
+  Date day = query.date_from;
+  for (const DailyAggregate& slot : slots) {
+    RateDay rate{day, slot.count, std::nullopt, std::nullopt, std::nullopt};
+    if (slot.count > 0) {
+      rate.min = slot.min;
+      rate.max = slot.max;
+      if (slot.count >= query.min_count) {
+        rate.average = exact_average(slot.sum, slot.count, query.scale);
+      }
     }
     out.push_back(rate);
-  }
-  if (next != found.end()) {
-    throw StorageError(fmt::format("{} backend returned day {} out of order or range",
-                                   store_->backend(), format_date(next->day)));
+    day += std::chrono::days{1};
   }
   return out;
+}
+
+CacheStats Database::cache_stats() {
+  const std::shared_lock read(lane_days_->mutex);
+  const detail::LaneDays& lane_days = lane_days_->lane_days;
+  return {std::int64_t(lane_days.lane_count()), std::int64_t(lane_days.lane_day_count()),
+          std::int64_t(lane_days.bytes())};
 }
 
 std::vector<std::string> Database::resolve(std::string_view location) {

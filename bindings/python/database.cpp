@@ -282,7 +282,7 @@ void bind_database(py::module_& m) {
           "ping",
           [](Pool& pool) {
             py::gil_scoped_release release;
-            pool.take()->store().generations();
+            pool.take()->store().version();
           },
           "Raises StorageError unless the store answers.");
 

@@ -20,7 +20,7 @@ namespace prkl {
 
 namespace detail {
 class Geography;
-class LaneIndex;
+struct SharedLaneDays;
 }  // namespace detail
 
 struct Options {
@@ -37,7 +37,16 @@ struct ImportSummary {
   std::int64_t prices = 0;
 };
 
-/// Not thread-safe: use one Database per thread (each opens its own connection).
+/// The in-memory copy of the lane-day aggregates that rates are answered from.
+struct CacheStats {
+  std::int64_t lanes = 0;
+  std::int64_t lane_days = 0;
+  /// Memory the copy holds, allocated capacity included.
+  std::int64_t bytes = 0;
+};
+
+/// Not thread-safe: use one Database per thread (each opens its own connection). Databases of
+/// one process opened on the same URL share one in-memory copy of the lane-day aggregates.
 class Database {
  public:
   /// Opens `url` (see open_store()). Writers pass OpenMode::create.
@@ -57,7 +66,12 @@ class Database {
 
   /// One entry per day of the range, ascending. Throws InvalidArgument for a reversed or too
   /// long range, a bad min_count or scale; NotFound for an unknown origin or destination.
+  /// Answered from an in-memory copy of the store's lane-day aggregates, brought up to date
+  /// first with whatever anyone committed since (one cheap version read when nothing did).
   std::vector<RateDay> rates(const RatesQuery& query);
+
+  /// Size of the in-memory copy of the aggregates (loaded by the first rates call).
+  CacheStats cache_stats();
 
   /// The port codes a location stands for: the port itself, or every port of a region and of
   /// its sub-regions at any depth. Sorted. Throws NotFound when it is neither.
@@ -91,15 +105,17 @@ class Database {
   ImportSummary load(const Dataset& data, bool replace = false, const Progress& progress = {});
 
  private:
-  /// Reloads the cached geography (and the lanes) if the store says they changed.
-  void refresh(bool with_lanes);
+  Database(std::unique_ptr<Store> store, Options options,
+           std::shared_ptr<detail::SharedLaneDays> lane_days);
+  /// Reloads the cached geography if the store says it changed; returns the store's version.
+  StoreVersion refresh_geography();
   const detail::Geography& geography();
 
   std::unique_ptr<Store> store_;
   Options options_;
   std::unique_ptr<detail::Geography> geography_;
-  std::unique_ptr<detail::LaneIndex> lanes_;
-  Generations cached_;
+  std::int64_t geography_generation_ = 0;
+  std::shared_ptr<detail::SharedLaneDays> lane_days_;
 };
 
 }  // namespace prkl

@@ -1,10 +1,11 @@
 #pragma once
 
 /// \file
-/// The storage seam. A Store is a backend: it keeps ports, regions, prices and the batch ledger
-/// and answers set-based questions about them. Everything with rules in it (location resolution,
-/// validation, arithmetic, rounding) lives in the core (prkl::Database), once for every backend.
-/// A backend is free to answer from tables, per-lane daily aggregates or memory.
+/// The storage seam. A Store is a backend: it keeps ports, regions, prices, per-lane daily
+/// aggregates of the prices (kept in the same transaction as the prices, whoever writes them)
+/// and the batch ledger. Everything with rules in it (location resolution, validation,
+/// arithmetic, rounding, answering rates from the aggregates) lives in the core
+/// (prkl::Database), once for every backend.
 
 #include <cstdint>
 #include <functional>
@@ -40,25 +41,39 @@ struct ApplyOutcome {
   bool already_applied = false;
 };
 
-/// Numbers that change whenever the geography, or the set of lanes with prices, changes, by
-/// anyone. Callers cache what they read and reload only when a number moves.
-struct Generations {
+/// Where a store stands, read in one round trip. Callers cache what they read and reload only
+/// when a number moves.
+struct StoreVersion {
+  /// Moves whenever ports or regions change, by anyone.
   std::int64_t geography = 0;
-  std::int64_t lanes = 0;
-  friend bool operator==(const Generations&, const Generations&) = default;
+  /// Moves with every committed change to prices, by anyone; commits move it in commit order.
+  std::int64_t data = 0;
+  /// A random number drawn whenever the lane-day aggregates are rebuilt from scratch (import,
+  /// TRUNCATE, a new store): data versions compare only within one epoch.
+  std::int64_t epoch = 0;
+  friend bool operator==(const StoreVersion&, const StoreVersion&) = default;
 };
 
-/// An origin/destination pair of ports.
-struct Lane {
-  std::string origin;
-  std::string destination;
-  friend bool operator==(const Lane&, const Lane&) = default;
+/// Count, sum, min and max of the prices of one lane on one day, as the store keeps them in the
+/// same transaction as the prices. A count of 0 says the lane-day lost all its prices.
+struct LaneDay {
+  std::string_view origin;
+  std::string_view destination;
+  Date day;
+  std::int64_t count = 0;
+  std::int64_t sum = 0;
+  std::int32_t min = 0;
+  std::int32_t max = 0;
 };
 
-/// Every lane that has (or had) prices, with the lanes generation it belongs to.
-struct LaneSnapshot {
-  std::int64_t generation = 0;
-  std::vector<Lane> lanes;
+/// Receives lane-days from Store::read_lane_days().
+class LaneDayReceiver {
+ public:
+  virtual ~LaneDayReceiver() = default;
+  /// Called once, before any row: `complete` when the rows are every lane-day with prices,
+  /// otherwise they are the lane-days changed since the version asked for.
+  virtual void start(bool complete) = 0;
+  virtual void row(const LaneDay& lane_day) = 0;
 };
 
 /// All ports and regions as of one moment, with the generation they belong to.
@@ -90,30 +105,29 @@ class Store {
   /// per object it added (empty when the schema was complete).
   virtual std::vector<std::string> init() = 0;
 
-  /// Both generations, in one round trip.
-  virtual Generations generations() = 0;
+  /// Where the store stands, in one round trip.
+  virtual StoreVersion version() = 0;
   /// Every region and port, read from one consistent snapshot.
   virtual GeographySnapshot geography() = 0;
-  /// Every lane with prices, read from one consistent snapshot. A lane whose prices were all
-  /// deleted may stay listed; a lane with prices is never missing.
-  virtual LaneSnapshot lanes() = 0;
-
   /// True when the store holds no ports, regions or prices.
   virtual bool empty() = 0;
 
-  /// Per-day count, sum, min and max of the prices on `lanes` (all distinct) for days in
-  /// [from, to]. Only days with prices, ascending by day.
-  virtual std::vector<DailyAggregate> daily_aggregates(std::span<const Lane> lanes, Date from,
-                                                       Date to) = 0;
+  /// From one consistent snapshot: every lane-day changed after `since` (emptied ones included,
+  /// with count 0) when `since` is given and of the store's current epoch, otherwise every
+  /// lane-day with prices. Returns the version the snapshot is at.
+  virtual StoreVersion read_lane_days(const std::optional<StoreVersion>& since,
+                                      LaneDayReceiver& receiver) = 0;
 
-  /// Replaces all ports, regions, prices and the batch ledger with `data`, in one transaction.
-  /// The data was validated by the core.
+  /// Replaces all ports, regions, prices and the batch ledger with `data`, and rebuilds the
+  /// lane-day aggregates under a new epoch, in one transaction. The data was validated by the
+  /// core.
   virtual void replace_all(const Dataset& data, const Progress& progress) = 0;
 
   virtual std::optional<BatchRecord> find_batch(std::string_view id) = 0;
 
   /// In one transaction: if `record.id` is in the ledger, return it and write nothing; otherwise
-  /// insert every price and the ledger record. Readers see all of it or none of it.
+  /// insert every price, bring the lane-day aggregates up to date, and insert the ledger
+  /// record. Readers see all of it or none of it.
   virtual ApplyOutcome apply_batch(const BatchRecord& record, std::span<const Price> prices,
                                    const Progress& progress) = 0;
 };

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <exception>
 
 #include "prkl/error.hpp"
 
@@ -61,7 +62,9 @@ void Connection::reconnect() {
 
 void Connection::fail(PGresult* result, std::string_view doing) const {
   const std::string_view first_line = doing.substr(0, doing.find('\n'));
-  const char* state = result ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
+  // Copied before the result is cleared below: the field points into the result.
+  const char* state_field = result ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
+  const std::string state = state_field ? state_field : "";
   std::string message = result ? PQresultErrorMessage(result) : PQerrorMessage(conn_);
   if (message.empty()) message = PQerrorMessage(conn_);
   while (!message.empty() && message.back() == '\n') message.pop_back();
@@ -71,12 +74,14 @@ void Connection::fail(PGresult* result, std::string_view doing) const {
                                    first_line, message));
   }
   throw StorageError(fmt::format("PostgreSQL{}: {} (while running '{}')",
-                                 state ? fmt::format(" [{}]", state) : "", message, first_line));
+                                 state.empty() ? "" : fmt::format(" [{}]", state), message,
+                                 first_line));
 }
 
 Result Connection::check(PGresult* result, std::string_view doing) const {
   const auto status = result ? PQresultStatus(result) : PGRES_FATAL_ERROR;
-  if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK || status == PGRES_COPY_IN) {
+  if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK || status == PGRES_COPY_IN ||
+      status == PGRES_COPY_OUT) {
     return Result(result);
   }
   fail(result, doing);
@@ -115,6 +120,32 @@ Result Connection::exec_prepared(const std::string& name, const Params& params) 
   return check(
       PQexecPrepared(conn_, name.c_str(), int(values.size()), values.data(), nullptr, nullptr, 0),
       name);
+}
+
+void Connection::copy_out(std::string_view sql,
+                          const std::function<void(std::string_view)>& on_row) {
+  exec(sql);
+  std::exception_ptr failure;
+  for (;;) {
+    char* buffer = nullptr;
+    const int length = PQgetCopyData(conn_, &buffer, 0);
+    if (length < 0) break;
+    if (!failure) {
+      std::string_view row(buffer, std::size_t(length));
+      if (row.ends_with('\n')) row.remove_suffix(1);
+      try {
+        on_row(row);
+      } catch (...) {
+        failure = std::current_exception();
+      }
+    }
+    PQfreemem(buffer);
+  }
+  PGresult* result = PQgetResult(conn_);
+  while (PGresult* extra = PQgetResult(conn_)) PQclear(extra);
+  if (!result || PQresultStatus(result) != PGRES_COMMAND_OK) fail(result, sql);
+  PQclear(result);
+  if (failure) std::rethrow_exception(failure);
 }
 
 CopyIn::CopyIn(Connection& connection, std::string copy_sql)

@@ -6,6 +6,7 @@
 #include <libpq-fe.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -54,6 +55,9 @@ class Connection {
   /// Prepares `sql` as `name` on this connection (once per connection).
   void prepare(const std::string& name, std::string_view sql);
   Result exec_prepared(const std::string& name, const Params& params);
+  /// Runs `COPY (...) TO STDOUT` and hands each row's text (without its newline) to `on_row`.
+  /// If `on_row` throws, the rest of the COPY is drained so the connection stays usable.
+  void copy_out(std::string_view sql, const std::function<void(std::string_view)>& on_row);
 
   /// Throws the right prkl error for a failed result or a broken connection.
   [[noreturn]] void fail(PGresult* result, std::string_view doing) const;

@@ -3,6 +3,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
+#include <charconv>
+#include <limits>
 #include <utility>
 
 #include "copy_text.hpp"
@@ -36,41 +39,115 @@ constexpr Table tables[] = {
      " rows bigint NOT NULL, prices bigint NOT NULL, applied_at text NOT NULL)"},
     {"prkl_meta", "key, value",
      "CREATE TABLE prkl_meta (key text NOT NULL PRIMARY KEY, value bigint NOT NULL)"},
-    // Every lane that has prices, kept by the prices triggers below.
-    {"prkl_lanes", "orig_code, dest_code",
-     "CREATE TABLE prkl_lanes (orig_code text NOT NULL, dest_code text NOT NULL,"
-     " PRIMARY KEY (orig_code, dest_code))"},
+    // Count, sum, min and max of every lane's prices per day, which rates are answered from,
+    // kept by the prices triggers below in the writer's transaction. `version` is the data
+    // version of the row's last change; emptied rows stay, with count 0, so readers catching
+    // up see the change.
+    {"prkl_lane_days",
+     "orig_code, dest_code, day, price_count, price_sum, price_min, price_max, version",
+     "CREATE TABLE prkl_lane_days (orig_code text NOT NULL, dest_code text NOT NULL,"
+     " day date NOT NULL, price_count bigint NOT NULL, price_sum bigint NOT NULL,"
+     " price_min integer NOT NULL, price_max integer NOT NULL, version bigint NOT NULL,"
+     " PRIMARY KEY (orig_code, dest_code, day))"},
 };
+
+// Readers catching up fetch what changed since the version they have.
+constexpr const char* version_index_name = "prkl_lane_days_version";
+constexpr const char* version_index_sql =
+    "CREATE INDEX IF NOT EXISTS prkl_lane_days_version ON prkl_lane_days (version)";
+
+// Objects of earlier versions that the lane-days replaced (they hold nothing the prices do not).
+constexpr const char* retired_objects =
+    "DROP TRIGGER IF EXISTS prkl_prices_lanes_insert ON prices;\n"
+    "DROP TRIGGER IF EXISTS prkl_prices_lanes_update ON prices;\n"
+    "DROP FUNCTION IF EXISTS prkl_note_lanes();\n"
+    "DROP TABLE IF EXISTS prkl_lanes";
+
+constexpr const char* lane_days_from_prices =
+    "INSERT INTO prkl_lane_days\n"
+    "SELECT orig_code, dest_code, day, count(*), sum(price), min(price), max(price), {}\n"
+    "FROM prices GROUP BY orig_code, dest_code, day";
 
 // Serves the lane/day query from the index alone (an index-only scan when the visibility map
 // allows): lanes by equality from the two port arrays, days by range.
 constexpr const char* index_name = "prices_lane_day";
 constexpr const char* index_definition = "ON prices (orig_code, dest_code, day) INCLUDE (price)";
 
-// Statement-level triggers move the generations on any change, whoever makes it (prkl, the
-// application that owned the database first, or psql), TRUNCATE included. The prices triggers
-// read only the statement's new rows, and write only when they bring a lane not seen before.
-// New lanes go in in one order, so two writers adding the same lanes wait for each other
-// instead of deadlocking.
-constexpr const char* trigger_functions =
-    "CREATE OR REPLACE FUNCTION prkl_bump_geography() RETURNS trigger LANGUAGE plpgsql AS $$\n"
-    "BEGIN\n"
-    "  UPDATE prkl_meta SET value = value + 1 WHERE key = 'geography_generation';\n"
-    "  RETURN NULL;\n"
-    "END $$;\n"
-    "CREATE OR REPLACE FUNCTION prkl_note_lanes() RETURNS trigger LANGUAGE plpgsql AS $$\n"
-    "BEGIN\n"
-    "  WITH added AS (\n"
-    "    INSERT INTO prkl_lanes (orig_code, dest_code)\n"
-    "    SELECT DISTINCT n.orig_code, n.dest_code FROM prkl_new_prices n\n"
-    "    WHERE NOT EXISTS (SELECT 1 FROM prkl_lanes l\n"
-    "                      WHERE l.orig_code = n.orig_code AND l.dest_code = n.dest_code)\n"
-    "    ORDER BY 1, 2\n"
-    "    ON CONFLICT DO NOTHING RETURNING 1)\n"
-    "  UPDATE prkl_meta SET value = value + 1\n"
-    "  WHERE key = 'lanes_generation' AND EXISTS (SELECT 1 FROM added);\n"
-    "  RETURN NULL;\n"
-    "END $$";
+// Statement-level triggers keep prkl_meta and prkl_lane_days right on any change, whoever makes
+// it (prkl, the application that owned the database first, or psql), TRUNCATE included.
+//
+// Every statement that changes prices first moves the data version. That row stays locked
+// until the writer commits, so writers of prices take their turns and versions follow commit
+// order: a reader that sees version V has seen every change up to V and none after. Inserts add
+// their rows' sums to the lane-days; deletes and updates count the lane-days they touched again
+// from the prices left, since a removed price may have been the min or the max. Keys go in in
+// one order, so overlapping writers wait for each other rather than deadlock. `prkl.bulk_write`
+// is set only by prkl's own import, which rebuilds the lane-days itself.
+constexpr const char* add_new_prices =
+    "INSERT INTO prkl_lane_days AS d\n"
+    "SELECT orig_code, dest_code, day, count(*), sum(price), min(price), max(price), v\n"
+    "FROM prkl_new_prices GROUP BY 1, 2, 3 ORDER BY 1, 2, 3\n"
+    "ON CONFLICT (orig_code, dest_code, day) DO UPDATE SET\n"
+    "  price_count = d.price_count + excluded.price_count,\n"
+    "  price_sum = d.price_sum + excluded.price_sum,\n"
+    "  price_min = CASE WHEN d.price_count = 0 THEN excluded.price_min\n"
+    "              ELSE least(d.price_min, excluded.price_min) END,\n"
+    "  price_max = CASE WHEN d.price_count = 0 THEN excluded.price_max\n"
+    "              ELSE greatest(d.price_max, excluded.price_max) END,\n"
+    "  version = v;\n";
+
+std::string recount_lane_days(std::string_view keys) {
+  return fmt::format(
+      "INSERT INTO prkl_lane_days AS d\n"
+      "SELECT k.orig_code, k.dest_code, k.day, count(p.orig_code), coalesce(sum(p.price), 0),\n"
+      "       coalesce(min(p.price), 0), coalesce(max(p.price), 0), v\n"
+      "FROM ({}) k\n"
+      "LEFT JOIN prices p\n"
+      "  ON p.orig_code = k.orig_code AND p.dest_code = k.dest_code AND p.day = k.day\n"
+      "GROUP BY 1, 2, 3 ORDER BY 1, 2, 3\n"
+      "ON CONFLICT (orig_code, dest_code, day) DO UPDATE SET\n"
+      "  price_count = excluded.price_count, price_sum = excluded.price_sum,\n"
+      "  price_min = excluded.price_min, price_max = excluded.price_max, version = v;\n",
+      keys);
+}
+
+std::string trigger_function(std::string_view name, std::string_view skip_if,
+                             std::string_view body) {
+  return fmt::format(
+      "CREATE OR REPLACE FUNCTION {}() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+      "DECLARE v bigint;\n"
+      "BEGIN\n"
+      "  IF current_setting('prkl.bulk_write', true) = 'on' {} THEN RETURN NULL; END IF;\n"
+      "  UPDATE prkl_meta SET value = value + 1 WHERE key = 'data_version' RETURNING value INTO "
+      "v;\n"
+      "{}"
+      "  RETURN NULL;\n"
+      "END $$;\n",
+      name, skip_if, body);
+}
+
+const std::string& trigger_functions() {
+  static const std::string sql =
+      "CREATE OR REPLACE FUNCTION prkl_bump_geography() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+      "BEGIN\n"
+      "  UPDATE prkl_meta SET value = value + 1 WHERE key = 'geography_generation';\n"
+      "  RETURN NULL;\n"
+      "END $$;\n" +
+      trigger_function("prkl_prices_inserted", "OR NOT EXISTS (SELECT 1 FROM prkl_new_prices)",
+                       add_new_prices) +
+      trigger_function(
+          "prkl_prices_deleted", "OR NOT EXISTS (SELECT 1 FROM prkl_old_prices)",
+          recount_lane_days("SELECT DISTINCT orig_code, dest_code, day FROM prkl_old_prices")) +
+      trigger_function("prkl_prices_updated", "OR NOT EXISTS (SELECT 1 FROM prkl_old_prices)",
+                       recount_lane_days("SELECT orig_code, dest_code, day FROM prkl_old_prices "
+                                         "UNION SELECT orig_code, dest_code, day FROM "
+                                         "prkl_new_prices")) +
+      trigger_function("prkl_prices_truncated", "",
+                       "TRUNCATE prkl_lane_days;\n"
+                       "UPDATE prkl_meta SET value = floor(random() * 9e18)::bigint\n"
+                       "WHERE key = 'data_epoch';\n");
+  return sql;
+}
 
 struct Trigger {
   const char* name;
@@ -85,17 +162,18 @@ constexpr Trigger triggers[] = {
     {"prkl_regions_changed", "regions",
      "AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON regions FOR EACH STATEMENT "
      "EXECUTE FUNCTION prkl_bump_geography()"},
-    {"prkl_prices_lanes_insert", "prices",
+    {"prkl_prices_insert", "prices",
      "AFTER INSERT ON prices REFERENCING NEW TABLE AS prkl_new_prices FOR EACH STATEMENT "
-     "EXECUTE FUNCTION prkl_note_lanes()"},
-    {"prkl_prices_lanes_update", "prices",
-     "AFTER UPDATE ON prices REFERENCING NEW TABLE AS prkl_new_prices FOR EACH STATEMENT "
-     "EXECUTE FUNCTION prkl_note_lanes()"},
+     "EXECUTE FUNCTION prkl_prices_inserted()"},
+    {"prkl_prices_delete", "prices",
+     "AFTER DELETE ON prices REFERENCING OLD TABLE AS prkl_old_prices FOR EACH STATEMENT "
+     "EXECUTE FUNCTION prkl_prices_deleted()"},
+    {"prkl_prices_update", "prices",
+     "AFTER UPDATE ON prices REFERENCING OLD TABLE AS prkl_old_prices "
+     "NEW TABLE AS prkl_new_prices FOR EACH STATEMENT EXECUTE FUNCTION prkl_prices_updated()"},
+    {"prkl_prices_truncate", "prices",
+     "AFTER TRUNCATE ON prices FOR EACH STATEMENT EXECUTE FUNCTION prkl_prices_truncated()"},
 };
-
-std::string days_since_epoch(Date day) {
-  return std::to_string(day.time_since_epoch().count());
-}
 
 class PgStore final : public Store {
  public:
@@ -132,25 +210,32 @@ class PgStore final : public Store {
         added.push_back(fmt::format("table {}", t.name));
       }
       connection_.exec(
-          "INSERT INTO prkl_meta VALUES ('geography_generation', 0), ('lanes_generation', 0) "
-          "ON CONFLICT DO NOTHING");
-      bool functions_made = false;
+          "INSERT INTO prkl_meta VALUES ('geography_generation', 0), ('data_version', 0),"
+          " ('data_epoch', floor(random() * 9e18)::bigint) ON CONFLICT DO NOTHING");
+      if (connection_.exec("SELECT to_regclass('prkl_lanes') IS NOT NULL").text(0, 0) == "t") {
+        connection_.exec(retired_objects);
+        added.emplace_back(
+            "dropped table prkl_lanes and its triggers (replaced by prkl_lane_days)");
+      }
+      // Always replaced, so an upgraded prkl brings its triggers' bodies up to date.
+      connection_.exec(trigger_functions());
       for (const Trigger& t : triggers) {
         if (std::find(missing_now.begin(), missing_now.end(), t.name) == missing_now.end()) {
           continue;
         }
-        if (!std::exchange(functions_made, true)) connection_.exec(trigger_functions);
         connection_.exec(fmt::format("CREATE TRIGGER {} {}", t.name, t.definition));
         added.push_back(fmt::format("trigger {} on {}", t.name, t.table));
       }
-      // Creating the prices trigger locked out writers to prices until commit, so listing the
-      // lanes now misses none: earlier rows are here, later ones go through the trigger.
-      if (std::find(missing_now.begin(), missing_now.end(), "prkl_prices_lanes_insert") !=
+      // Creating the prices triggers locked out writers to prices until commit, so counting the
+      // prices now misses none: earlier rows are here, later ones go through the triggers.
+      if (std::find(missing_now.begin(), missing_now.end(), "prkl_lane_days") !=
           missing_now.end()) {
-        connection_.exec(
-            "INSERT INTO prkl_lanes SELECT DISTINCT orig_code, dest_code FROM prices "
-            "ON CONFLICT DO NOTHING");
-        connection_.exec("UPDATE prkl_meta SET value = value + 1 WHERE key = 'lanes_generation'");
+        connection_.exec(fmt::format(lane_days_from_prices, 0));
+      }
+      if (std::find(missing_now.begin(), missing_now.end(), version_index_name) !=
+          missing_now.end()) {
+        connection_.exec(version_index_sql);
+        added.push_back(fmt::format("index {}", version_index_name));
       }
       tx.commit();
     }
@@ -166,15 +251,8 @@ class PgStore final : public Store {
     return added;
   }
 
-  Generations generations() override {
-    return read([&] {
-      connection_.prepare("generations",
-                          "SELECT max(value) FILTER (WHERE key = 'geography_generation'),"
-                          " max(value) FILTER (WHERE key = 'lanes_generation') FROM prkl_meta");
-      const Result r = connection_.exec_prepared("generations", {});
-      if (r.is_null(0, 0) || r.is_null(0, 1)) throw StorageError("prkl_meta is incomplete");
-      return Generations{r.int64(0, 0), r.int64(0, 1)};
-    });
+  StoreVersion version() override {
+    return read([&] { return version_now(); });
   }
 
   GeographySnapshot geography() override {
@@ -195,18 +273,6 @@ class PgStore final : public Store {
     });
   }
 
-  LaneSnapshot lanes() override {
-    return in_snapshot([&] {
-      LaneSnapshot snapshot{meta_value("lanes_generation"), {}};
-      const Result lanes = connection_.exec("SELECT orig_code, dest_code FROM prkl_lanes");
-      snapshot.lanes.reserve(std::size_t(lanes.rows()));
-      for (int i = 0; i < lanes.rows(); ++i) {
-        snapshot.lanes.push_back({lanes.text(i, 0), lanes.text(i, 1)});
-      }
-      return snapshot;
-    });
-  }
-
   bool empty() override {
     return read([&] {
       const Result r = connection_.exec(
@@ -216,73 +282,53 @@ class PgStore final : public Store {
     });
   }
 
-  std::vector<DailyAggregate> daily_aggregates(std::span<const Lane> lanes, Date from,
-                                               Date to) override {
-    // Values travel as text[] parameters and days as integers: nothing is spliced into SQL and
-    // no date text is parsed on either side. Neither statement is prepared: a generic plan
-    // cannot see how many values the arrays hold and ran twice as slow, while planning each call
-    // costs a fraction of a millisecond. (Forcing custom plans for the whole session would
-    // replan every foreign-key check of a batch instead.)
-    std::vector<std::string> origins, destinations;
-    for (const Lane& lane : lanes) {
-      origins.push_back(lane.origin);
-      destinations.push_back(lane.destination);
-    }
-    const auto distinct = [](std::vector<std::string> v) {
-      std::sort(v.begin(), v.end());
-      v.erase(std::unique(v.begin(), v.end()), v.end());
-      return v;
-    };
-    std::vector<std::string> some_origins = distinct(origins);
-    std::vector<std::string> some_destinations = distinct(destinations);
-    // When most origin/destination combinations are lanes, one scan over the origins with a
-    // hashed destination filter beats a range scan per lane; when few are (two big regions),
-    // the per-lane scans win by far. Both read exactly the requested lanes' prices: a
-    // combination that is not a requested lane has no prices.
-    const bool dense = lanes.size() * 4 >= some_origins.size() * some_destinations.size();
-    static constexpr const char* by_port_sets =
-        "SELECT day - DATE '1970-01-01', count(*), sum(price), min(price), max(price)\n"
-        "FROM prices\n"
-        "WHERE orig_code = ANY($1::text[]) AND dest_code = ANY($2::text[])\n"
-        "  AND day BETWEEN DATE '1970-01-01' + $3::integer AND DATE '1970-01-01' + $4::integer\n"
-        "GROUP BY day ORDER BY day";
-    static constexpr const char* by_lanes =
-        "SELECT p.day - DATE '1970-01-01', count(*), sum(p.price), min(p.price), max(p.price)\n"
-        "FROM unnest($1::text[], $2::text[]) AS lane(orig_code, dest_code)\n"
-        "JOIN prices p ON p.orig_code = lane.orig_code AND p.dest_code = lane.dest_code\n"
-        "WHERE p.day BETWEEN DATE '1970-01-01' + $3::integer AND DATE '1970-01-01' + $4::integer\n"
-        "GROUP BY p.day ORDER BY p.day";
-    const char* sql = dense ? by_port_sets : by_lanes;
-    const Params params{array_literal(dense ? some_origins : origins),
-                        array_literal(dense ? some_destinations : destinations),
-                        days_since_epoch(from), days_since_epoch(to)};
-    return read([&] {
-      const Result r = connection_.exec(sql, params);
-      std::vector<DailyAggregate> out;
-      out.reserve(std::size_t(r.rows()));
-      for (int i = 0; i < r.rows(); ++i) {
-        out.push_back({Date{std::chrono::days{r.int64(i, 0)}}, r.int64(i, 1), r.int64(i, 2),
-                       static_cast<std::int32_t>(r.int64(i, 3)),
-                       static_cast<std::int32_t>(r.int64(i, 4))});
+  StoreVersion read_lane_days(const std::optional<StoreVersion>& since,
+                              LaneDayReceiver& receiver) override {
+    return in_snapshot([&] {
+      const StoreVersion now = version_now();
+      const bool complete = !since || since->epoch != now.epoch;
+      receiver.start(complete);
+      constexpr const char* columns =
+          "SELECT orig_code, dest_code, day - DATE '1970-01-01', price_count, price_sum, "
+          "price_min, price_max FROM prkl_lane_days";
+      if (complete) {
+        // Millions of rows: COPY streams them instead of building one huge result.
+        connection_.copy_out(fmt::format("COPY ({} WHERE price_count > 0) TO STDOUT", columns),
+                             [&](std::string_view row) { receiver.row(parse_lane_day(row)); });
+      } else {
+        const Result r = connection_.exec(fmt::format("{} WHERE version > $1", columns),
+                                          {std::to_string(since->data)});
+        for (int i = 0; i < r.rows(); ++i) {
+          const std::string origin = r.text(i, 0), destination = r.text(i, 1);
+          receiver.row({origin, destination, Date{std::chrono::days{r.int64(i, 2)}}, r.int64(i, 3),
+                        r.int64(i, 4), checked_price(r.int64(i, 5)), checked_price(r.int64(i, 6))});
+        }
       }
-      return out;
+      return now;
     });
   }
 
   void replace_all(const Dataset& data, const Progress& progress) override {
     Transaction tx(connection_);
     // TRUNCATE locks the tables until commit anyway, so the index can go and be built once at
-    // the end instead of being kept up to date row by row.
-    connection_.exec("TRUNCATE prices, ports, regions, prkl_batches, prkl_lanes");
-    connection_.exec("UPDATE prkl_meta SET value = value + 1 WHERE key = 'lanes_generation'");
+    // the end instead of being kept up to date row by row, and the lane-days once from it.
+    connection_.exec("SET LOCAL prkl.bulk_write = 'on'");
+    connection_.exec("TRUNCATE prices, ports, regions, prkl_batches, prkl_lane_days");
     connection_.exec("DROP INDEX IF EXISTS prices_lane_day");
     // Foreign keys are checked at the end of each COPY, so rows may come in any order.
     copy_rows("COPY regions (slug, name, parent_slug) FROM STDIN", data.regions, {});
     copy_rows("COPY ports (code, name, parent_slug) FROM STDIN", data.ports, {});
     copy_rows("COPY prices (orig_code, dest_code, day, price) FROM STDIN", data.prices, progress);
     connection_.exec(fmt::format("CREATE INDEX {} {}", index_name, index_definition));
+    connection_.exec(
+        fmt::format("WITH v AS (UPDATE prkl_meta SET value = value + 1 WHERE key = 'data_version' "
+                    "RETURNING value) {}",
+                    fmt::format(lane_days_from_prices, "(SELECT value FROM v)")));
+    connection_.exec(
+        "UPDATE prkl_meta SET value = floor(random() * 9e18)::bigint WHERE key = 'data_epoch'");
     tx.commit();
     connection_.exec("ANALYZE prices");
+    connection_.exec("ANALYZE prkl_lane_days");
   }
 
   std::optional<BatchRecord> find_batch(std::string_view id) override {
@@ -339,6 +385,96 @@ class PgStore final : public Store {
     });
   }
 
+  StoreVersion version_now() {
+    connection_.prepare("version",
+                        "SELECT max(value) FILTER (WHERE key = 'geography_generation'),"
+                        " max(value) FILTER (WHERE key = 'data_version'),"
+                        " max(value) FILTER (WHERE key = 'data_epoch') FROM prkl_meta");
+    const Result r = connection_.exec_prepared("version", {});
+    if (r.is_null(0, 0) || r.is_null(0, 1) || r.is_null(0, 2)) {
+      throw StorageError("prkl_meta is incomplete; run 'prkl init'");
+    }
+    return {r.int64(0, 0), r.int64(0, 1), r.int64(0, 2)};
+  }
+
+  static std::int32_t checked_price(std::int64_t value) {
+    if (value < std::numeric_limits<std::int32_t>::min() ||
+        value > std::numeric_limits<std::int32_t>::max()) {
+      throw StorageError(fmt::format("prkl_lane_days holds a price of {}", value));
+    }
+    return std::int32_t(value);
+  }
+
+  // One row of the lane-days COPY: seven tab-separated fields, the codes in COPY's escapes.
+  static LaneDay parse_lane_day(std::string_view row) {
+    std::array<std::string_view, 7> fields;
+    std::size_t at = 0;
+    for (std::size_t i = 0; i < fields.size(); ++i) {
+      const std::size_t tab = row.find('\t', at);
+      if ((tab == std::string_view::npos) != (i + 1 == fields.size())) {
+        throw StorageError(fmt::format("unexpected lane-day row from COPY: '{}'", row));
+      }
+      fields[i] = row.substr(at, tab == std::string_view::npos ? row.npos : tab - at);
+      at = tab + 1;
+    }
+    const auto number = [&](std::string_view text) {
+      std::int64_t value = 0;
+      const auto [stop, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+      if (error != std::errc{} || stop != text.data() + text.size()) {
+        throw StorageError(fmt::format("unexpected lane-day row from COPY: '{}'", row));
+      }
+      return value;
+    };
+    // Codes with a backslash (COPY's escape) are rare enough to decode into thread-local
+    // storage; the rest are used in place.
+    thread_local std::string decoded[2];
+    for (int i = 0; i < 2; ++i) {
+      if (fields[std::size_t(i)].find('\\') == std::string_view::npos) continue;
+      decoded[i] = copy_unescape(fields[std::size_t(i)]);
+      fields[std::size_t(i)] = decoded[i];
+    }
+    return {fields[0],
+            fields[1],
+            Date{std::chrono::days{number(fields[2])}},
+            number(fields[3]),
+            number(fields[4]),
+            checked_price(number(fields[5])),
+            checked_price(number(fields[6]))};
+  }
+
+  static std::string copy_unescape(std::string_view text) {
+    std::string out;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+      if (text[i] != '\\' || i + 1 == text.size()) {
+        out += text[i];
+        continue;
+      }
+      switch (const char c = text[++i]) {
+        case 't':
+          out += '\t';
+          break;
+        case 'n':
+          out += '\n';
+          break;
+        case 'r':
+          out += '\r';
+          break;
+        case 'b':
+          out += '\b';
+          break;
+        case 'f':
+          out += '\f';
+          break;
+        case 'v':
+          out += '\v';
+          break;
+        default:
+          out += c;
+      }
+    }
+    return out;
+  }
+
   std::int64_t meta_value(const std::string& key) {
     const Result r = connection_.exec("SELECT value FROM prkl_meta WHERE key = $1", {key});
     if (r.rows() != 1) throw StorageError(fmt::format("prkl_meta has no '{}'", key));
@@ -378,9 +514,11 @@ class PgStore final : public Store {
         missing.emplace_back(t.name);
       }
     }
-    if (connection_.exec("SELECT to_regclass($1) IS NULL", {std::string(index_name)}).text(0, 0) ==
-        "t") {
-      missing.emplace_back(index_name);
+    for (const char* index : {index_name, version_index_name}) {
+      if (connection_.exec("SELECT to_regclass($1) IS NULL", {std::string(index)}).text(0, 0) ==
+          "t") {
+        missing.emplace_back(index);
+      }
     }
     for (const Trigger& t : triggers) {
       const Result r = connection_.exec(

@@ -2,8 +2,12 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <filesystem>
-#include <nlohmann/json.hpp>
+#include <limits>
+#include <random>
+#include <tuple>
+#include <utility>
 
 #include "prkl/error.hpp"
 #include "sqlite_handles.hpp"
@@ -19,6 +23,50 @@ struct SchemaObject {
   std::string name;
   std::string sql;
 };
+
+// SQLite days are ISO text; the lane-days count days since 1970-01-01 like the core does.
+std::string day_number(std::string_view column) {
+  return fmt::format("CAST(julianday({}) - 2440587.5 AS INTEGER)", column);
+}
+
+constexpr const char* current_version = "(SELECT value FROM prkl_meta WHERE key = 'data_version')";
+
+// Adds an inserted row (or a batch's group of rows, as `excluded`) to its lane-day. A row
+// emptied earlier (count 0) takes the new min and max as they are.
+constexpr const char* add_to_lane_day =
+    "ON CONFLICT DO UPDATE SET price_count = price_count + excluded.price_count,\n"
+    "  price_sum = price_sum + excluded.price_sum,\n"
+    "  price_min = CASE WHEN price_count = 0 OR excluded.price_min < price_min\n"
+    "              THEN excluded.price_min ELSE price_min END,\n"
+    "  price_max = CASE WHEN price_count = 0 OR excluded.price_max > price_max\n"
+    "              THEN excluded.price_max ELSE price_max END,\n"
+    "  version = excluded.version";
+
+// A delete or update can take away a lane-day's min or max, so the lane-day is counted again
+// from the prices left (one range scan of prices_lane_day).
+std::string recompute_lane_day(std::string_view row) {
+  return fmt::format(
+      "  INSERT INTO prkl_lane_days\n"
+      "  SELECT {0}.orig_code, {0}.dest_code, {1}, count(*), coalesce(sum(price), 0),"
+      " coalesce(min(price), 0), coalesce(max(price), 0), {2}\n"
+      "  FROM prices WHERE orig_code = {0}.orig_code AND dest_code = {0}.dest_code"
+      " AND day = {0}.day\n"
+      "  ON CONFLICT DO UPDATE SET price_count = excluded.price_count,"
+      " price_sum = excluded.price_sum, price_min = excluded.price_min,"
+      " price_max = excluded.price_max, version = excluded.version;\n",
+      row, day_number(fmt::format("{}.day", row)), current_version);
+}
+
+// Objects of earlier versions that the lane-days replaced; init drops them (they hold nothing
+// that the prices do not).
+constexpr const char* retired_objects[][2] = {{"trigger", "prkl_prices_lanes_insert"},
+                                              {"trigger", "prkl_prices_lanes_update"},
+                                              {"table", "prkl_lanes"}};
+
+std::int64_t new_epoch() {
+  std::random_device entropy;
+  return std::int64_t(((std::uint64_t(entropy()) << 32) | entropy()) >> 1);
+}
 
 constexpr const char* lane_index_sql =
     "CREATE INDEX prices_lane_day ON prices (orig_code, dest_code, day, price)";
@@ -56,12 +104,25 @@ const std::vector<SchemaObject>& schema() {
          "  applied_at TEXT NOT NULL)"},
         {"table", "prkl_meta",
          "CREATE TABLE prkl_meta (key TEXT NOT NULL PRIMARY KEY, value INTEGER NOT NULL)"},
-        // Every lane that has prices, kept by the triggers below; filled from the prices already
-        // there when it is created.
-        {"table", "prkl_lanes",
-         "CREATE TABLE prkl_lanes (orig_code TEXT NOT NULL, dest_code TEXT NOT NULL,\n"
-         "  PRIMARY KEY (orig_code, dest_code)) WITHOUT ROWID;\n"
-         "INSERT INTO prkl_lanes SELECT DISTINCT orig_code, dest_code FROM prices"},
+        // Count, sum, min and max of every lane's prices per day (days since 1970-01-01), which
+        // rates are answered from. prkl's batches keep it in the batch's transaction; triggers
+        // keep it for anyone else's SQL. `version` is the data version of the row's last change
+        // (emptied rows stay, with count 0, so readers see the change); filled from the prices
+        // already there when it is created.
+        {"table", "prkl_lane_days",
+         "CREATE TABLE prkl_lane_days (\n"
+         "  orig_code TEXT NOT NULL, dest_code TEXT NOT NULL, day INTEGER NOT NULL,\n"
+         "  price_count INTEGER NOT NULL, price_sum INTEGER NOT NULL,\n"
+         "  price_min INTEGER NOT NULL, price_max INTEGER NOT NULL, version INTEGER NOT NULL,\n"
+         "  PRIMARY KEY (orig_code, dest_code, day)) WITHOUT ROWID;\n"
+         "INSERT INTO prkl_lane_days\n"
+         "SELECT orig_code, dest_code, " +
+             day_number("day") +
+             ", count(*), sum(price), min(price), max(price), 0\n"
+             "FROM prices GROUP BY orig_code, dest_code, day"},
+        // Readers catching up fetch what changed since the version they have.
+        {"index", "prkl_lane_days_version",
+         "CREATE INDEX prkl_lane_days_version ON prkl_lane_days (version)"},
     };
     // The generations move on any change, whoever makes it: prkl, another process, or SQL.
     for (const char* table : {"ports", "regions"}) {
@@ -74,17 +135,29 @@ const std::vector<SchemaObject>& schema() {
                                  name, event, table)});
       }
     }
-    for (const auto& [event, suffix] :
-         {std::pair{"INSERT", "insert"}, {"UPDATE OF orig_code, dest_code", "update"}}) {
-      const std::string name = fmt::format("prkl_prices_lanes_{}", suffix);
-      o.push_back({"trigger", name,
-                   fmt::format("CREATE TRIGGER {} AFTER {} ON prices WHEN NOT EXISTS (SELECT 1 "
-                               "FROM prkl_lanes WHERE orig_code = NEW.orig_code AND dest_code = "
-                               "NEW.dest_code) BEGIN INSERT INTO prkl_lanes VALUES (NEW.orig_code, "
-                               "NEW.dest_code); UPDATE prkl_meta SET value = value + 1 WHERE key "
-                               "= 'lanes_generation'; END",
-                               name, event)});
-    }
+    // Prices written by other SQL: each row moves the data version and updates its lane-day.
+    // prkl's own batches set bulk_write for the length of their write and update the lane-days
+    // set-based instead; SQLite has one writer at a time and the flag is cleared before
+    // commit, so no other connection ever sees it set.
+    constexpr const char* foreign_write =
+        "WHEN (SELECT value FROM prkl_meta WHERE key = "
+        "'bulk_write') IS NOT 1 BEGIN\n"
+        "  UPDATE prkl_meta SET value = value + 1 WHERE key = "
+        "'data_version';\n";
+    o.push_back(
+        {"trigger", "prkl_prices_insert",
+         fmt::format("CREATE TRIGGER prkl_prices_insert AFTER INSERT ON prices {}"
+                     "  INSERT INTO prkl_lane_days VALUES (NEW.orig_code, NEW.dest_code, {}, 1,"
+                     " NEW.price, NEW.price, NEW.price, {})\n  {};\nEND",
+                     foreign_write, day_number("NEW.day"), current_version, add_to_lane_day)});
+    o.push_back({"trigger", "prkl_prices_delete",
+                 fmt::format("CREATE TRIGGER prkl_prices_delete AFTER DELETE ON prices {}{}END",
+                             foreign_write, recompute_lane_day("OLD"))});
+    o.push_back(
+        {"trigger", "prkl_prices_update",
+         fmt::format("CREATE TRIGGER prkl_prices_update AFTER UPDATE OF orig_code, dest_code, "
+                     "day, price ON prices {}{}{}END",
+                     foreign_write, recompute_lane_day("OLD"), recompute_lane_day("NEW"))});
     return o;
   }();
   return objects;
@@ -106,7 +179,8 @@ class SqliteStore final : public Store {
       added_on_open_ = init();
     } else if (const auto missing = missing_objects(); !missing.empty()) {
       throw StorageError(
-          fmt::format("'{}' is not a prkl database (it has no {}); create it with 'prkl init'",
+          fmt::format("'{}' is not a prkl database of this version (it has no {}); bring it up "
+                      "to date with 'prkl init'",
                       path_, missing.front()));
     }
     prepare();
@@ -119,23 +193,38 @@ class SqliteStore final : public Store {
     // `prkl init` on a new file says what it made.
     std::vector<std::string> added = std::exchange(added_on_open_, {});
     Transaction tx(connection_, Transaction::Kind::immediate);
+    Statement exists(connection_, "SELECT 1 FROM sqlite_schema WHERE type = ? AND name = ?");
+    for (const auto& [kind, name] : retired_objects) {
+      if (!exists.reset().bind(1, kind).bind(2, name).step()) continue;
+      exists.reset();
+      connection_.exec(fmt::format("DROP {} {}", kind, name));
+      added.push_back(fmt::format("dropped {} {} (replaced by prkl_lane_days)", kind, name));
+    }
     const auto missing = missing_objects();
     for (const SchemaObject& object : schema()) {
       if (std::find(missing.begin(), missing.end(), object.name) == missing.end()) continue;
       connection_.exec(object.sql);
       added.push_back(fmt::format("{} {}", object.kind, object.name));
     }
-    connection_.exec(
-        "INSERT OR IGNORE INTO prkl_meta VALUES ('geography_generation', 0), "
-        "('lanes_generation', 0)");
+    Statement meta(connection_, "INSERT OR IGNORE INTO prkl_meta VALUES (?, ?)");
+    for (const auto& [key, value] :
+         {std::pair<const char*, std::int64_t>{"geography_generation", 0},
+          {"data_version", 0},
+          {"data_epoch", new_epoch()},
+          {"bulk_write", 0}}) {
+      meta.reset().bind(1, key).bind(2, value).run();
+    }
     tx.commit();
     return added;
   }
 
-  Generations generations() override {
-    auto& s = generations_->reset();
-    if (!s.step()) throw StorageError("prkl_meta cannot be read");
-    const Generations now{s.int64(0), s.int64(1)};
+  StoreVersion version() override {
+    auto& s = version_->reset();
+    if (!s.step() || s.is_null(0) || s.is_null(1) || s.is_null(2)) {
+      s.reset();
+      throw StorageError("prkl_meta is incomplete; run 'prkl init'");
+    }
+    const StoreVersion now{s.int64(0), s.int64(1), s.int64(2)};
     s.reset();  // an unfinished statement would keep DDL and DELETE out of this connection
     return now;
   }
@@ -143,7 +232,7 @@ class SqliteStore final : public Store {
   GeographySnapshot geography() override {
     GeographySnapshot snapshot;
     Transaction tx(connection_, Transaction::Kind::deferred);
-    snapshot.generation = generations().geography;
+    snapshot.generation = version().geography;
     Statement regions(connection_, "SELECT slug, name, parent_slug FROM regions");
     while (regions.step()) {
       snapshot.regions.push_back(
@@ -156,16 +245,6 @@ class SqliteStore final : public Store {
     return snapshot;
   }
 
-  LaneSnapshot lanes() override {
-    LaneSnapshot snapshot;
-    Transaction tx(connection_, Transaction::Kind::deferred);
-    snapshot.generation = generations().lanes;
-    Statement lanes(connection_, "SELECT orig_code, dest_code FROM prkl_lanes");
-    while (lanes.step()) snapshot.lanes.push_back({lanes.text(0), lanes.text(1)});
-    tx.commit();
-    return snapshot;
-  }
-
   bool empty() override {
     Statement s(connection_,
                 "SELECT NOT EXISTS (SELECT 1 FROM prices) AND NOT EXISTS (SELECT 1 FROM ports) "
@@ -174,53 +253,36 @@ class SqliteStore final : public Store {
     return s.int64(0) != 0;
   }
 
-  std::vector<DailyAggregate> daily_aggregates(std::span<const Lane> lanes, Date from,
-                                               Date to) override {
-    nlohmann::json pairs = nlohmann::json::array();
-    for (const Lane& lane : lanes) pairs.push_back({lane.origin, lane.destination});
-    auto& s = aggregates_->reset();
-    s.bind(1, pairs.dump()).bind(2, format_date(from)).bind(3, format_date(to));
-    // Rows arrive lane by lane, days ascending within each; one slot per day of the range adds
-    // them up without the sort a GROUP BY would need.
-    std::vector<DailyAggregate> slots(std::size_t((to - from).count() + 1));
-    while (s.step()) {
-      const std::string_view day = s.text_view(0);
-      Date parsed;
-      try {
-        parsed = parse_date(day, "day");
-      } catch (const InvalidArgument&) {
-        const std::string text(day);
-        s.reset();
-        throw StorageError(fmt::format("prices holds a malformed day '{}'", text));
+  StoreVersion read_lane_days(const std::optional<StoreVersion>& since,
+                              LaneDayReceiver& receiver) override {
+    Transaction tx(connection_, Transaction::Kind::deferred);
+    const StoreVersion now = version();
+    const bool complete = !since || since->epoch != now.epoch;
+    Statement& s = complete ? all_lane_days_->reset() : changed_lane_days_->reset();
+    if (!complete) s.bind(1, since->data);
+    receiver.start(complete);
+    try {
+      while (s.step()) {
+        receiver.row({s.text_view(0), s.text_view(1), Date{std::chrono::days{s.int64(2)}},
+                      s.int64(3), s.int64(4), checked_price(s.int64(5)),
+                      checked_price(s.int64(6))});
       }
-      const auto slot_index = std::size_t((parsed - from).count());
-      if (parsed < from || slot_index >= slots.size()) {
-        s.reset();
-        throw StorageError(fmt::format("SQLite returned day {} outside {}..{}", format_date(parsed),
-                                       format_date(from), format_date(to)));
-      }
-      const auto price = static_cast<std::int32_t>(s.int64(1));
-      DailyAggregate& slot = slots[slot_index];
-      if (slot.count++ == 0) {
-        slot.day = parsed;
-        slot.min = slot.max = price;
-      } else {
-        slot.min = std::min(slot.min, price);
-        slot.max = std::max(slot.max, price);
-      }
-      slot.sum += price;
+    } catch (...) {
+      s.reset();
+      throw;
     }
-    std::erase_if(slots, [](const DailyAggregate& d) { return d.count == 0; });
-    return slots;
+    tx.commit();
+    return now;
   }
 
   void replace_all(const Dataset& data, const Progress& progress) override {
     Transaction tx(connection_, Transaction::Kind::immediate);
-    // The index is rebuilt once at the end rather than kept up to date row by row.
+    // The index is rebuilt once at the end rather than kept up to date row by row, and the
+    // lane-days once from it.
     connection_.exec(
+        "UPDATE prkl_meta SET value = 1 WHERE key = 'bulk_write';\n"
         "DELETE FROM prices; DELETE FROM ports; DELETE FROM regions; DELETE FROM prkl_batches;\n"
-        "DELETE FROM prkl_lanes;\n"
-        "UPDATE prkl_meta SET value = value + 1 WHERE key = 'lanes_generation';\n"
+        "DELETE FROM prkl_lane_days;\n"
         "DROP INDEX IF EXISTS prices_lane_day;");
     Statement region(connection_, "INSERT INTO regions (slug, name, parent_slug) VALUES (?, ?, ?)");
     for (const Region& r : data.regions) {
@@ -233,6 +295,14 @@ class SqliteStore final : public Store {
       port.reset().bind(1, p.code).bind(2, p.name).bind(3, p.region_slug).run();
     insert_prices(data.prices, progress);
     connection_.exec(lane_index_sql);
+    connection_.exec(fmt::format(
+        "UPDATE prkl_meta SET value = value + 1 WHERE key = 'data_version';\n"
+        "INSERT INTO prkl_lane_days\n"
+        "SELECT orig_code, dest_code, {}, count(*), sum(price), min(price), max(price), {}\n"
+        "FROM prices GROUP BY orig_code, dest_code, day;\n"
+        "UPDATE prkl_meta SET value = {} WHERE key = 'data_epoch';\n"
+        "UPDATE prkl_meta SET value = 0 WHERE key = 'bulk_write';",
+        day_number("day"), current_version, new_epoch()));
     tx.commit();
   }
 
@@ -251,7 +321,9 @@ class SqliteStore final : public Store {
     // writer: the second of two processes with the same id finds the first one's record.
     Transaction tx(connection_, Transaction::Kind::immediate);
     if (auto existing = find_batch(record.id)) return {std::move(*existing), true};
+    connection_.exec("UPDATE prkl_meta SET value = 1 WHERE key = 'bulk_write'");
     insert_prices(prices, progress);
+    add_lane_days(prices);
     insert_batch_->reset()
         .bind(1, record.id)
         .bind(2, record.digest)
@@ -259,11 +331,20 @@ class SqliteStore final : public Store {
         .bind(4, record.prices)
         .bind(5, record.applied_at)
         .run();
+    connection_.exec("UPDATE prkl_meta SET value = 0 WHERE key = 'bulk_write'");
     tx.commit();
     return {record, false};
   }
 
  private:
+  static std::int32_t checked_price(std::int64_t value) {
+    if (value < std::numeric_limits<std::int32_t>::min() ||
+        value > std::numeric_limits<std::int32_t>::max()) {
+      throw StorageError(fmt::format("prkl_lane_days holds a price of {}", value));
+    }
+    return std::int32_t(value);
+  }
+
   std::vector<std::string> missing_objects() {
     std::vector<std::string> missing;
     Statement s(connection_, "SELECT 1 FROM sqlite_schema WHERE name = ?");
@@ -274,17 +355,16 @@ class SqliteStore final : public Store {
   }
 
   void prepare() {
-    generations_.emplace(connection_,
-                         "SELECT (SELECT value FROM prkl_meta WHERE key = 'geography_generation'),"
-                         " (SELECT value FROM prkl_meta WHERE key = 'lanes_generation')");
-    // Port sets arrive as one JSON array parameter each, never as SQL text.
-    // The lanes arrive as one JSON array of [origin, destination] pairs, never as SQL text;
-    // each pair is one range scan of prices_lane_day.
-    aggregates_.emplace(connection_,
-                        "SELECT p.day, p.price\n"
-                        "FROM json_each(?1) AS lane JOIN prices AS p\n"
-                        "  ON p.orig_code = lane.value ->> 0 AND p.dest_code = lane.value ->> 1\n"
-                        " AND p.day BETWEEN ?2 AND ?3");
+    version_.emplace(connection_,
+                     "SELECT (SELECT value FROM prkl_meta WHERE key = 'geography_generation'),"
+                     " (SELECT value FROM prkl_meta WHERE key = 'data_version'),"
+                     " (SELECT value FROM prkl_meta WHERE key = 'data_epoch')");
+    constexpr const char* lane_day_columns =
+        "SELECT orig_code, dest_code, day, price_count, price_sum, price_min, price_max "
+        "FROM prkl_lane_days ";
+    all_lane_days_.emplace(connection_, fmt::format("{} WHERE price_count > 0", lane_day_columns));
+    changed_lane_days_.emplace(
+        connection_, fmt::format("{} WHERE version > ? ORDER BY version", lane_day_columns));
     find_batch_.emplace(
         connection_, "SELECT id, digest, rows, prices, applied_at FROM prkl_batches WHERE id = ?");
     insert_batch_.emplace(connection_,
@@ -292,6 +372,12 @@ class SqliteStore final : public Store {
                           "VALUES (?, ?, ?, ?, ?)");
     insert_price_.emplace(
         connection_, "INSERT INTO prices (orig_code, dest_code, day, price) VALUES (?, ?, ?, ?)");
+    bump_version_.emplace(connection_,
+                          "UPDATE prkl_meta SET value = value + 1 WHERE key = 'data_version' "
+                          "RETURNING value");
+    add_lane_day_.emplace(
+        connection_, fmt::format("INSERT INTO prkl_lane_days VALUES (?, ?, ?, ?, ?, ?, ?, ?) {}",
+                                 add_to_lane_day));
   }
 
   void insert_prices(std::span<const Price> prices, const Progress& progress) {
@@ -309,10 +395,47 @@ class SqliteStore final : public Store {
     if (progress) progress(total, total);
   }
 
+  // The batch's prices grouped by lane and day in memory, then one upsert per lane-day, in key
+  // order so the table's B-tree is walked once.
+  void add_lane_days(std::span<const Price> prices) {
+    std::vector<const Price*> order;
+    order.reserve(prices.size());
+    for (const Price& p : prices) order.push_back(&p);
+    const auto key = [](const Price* p) { return std::tie(p->origin, p->destination, p->day); };
+    std::sort(order.begin(), order.end(),
+              [&](const Price* a, const Price* b) { return key(a) < key(b); });
+    auto& bump = bump_version_->reset();
+    if (!bump.step()) throw StorageError("prkl_meta has no data_version; run 'prkl init'");
+    const std::int64_t version = bump.int64(0);
+    bump.reset();
+    for (std::size_t i = 0; i < order.size();) {
+      const Price& first = *order[i];
+      std::int64_t count = 0, sum = 0;
+      std::int32_t min = first.price, max = first.price;
+      for (; i < order.size() && key(order[i]) == key(&first); ++i) {
+        ++count;
+        sum += order[i]->price;
+        min = std::min(min, order[i]->price);
+        max = std::max(max, order[i]->price);
+      }
+      add_lane_day_->reset()
+          .bind(1, first.origin)
+          .bind(2, first.destination)
+          .bind(3, std::int64_t(first.day.time_since_epoch().count()))
+          .bind(4, count)
+          .bind(5, sum)
+          .bind(6, std::int64_t{min})
+          .bind(7, std::int64_t{max})
+          .bind(8, version)
+          .run();
+    }
+  }
+
   std::string path_;
   Connection connection_;
   std::vector<std::string> added_on_open_;
-  std::optional<Statement> generations_, aggregates_, find_batch_, insert_batch_, insert_price_;
+  std::optional<Statement> version_, all_lane_days_, changed_lane_days_, find_batch_, insert_batch_,
+      insert_price_, bump_version_, add_lane_day_;
 };
 
 }  // namespace

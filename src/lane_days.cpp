@@ -1,0 +1,212 @@
+#include "lane_days.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <limits>
+#include <utility>
+
+#include "prkl/error.hpp"
+
+namespace prkl::detail {
+
+namespace {
+
+std::int32_t day_number(Date day) {
+  return std::int32_t(day.time_since_epoch().count());
+}
+
+class Loader final : public LaneDayReceiver {
+ public:
+  explicit Loader(LaneDays& target) : target_(target) {}
+
+  void start(bool complete) override {
+    complete_ = complete;
+    if (complete) target_.clear();
+  }
+
+  bool complete() const noexcept { return complete_; }
+
+  void row(const LaneDay& d) override {
+    if (d.count < 0 || d.count > std::numeric_limits<std::int32_t>::max()) {
+      throw StorageError(fmt::format("lane {} -> {} on {} has a count of {} prices", d.origin,
+                                     d.destination, format_date(d.day), d.count));
+    }
+    const DayStats stats{day_number(d.day), d.min, d.sum, d.max, std::int32_t(d.count)};
+    if (complete_) {
+      target_.append(d.origin, d.destination, stats);
+    } else {
+      target_.put(d.origin, d.destination, stats);
+    }
+  }
+
+ private:
+  LaneDays& target_;
+  bool complete_ = false;
+};
+
+}  // namespace
+
+void LaneDays::refresh(Store& store) {
+  const std::optional<StoreVersion> since = std::exchange(version_, std::nullopt);
+  // Until the read completes the copy is marked unknown, so a failure part-way makes the next
+  // refresh start over. Rows are absolute values, so applying some twice is harmless.
+  Loader loader(*this);
+  const StoreVersion now = store.read_lane_days(since, loader);
+  if (loader.complete()) sort_days();
+  version_ = now;
+}
+
+std::int32_t LaneDays::intern(std::string_view code) {
+  if (const auto found = port_ids_.find(std::string(code)); found != port_ids_.end()) {
+    return found->second;
+  }
+  const auto id = std::int32_t(port_codes_.size());
+  port_codes_.emplace_back(code);
+  port_ids_.emplace(code, id);
+  lanes_by_origin_.emplace_back();
+  return id;
+}
+
+std::optional<std::int32_t> LaneDays::port_id(std::string_view code) const {
+  const auto found = port_ids_.find(std::string(code));
+  if (found == port_ids_.end()) return std::nullopt;
+  return found->second;
+}
+
+std::vector<DayStats>& LaneDays::days_of(std::string_view origin, std::string_view destination) {
+  const std::int32_t from = intern(origin);
+  const std::int32_t to = intern(destination);
+  const std::uint64_t key = (std::uint64_t(std::uint32_t(from)) << 32) | std::uint32_t(to);
+  auto [found, added] = lane_ids_.try_emplace(key, std::uint32_t(lanes_.size()));
+  if (added) {
+    lanes_.push_back({to, {}});
+    lanes_by_origin_[std::size_t(from)].push_back(found->second);
+  }
+  return lanes_[found->second].days;
+}
+
+void LaneDays::append(std::string_view origin, std::string_view destination,
+                      const DayStats& stats) {
+  if (stats.count == 0) return;
+  days_of(origin, destination).push_back(stats);
+  ++lane_days_;
+}
+
+void LaneDays::sort_days() {
+  const auto by_day = [](const DayStats& a, const DayStats& b) { return a.day < b.day; };
+  for (Lane& lane : lanes_) {
+    if (!std::is_sorted(lane.days.begin(), lane.days.end(), by_day)) {
+      std::sort(lane.days.begin(), lane.days.end(), by_day);
+    }
+    lane.days.shrink_to_fit();
+  }
+}
+
+void LaneDays::put(std::string_view origin, std::string_view destination, const DayStats& stats) {
+  std::vector<DayStats>& days = days_of(origin, destination);
+  // A complete load arrives in day order: appending is the common case.
+  if (days.empty() || days.back().day < stats.day) {
+    if (stats.count > 0) {
+      days.push_back(stats);
+      ++lane_days_;
+    }
+    return;
+  }
+  const auto at = std::lower_bound(days.begin(), days.end(), stats.day,
+                                   [](const DayStats& d, std::int32_t day) { return d.day < day; });
+  if (at != days.end() && at->day == stats.day) {
+    if (stats.count > 0) {
+      *at = stats;
+    } else {
+      days.erase(at);
+      --lane_days_;
+    }
+  } else if (stats.count > 0) {
+    days.insert(at, stats);
+    ++lane_days_;
+  }
+}
+
+void LaneDays::clear() {
+  version_.reset();
+  port_ids_.clear();
+  port_codes_.clear();
+  lane_ids_.clear();
+  lanes_.clear();
+  lanes_by_origin_.clear();
+  lane_days_ = 0;
+}
+
+void LaneDays::aggregate(std::span<const std::int32_t> origins,
+                         const std::vector<bool>& destination_mask, Date from, Date to,
+                         std::span<DailyAggregate> slots) const {
+  const std::int32_t first = day_number(from);
+  const std::int32_t last = day_number(to);
+  for (const std::int32_t origin : origins) {
+    if (origin < 0 || std::size_t(origin) >= lanes_by_origin_.size()) continue;
+    for (const std::uint32_t lane_id : lanes_by_origin_[std::size_t(origin)]) {
+      const Lane& lane = lanes_[lane_id];
+      if (std::size_t(lane.destination) >= destination_mask.size() ||
+          !destination_mask[std::size_t(lane.destination)]) {
+        continue;
+      }
+      auto at = std::lower_bound(lane.days.begin(), lane.days.end(), first,
+                                 [](const DayStats& d, std::int32_t day) { return d.day < day; });
+      for (; at != lane.days.end() && at->day <= last; ++at) {
+        DailyAggregate& slot = slots[std::size_t(at->day - first)];
+        if (slot.count == 0) {
+          slot.min = at->min;
+          slot.max = at->max;
+        } else {
+          slot.min = std::min(slot.min, at->min);
+          slot.max = std::max(slot.max, at->max);
+        }
+        slot.count += at->count;
+        slot.sum += at->sum;
+      }
+    }
+  }
+}
+
+std::size_t LaneDays::bytes() const noexcept {
+  std::size_t total = sizeof(*this);
+  for (const Lane& lane : lanes_) total += sizeof(Lane) + lane.days.capacity() * sizeof(DayStats);
+  total += (lanes_.capacity() - lanes_.size()) * sizeof(Lane);
+  for (const auto& ids : lanes_by_origin_) {
+    total += sizeof(ids) + ids.capacity() * sizeof(std::uint32_t);
+  }
+  // Hash nodes: key, value, next pointer and the bucket slot, roughly.
+  total += lane_ids_.size() * (sizeof(std::uint64_t) + sizeof(std::uint32_t) + 2 * sizeof(void*));
+  for (const std::string& code : port_codes_) total += 2 * (sizeof(std::string) + code.capacity());
+  total += port_ids_.size() * (sizeof(std::int32_t) + 2 * sizeof(void*));
+  return total;
+}
+
+std::shared_ptr<SharedLaneDays> SharedLaneDays::for_url(std::string_view url) {
+  std::string key(url);
+  if (url.starts_with("sqlite:")) {
+    std::string_view path = url.substr(7);
+    if (path.starts_with("//")) path.remove_prefix(2);
+    // An in-memory database belongs to its one connection: nothing to share.
+    if (path.empty() || path.find(":memory:") != std::string_view::npos) key.clear();
+    std::error_code error;
+    if (!key.empty()) {
+      const auto canonical = std::filesystem::weakly_canonical(std::filesystem::path(path), error);
+      if (!error) key = "sqlite:" + canonical.string();
+    }
+  }
+  if (key.empty()) return std::make_shared<SharedLaneDays>();
+  static std::mutex registry_mutex;
+  static std::unordered_map<std::string, std::weak_ptr<SharedLaneDays>> registry;
+  const std::lock_guard lock(registry_mutex);
+  std::erase_if(registry, [](const auto& entry) { return entry.second.expired(); });
+  std::weak_ptr<SharedLaneDays>& slot = registry[key];
+  if (auto shared = slot.lock()) return shared;
+  auto made = std::make_shared<SharedLaneDays>();
+  slot = made;
+  return made;
+}
+
+}  // namespace prkl::detail

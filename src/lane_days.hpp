@@ -1,0 +1,94 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "prkl/model.hpp"
+#include "prkl/store.hpp"
+
+namespace prkl::detail {
+
+/// One lane's statistics for one day; `day` counts days since 1970-01-01. 24 bytes.
+struct DayStats {
+  std::int32_t day = 0;
+  std::int32_t min = 0;
+  std::int64_t sum = 0;
+  std::int32_t max = 0;
+  std::int32_t count = 0;
+};
+
+/// An in-memory, columnar copy of a store's lane-day aggregates: per lane, its days in order.
+/// A rates question reads only the days of the lanes it covers, so its cost follows the size
+/// of the answer, not of the prices table. The copy is tagged with the StoreVersion it
+/// reflects and brought forward from the store's change records, so it stays exact when other
+/// processes write.
+class LaneDays {
+ public:
+  /// The version this copy reflects; nullopt before the first load.
+  const std::optional<StoreVersion>& version() const noexcept { return version_; }
+
+  /// Reads what changed in the store since this copy's version (everything on the first call,
+  /// or when the store's epoch moved) and applies it.
+  void refresh(Store& store);
+
+  /// Adds the days in [from, to] of every lane from one of `origins` to a port whose entry in
+  /// `destination_mask` is set into `slots` (one per day of the range, slot 0 being `from`).
+  /// Port ids come from port_id().
+  void aggregate(std::span<const std::int32_t> origins, const std::vector<bool>& destination_mask,
+                 Date from, Date to, std::span<DailyAggregate> slots) const;
+
+  /// The id of a port that has (or had) lanes; nullopt for any other code.
+  std::optional<std::int32_t> port_id(std::string_view code) const;
+  std::size_t port_count() const noexcept { return port_codes_.size(); }
+
+  std::size_t lane_count() const noexcept { return lanes_.size(); }
+  std::size_t lane_day_count() const noexcept { return lane_days_; }
+  /// Memory held, in bytes (allocated capacity included).
+  std::size_t bytes() const noexcept;
+
+  /// Applies one lane-day; a count of 0 removes it.
+  void put(std::string_view origin, std::string_view destination, const DayStats& stats);
+  /// Adds a lane-day during a complete load, in any order; sort_days() orders them after.
+  void append(std::string_view origin, std::string_view destination, const DayStats& stats);
+  void sort_days();
+  void clear();
+
+ private:
+  struct Lane {
+    std::int32_t destination;
+    std::vector<DayStats> days;  // ascending by day
+  };
+
+  std::int32_t intern(std::string_view code);
+  std::vector<DayStats>& days_of(std::string_view origin, std::string_view destination);
+
+  std::optional<StoreVersion> version_;
+  std::unordered_map<std::string, std::int32_t> port_ids_;
+  std::vector<std::string> port_codes_;
+  std::unordered_map<std::uint64_t, std::uint32_t> lane_ids_;  // origin << 32 | destination
+  std::vector<Lane> lanes_;
+  std::vector<std::vector<std::uint32_t>> lanes_by_origin_;
+  std::size_t lane_days_ = 0;
+};
+
+/// A LaneDays shared by every Database of one process that opened the same store URL (the
+/// Python binding's pool, say), so the copy is held and loaded once. Readers share it; a
+/// refresh takes it alone.
+struct SharedLaneDays {
+  std::shared_mutex mutex;
+  LaneDays lane_days;
+
+  /// The copy for `url`, shared with the process's other Databases on it; a private one when
+  /// `url` is empty or names a store private to its connection (an in-memory SQLite database).
+  static std::shared_ptr<SharedLaneDays> for_url(std::string_view url);
+};
+
+}  // namespace prkl::detail
