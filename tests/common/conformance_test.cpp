@@ -10,6 +10,7 @@
 #include <map>
 #include <numeric>
 #include <prkl/prkl.hpp>
+#include <random>
 
 #include "context.hpp"
 
@@ -583,4 +584,191 @@ TEST_CASE("a dump with broken rows is rejected naming the line", "[conformance][
     CHECK(got == lines);
   }
   CHECK(db.store().empty());
+}
+
+namespace {
+
+std::string quoted_list(const std::vector<std::string>& codes) {
+  std::string out;
+  for (const std::string& code : codes) out += fmt::format("{}'{}'", out.empty() ? "" : ", ", code);
+  return out.empty() ? "NULL" : out;
+}
+
+// The question answered by plain SQL over the prices table, with the backend's own client.
+std::vector<RateDay> rates_by_plain_sql(Database& db, const std::string& url, const RatesQuery& q) {
+  const auto rows = test::run_sql(
+      url, fmt::format("SELECT CAST(day AS TEXT), count(*), sum(price), min(price), max(price)\n"
+                       "FROM prices WHERE orig_code IN ({}) AND dest_code IN ({})\n"
+                       "  AND day BETWEEN '{}' AND '{}'\n"
+                       "GROUP BY day ORDER BY day",
+                       quoted_list(db.resolve(q.origin)), quoted_list(db.resolve(q.destination)),
+                       format_date(q.date_from), format_date(q.date_to)));
+  std::vector<RateDay> out;
+  auto row = rows.begin();
+  for (Date d = q.date_from; d <= q.date_to; d += std::chrono::days{1}) {
+    RateDay rate{d, 0, std::nullopt, std::nullopt, std::nullopt};
+    if (row != rows.end() && parse_date(*(*row)[0]) == d) {
+      rate.count = std::stoll(*(*row)[1]);
+      rate.min = std::stoi(*(*row)[3]);
+      rate.max = std::stoi(*(*row)[4]);
+      if (rate.count >= q.min_count) {
+        rate.average = exact_average(std::stoll(*(*row)[2]), rate.count, q.scale);
+      }
+      ++row;
+    }
+    out.push_back(rate);
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("answers match plain SQL after random writes by prkl and by other SQL clients",
+          "[conformance][foreign]") {
+  GeneratorOptions options;
+  options.seed = 11;
+  options.ports = 40;
+  options.lanes = 150;
+  options.days = 20;
+  const Dataset data = generate(options);
+  const std::string url = test::new_store_url();
+  Database reader = Database::open(url, OpenMode::create);
+  reader.load(data);
+  // A second prkl writer with a connection (and an in-memory copy) of its own, as another
+  // process would have.
+  Database writer(open_store(url, OpenMode::existing));
+
+  std::mt19937_64 random(20261123);
+  const auto pick = [&](std::size_t n) { return std::size_t(random() % n); };
+  const auto any_port = [&] { return data.ports[pick(data.ports.size())].code; };
+  const auto any_day = [&] {
+    // Mostly inside the generated days, sometimes just outside them.
+    return format_date(options.first_day + std::chrono::days{std::int64_t(pick(24)) - 2});
+  };
+  const auto existing_lane_day = [&]() -> std::optional<std::array<std::string, 3>> {
+    const auto rows = test::run_sql(url,
+                                    "SELECT orig_code, dest_code, CAST(day AS TEXT) FROM prices "
+                                    "ORDER BY orig_code, dest_code, day");
+    if (rows.empty()) return std::nullopt;
+    const auto& row = rows[pick(rows.size())];
+    return std::array<std::string, 3>{*row[0], *row[1], *row[2]};
+  };
+  std::vector<std::string> locations = {"world", "china", "north_europe", "west_europe_main"};
+  for (int i = 0; i < 6; ++i) locations.push_back(any_port());
+
+  const auto check_answers = [&](const std::string& after) {
+    INFO("after " << after);
+    for (int q = 0; q < 6; ++q) {
+      const Date from = options.first_day + std::chrono::days{std::int64_t(pick(22)) - 1};
+      const RatesQuery query{from,
+                             from + std::chrono::days{std::int64_t(pick(10))},
+                             locations[pick(locations.size())],
+                             locations[pick(locations.size())],
+                             std::int64_t(1 + pick(3)),
+                             int(pick(3))};
+      INFO(query.origin << " -> " << query.destination << " " << format_date(query.date_from)
+                        << ".." << format_date(query.date_to));
+      const auto expected = rates_by_plain_sql(reader, url, query);
+      CHECK(reader.rates(query) == expected);
+      CHECK(writer.rates(query) == expected);
+    }
+  };
+
+  check_answers("the load");
+  for (int step = 0; step < 60; ++step) {
+    std::string sql;
+    switch (pick(8)) {
+      case 0:  // rows on new lanes, and extremes on a lane-day that has prices
+        for (int i = 0, n = int(1 + pick(3)); i < n; ++i) {
+          sql += fmt::format("INSERT INTO prices VALUES ('{}', '{}', '{}', {});\n", any_port(),
+                             any_port(), any_day(), 1 + pick(5000));
+        }
+        if (const auto at = existing_lane_day()) {
+          sql += fmt::format(
+              "INSERT INTO prices VALUES ('{0}', '{1}', '{2}', {3}), ('{0}', '{1}', '{2}', {4});\n",
+              (*at)[0], (*at)[1], (*at)[2], 1 + pick(50), 20000 + pick(50));
+        }
+        break;
+      case 1:  // a lane-day emptied
+        if (const auto at = existing_lane_day()) {
+          sql = fmt::format(
+              "DELETE FROM prices WHERE orig_code = '{}' AND dest_code = '{}' AND day = '{}'",
+              (*at)[0], (*at)[1], (*at)[2]);
+        }
+        break;
+      case 2:  // the lowest price of a lane-day removed: its min must move
+        if (const auto at = existing_lane_day()) {
+          sql = fmt::format(
+              "DELETE FROM prices WHERE orig_code = '{0}' AND dest_code = '{1}' AND day = '{2}' "
+              "AND price = (SELECT min(price) FROM prices WHERE orig_code = '{0}' AND "
+              "dest_code = '{1}' AND day = '{2}')",
+              (*at)[0], (*at)[1], (*at)[2]);
+        }
+        break;
+      case 3:  // prices changed in place, up or down
+        if (const auto at = existing_lane_day()) {
+          sql = fmt::format(
+              "UPDATE prices SET price = price + {} WHERE orig_code = '{}' AND dest_code = '{}' "
+              "AND day >= '{}'",
+              int(pick(200)) - 100 + 101, (*at)[0], (*at)[1], (*at)[2]);
+        }
+        break;
+      case 4:  // rows moved to another lane and day
+        if (const auto at = existing_lane_day()) {
+          sql = fmt::format(
+              "UPDATE prices SET dest_code = '{}', day = '{}' WHERE orig_code = '{}' AND "
+              "dest_code = '{}' AND day = '{}'",
+              any_port(), any_day(), (*at)[0], (*at)[1], (*at)[2]);
+        }
+        break;
+      case 5:  // several statements in one transaction
+        if (const auto at = existing_lane_day()) {
+          sql = fmt::format(
+              "BEGIN;\n"
+              "INSERT INTO prices VALUES ('{0}', '{1}', '{2}', 7), ('{0}', '{1}', '{2}', 9000);\n"
+              "DELETE FROM prices WHERE orig_code = '{0}' AND dest_code = '{1}' AND price = 7;\n"
+              "UPDATE prices SET price = price * 2 WHERE orig_code = '{0}' AND price = 9000;\n"
+              "COMMIT;",
+              (*at)[0], (*at)[1], (*at)[2]);
+        }
+        break;
+      case 6: {  // a prkl batch from the other connection
+        std::vector<BatchRow> rows;
+        for (int i = 0, n = int(1 + pick(20)); i < n; ++i) {
+          rows.push_back(BatchRow::single(any_port(), any_port(), parse_date(any_day()),
+                                          std::int32_t(1 + pick(5000))));
+        }
+        std::erase_if(rows, [](const BatchRow& r) { return r.origin == r.destination; });
+        if (const auto at = existing_lane_day()) {
+          for (const std::int64_t price : {std::int64_t(1 + pick(50)), std::int64_t(30000)}) {
+            rows.push_back(BatchRow::single((*at)[0], (*at)[1], parse_date((*at)[2]), price));
+          }
+        }
+        if (!rows.empty()) writer.apply({fmt::format("step-{}", step), rows});
+        check_answers(fmt::format("step {}: a prkl batch", step));
+        continue;
+      }
+      default:  // rarely, everything goes
+        if (pick(4) == 0) {
+          sql = test::backend_name() == "postgresql" ? "TRUNCATE prices" : "DELETE FROM prices";
+        }
+    }
+    if (sql.empty()) continue;
+    test::run_sql(url, sql);
+    check_answers(fmt::format("step {}: {}", step, sql));
+  }
+  // A Database that loads everything now agrees with the ones that caught up step by step.
+  Database cold(open_store(url, OpenMode::existing));
+  for (const auto& origin : {"world", "china"}) {
+    const RatesQuery query{options.first_day - std::chrono::days{2},
+                           options.first_day + std::chrono::days{25},
+                           origin,
+                           "world",
+                           1,
+                           2};
+    CHECK(cold.rates(query) == reader.rates(query));
+  }
+  // An import with replace starts a new epoch: the copies reload instead of catching up.
+  reader.load(data, true);
+  check_answers("a replacing load");
 }

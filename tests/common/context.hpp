@@ -4,7 +4,9 @@
 // program defines these (tests/<backend>/context.cpp); the suite itself never names a backend.
 
 #include <filesystem>
+#include <optional>
 #include <string>
+#include <vector>
 
 namespace prkl::test {
 
@@ -13,6 +15,12 @@ std::string backend_name();
 
 /// The URL of a new, empty store that no other test uses.
 std::string new_store_url();
+
+/// Runs `sql` (one or more statements) on the store at `url` with the backend's own client, as
+/// another application writing SQL directly would, and returns the rows of the last statement,
+/// each column as text (nullopt for NULL).
+std::vector<std::vector<std::optional<std::string>>> run_sql(const std::string& url,
+                                                             const std::string& sql);
 
 /// Where the real Xeneta dumps are; the tests fail (never skip) when they are missing.
 std::filesystem::path xeneta_dir();

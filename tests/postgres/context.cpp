@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <memory>
 #include <stdexcept>
 
 #include "context.hpp"
@@ -60,6 +61,35 @@ std::string new_store_url() {
   }
   PQfinish(conn);
   return fmt::format("{} dbname={}", conninfo.substr(0, conninfo.rfind(" dbname=")), name);
+}
+
+}  // namespace prkl::test
+
+namespace prkl::test {
+
+std::vector<std::vector<std::optional<std::string>>> run_sql(const std::string& url,
+                                                             const std::string& sql) {
+  const std::unique_ptr<PGconn, void (*)(PGconn*)> conn(PQconnectdb(url.c_str()), PQfinish);
+  if (PQstatus(conn.get()) != CONNECTION_OK) {
+    throw std::runtime_error(fmt::format("cannot connect: {}", PQerrorMessage(conn.get())));
+  }
+  PQsetNoticeProcessor(
+      conn.get(), [](void*, const char*) {}, nullptr);
+  const std::unique_ptr<PGresult, void (*)(PGresult*)> r(PQexec(conn.get(), sql.c_str()), PQclear);
+  const auto status = PQresultStatus(r.get());
+  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+    throw std::runtime_error(fmt::format("{}: {}", sql, PQresultErrorMessage(r.get())));
+  }
+  std::vector<std::vector<std::optional<std::string>>> rows;
+  for (int i = 0; i < PQntuples(r.get()); ++i) {
+    auto& row = rows.emplace_back();
+    for (int j = 0; j < PQnfields(r.get()); ++j) {
+      row.push_back(PQgetisnull(r.get(), i, j)
+                        ? std::nullopt
+                        : std::optional<std::string>(PQgetvalue(r.get(), i, j)));
+    }
+  }
+  return rows;
 }
 
 }  // namespace prkl::test
