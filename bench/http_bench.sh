@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Requests per second for GET /rates (a region-to-region month on the real data) under wrk:
 # the Flask example on prkl (PostgreSQL and SQLite) next to a plain Flask + psycopg2 app running
-# the SQL itself, on the same PostgreSQL database, same gunicorn settings, same run.
+# the SQL itself and a Flask endpoint returning the same answer as a constant (the ceiling), on
+# the same PostgreSQL database, same gunicorn settings, same run. With RESULTS=FILE, one JSON
+# line per app is appended to FILE.
 #   bench/http_bench.sh [BUILD_DIR] [SECONDS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -39,6 +41,8 @@ query="/rates?date_from=2016-01-01&date_to=2016-01-31&origin=china_main&destinat
 p1=$(free_port); start prkl-pg "$p1" examples/flask 'app:create_app()' PRKL_DB="$pg"
 p2=$(free_port); start prkl-sqlite "$p2" examples/flask 'app:create_app()' PRKL_DB="sqlite:$work/rates.db"
 p3=$(free_port); start plain "$p3" bench 'plain_flask_app:app' PLAIN_DSN="$pg"
+curl -sf "http://127.0.0.1:$p2$query" >"$work/answer.json"
+p4=$(free_port); start constant "$p4" bench 'constant_flask_app:app' CONSTANT_ANSWER="$work/answer.json"
 
 # Same answer from all three before any timing.
 a=$(curl -sf "http://127.0.0.1:$p1$query"); b=$(curl -sf "http://127.0.0.1:$p2$query"); c=$(curl -sf "http://127.0.0.1:$p3$query")
@@ -47,8 +51,19 @@ norm() { python3 -c 'import json,sys; print(json.dumps(json.loads(sys.stdin.read
   { echo "answers differ:" >&2; echo "$a" | head -c 600 >&2; echo >&2; echo "$c" | head -c 600 >&2; exit 1; }
 
 rps() { wrk -t 2 -c 16 -d "${seconds}s" "http://127.0.0.1:$1$query" | awk '/Requests\/sec/ {print $2}'; }
-plain=$(rps "$p3"); on_pg=$(rps "$p1"); on_sqlite=$(rps "$p2")
+ceiling=$(rps "$p4"); plain=$(rps "$p3"); on_pg=$(rps "$p1"); on_sqlite=$(rps "$p2")
 echo "GET $query, wrk -t2 -c16 -d${seconds}s, gunicorn -w 2 --threads 4 (2-core machine)"
-printf '  %-40s %10s req/s\n' "plain Flask + psycopg2 + recursive CTE" "$plain" \
+printf '  %-40s %10s req/s\n' "Flask returning a constant answer" "$ceiling" \
+  "plain Flask + psycopg2 + recursive CTE" "$plain" \
   "Flask + prkl on PostgreSQL" "$on_pg" "Flask + prkl on SQLite" "$on_sqlite"
-python3 -c "import sys; p, a, b = map(float, sys.argv[1:]); print(f'  speed-up: {a / p:.1f}x on PostgreSQL, {b / p:.1f}x on SQLite')" "$plain" "$on_pg" "$on_sqlite"
+python3 - "$ceiling" "$plain" "$on_pg" "$on_sqlite" "${RESULTS:-}" <<'PY'
+import json, sys
+ceiling, plain, on_pg, on_sqlite = map(float, sys.argv[1:5])
+for name, rps in (("PostgreSQL", on_pg), ("SQLite", on_sqlite)):
+    print(f"  prkl on {name}: {rps / ceiling:.0%} of the ceiling, {rps / plain:.1f}x the plain app")
+if sys.argv[5]:
+    with open(sys.argv[5], "a") as out:
+        for app, rps in (("constant", ceiling), ("plain_psycopg2", plain),
+                         ("prkl_postgresql", on_pg), ("prkl_sqlite", on_sqlite)):
+            out.write(json.dumps({"what": "http", "data": "real", "app": app, "rps": rps}) + "\n")
+PY

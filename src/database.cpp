@@ -50,7 +50,7 @@ std::vector<std::string> Database::init() {
 }
 
 StoreVersion Database::refresh_geography() {
-  const StoreVersion now = store_->version();
+  const StoreVersion now = lane_days_->current_version(*store_);
   // The cache takes the generation its own snapshot was read at, which may be newer than `now`.
   if (!geography_ || now.geography != geography_generation_) {
     GeographySnapshot snapshot = store_->geography();

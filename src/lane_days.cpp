@@ -184,6 +184,37 @@ std::size_t LaneDays::bytes() const noexcept {
   return total;
 }
 
+StoreVersion SharedLaneDays::current_version(Store& store) {
+  std::unique_lock lock(version_mutex_);
+  // A check already under way may have read the version before this call began: only one that
+  // starts from now on will do.
+  const std::uint64_t needed = checks_started_ + 1;
+  while (checks_done_ < needed) {
+    if (checking_) {
+      version_read_.wait(lock);
+      continue;
+    }
+    checking_ = true;
+    const std::uint64_t mine = ++checks_started_;
+    lock.unlock();
+    StoreVersion now;
+    try {
+      now = store.version();
+    } catch (...) {
+      lock.lock();
+      checking_ = false;
+      version_read_.notify_all();  // a waiter starts the next check
+      throw;
+    }
+    lock.lock();
+    checking_ = false;
+    latest_ = now;
+    checks_done_ = mine;
+    version_read_.notify_all();
+  }
+  return latest_;
+}
+
 std::shared_ptr<SharedLaneDays> SharedLaneDays::for_url(std::string_view url) {
   std::string key(url);
   if (url.starts_with("sqlite:")) {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -86,9 +87,22 @@ struct SharedLaneDays {
   std::shared_mutex mutex;
   LaneDays lane_days;
 
+  /// The store's version, read by a check that started after this call did, so the answer is
+  /// as fresh as reading it ourselves; callers that arrive together share one check (one round
+  /// trip to a PostgreSQL server instead of one per thread).
+  StoreVersion current_version(Store& store);
+
   /// The copy for `url`, shared with the process's other Databases on it; a private one when
   /// `url` is empty or names a store private to its connection (an in-memory SQLite database).
   static std::shared_ptr<SharedLaneDays> for_url(std::string_view url);
+
+ private:
+  std::mutex version_mutex_;
+  std::condition_variable version_read_;
+  std::uint64_t checks_started_ = 0;
+  std::uint64_t checks_done_ = 0;
+  bool checking_ = false;
+  StoreVersion latest_;
 };
 
 }  // namespace prkl::detail

@@ -209,6 +209,34 @@ void bind_database(py::module_& m) {
           "destination are port codes or region slugs (regions include sub-regions at any "
           "depth). Dates are datetime.date or 'YYYY-MM-DD'.")
       .def(
+          "rates_json",
+          [](Pool& pool, const py::object& date_from, const py::object& date_to,
+             const std::string& origin, const std::string& destination, std::int64_t min_count,
+             int scale, const std::vector<std::string>& fields, bool newest_first) {
+            const RatesQuery query{date_argument(date_from, "date_from"),
+                                   date_argument(date_to, "date_to"),
+                                   origin,
+                                   destination,
+                                   min_count,
+                                   scale};
+            std::vector<RateField> keys;
+            for (const std::string& name : fields) keys.push_back(rate_field(name));
+            std::string text;
+            {
+              py::gil_scoped_release release;
+              text = rates_json(pool.take()->rates(query), keys, newest_first);
+            }
+            return text;
+          },
+          py::arg("date_from"), py::arg("date_to"), py::arg("origin"), py::arg("destination"),
+          py::arg("min_count") = 3, py::arg("scale") = 0,
+          py::arg("fields") =
+              std::vector<std::string>{"day", "count", "average_price", "min", "max"},
+          py::arg("newest_first") = false,
+          "The same answer as rates(), as JSON text ready to send: an array of objects with "
+          "`fields` in the order given, averages as exact decimals. Written in C++ without "
+          "Python objects per day, for web handlers.")
+      .def(
           "resolve",
           [](Pool& pool, const std::string& location) {
             py::gil_scoped_release release;

@@ -10,6 +10,7 @@
 #include "prkl/dump.hpp"
 #include "prkl/error.hpp"
 #include "prkl/generator.hpp"
+#include "prkl/json.hpp"
 #include "prkl/model.hpp"
 #include "prkl/store.hpp"
 #include "prkl/version.hpp"

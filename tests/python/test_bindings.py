@@ -33,6 +33,22 @@ def test_scaled_average_is_a_decimal(real_url):
     assert day.to_dict()["average_price"] == 1111.92
 
 
+def test_rates_json_is_the_same_answer_as_exact_text(real_url):
+    import json
+    db = prkl.connect(real_url)
+    args = ("2016-01-01", "2016-01-10", "CNSGH", "north_europe_main")
+    assert json.loads(db.rates_json(*args)) == [d.to_dict() for d in db.rates(*args)]
+    scaled = db.rates_json(*args, scale=2, fields=("average_price", "day"), newest_first=True)
+    # The exact decimal text, not a float's; keys in the order asked; newest day first.
+    assert scaled.startswith('[{"average_price":1124.25,"day":"2016-01-10"},')
+    assert '{"average_price":1112.00,"day":"2016-01-02"}' in scaled
+    assert '{"average_price":null,"day":"2016-01-04"}' in scaled
+    assert json.loads(scaled, parse_float=decimal.Decimal)[-1]["average_price"] == \
+        decimal.Decimal("1111.92")
+    with pytest.raises(prkl.InvalidArgument, match="unknown rates field 'price'"):
+        db.rates_json(*args, fields=("day", "price"))
+
+
 def test_exceptions_map_to_typed_python_errors(real_url):
     db = prkl.connect(real_url)
     with pytest.raises(prkl.InvalidArgument, match="2016-01-10 is after"):

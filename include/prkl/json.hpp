@@ -1,0 +1,28 @@
+#pragma once
+
+/// \file
+/// Rates as JSON text, written in one pass without building a document: what a web handler
+/// sends as its body.
+
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "prkl/model.hpp"
+
+namespace prkl {
+
+/// The keys a RateDay is written with.
+enum class RateField { day, count, average_price, min, max };
+
+/// The field a key names ("day", "count", "average_price", "min", "max"); throws
+/// InvalidArgument naming any other.
+RateField rate_field(std::string_view name);
+
+/// A JSON array with one object per day, each with `fields` in the order given. Days are
+/// "YYYY-MM-DD"; average_price is the exact decimal (a JSON number with the query's scale) or
+/// null; min and max are null on days without prices. `newest_first` lists the days in reverse.
+std::string rates_json(std::span<const RateDay> days, std::span<const RateField> fields,
+                       bool newest_first = false);
+
+}  // namespace prkl

@@ -1,0 +1,72 @@
+#include "prkl/json.hpp"
+
+#include <fmt/format.h>
+
+#include <iterator>
+#include <utility>
+
+#include "prkl/error.hpp"
+
+namespace prkl {
+
+RateField rate_field(std::string_view name) {
+  if (name == "day") return RateField::day;
+  if (name == "count") return RateField::count;
+  if (name == "average_price") return RateField::average_price;
+  if (name == "min") return RateField::min;
+  if (name == "max") return RateField::max;
+  throw InvalidArgument(fmt::format(
+      "unknown rates field '{}' (expected day, count, average_price, min or max)", name));
+}
+
+namespace {
+
+void append_day(std::string& out, const RateDay& d, std::span<const RateField> fields) {
+  auto it = std::back_inserter(out);
+  out += '{';
+  bool first = true;
+  for (const RateField field : fields) {
+    if (!std::exchange(first, false)) out += ',';
+    switch (field) {
+      case RateField::day:
+        fmt::format_to(it, "\"day\":\"{}\"", format_date(d.day));
+        break;
+      case RateField::count:
+        fmt::format_to(it, "\"count\":{}", d.count);
+        break;
+      case RateField::average_price:
+        out += "\"average_price\":";
+        out += d.average ? d.average->to_string() : "null";
+        break;
+      case RateField::min:
+      case RateField::max: {
+        const auto& value = field == RateField::min ? d.min : d.max;
+        out += field == RateField::min ? "\"min\":" : "\"max\":";
+        if (value) {
+          fmt::format_to(it, "{}", *value);
+        } else {
+          out += "null";
+        }
+        break;
+      }
+    }
+  }
+  out += '}';
+}
+
+}  // namespace
+
+std::string rates_json(std::span<const RateDay> days, std::span<const RateField> fields,
+                       bool newest_first) {
+  std::string out;
+  out.reserve(days.size() * 20 * (fields.size() + 1) + 2);
+  out += '[';
+  for (std::size_t i = 0; i < days.size(); ++i) {
+    if (i > 0) out += ',';
+    append_day(out, days[newest_first ? days.size() - 1 - i : i], fields);
+  }
+  out += ']';
+  return out;
+}
+
+}  // namespace prkl
