@@ -1,0 +1,176 @@
+"""Turns bench/run.sh's measurements (JSON lines) into benchmarks.md and benchmarks.png.
+
+    python3 bench/report.py RESULTS.jsonl OUT_DIR COMMAND SECONDS
+"""
+
+import datetime
+import json
+import os
+import platform
+import subprocess
+import sys
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+
+def machine():
+    model = "unknown CPU"
+    with open("/proc/cpuinfo", encoding="utf-8") as f:
+        for line in f:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    with open("/proc/meminfo", encoding="utf-8") as f:
+        mem_kb = int(f.readline().split()[1])
+    pg = subprocess.run(["psql", "--version"], capture_output=True, text=True).stdout.strip()
+    return (f"{os.cpu_count()} cores ({model}), {mem_kb / 2**20:.0f} GiB, "
+            f"{platform.system()} {platform.release()}, {pg}")
+
+
+def ms(value):
+    return f"{value:.3f} ms" if value < 10 else f"{value:.1f} ms" if value < 1000 else \
+        f"{value / 1000:.2f} s"
+
+
+def main():
+    results_path, out_dir, command, seconds = sys.argv[1:5]
+    with open(results_path, encoding="utf-8") as f:
+        rows = [json.loads(line) for line in f if line.strip()]
+
+    def find(**match):
+        return [r for r in rows if all(r.get(k) == v for k, v in match.items())]
+
+    def one(**match):
+        found = find(**match)
+        return found[0] if found else None
+
+    lines = [
+        "# prkl benchmarks",
+        "",
+        f"Written by `{command}` on {datetime.date.today().isoformat()} in {int(seconds) // 60} "
+        f"min {int(seconds) % 60} s. Machine: {machine()}.",
+        "",
+        "Every figure comes from one run of that command; each comparison is measured in the same "
+        "process or script, after checking that prkl on both backends and the plain SQL give the "
+        "same answer. Rates are medians of warm runs (the plain SQL at 10M: 3 runs). The plain "
+        "SQL is the hand-written recursive-CTE query the ratestask solutions use, on PostgreSQL. "
+        "PostgreSQL runs with fsync on, `shared_buffers=1GB`.",
+        "",
+        "## Rates",
+        "",
+        "| data | question | prices counted | prkl SQLite | prkl PostgreSQL | plain SQL "
+        "on PostgreSQL | SQLite vs plain | PostgreSQL vs plain |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    datasets = []
+    for r in rows:
+        if r["what"] == "rates" and r["data"] not in datasets:
+            datasets.append(r["data"])
+    for data in datasets:
+        questions = []
+        for r in find(what="rates", data=data):
+            if r["question"] not in questions:
+                questions.append(r["question"])
+        for q in questions:
+            lite = one(what="rates", data=data, question=q, backend="sqlite", way="prkl")
+            pg = one(what="rates", data=data, question=q, backend="postgresql", way="prkl")
+            plain = one(what="rates", data=data, question=q, way="plain_sql")
+            desc = f"{lite['origin']} → {lite['destination']}, {lite['from']}..{lite['to']}"
+            lines.append(
+                f"| {data} ({lite['prices']:,} prices) | {q}: {desc} | {lite['prices_counted']:,} "
+                f"| {ms(lite['median_ms'])} | {ms(pg['median_ms']) if pg else '—'} "
+                f"| {ms(plain['median_ms']) if plain else '—'} "
+                f"| {plain['median_ms'] / lite['median_ms']:,.0f}x |" if plain else
+                f"| {data} ({lite['prices']:,} prices) | {q}: {desc} | {lite['prices_counted']:,} "
+                f"| {ms(lite['median_ms'])} | — | — | — |")
+            if plain and pg:
+                lines[-1] += f" {plain['median_ms'] / pg['median_ms']:,.0f}x |"
+            elif plain:
+                lines[-1] += " — |"
+
+    lines += ["", "## Cold start", "",
+              "A new connection with nothing in memory opens the store and answers its first "
+              "question (loading every lane-day aggregate).", "",
+              "| data | backend | open + first answer | lanes | lane-days | memory | bytes per "
+              "lane-day |", "|---|---|---|---|---|---|---|"]
+    for r in find(what="cold_start"):
+        lines.append(f"| {r['data']} | {r['backend']} | {ms(r['ms'])} | {r['lanes']:,} | "
+                     f"{r['lane_days']:,} | {r['bytes'] / 2**20:.1f} MiB | "
+                     f"{r['bytes_per_lane_day']:.1f} |")
+
+    lines += ["", "## Loading a data set", "", "| data | backend | load (validate + write + "
+              "aggregates, one transaction) |", "|---|---|---|"]
+    for r in find(what="load"):
+        lines.append(f"| {r['data']} ({r['prices']:,} prices) | {r['backend']} | {ms(r['ms'])} |")
+
+    lines += ["", "## Batches", "",
+              "`Database::apply` (validation, digest, ledger and the lane-day aggregates, in one "
+              "transaction) against the plain way of writing the same rows into a copy of the "
+              "prices table with the same index and foreign keys but none of prkl's triggers or "
+              "aggregates. Rows are a month of new days on existing lanes, about three prices per "
+              "lane and day. Medians of 3 rounds.", "",
+              "| data | backend | rows | prkl | plain way | plain | prkl / plain |",
+              "|---|---|---|---|---|---|---|"]
+    for r in find(what="batch"):
+        lines.append(f"| {r['data']} | {r['backend']} | {r['rows']:,} | {ms(r['prkl_ms'])} | "
+                     f"{r['plain_way']} | {ms(r['plain_ms'])} | {r['ratio']:.2f} |")
+
+    lines += ["", "## Readers while a large batch is applied", "",
+              "A reader asks the first question of the data set over and over while another "
+              "connection applies a batch; after each answer it also counts the batch's days and "
+              "checks it sees all of the batch or none of it.", "",
+              "| data | backend | batch rows | idle p99 | p99 during the write | max during "
+              "| ratio | answers showing part of a batch |",
+              "|---|---|---|---|---|---|---|---|"]
+    for r in find(what="readers_during_write"):
+        lines.append(f"| {r['data']} | {r['backend']} | {r['batch_rows']:,} | "
+                     f"{ms(r['idle_p99_ms'])} | {ms(r['busy_p99_ms'])} | {ms(r['busy_max_ms'])} "
+                     f"| {r['ratio']:.2f} | {r['partial_answers']} |")
+
+    http = {r["app"]: r["rps"] for r in find(what="http")}
+    if http:
+        lines += ["", "## HTTP", "",
+                  "`bench/http_bench.sh`: `GET /rates` china_main → northern_europe, January "
+                  "2016, on the real dump; gunicorn `-w 2 --threads 4`, `wrk -t2 -c16`, same "
+                  "run. The ceiling is a Flask endpoint returning the same answer as a constant.",
+                  "", "| app | req/s | share of the ceiling | vs plain |", "|---|---|---|---|"]
+        names = {"constant": "Flask, constant answer (ceiling)",
+                 "plain_psycopg2": "plain Flask + psycopg2 + recursive CTE",
+                 "prkl_postgresql": "Flask example on prkl, PostgreSQL",
+                 "prkl_sqlite": "Flask example on prkl, SQLite"}
+        for app, name in names.items():
+            if app in http:
+                lines.append(f"| {name} | {http[app]:,.0f} | {http[app] / http['constant']:.0%} "
+                             f"| {http[app] / http['plain_psycopg2']:.1f}x |")
+
+    # Cost against data size, region → region month, log-log.
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for backend, way, label in (("sqlite", "prkl", "prkl, SQLite"),
+                                ("postgresql", "prkl", "prkl, PostgreSQL"),
+                                ("postgresql", "plain_sql", "plain SQL, PostgreSQL")):
+        points = sorted((r["prices"], r["median_ms"]) for r in
+                        find(what="rates", question="region_month", backend=backend, way=way))
+        if points:
+            ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=label)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("prices in the store")
+    ax.set_ylabel("median latency, ms (log)")
+    ax.set_title("region → region month: latency against data size")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(os.path.join(out_dir, "benchmarks.png"), dpi=110)
+    lines += ["", "## How cost grows", "",
+              "region → region month at each size (the real dump's china_main → northern_europe, "
+              "then china → north_europe on generated data):", "",
+              "![latency against data size](benchmarks.png)", ""]
+    with open(os.path.join(out_dir, "benchmarks.md"), "w", encoding="utf-8") as f:
+        f.write("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
