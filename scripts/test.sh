@@ -17,6 +17,9 @@ fi
 jobs=$(nproc)
 BUILD_DIR=build scripts/build.sh -DPRKL_XENETA_DIR="$data" -DPRKL_BUILD_TESTS=ON -DPRKL_BUILD_BENCH=ON
 (cd build && ctest --output-on-failure --timeout 900 -j "$jobs")
+# The benchmarks' smoke pass: every measurement runs on small data and is checked for the right
+# answer (not for speed), the report included.
+PRKL_XENETA_DIR="$data" BUILD_DIR=build bench/run.sh --smoke >/dev/null
 
 BUILD_DIR=build-asan scripts/build.sh -DPRKL_XENETA_DIR="$data" -DPRKL_BUILD_TESTS=ON -DPRKL_SANITIZE=ON \
   -DPRKL_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=Debug

@@ -3,8 +3,10 @@
 #include <csv.h>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
 #include <fstream>
+#include <limits>
 #include <optional>
 
 namespace prkl {
@@ -213,10 +215,11 @@ void check_price(const std::string& text, std::int64_t row, const Options& optio
         {row, "price", fmt::format("price '{}' is not a whole number of dollars", text)});
   } else if (value <= 0) {
     errors.push_back({row, "price", fmt::format("price {} is not positive", value)});
-  } else if (value > options.max_price) {
+  } else if (const std::int64_t most = std::min<std::int64_t>(
+                 options.max_price, std::numeric_limits<std::int32_t>::max());
+             value > most) {
     errors.push_back(
-        {row, "price",
-         fmt::format("price {} is above the maximum of {}", value, options.max_price)});
+        {row, "price", fmt::format("price {} is above the maximum of {}", value, most)});
   }
 }
 
@@ -225,9 +228,11 @@ void check_price(const std::string& text, std::int64_t row, const Options& optio
 std::vector<RowError> validate_rows(const std::vector<BatchRow>& rows, const Geography& geography,
                                     const Options& options) {
   std::vector<RowError> errors;
+  std::int64_t expanded = 0;  // prices the rows become, counted before anything is expanded
   for (std::size_t i = 0; i < rows.size(); ++i) {
     const BatchRow& r = rows[i];
     const auto row = std::int64_t(i) + 1;
+    ++expanded;
     check_port(r.origin, "origin", row, geography, errors);
     check_port(r.destination, "destination", row, geography, errors);
     if (!r.day.empty()) {
@@ -249,9 +254,17 @@ std::vector<RowError> validate_rows(const std::vector<BatchRow>& rows, const Geo
         errors.push_back({row, "date_to",
                           fmt::format("range {}..{} is longer than {} days", r.date_from, r.date_to,
                                       options.max_range_days)});
+      } else if (from && to) {
+        expanded += (*to - *from).count();
       }
     }
     check_price(r.price, row, options, errors);
+  }
+  if (expanded > options.max_batch_prices) {
+    errors.push_back({0, "row",
+                      fmt::format("the batch's rows expand to {} prices, more than the maximum of "
+                                  "{} (Options::max_batch_prices); split it",
+                                  expanded, options.max_batch_prices)});
   }
   return errors;
 }

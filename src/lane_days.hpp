@@ -65,11 +65,20 @@ class LaneDays {
  private:
   struct Lane {
     std::int32_t destination;
+    // The first and last of `days`, kept here so a question can skip a lane, and find where its
+    // range starts, without touching the lane's own memory.
+    std::int32_t first_day = 0;
+    std::int32_t last_day = -1;
     std::vector<DayStats> days;  // ascending by day
+
+    void update_bounds() {
+      first_day = days.empty() ? 0 : days.front().day;
+      last_day = days.empty() ? -1 : days.back().day;
+    }
   };
 
   std::int32_t intern(std::string_view code);
-  std::vector<DayStats>& days_of(std::string_view origin, std::string_view destination);
+  Lane& lane_of(std::string_view origin, std::string_view destination);
 
   std::optional<StoreVersion> version_;
   std::unordered_map<std::string, std::int32_t> port_ids_;

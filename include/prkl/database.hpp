@@ -26,8 +26,12 @@ struct SharedLaneDays;
 struct Options {
   /// Longest rates range, in days, that is answered; longer ones are refused, not run.
   std::int64_t max_range_days = 5 * 366;
-  /// Highest price a batch may carry; higher is taken for a typo. Prices are whole dollars.
+  /// Highest price a batch may carry; higher is taken for a typo. Prices are whole dollars, and
+  /// never more than a store's 32-bit price column holds, whatever this says.
   std::int64_t max_price = 1'000'000;
+  /// Most prices one batch may write once its date ranges are expanded; a bigger batch is
+  /// refused before anything is expanded or written.
+  std::int64_t max_batch_prices = 10'000'000;
 };
 
 /// What a dump import loaded.

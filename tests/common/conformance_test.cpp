@@ -361,6 +361,39 @@ TEST_CASE("a batch with several bad rows reports every one and writes nothing",
         before);
 }
 
+TEST_CASE("a batch whose ranges expand past max_batch_prices is refused before any is written",
+          "[conformance][batch]") {
+  Options options;
+  options.max_batch_prices = 100;
+  options.max_price = 5'000'000'000;  // more than the stores' 32-bit prices hold
+  Database db = Database::open(test::new_store_url(), OpenMode::create, options);
+  db.load(small_world());
+  const auto range = [](std::string_view from, std::string_view to) {
+    return BatchRow::range("CNSHA", "NOOSL", day(from), day(to), 500);
+  };
+  // 61 + 40 days: one price too many.
+  const Batch too_big{"too-big",
+                      {range("2024-05-01", "2024-06-30"), range("2024-07-01", "2024-08-09")}};
+  const std::vector<RowError> expected{
+      {0, "row",
+       "the batch's rows expand to 101 prices, more than the maximum of 100 "
+       "(Options::max_batch_prices); split it"}};
+  CHECK(db.validate(too_big) == expected);
+  CHECK_THROWS_AS(db.apply(too_big), ValidationFailed);
+  CHECK(total_count(db, "2024-05-01", "2024-08-31") == 0);
+  CHECK_FALSE(db.store().find_batch("too-big"));
+
+  const Batch just_fits{"fits",
+                        {range("2024-05-01", "2024-06-30"), range("2024-07-01", "2024-08-08")}};
+  CHECK(db.apply(just_fits).prices == 100);
+  CHECK(total_count(db, "2024-05-01", "2024-08-31") == 100);
+
+  // A price the store cannot hold is refused whatever max_price says, never truncated.
+  const Batch huge{"huge", {BatchRow::single("CNSHA", "NOOSL", day("2024-09-01"), 3'000'000'000)}};
+  CHECK(db.validate(huge) ==
+        std::vector<RowError>{{1, "price", "price 3000000000 is above the maximum of 2147483647"}});
+}
+
 TEST_CASE("a batch lands whole, and a re-applied id changes nothing", "[conformance][batch]") {
   Database db = small_world_db();
   const std::int64_t before = total_count(db, "2024-04-01", "2024-04-30");

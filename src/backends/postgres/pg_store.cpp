@@ -45,7 +45,10 @@ constexpr Table tables[] = {
     // up see the change.
     {"prkl_lane_days",
      "orig_code, dest_code, day, price_count, price_sum, price_min, price_max, version",
-     "CREATE TABLE prkl_lane_days (orig_code text NOT NULL, dest_code text NOT NULL,"
+     // Byte order ("C") for the key: comparing codes by the database's locale made every
+     // index step of a batch's upserts several times slower, and nothing sorts by it for people.
+     "CREATE TABLE prkl_lane_days (orig_code text COLLATE \"C\" NOT NULL,"
+     " dest_code text COLLATE \"C\" NOT NULL,"
      " day date NOT NULL, price_count bigint NOT NULL, price_sum bigint NOT NULL,"
      " price_min integer NOT NULL, price_max integer NOT NULL, version bigint NOT NULL,"
      " PRIMARY KEY (orig_code, dest_code, day))"},
@@ -86,7 +89,8 @@ constexpr const char* index_definition = "ON prices (orig_code, dest_code, day) 
 constexpr const char* add_new_prices =
     "INSERT INTO prkl_lane_days AS d\n"
     "SELECT orig_code, dest_code, day, count(*), sum(price), min(price), max(price), v\n"
-    "FROM prkl_new_prices GROUP BY 1, 2, 3 ORDER BY 1, 2, 3\n"
+    "FROM prkl_new_prices GROUP BY 1, 2, 3\n"
+    "ORDER BY orig_code COLLATE \"C\", dest_code COLLATE \"C\", day\n"
     "ON CONFLICT (orig_code, dest_code, day) DO UPDATE SET\n"
     "  price_count = d.price_count + excluded.price_count,\n"
     "  price_sum = d.price_sum + excluded.price_sum,\n"
@@ -104,7 +108,8 @@ std::string recount_lane_days(std::string_view keys) {
       "FROM ({}) k\n"
       "LEFT JOIN prices p\n"
       "  ON p.orig_code = k.orig_code AND p.dest_code = k.dest_code AND p.day = k.day\n"
-      "GROUP BY 1, 2, 3 ORDER BY 1, 2, 3\n"
+      "GROUP BY 1, 2, 3\n"
+      "ORDER BY k.orig_code COLLATE \"C\", k.dest_code COLLATE \"C\", k.day\n"
       "ON CONFLICT (orig_code, dest_code, day) DO UPDATE SET\n"
       "  price_count = excluded.price_count, price_sum = excluded.price_sum,\n"
       "  price_min = excluded.price_min, price_max = excluded.price_max, version = v;\n",

@@ -97,6 +97,18 @@ bool Statement::is_null(int column) const {
   return sqlite3_column_type(stmt_, column) == SQLITE_NULL;
 }
 
+TriggersOff::TriggersOff(Connection& connection) : connection_(connection) {
+  // Changing the setting expires the connection's prepared statements, so they are compiled
+  // again without (and afterwards with) the trigger programs.
+  connection_.check(
+      sqlite3_db_config(connection_.get(), SQLITE_DBCONFIG_ENABLE_TRIGGER, 0, nullptr),
+      "switching triggers off");
+}
+
+TriggersOff::~TriggersOff() {
+  sqlite3_db_config(connection_.get(), SQLITE_DBCONFIG_ENABLE_TRIGGER, 1, nullptr);
+}
+
 Transaction::Transaction(Connection& connection, Kind kind) : connection_(connection) {
   connection_.exec(kind == Kind::immediate ? "BEGIN IMMEDIATE" : "BEGIN DEFERRED");
 }

@@ -56,6 +56,19 @@ class Statement {
   sqlite3_stmt* stmt_ = nullptr;
 };
 
+/// Switches the connection's triggers off until destroyed. The setting belongs to this
+/// connection alone: other connections' writes still fire every trigger.
+class TriggersOff {
+ public:
+  explicit TriggersOff(Connection& connection);
+  ~TriggersOff();
+  TriggersOff(const TriggersOff&) = delete;
+  TriggersOff& operator=(const TriggersOff&) = delete;
+
+ private:
+  Connection& connection_;
+};
+
 class Transaction {
  public:
   enum class Kind { deferred, immediate };

@@ -136,14 +136,10 @@ const std::vector<SchemaObject>& schema() {
       }
     }
     // Prices written by other SQL: each row moves the data version and updates its lane-day.
-    // prkl's own batches set bulk_write for the length of their write and update the lane-days
-    // set-based instead; SQLite has one writer at a time and the flag is cleared before
-    // commit, so no other connection ever sees it set.
+    // prkl's own batches switch triggers off on their connection and update the lane-days
+    // set-based instead.
     constexpr const char* foreign_write =
-        "WHEN (SELECT value FROM prkl_meta WHERE key = "
-        "'bulk_write') IS NOT 1 BEGIN\n"
-        "  UPDATE prkl_meta SET value = value + 1 WHERE key = "
-        "'data_version';\n";
+        "BEGIN\n  UPDATE prkl_meta SET value = value + 1 WHERE key = 'data_version';\n";
     o.push_back(
         {"trigger", "prkl_prices_insert",
          fmt::format("CREATE TRIGGER prkl_prices_insert AFTER INSERT ON prices {}"
@@ -210,8 +206,7 @@ class SqliteStore final : public Store {
     for (const auto& [key, value] :
          {std::pair<const char*, std::int64_t>{"geography_generation", 0},
           {"data_version", 0},
-          {"data_epoch", new_epoch()},
-          {"bulk_write", 0}}) {
+          {"data_epoch", new_epoch()}}) {
       meta.reset().bind(1, key).bind(2, value).run();
     }
     tx.commit();
@@ -278,9 +273,9 @@ class SqliteStore final : public Store {
   void replace_all(const Dataset& data, const Progress& progress) override {
     Transaction tx(connection_, Transaction::Kind::immediate);
     // The index is rebuilt once at the end rather than kept up to date row by row, and the
-    // lane-days once from it.
+    // lane-days once from it; no trigger runs per row meanwhile.
+    const TriggersOff triggers_off(connection_);
     connection_.exec(
-        "UPDATE prkl_meta SET value = 1 WHERE key = 'bulk_write';\n"
         "DELETE FROM prices; DELETE FROM ports; DELETE FROM regions; DELETE FROM prkl_batches;\n"
         "DELETE FROM prkl_lane_days;\n"
         "DROP INDEX IF EXISTS prices_lane_day;");
@@ -301,7 +296,7 @@ class SqliteStore final : public Store {
         "SELECT orig_code, dest_code, {}, count(*), sum(price), min(price), max(price), {}\n"
         "FROM prices GROUP BY orig_code, dest_code, day;\n"
         "UPDATE prkl_meta SET value = {} WHERE key = 'data_epoch';\n"
-        "UPDATE prkl_meta SET value = 0 WHERE key = 'bulk_write';",
+        "UPDATE prkl_meta SET value = value + 1 WHERE key = 'geography_generation';",
         day_number("day"), current_version, new_epoch()));
     tx.commit();
   }
@@ -321,8 +316,10 @@ class SqliteStore final : public Store {
     // writer: the second of two processes with the same id finds the first one's record.
     Transaction tx(connection_, Transaction::Kind::immediate);
     if (auto existing = find_batch(record.id)) return {std::move(*existing), true};
-    connection_.exec("UPDATE prkl_meta SET value = 1 WHERE key = 'bulk_write'");
-    insert_prices(prices, progress);
+    {
+      const TriggersOff triggers_off(connection_);
+      insert_prices(prices, progress);
+    }
     add_lane_days(prices);
     insert_batch_->reset()
         .bind(1, record.id)
@@ -331,7 +328,6 @@ class SqliteStore final : public Store {
         .bind(4, record.prices)
         .bind(5, record.applied_at)
         .run();
-    connection_.exec("UPDATE prkl_meta SET value = 0 WHERE key = 'bulk_write'");
     tx.commit();
     return {record, false};
   }
