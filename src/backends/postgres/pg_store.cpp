@@ -40,24 +40,23 @@ constexpr Table tables[] = {
     {"prkl_meta", "key, value",
      "CREATE TABLE prkl_meta (key text NOT NULL PRIMARY KEY, value bigint NOT NULL)"},
     // Count, sum, min and max of every lane's prices per day, which rates are answered from,
-    // kept by the prices triggers below in the writer's transaction. `version` is the data
-    // version of the row's last change; emptied rows stay, with count 0, so readers catching
-    // up see the change.
-    {"prkl_lane_days",
-     "orig_code, dest_code, day, price_count, price_sum, price_min, price_max, version",
-     // Byte order ("C") for the key: comparing codes by the database's locale made every
-     // index step of a batch's upserts several times slower, and nothing sorts by it for people.
+    // kept by the prices triggers below in the writer's transaction. Emptied rows stay, with
+    // count 0, so readers catching up see the change.
+    {"prkl_lane_days", "orig_code, dest_code, day, price_count, price_sum, price_min, price_max",
+     // Keyed day first, so a batch of new days adds to the end of the index instead of touching
+     // a page per lane; codes in byte order ("C"), since comparing them by the database's locale
+     // slowed every index step and nothing sorts by them for people.
      "CREATE TABLE prkl_lane_days (orig_code text COLLATE \"C\" NOT NULL,"
      " dest_code text COLLATE \"C\" NOT NULL,"
      " day date NOT NULL, price_count bigint NOT NULL, price_sum bigint NOT NULL,"
-     " price_min integer NOT NULL, price_max integer NOT NULL, version bigint NOT NULL,"
-     " PRIMARY KEY (orig_code, dest_code, day))"},
+     " price_min integer NOT NULL, price_max integer NOT NULL,"
+     " PRIMARY KEY (day, orig_code, dest_code))"},
+    // Which days' lane-days changed at which data version: readers catching up re-read those
+    // days. A batch of a month of new days adds 30 rows here, not one per lane-day.
+    {"prkl_day_changes", "version, day",
+     "CREATE TABLE prkl_day_changes (version bigint NOT NULL, day date NOT NULL,"
+     " PRIMARY KEY (version, day))"},
 };
-
-// Readers catching up fetch what changed since the version they have.
-constexpr const char* version_index_name = "prkl_lane_days_version";
-constexpr const char* version_index_sql =
-    "CREATE INDEX IF NOT EXISTS prkl_lane_days_version ON prkl_lane_days (version)";
 
 // Objects of earlier versions that the lane-days replaced (they hold nothing the prices do not).
 constexpr const char* retired_objects =
@@ -68,7 +67,7 @@ constexpr const char* retired_objects =
 
 constexpr const char* lane_days_from_prices =
     "INSERT INTO prkl_lane_days\n"
-    "SELECT orig_code, dest_code, day, count(*), sum(price), min(price), max(price), {}\n"
+    "SELECT orig_code, dest_code, day, count(*), sum(price), min(price), max(price)\n"
     "FROM prices GROUP BY orig_code, dest_code, day";
 
 // Serves the lane/day query from the index alone (an index-only scan when the visibility map
@@ -88,31 +87,32 @@ constexpr const char* index_definition = "ON prices (orig_code, dest_code, day) 
 // is set only by prkl's own import, which rebuilds the lane-days itself.
 constexpr const char* add_new_prices =
     "INSERT INTO prkl_lane_days AS d\n"
-    "SELECT orig_code, dest_code, day, count(*), sum(price), min(price), max(price), v\n"
+    "SELECT orig_code, dest_code, day, count(*), sum(price), min(price), max(price)\n"
     "FROM prkl_new_prices GROUP BY 1, 2, 3\n"
-    "ORDER BY orig_code COLLATE \"C\", dest_code COLLATE \"C\", day\n"
-    "ON CONFLICT (orig_code, dest_code, day) DO UPDATE SET\n"
+    "ORDER BY day, orig_code COLLATE \"C\", dest_code COLLATE \"C\"\n"
+    "ON CONFLICT (day, orig_code, dest_code) DO UPDATE SET\n"
     "  price_count = d.price_count + excluded.price_count,\n"
     "  price_sum = d.price_sum + excluded.price_sum,\n"
     "  price_min = CASE WHEN d.price_count = 0 THEN excluded.price_min\n"
     "              ELSE least(d.price_min, excluded.price_min) END,\n"
     "  price_max = CASE WHEN d.price_count = 0 THEN excluded.price_max\n"
-    "              ELSE greatest(d.price_max, excluded.price_max) END,\n"
-    "  version = v;\n";
+    "              ELSE greatest(d.price_max, excluded.price_max) END;\n"
+    "INSERT INTO prkl_day_changes SELECT DISTINCT v, day FROM prkl_new_prices;\n";
 
 std::string recount_lane_days(std::string_view keys) {
   return fmt::format(
       "INSERT INTO prkl_lane_days AS d\n"
       "SELECT k.orig_code, k.dest_code, k.day, count(p.orig_code), coalesce(sum(p.price), 0),\n"
-      "       coalesce(min(p.price), 0), coalesce(max(p.price), 0), v\n"
-      "FROM ({}) k\n"
+      "       coalesce(min(p.price), 0), coalesce(max(p.price), 0)\n"
+      "FROM ({0}) k\n"
       "LEFT JOIN prices p\n"
       "  ON p.orig_code = k.orig_code AND p.dest_code = k.dest_code AND p.day = k.day\n"
       "GROUP BY 1, 2, 3\n"
-      "ORDER BY k.orig_code COLLATE \"C\", k.dest_code COLLATE \"C\", k.day\n"
-      "ON CONFLICT (orig_code, dest_code, day) DO UPDATE SET\n"
+      "ORDER BY k.day, k.orig_code COLLATE \"C\", k.dest_code COLLATE \"C\"\n"
+      "ON CONFLICT (day, orig_code, dest_code) DO UPDATE SET\n"
       "  price_count = excluded.price_count, price_sum = excluded.price_sum,\n"
-      "  price_min = excluded.price_min, price_max = excluded.price_max, version = v;\n",
+      "  price_min = excluded.price_min, price_max = excluded.price_max;\n"
+      "INSERT INTO prkl_day_changes SELECT DISTINCT v, day FROM ({0}) k;\n",
       keys);
 }
 
@@ -148,7 +148,7 @@ const std::string& trigger_functions() {
                                          "UNION SELECT orig_code, dest_code, day FROM "
                                          "prkl_new_prices")) +
       trigger_function("prkl_prices_truncated", "",
-                       "TRUNCATE prkl_lane_days;\n"
+                       "TRUNCATE prkl_lane_days, prkl_day_changes;\n"
                        "UPDATE prkl_meta SET value = floor(random() * 9e18)::bigint\n"
                        "WHERE key = 'data_epoch';\n");
   return sql;
@@ -235,12 +235,7 @@ class PgStore final : public Store {
       // prices now misses none: earlier rows are here, later ones go through the triggers.
       if (std::find(missing_now.begin(), missing_now.end(), "prkl_lane_days") !=
           missing_now.end()) {
-        connection_.exec(fmt::format(lane_days_from_prices, 0));
-      }
-      if (std::find(missing_now.begin(), missing_now.end(), version_index_name) !=
-          missing_now.end()) {
-        connection_.exec(version_index_sql);
-        added.push_back(fmt::format("index {}", version_index_name));
+        connection_.exec(lane_days_from_prices);
       }
       tx.commit();
     }
@@ -301,8 +296,10 @@ class PgStore final : public Store {
         connection_.copy_out(fmt::format("COPY ({} WHERE price_count > 0) TO STDOUT", columns),
                              [&](std::string_view row) { receiver.row(parse_lane_day(row)); });
       } else {
-        const Result r = connection_.exec(fmt::format("{} WHERE version > $1", columns),
-                                          {std::to_string(since->data)});
+        const Result r = connection_.exec(
+            fmt::format("{} WHERE day IN (SELECT day FROM prkl_day_changes WHERE version > $1)",
+                        columns),
+            {std::to_string(since->data)});
         for (int i = 0; i < r.rows(); ++i) {
           const std::string origin = r.text(i, 0), destination = r.text(i, 1);
           receiver.row({origin, destination, Date{std::chrono::days{r.int64(i, 2)}}, r.int64(i, 3),
@@ -318,17 +315,16 @@ class PgStore final : public Store {
     // TRUNCATE locks the tables until commit anyway, so the index can go and be built once at
     // the end instead of being kept up to date row by row, and the lane-days once from it.
     connection_.exec("SET LOCAL prkl.bulk_write = 'on'");
-    connection_.exec("TRUNCATE prices, ports, regions, prkl_batches, prkl_lane_days");
+    connection_.exec(
+        "TRUNCATE prices, ports, regions, prkl_batches, prkl_lane_days, prkl_day_changes");
     connection_.exec("DROP INDEX IF EXISTS prices_lane_day");
     // Foreign keys are checked at the end of each COPY, so rows may come in any order.
     copy_rows("COPY regions (slug, name, parent_slug) FROM STDIN", data.regions, {});
     copy_rows("COPY ports (code, name, parent_slug) FROM STDIN", data.ports, {});
     copy_rows("COPY prices (orig_code, dest_code, day, price) FROM STDIN", data.prices, progress);
     connection_.exec(fmt::format("CREATE INDEX {} {}", index_name, index_definition));
-    connection_.exec(
-        fmt::format("WITH v AS (UPDATE prkl_meta SET value = value + 1 WHERE key = 'data_version' "
-                    "RETURNING value) {}",
-                    fmt::format(lane_days_from_prices, "(SELECT value FROM v)")));
+    connection_.exec(lane_days_from_prices);
+    connection_.exec("UPDATE prkl_meta SET value = value + 1 WHERE key = 'data_version'");
     connection_.exec(
         "UPDATE prkl_meta SET value = floor(random() * 9e18)::bigint WHERE key = 'data_epoch'");
     tx.commit();
@@ -519,7 +515,7 @@ class PgStore final : public Store {
         missing.emplace_back(t.name);
       }
     }
-    for (const char* index : {index_name, version_index_name}) {
+    for (const char* index : {index_name}) {
       if (connection_.exec("SELECT to_regclass($1) IS NULL", {std::string(index)}).text(0, 0) ==
           "t") {
         missing.emplace_back(index);

@@ -59,6 +59,12 @@ Statement& Statement::bind(int index, std::string_view text) {
   return *this;
 }
 
+Statement& Statement::bind_static(int index, std::string_view text) {
+  connection_.check(sqlite3_bind_text(stmt_, index, text.data(), int(text.size()), SQLITE_STATIC),
+                    sqlite3_sql(stmt_));
+  return *this;
+}
+
 Statement& Statement::bind(int index, std::int64_t value) {
   connection_.check(sqlite3_bind_int64(stmt_, index, value), sqlite3_sql(stmt_));
   return *this;

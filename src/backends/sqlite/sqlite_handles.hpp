@@ -39,6 +39,8 @@ class Statement {
   /// Resets the statement and clears its bindings, ready for a new use.
   Statement& reset();
   Statement& bind(int index, std::string_view text);
+  /// Binds without copying: `text` must stay alive and unchanged until the next reset().
+  Statement& bind_static(int index, std::string_view text);
   Statement& bind(int index, std::int64_t value);
   /// Steps once; true while there is a row to read.
   bool step();

@@ -29,8 +29,6 @@ std::string day_number(std::string_view column) {
   return fmt::format("CAST(julianday({}) - 2440587.5 AS INTEGER)", column);
 }
 
-constexpr const char* current_version = "(SELECT value FROM prkl_meta WHERE key = 'data_version')";
-
 // Adds an inserted row (or a batch's group of rows, as `excluded`) to its lane-day. A row
 // emptied earlier (count 0) takes the new min and max as they are.
 constexpr const char* add_to_lane_day =
@@ -39,8 +37,15 @@ constexpr const char* add_to_lane_day =
     "  price_min = CASE WHEN price_count = 0 OR excluded.price_min < price_min\n"
     "              THEN excluded.price_min ELSE price_min END,\n"
     "  price_max = CASE WHEN price_count = 0 OR excluded.price_max > price_max\n"
-    "              THEN excluded.price_max ELSE price_max END,\n"
-    "  version = excluded.version";
+    "              THEN excluded.price_max ELSE price_max END";
+
+// Notes that a day's lane-days changed at the current data version.
+std::string log_day(std::string_view day) {
+  return fmt::format(
+      "  INSERT INTO prkl_day_changes VALUES ((SELECT value FROM prkl_meta WHERE key = "
+      "'data_version'), {}) ON CONFLICT DO NOTHING;\n",
+      day);
+}
 
 // A delete or update can take away a lane-day's min or max, so the lane-day is counted again
 // from the prices left (one range scan of prices_lane_day).
@@ -48,13 +53,13 @@ std::string recompute_lane_day(std::string_view row) {
   return fmt::format(
       "  INSERT INTO prkl_lane_days\n"
       "  SELECT {0}.orig_code, {0}.dest_code, {1}, count(*), coalesce(sum(price), 0),"
-      " coalesce(min(price), 0), coalesce(max(price), 0), {2}\n"
+      " coalesce(min(price), 0), coalesce(max(price), 0)\n"
       "  FROM prices WHERE orig_code = {0}.orig_code AND dest_code = {0}.dest_code"
       " AND day = {0}.day\n"
       "  ON CONFLICT DO UPDATE SET price_count = excluded.price_count,"
       " price_sum = excluded.price_sum, price_min = excluded.price_min,"
-      " price_max = excluded.price_max, version = excluded.version;\n",
-      row, day_number(fmt::format("{}.day", row)), current_version);
+      " price_max = excluded.price_max;\n{2}",
+      row, day_number(fmt::format("{}.day", row)), log_day(day_number(fmt::format("{}.day", row))));
 }
 
 // Objects of earlier versions that the lane-days replaced; init drops them (they hold nothing
@@ -105,7 +110,9 @@ const std::vector<SchemaObject>& schema() {
         {"table", "prkl_meta",
          "CREATE TABLE prkl_meta (key TEXT NOT NULL PRIMARY KEY, value INTEGER NOT NULL)"},
         // Count, sum, min and max of every lane's prices per day (days since 1970-01-01), which
-        // rates are answered from. prkl's batches keep it in the batch's transaction; triggers
+        // rates are answered from. Keyed day first: a batch of new days adds to the end of the
+        // tree instead of touching a page per lane. Emptied rows stay, with count 0, so readers
+        // catching up see the change. prkl's batches keep it in the batch's transaction; triggers
         // keep it for anyone else's SQL. `version` is the data version of the row's last change
         // (emptied rows stay, with count 0, so readers see the change); filled from the prices
         // already there when it is created.
@@ -113,16 +120,18 @@ const std::vector<SchemaObject>& schema() {
          "CREATE TABLE prkl_lane_days (\n"
          "  orig_code TEXT NOT NULL, dest_code TEXT NOT NULL, day INTEGER NOT NULL,\n"
          "  price_count INTEGER NOT NULL, price_sum INTEGER NOT NULL,\n"
-         "  price_min INTEGER NOT NULL, price_max INTEGER NOT NULL, version INTEGER NOT NULL,\n"
-         "  PRIMARY KEY (orig_code, dest_code, day)) WITHOUT ROWID;\n"
+         "  price_min INTEGER NOT NULL, price_max INTEGER NOT NULL,\n"
+         "  PRIMARY KEY (day, orig_code, dest_code)) WITHOUT ROWID;\n"
          "INSERT INTO prkl_lane_days\n"
          "SELECT orig_code, dest_code, " +
              day_number("day") +
-             ", count(*), sum(price), min(price), max(price), 0\n"
+             ", count(*), sum(price), min(price), max(price)\n"
              "FROM prices GROUP BY orig_code, dest_code, day"},
-        // Readers catching up fetch what changed since the version they have.
-        {"index", "prkl_lane_days_version",
-         "CREATE INDEX prkl_lane_days_version ON prkl_lane_days (version)"},
+        // Which days' lane-days changed at which data version: readers catching up re-read
+        // those days. A batch of a month of new days adds 30 rows here, not one per lane-day.
+        {"table", "prkl_day_changes",
+         "CREATE TABLE prkl_day_changes (version INTEGER NOT NULL, day INTEGER NOT NULL,\n"
+         "  PRIMARY KEY (version, day)) WITHOUT ROWID"},
     };
     // The generations move on any change, whoever makes it: prkl, another process, or SQL.
     for (const char* table : {"ports", "regions"}) {
@@ -144,8 +153,9 @@ const std::vector<SchemaObject>& schema() {
         {"trigger", "prkl_prices_insert",
          fmt::format("CREATE TRIGGER prkl_prices_insert AFTER INSERT ON prices {}"
                      "  INSERT INTO prkl_lane_days VALUES (NEW.orig_code, NEW.dest_code, {}, 1,"
-                     " NEW.price, NEW.price, NEW.price, {})\n  {};\nEND",
-                     foreign_write, day_number("NEW.day"), current_version, add_to_lane_day)});
+                     " NEW.price, NEW.price, NEW.price)\n  {};\n{}END",
+                     foreign_write, day_number("NEW.day"), add_to_lane_day,
+                     log_day(day_number("NEW.day")))});
     o.push_back({"trigger", "prkl_prices_delete",
                  fmt::format("CREATE TRIGGER prkl_prices_delete AFTER DELETE ON prices {}{}END",
                              foreign_write, recompute_lane_day("OLD"))});
@@ -277,7 +287,7 @@ class SqliteStore final : public Store {
     const TriggersOff triggers_off(connection_);
     connection_.exec(
         "DELETE FROM prices; DELETE FROM ports; DELETE FROM regions; DELETE FROM prkl_batches;\n"
-        "DELETE FROM prkl_lane_days;\n"
+        "DELETE FROM prkl_lane_days; DELETE FROM prkl_day_changes;\n"
         "DROP INDEX IF EXISTS prices_lane_day;");
     Statement region(connection_, "INSERT INTO regions (slug, name, parent_slug) VALUES (?, ?, ?)");
     for (const Region& r : data.regions) {
@@ -293,11 +303,11 @@ class SqliteStore final : public Store {
     connection_.exec(fmt::format(
         "UPDATE prkl_meta SET value = value + 1 WHERE key = 'data_version';\n"
         "INSERT INTO prkl_lane_days\n"
-        "SELECT orig_code, dest_code, {}, count(*), sum(price), min(price), max(price), {}\n"
+        "SELECT orig_code, dest_code, {}, count(*), sum(price), min(price), max(price)\n"
         "FROM prices GROUP BY orig_code, dest_code, day;\n"
         "UPDATE prkl_meta SET value = {} WHERE key = 'data_epoch';\n"
         "UPDATE prkl_meta SET value = value + 1 WHERE key = 'geography_generation';",
-        day_number("day"), current_version, new_epoch()));
+        day_number("day"), new_epoch()));
     tx.commit();
   }
 
@@ -360,7 +370,9 @@ class SqliteStore final : public Store {
         "FROM prkl_lane_days ";
     all_lane_days_.emplace(connection_, fmt::format("{} WHERE price_count > 0", lane_day_columns));
     changed_lane_days_.emplace(
-        connection_, fmt::format("{} WHERE version > ? ORDER BY version", lane_day_columns));
+        connection_,
+        fmt::format("{} WHERE day IN (SELECT day FROM prkl_day_changes WHERE version > ?)",
+                    lane_day_columns));
     find_batch_.emplace(
         connection_, "SELECT id, digest, rows, prices, applied_at FROM prkl_batches WHERE id = ?");
     insert_batch_.emplace(connection_,
@@ -371,19 +383,28 @@ class SqliteStore final : public Store {
     bump_version_.emplace(connection_,
                           "UPDATE prkl_meta SET value = value + 1 WHERE key = 'data_version' "
                           "RETURNING value");
+    std::string many_rows;
+    for (std::size_t i = 0; i < rows_per_upsert; ++i) {
+      many_rows += i == 0 ? "(?, ?, ?, ?, ?, ?, ?)" : ", (?, ?, ?, ?, ?, ?, ?)";
+    }
+    add_lane_days_.emplace(connection_, fmt::format("INSERT INTO prkl_lane_days VALUES {} {}",
+                                                    many_rows, add_to_lane_day));
     add_lane_day_.emplace(
-        connection_, fmt::format("INSERT INTO prkl_lane_days VALUES (?, ?, ?, ?, ?, ?, ?, ?) {}",
-                                 add_to_lane_day));
+        connection_,
+        fmt::format("INSERT INTO prkl_lane_days VALUES (?, ?, ?, ?, ?, ?, ?) {}", add_to_lane_day));
+    log_day_.emplace(connection_,
+                     "INSERT INTO prkl_day_changes VALUES (?, ?) ON CONFLICT DO NOTHING");
   }
 
   void insert_prices(std::span<const Price> prices, const Progress& progress) {
     const auto total = std::int64_t(prices.size());
     std::int64_t done = 0;
     for (const Price& p : prices) {
+      const std::string day = format_date(p.day);
       insert_price_->reset()
-          .bind(1, p.origin)
-          .bind(2, p.destination)
-          .bind(3, format_date(p.day))
+          .bind_static(1, p.origin)
+          .bind_static(2, p.destination)
+          .bind_static(3, day)
           .bind(4, std::int64_t{p.price})
           .run();
       if (progress && ++done % 10'000 == 0) progress(done, total);
@@ -391,38 +412,63 @@ class SqliteStore final : public Store {
     if (progress) progress(total, total);
   }
 
-  // The batch's prices grouped by lane and day in memory, then one upsert per lane-day, in key
-  // order so the table's B-tree is walked once.
+  // The batch's prices grouped by lane and day in memory, then upserted in key order so the
+  // table's tree is walked once, many lane-days to a statement: one statement per lane-day
+  // spent more time starting statements than changing the tree.
   void add_lane_days(std::span<const Price> prices) {
     std::vector<const Price*> order;
     order.reserve(prices.size());
     for (const Price& p : prices) order.push_back(&p);
-    const auto key = [](const Price* p) { return std::tie(p->origin, p->destination, p->day); };
+    const auto key = [](const Price* p) { return std::tie(p->day, p->origin, p->destination); };
     std::sort(order.begin(), order.end(),
               [&](const Price* a, const Price* b) { return key(a) < key(b); });
+    struct Group {
+      const Price* first;
+      std::int64_t count, sum;
+      std::int32_t min, max;
+    };
+    std::vector<Group> groups;
+    for (const Price* p : order) {
+      if (groups.empty() || key(groups.back().first) != key(p)) {
+        groups.push_back({p, 0, 0, p->price, p->price});
+      }
+      Group& g = groups.back();
+      ++g.count;
+      g.sum += p->price;
+      g.min = std::min(g.min, p->price);
+      g.max = std::max(g.max, p->price);
+    }
     auto& bump = bump_version_->reset();
     if (!bump.step()) throw StorageError("prkl_meta has no data_version; run 'prkl init'");
     const std::int64_t version = bump.int64(0);
     bump.reset();
-    for (std::size_t i = 0; i < order.size();) {
-      const Price& first = *order[i];
-      std::int64_t count = 0, sum = 0;
-      std::int32_t min = first.price, max = first.price;
-      for (; i < order.size() && key(order[i]) == key(&first); ++i) {
-        ++count;
-        sum += order[i]->price;
-        min = std::min(min, order[i]->price);
-        max = std::max(max, order[i]->price);
-      }
-      add_lane_day_->reset()
-          .bind(1, first.origin)
-          .bind(2, first.destination)
-          .bind(3, std::int64_t(first.day.time_since_epoch().count()))
-          .bind(4, count)
-          .bind(5, sum)
-          .bind(6, std::int64_t{min})
-          .bind(7, std::int64_t{max})
-          .bind(8, version)
+    const auto bind = [&](Statement& statement, int row, const Group& g) {
+      const int at = row * 7;
+      statement.bind_static(at + 1, g.first->origin)
+          .bind_static(at + 2, g.first->destination)
+          .bind(at + 3, std::int64_t(g.first->day.time_since_epoch().count()))
+          .bind(at + 4, g.count)
+          .bind(at + 5, g.sum)
+          .bind(at + 6, std::int64_t{g.min})
+          .bind(at + 7, std::int64_t{g.max});
+    };
+    std::size_t i = 0;
+    for (; i + rows_per_upsert <= groups.size(); i += rows_per_upsert) {
+      Statement& many = add_lane_days_->reset();
+      for (std::size_t row = 0; row < rows_per_upsert; ++row) bind(many, int(row), groups[i + row]);
+      many.run();
+    }
+    for (; i < groups.size(); ++i) {
+      bind(add_lane_day_->reset(), 0, groups[i]);
+      add_lane_day_->run();
+    }
+    // Groups are in day order: each day is logged once.
+    auto& log = log_day_->reset();
+    for (std::size_t g = 0; g < groups.size(); ++g) {
+      if (g > 0 && groups[g].first->day == groups[g - 1].first->day) continue;
+      log.reset()
+          .bind(1, version)
+          .bind(2, std::int64_t(groups[g].first->day.time_since_epoch().count()))
           .run();
     }
   }
@@ -431,7 +477,8 @@ class SqliteStore final : public Store {
   Connection connection_;
   std::vector<std::string> added_on_open_;
   std::optional<Statement> version_, all_lane_days_, changed_lane_days_, find_batch_, insert_batch_,
-      insert_price_, bump_version_, add_lane_day_;
+      insert_price_, bump_version_, add_lane_day_, add_lane_days_, log_day_;
+  static constexpr std::size_t rows_per_upsert = 64;
 };
 
 }  // namespace
