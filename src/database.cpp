@@ -105,16 +105,17 @@ std::vector<RateDay> Database::rates(const RatesQuery& query) {
       read.lock();
     }
     const detail::LaneDays& lane_days = lane_days_->lane_days;
-    std::vector<std::int32_t> origin_ids;
-    origin_ids.reserve(origins.size());
-    for (const std::string& code : origins) {
-      if (const auto id = lane_days.port_id(code)) origin_ids.push_back(*id);
-    }
-    std::vector<bool> destination_mask(lane_days.port_count());
-    for (const std::string& code : destinations) {
-      if (const auto id = lane_days.port_id(code)) destination_mask[std::size_t(*id)] = true;
-    }
-    lane_days.aggregate(origin_ids, destination_mask, query.date_from, query.date_to, slots);
+    const auto ids_of = [&](const std::vector<std::string>& codes) {
+      std::vector<std::int32_t> ids;
+      ids.reserve(codes.size());
+      for (const std::string& code : codes) {
+        if (const auto id = lane_days.port_id(code)) ids.push_back(*id);
+      }
+      return ids;
+    };
+    const std::vector<std::int32_t> origin_ids = ids_of(origins);
+    const std::vector<std::int32_t> destination_ids = ids_of(destinations);
+    lane_days.aggregate(origin_ids, destination_ids, query.date_from, query.date_to, slots);
   }
 
   std::vector<RateDay> out;

@@ -78,7 +78,11 @@ void LaneDays::refresh(Store& store) {
   // refresh start over. Rows are absolute values, so applying some twice is harmless.
   Loader loader(*this);
   const StoreVersion now = store.read_lane_days(since, loader);
-  if (loader.complete()) sort_days();
+  if (loader.complete()) {
+    finish_load();
+  } else {
+    update_totals();
+  }
   version_ = now;
 }
 
@@ -89,7 +93,8 @@ std::int32_t LaneDays::intern(std::string_view code) {
   const auto id = std::int32_t(port_codes_.size());
   port_codes_.emplace_back(code);
   port_ids_.emplace(code, id);
-  lanes_by_origin_.emplace_back();
+  as_origin_.emplace_back();
+  as_destination_.emplace_back();
   return id;
 }
 
@@ -105,38 +110,22 @@ LaneDays::Lane& LaneDays::lane_of(std::string_view origin, std::string_view dest
   const std::uint64_t key = (std::uint64_t(std::uint32_t(from)) << 32) | std::uint32_t(to);
   auto [found, added] = lane_ids_.try_emplace(key, std::uint32_t(lanes_.size()));
   if (added) {
-    lanes_.push_back({to, 0, -1, {}});
-    lanes_by_origin_[std::size_t(from)].push_back(found->second);
+    Lane& lane = lanes_.emplace_back();
+    lane.origin = from;
+    lane.destination = to;
+    as_origin_[std::size_t(from)].lanes.push_back(found->second);
+    as_destination_[std::size_t(to)].lanes.push_back(found->second);
   }
   return lanes_[found->second];
 }
 
-void LaneDays::append(std::string_view origin, std::string_view destination,
-                      const DayStats& stats) {
-  if (stats.count == 0) return;
-  lane_of(origin, destination).days.push_back(stats);
-  ++lane_days_;
-}
-
-void LaneDays::sort_days() {
-  const auto by_day = [](const DayStats& a, const DayStats& b) { return a.day < b.day; };
-  for (Lane& lane : lanes_) {
-    if (!std::is_sorted(lane.days.begin(), lane.days.end(), by_day)) {
-      std::sort(lane.days.begin(), lane.days.end(), by_day);
-    }
-    lane.days.shrink_to_fit();
-    lane.update_bounds();
-  }
-}
-
-void LaneDays::put(std::string_view origin, std::string_view destination, const DayStats& stats) {
-  Lane& lane = lane_of(origin, destination);
-  std::vector<DayStats>& days = lane.days;
+int LaneDays::Series::set(const DayStats& stats) {
+  int change = 0;
   // A new day after the last is the common case.
   if (days.empty() || days.back().day < stats.day) {
     if (stats.count > 0) {
       days.push_back(stats);
-      ++lane_days_;
+      change = 1;
     }
   } else if (const auto at =
                  std::lower_bound(days.begin(), days.end(), stats.day,
@@ -146,13 +135,106 @@ void LaneDays::put(std::string_view origin, std::string_view destination, const 
       *at = stats;
     } else {
       days.erase(at);
-      --lane_days_;
+      change = -1;
     }
   } else if (stats.count > 0) {
     days.insert(at, stats);
-    ++lane_days_;
+    change = 1;
   }
-  lane.update_bounds();
+  update_bounds();
+  return change;
+}
+
+const DayStats* LaneDays::Series::find(std::int32_t day) const {
+  if (day < first_day || day > last_day) return nullptr;
+  const auto at = std::lower_bound(days.begin(), days.end(), day,
+                                   [](const DayStats& d, std::int32_t x) { return d.day < x; });
+  return at != days.end() && at->day == day ? &*at : nullptr;
+}
+
+void LaneDays::append(std::string_view origin, std::string_view destination,
+                      const DayStats& stats) {
+  if (stats.count == 0) return;
+  lane_of(origin, destination).days.push_back(stats);
+  ++lane_days_;
+}
+
+void LaneDays::put(std::string_view origin, std::string_view destination, const DayStats& stats) {
+  Lane& lane = lane_of(origin, destination);
+  lane_days_ = std::size_t(std::int64_t(lane_days_) + lane.set(stats));
+  stale_origins_.emplace_back(lane.origin, stats.day);
+  stale_destinations_.emplace_back(lane.destination, stats.day);
+}
+
+namespace {
+
+void add_into(DayStats& total, const DayStats& d) {
+  if (total.count == 0) {
+    total.min = d.min;
+    total.max = d.max;
+  } else {
+    total.min = std::min(total.min, d.min);
+    total.max = std::max(total.max, d.max);
+  }
+  total.count += d.count;
+  total.sum += d.sum;
+}
+
+}  // namespace
+
+void LaneDays::sum_totals(PortSide& side, std::int32_t day) {
+  DayStats total{day, 0, 0, 0, 0};
+  for (const std::uint32_t id : side.lanes) {
+    if (const DayStats* d = lanes_[id].find(day)) add_into(total, *d);
+  }
+  side.totals.set(total);
+}
+
+void LaneDays::sum_all_totals(PortSide& side) {
+  std::int32_t first = std::numeric_limits<std::int32_t>::max(), last = 0;
+  for (const std::uint32_t id : side.lanes) {
+    if (lanes_[id].days.empty()) continue;
+    first = std::min(first, lanes_[id].first_day);
+    last = std::max(last, lanes_[id].last_day);
+  }
+  side.totals = {};
+  if (first > last) return;
+  std::vector<DayStats> dense(std::size_t(last - first + 1));
+  for (const std::uint32_t id : side.lanes) {
+    for (const DayStats& d : lanes_[id].days) add_into(dense[std::size_t(d.day - first)], d);
+  }
+  for (std::size_t i = 0; i < dense.size(); ++i) {
+    if (dense[i].count == 0) continue;
+    dense[i].day = first + std::int32_t(i);
+    side.totals.days.push_back(dense[i]);
+  }
+  side.totals.days.shrink_to_fit();
+  side.totals.update_bounds();
+}
+
+void LaneDays::finish_load() {
+  const auto by_day = [](const DayStats& a, const DayStats& b) { return a.day < b.day; };
+  for (Lane& lane : lanes_) {
+    if (!std::is_sorted(lane.days.begin(), lane.days.end(), by_day)) {
+      std::sort(lane.days.begin(), lane.days.end(), by_day);
+    }
+    lane.days.shrink_to_fit();
+    lane.update_bounds();
+  }
+  for (PortSide& side : as_origin_) sum_all_totals(side);
+  for (PortSide& side : as_destination_) sum_all_totals(side);
+  stale_origins_.clear();
+  stale_destinations_.clear();
+}
+
+void LaneDays::update_totals() {
+  for (auto [stale, sides] : {std::pair{&stale_origins_, &as_origin_},
+                              std::pair{&stale_destinations_, &as_destination_}}) {
+    std::sort(stale->begin(), stale->end());
+    stale->erase(std::unique(stale->begin(), stale->end()), stale->end());
+    for (const auto& [port, day] : *stale) sum_totals((*sides)[std::size_t(port)], day);
+    stale->clear();
+  }
 }
 
 void LaneDays::clear() {
@@ -161,41 +243,73 @@ void LaneDays::clear() {
   port_codes_.clear();
   lane_ids_.clear();
   lanes_.clear();
-  lanes_by_origin_.clear();
+  as_origin_.clear();
+  as_destination_.clear();
+  stale_origins_.clear();
+  stale_destinations_.clear();
   lane_days_ = 0;
 }
 
+void LaneDays::add_series(const Series& series, std::int32_t first, std::int32_t last,
+                          std::vector<const Series*>& out) const {
+  if (series.last_day >= first && series.first_day <= last) out.push_back(&series);
+}
+
 void LaneDays::aggregate(std::span<const std::int32_t> origins,
-                         const std::vector<bool>& destination_mask, Date from, Date to,
+                         std::span<const std::int32_t> destinations, Date from, Date to,
                          std::span<DailyAggregate> slots) const {
   const std::int32_t first = day_number(from);
   const std::int32_t last = day_number(to);
-  // The lanes asked about, chosen from the lane list alone (it stays in cache).
-  std::vector<const Lane*> chosen;
-  for (const std::int32_t origin : origins) {
-    if (origin < 0 || std::size_t(origin) >= lanes_by_origin_.size()) continue;
-    for (const std::uint32_t lane_id : lanes_by_origin_[std::size_t(origin)]) {
-      const Lane& lane = lanes_[lane_id];
-      if (lane.last_day >= first && lane.first_day <= last &&
-          std::size_t(lane.destination) < destination_mask.size() &&
-          destination_mask[std::size_t(lane.destination)]) {
-        chosen.push_back(&lane);
+  std::vector<bool> is_origin(port_codes_.size()), is_destination(port_codes_.size());
+  for (const std::int32_t p : origins) is_origin[std::size_t(p)] = true;
+  for (const std::int32_t p : destinations) is_destination[std::size_t(p)] = true;
+
+  // Two ways to cover the same lanes: by origin (a port's total where all its lanes go to the
+  // destinations, its lanes one by one otherwise) or by destination. The one with fewer series
+  // to read wins; either way each lane asked about counts exactly once.
+  const auto plan = [&](std::span<const std::int32_t> ports, const std::vector<PortSide>& sides,
+                        const std::vector<bool>& other_side, bool by_origin) {
+    std::vector<const Series*> series;
+    for (const std::int32_t port : ports) {
+      const PortSide& side = sides[std::size_t(port)];
+      std::size_t inside = 0;
+      for (const std::uint32_t id : side.lanes) {
+        const Lane& lane = lanes_[id];
+        inside += other_side[std::size_t(by_origin ? lane.destination : lane.origin)];
+      }
+      if (inside == 0) continue;
+      if (inside == side.lanes.size() && inside > 1) {
+        add_series(side.totals, first, last, series);
+        continue;
+      }
+      for (const std::uint32_t id : side.lanes) {
+        const Lane& lane = lanes_[id];
+        if (other_side[std::size_t(by_origin ? lane.destination : lane.origin)]) {
+          add_series(lane, first, last, series);
+        }
       }
     }
+    return series;
+  };
+  std::vector<const Series*> chosen = plan(origins, as_origin_, is_destination, true);
+  if (chosen.size() > 1) {
+    std::vector<const Series*> by_destination =
+        plan(destinations, as_destination_, is_origin, false);
+    if (by_destination.size() < chosen.size()) chosen.swap(by_destination);
   }
-  // Each lane's days live in memory of their own, so reaching a lane's first day in the range
-  // is a cache miss; fetching a few lanes ahead lets those misses overlap instead of queueing.
+
+  // Each series' days live in memory of their own, so reaching its first day in the range is a
+  // cache miss; fetching a few series ahead lets those misses overlap instead of queueing.
   constexpr std::size_t ahead = 8;
-  const auto likely_start = [first](const Lane& lane) {
-    const auto guess = std::size_t(std::max(first - lane.first_day, 0));
-    return lane.days.data() + std::min(guess, lane.days.size() - 1);
+  const auto likely_start = [first](const Series& s) {
+    const auto guess = std::size_t(std::max(first - s.first_day, 0));
+    return s.days.data() + std::min(guess, s.days.size() - 1);
   };
   for (std::size_t i = 0; i < chosen.size(); ++i) {
     if (i + ahead < chosen.size()) __builtin_prefetch(likely_start(*chosen[i + ahead]));
-    const Lane& lane = *chosen[i];
-    auto at =
-        lane.days.begin() + std::ptrdiff_t(first_at_or_after(lane.days, lane.first_day, first));
-    for (; at != lane.days.end() && at->day <= last; ++at) {
+    const Series& s = *chosen[i];
+    auto at = s.days.begin() + std::ptrdiff_t(first_at_or_after(s.days, s.first_day, first));
+    for (; at != s.days.end() && at->day <= last; ++at) {
       DailyAggregate& slot = slots[std::size_t(at->day - first)];
       if (slot.count == 0) {
         slot.min = at->min;
@@ -211,11 +325,14 @@ void LaneDays::aggregate(std::span<const std::int32_t> origins,
 }
 
 std::size_t LaneDays::bytes() const noexcept {
-  std::size_t total = sizeof(*this);
-  for (const Lane& lane : lanes_) total += sizeof(Lane) + lane.days.capacity() * sizeof(DayStats);
-  total += (lanes_.capacity() - lanes_.size()) * sizeof(Lane);
-  for (const auto& ids : lanes_by_origin_) {
-    total += sizeof(ids) + ids.capacity() * sizeof(std::uint32_t);
+  const auto series_bytes = [](const Series& s) { return s.days.capacity() * sizeof(DayStats); };
+  std::size_t total = sizeof(*this) + lanes_.capacity() * sizeof(Lane);
+  for (const Lane& lane : lanes_) total += series_bytes(lane);
+  for (const auto* sides : {&as_origin_, &as_destination_}) {
+    total += sides->capacity() * sizeof(PortSide);
+    for (const PortSide& side : *sides) {
+      total += side.lanes.capacity() * sizeof(std::uint32_t) + series_bytes(side.totals);
+    }
   }
   // Hash nodes: key, value, next pointer and the bucket slot, roughly.
   total += lane_ids_.size() * (sizeof(std::uint64_t) + sizeof(std::uint32_t) + 2 * sizeof(void*));

@@ -31,6 +31,10 @@ struct DayStats {
 /// of the answer, not of the prices table. The copy is tagged with the StoreVersion it
 /// reflects and brought forward from the store's change records, so it stays exact when other
 /// processes write.
+///
+/// Each port also has its lanes' days summed, once as origin and once as destination. A
+/// question that takes every lane out of a port (or into one), as any question to or from the
+/// whole world does, reads that one series instead of each lane's.
 class LaneDays {
  public:
   /// The version this copy reflects; nullopt before the first load.
@@ -40,10 +44,10 @@ class LaneDays {
   /// or when the store's epoch moved) and applies it.
   void refresh(Store& store);
 
-  /// Adds the days in [from, to] of every lane from one of `origins` to a port whose entry in
-  /// `destination_mask` is set into `slots` (one per day of the range, slot 0 being `from`).
-  /// Port ids come from port_id().
-  void aggregate(std::span<const std::int32_t> origins, const std::vector<bool>& destination_mask,
+  /// Adds the days in [from, to] of every lane from one of `origins` to one of `destinations`
+  /// into `slots` (one per day of the range, slot 0 being `from`). Port ids come from
+  /// port_id() and are distinct.
+  void aggregate(std::span<const std::int32_t> origins, std::span<const std::int32_t> destinations,
                  Date from, Date to, std::span<DailyAggregate> slots) const;
 
   /// The id of a port that has (or had) lanes; nullopt for any other code.
@@ -55,18 +59,20 @@ class LaneDays {
   /// Memory held, in bytes (allocated capacity included).
   std::size_t bytes() const noexcept;
 
-  /// Applies one lane-day; a count of 0 removes it.
+  /// Applies one lane-day; a count of 0 removes it. Call update_totals() after a run of these.
   void put(std::string_view origin, std::string_view destination, const DayStats& stats);
-  /// Adds a lane-day during a complete load, in any order; sort_days() orders them after.
+  /// Adds a lane-day during a complete load, in any order; finish_load() orders them after.
   void append(std::string_view origin, std::string_view destination, const DayStats& stats);
-  void sort_days();
+  /// Orders every lane's days and sums the ports' totals after a complete load.
+  void finish_load();
+  /// Sums again the port totals of the days put() changed.
+  void update_totals();
   void clear();
 
  private:
-  struct Lane {
-    std::int32_t destination;
-    // The first and last of `days`, kept here so a question can skip a lane, and find where its
-    // range starts, without touching the lane's own memory.
+  /// Days in order, with the first and last kept beside them so a question can skip a series,
+  /// and find where its range starts, without touching the series' own memory.
+  struct Series {
     std::int32_t first_day = 0;
     std::int32_t last_day = -1;
     std::vector<DayStats> days;  // ascending by day
@@ -75,17 +81,35 @@ class LaneDays {
       first_day = days.empty() ? 0 : days.front().day;
       last_day = days.empty() ? -1 : days.back().day;
     }
+    /// Sets one day (a count of 0 removes it); returns the change in the number of days.
+    int set(const DayStats& stats);
+    const DayStats* find(std::int32_t day) const;
+  };
+  struct Lane : Series {
+    std::int32_t origin = 0;
+    std::int32_t destination = 0;
+  };
+  /// Every lane of one port (as origin, or as destination), summed per day.
+  struct PortSide {
+    std::vector<std::uint32_t> lanes;
+    Series totals;
   };
 
   std::int32_t intern(std::string_view code);
   Lane& lane_of(std::string_view origin, std::string_view destination);
+  void sum_totals(PortSide& side, std::int32_t day);
+  void sum_all_totals(PortSide& side);
+  void add_series(const Series& series, std::int32_t first, std::int32_t last,
+                  std::vector<const Series*>& out) const;
 
   std::optional<StoreVersion> version_;
   std::unordered_map<std::string, std::int32_t> port_ids_;
   std::vector<std::string> port_codes_;
   std::unordered_map<std::uint64_t, std::uint32_t> lane_ids_;  // origin << 32 | destination
   std::vector<Lane> lanes_;
-  std::vector<std::vector<std::uint32_t>> lanes_by_origin_;
+  std::vector<PortSide> as_origin_, as_destination_;  // by port id
+  // (port, day) pairs whose totals put() made stale.
+  std::vector<std::pair<std::int32_t, std::int32_t>> stale_origins_, stale_destinations_;
   std::size_t lane_days_ = 0;
 };
 
