@@ -113,10 +113,62 @@ LaneDays::Lane& LaneDays::lane_of(std::string_view origin, std::string_view dest
     Lane& lane = lanes_.emplace_back();
     lane.origin = from;
     lane.destination = to;
-    as_origin_[std::size_t(from)].lanes.push_back(found->second);
-    as_destination_[std::size_t(to)].lanes.push_back(found->second);
+    last_lane_ = nullptr;  // lanes_ may have moved
+    // Each port's lanes stay ordered by the other port's code, the order a store sends them in.
+    const auto insert_ordered = [&](std::vector<std::uint32_t>& ids, bool by_destination) {
+      const std::string& code = port_codes_[std::size_t(by_destination ? to : from)];
+      const auto at = std::lower_bound(
+          ids.begin(), ids.end(), code, [&](std::uint32_t id, const std::string& c) {
+            const Lane& l = lanes_[id];
+            return port_codes_[std::size_t(by_destination ? l.destination : l.origin)] < c;
+          });
+      ids.insert(at, found->second);
+    };
+    insert_ordered(as_origin_[std::size_t(from)].lanes, true);
+    insert_ordered(as_destination_[std::size_t(to)].lanes, false);
   }
   return lanes_[found->second];
+}
+
+LaneDays::Lane& LaneDays::next_lane_of(std::string_view origin, std::string_view destination) {
+  if (last_lane_) {
+    const std::int32_t from = last_lane_->origin;
+    if (port_codes_[std::size_t(from)] == origin) {
+      if (port_codes_[std::size_t(last_lane_->destination)] == destination) {
+        return lanes_[std::size_t(last_lane_ - lanes_.data())];
+      }
+      // The same origin, a later destination: walk on through the origin's lanes, skipping
+      // those without prices that day.
+      const std::vector<std::uint32_t>& ids = as_origin_[std::size_t(from)].lanes;
+      for (std::size_t place = last_place_ + 1; place < ids.size(); ++place) {
+        Lane& lane = lanes_[ids[place]];
+        if (port_codes_[std::size_t(lane.destination)] == destination) {
+          last_lane_ = &lane;
+          last_place_ = place;
+          return lane;
+        }
+        if (port_codes_[std::size_t(lane.destination)] > destination) break;
+      }
+    } else if (const auto id = port_id(origin)) {
+      // A new origin: its first lane with prices that day is usually its first lane.
+      const std::vector<std::uint32_t>& ids = as_origin_[std::size_t(*id)].lanes;
+      for (std::size_t place = 0; place < ids.size(); ++place) {
+        Lane& lane = lanes_[ids[place]];
+        if (port_codes_[std::size_t(lane.destination)] == destination) {
+          last_lane_ = &lane;
+          last_place_ = place;
+          return lane;
+        }
+        if (port_codes_[std::size_t(lane.destination)] > destination) break;
+      }
+    }
+  }
+  Lane& lane = lane_of(origin, destination);
+  const std::vector<std::uint32_t>& ids = as_origin_[std::size_t(lane.origin)].lanes;
+  last_place_ = std::size_t(
+      std::find(ids.begin(), ids.end(), std::uint32_t(&lane - lanes_.data())) - ids.begin());
+  last_lane_ = &lane;
+  return lane;
 }
 
 int LaneDays::Series::set(const DayStats& stats) {
@@ -155,7 +207,7 @@ const DayStats* LaneDays::Series::find(std::int32_t day) const {
 void LaneDays::append(std::string_view origin, std::string_view destination,
                       const DayStats& stats) {
   if (stats.count == 0) return;
-  lane_of(origin, destination).days.push_back(stats);
+  next_lane_of(origin, destination).days.push_back(stats);
   ++lane_days_;
 }
 
@@ -248,6 +300,7 @@ void LaneDays::clear() {
   stale_origins_.clear();
   stale_destinations_.clear();
   lane_days_ = 0;
+  last_lane_ = nullptr;
 }
 
 void LaneDays::add_series(const Series& series, std::int32_t first, std::int32_t last,

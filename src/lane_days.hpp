@@ -91,12 +91,16 @@ class LaneDays {
   };
   /// Every lane of one port (as origin, or as destination), summed per day.
   struct PortSide {
-    std::vector<std::uint32_t> lanes;
+    std::vector<std::uint32_t> lanes;  // ordered by the other port's code
     Series totals;
   };
 
   std::int32_t intern(std::string_view code);
   Lane& lane_of(std::string_view origin, std::string_view destination);
+  /// lane_of() for a complete load, which mostly arrives lane by lane (PostgreSQL) or day by
+  /// day with each day's lanes in code order (SQLite): it finds the lane from the one before
+  /// instead of through two hash lookups.
+  Lane& next_lane_of(std::string_view origin, std::string_view destination);
   void sum_totals(PortSide& side, std::int32_t day);
   void sum_all_totals(PortSide& side);
   void add_series(const Series& series, std::int32_t first, std::int32_t last,
@@ -111,6 +115,9 @@ class LaneDays {
   // (port, day) pairs whose totals put() made stale.
   std::vector<std::pair<std::int32_t, std::int32_t>> stale_origins_, stale_destinations_;
   std::size_t lane_days_ = 0;
+  // Where next_lane_of() is: the last lane found, and its place in its origin's lanes.
+  const Lane* last_lane_ = nullptr;
+  std::size_t last_place_ = 0;
 };
 
 /// A LaneDays shared by every Database of one process that opened the same store URL (the

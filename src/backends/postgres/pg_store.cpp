@@ -68,7 +68,9 @@ constexpr const char* retired_objects =
 constexpr const char* lane_days_from_prices =
     "INSERT INTO prkl_lane_days\n"
     "SELECT orig_code, dest_code, day, count(*), sum(price), min(price), max(price)\n"
-    "FROM prices GROUP BY orig_code, dest_code, day";
+    "FROM prices GROUP BY orig_code, dest_code, day\n"
+    // Lane by lane on disk, which is how a connection's first question reads them back.
+    "ORDER BY orig_code COLLATE \"C\", dest_code COLLATE \"C\", day";
 
 // Serves the lane/day query from the index alone (an index-only scan when the visibility map
 // allows): lanes by equality from the two port arrays, days by range.
@@ -82,9 +84,10 @@ constexpr const char* index_definition = "ON prices (orig_code, dest_code, day) 
 // until the writer commits, so writers of prices take their turns and versions follow commit
 // order: a reader that sees version V has seen every change up to V and none after. Inserts add
 // their rows' sums to the lane-days; deletes and updates count the lane-days they touched again
-// from the prices left, since a removed price may have been the min or the max. Keys go in in
-// one order, so overlapping writers wait for each other rather than deadlock. `prkl.bulk_write`
-// is set only by prkl's own import, which rebuilds the lane-days itself.
+// from the prices left, since a removed price may have been the min or the max. Each logs the
+// days it touched in prkl_day_changes. Keys go in in the index's order, so the upserts walk the
+// index once. prkl's own import switches them off for its transaction and rebuilds the
+// lane-days itself.
 constexpr const char* add_new_prices =
     "INSERT INTO prkl_lane_days AS d\n"
     "SELECT orig_code, dest_code, day, count(*), sum(price), min(price), max(price)\n"
@@ -122,7 +125,7 @@ std::string trigger_function(std::string_view name, std::string_view skip_if,
       "CREATE OR REPLACE FUNCTION {}() RETURNS trigger LANGUAGE plpgsql AS $$\n"
       "DECLARE v bigint;\n"
       "BEGIN\n"
-      "  IF current_setting('prkl.bulk_write', true) = 'on' {} THEN RETURN NULL; END IF;\n"
+      "  IF {} THEN RETURN NULL; END IF;\n"
       "  UPDATE prkl_meta SET value = value + 1 WHERE key = 'data_version' RETURNING value INTO "
       "v;\n"
       "{}"
@@ -138,16 +141,16 @@ const std::string& trigger_functions() {
       "  UPDATE prkl_meta SET value = value + 1 WHERE key = 'geography_generation';\n"
       "  RETURN NULL;\n"
       "END $$;\n" +
-      trigger_function("prkl_prices_inserted", "OR NOT EXISTS (SELECT 1 FROM prkl_new_prices)",
+      trigger_function("prkl_prices_inserted", "NOT EXISTS (SELECT 1 FROM prkl_new_prices)",
                        add_new_prices) +
       trigger_function(
-          "prkl_prices_deleted", "OR NOT EXISTS (SELECT 1 FROM prkl_old_prices)",
+          "prkl_prices_deleted", "NOT EXISTS (SELECT 1 FROM prkl_old_prices)",
           recount_lane_days("SELECT DISTINCT orig_code, dest_code, day FROM prkl_old_prices")) +
-      trigger_function("prkl_prices_updated", "OR NOT EXISTS (SELECT 1 FROM prkl_old_prices)",
+      trigger_function("prkl_prices_updated", "NOT EXISTS (SELECT 1 FROM prkl_old_prices)",
                        recount_lane_days("SELECT orig_code, dest_code, day FROM prkl_old_prices "
                                          "UNION SELECT orig_code, dest_code, day FROM "
                                          "prkl_new_prices")) +
-      trigger_function("prkl_prices_truncated", "",
+      trigger_function("prkl_prices_truncated", "false",
                        "TRUNCATE prkl_lane_days, prkl_day_changes;\n"
                        "UPDATE prkl_meta SET value = floor(random() * 9e18)::bigint\n"
                        "WHERE key = 'data_epoch';\n");
@@ -314,7 +317,9 @@ class PgStore final : public Store {
     Transaction tx(connection_);
     // TRUNCATE locks the tables until commit anyway, so the index can go and be built once at
     // the end instead of being kept up to date row by row, and the lane-days once from it.
-    connection_.exec("SET LOCAL prkl.bulk_write = 'on'");
+    // prkl's triggers on prices stand aside (the transition tables of millions of rows would
+    // be kept for nothing); ALTER TABLE is transactional, so they are back at commit or rollback.
+    set_price_triggers("DISABLE");
     connection_.exec(
         "TRUNCATE prices, ports, regions, prkl_batches, prkl_lane_days, prkl_day_changes");
     connection_.exec("DROP INDEX IF EXISTS prices_lane_day");
@@ -327,6 +332,7 @@ class PgStore final : public Store {
     connection_.exec("UPDATE prkl_meta SET value = value + 1 WHERE key = 'data_version'");
     connection_.exec(
         "UPDATE prkl_meta SET value = floor(random() * 9e18)::bigint WHERE key = 'data_epoch'");
+    set_price_triggers("ENABLE");
     tx.commit();
     connection_.exec("ANALYZE prices");
     connection_.exec("ANALYZE prkl_lane_days");
@@ -384,6 +390,13 @@ class PgStore final : public Store {
       tx.commit();
       return result;
     });
+  }
+
+  void set_price_triggers(std::string_view action) {
+    for (const Trigger& t : triggers) {
+      if (std::string_view(t.table) != "prices") continue;
+      connection_.exec(fmt::format("ALTER TABLE prices {} TRIGGER {}", action, t.name));
+    }
   }
 
   StoreVersion version_now() {
@@ -515,11 +528,9 @@ class PgStore final : public Store {
         missing.emplace_back(t.name);
       }
     }
-    for (const char* index : {index_name}) {
-      if (connection_.exec("SELECT to_regclass($1) IS NULL", {std::string(index)}).text(0, 0) ==
-          "t") {
-        missing.emplace_back(index);
-      }
+    if (connection_.exec("SELECT to_regclass($1) IS NULL", {std::string(index_name)}).text(0, 0) ==
+        "t") {
+      missing.emplace_back(index_name);
     }
     for (const Trigger& t : triggers) {
       const Result r = connection_.exec(
