@@ -85,7 +85,7 @@ def main():
                 f"| {ms(plain['median_ms']) if plain else '—'} "
                 f"| {plain['median_ms'] / lite['median_ms']:,.0f}x |" if plain else
                 f"| {data} ({lite['prices']:,} prices) | {q}: {desc} | {lite['prices_counted']:,} "
-                f"| {ms(lite['median_ms'])} | — | — | — |")
+                f"| {ms(lite['median_ms'])} | — | — | — | — |")
             if plain and pg:
                 lines[-1] += f" {plain['median_ms'] / pg['median_ms']:,.0f}x |"
             elif plain:
