@@ -235,6 +235,7 @@ void add_into(DayStats& total, const DayStats& d) {
 }  // namespace
 
 void LaneDays::sum_totals(PortSide& side, std::int32_t day) {
+  if (!side.has_totals) return;
   DayStats total{day, 0, 0, 0, 0};
   for (const std::uint32_t id : side.lanes) {
     if (const DayStats* d = lanes_[id].find(day)) add_into(total, *d);
@@ -250,17 +251,24 @@ void LaneDays::sum_all_totals(PortSide& side) {
     last = std::max(last, lanes_[id].last_day);
   }
   side.totals = {};
+  side.has_totals = false;
   if (first > last) return;
   std::vector<DayStats> dense(std::size_t(last - first + 1));
+  std::size_t lane_days = 0;
   for (const std::uint32_t id : side.lanes) {
     for (const DayStats& d : lanes_[id].days) add_into(dense[std::size_t(d.day - first)], d);
+    lane_days += lanes_[id].days.size();
   }
+  const auto days = std::size_t(
+      std::count_if(dense.begin(), dense.end(), [](const DayStats& d) { return d.count > 0; }));
+  if (2 * days > lane_days) return;
+  side.has_totals = true;
+  side.totals.days.reserve(days);
   for (std::size_t i = 0; i < dense.size(); ++i) {
     if (dense[i].count == 0) continue;
     dense[i].day = first + std::int32_t(i);
     side.totals.days.push_back(dense[i]);
   }
-  side.totals.days.shrink_to_fit();
   side.totals.update_bounds();
 }
 
@@ -331,7 +339,7 @@ void LaneDays::aggregate(std::span<const std::int32_t> origins,
         inside += other_side[std::size_t(by_origin ? lane.destination : lane.origin)];
       }
       if (inside == 0) continue;
-      if (inside == side.lanes.size() && inside > 1) {
+      if (inside == side.lanes.size() && side.has_totals) {
         add_series(side.totals, first, last, series);
         continue;
       }

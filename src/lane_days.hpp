@@ -93,6 +93,9 @@ class LaneDays {
   struct PortSide {
     std::vector<std::uint32_t> lanes;  // ordered by the other port's code
     Series totals;
+    // Kept only where the sums hold at most half the days of the lanes they sum (decided at
+    // each complete load), so they never cost more memory than they save reading.
+    bool has_totals = false;
   };
 
   std::int32_t intern(std::string_view code);

@@ -805,3 +805,23 @@ TEST_CASE("answers match plain SQL after random writes by prkl and by other SQL 
   reader.load(data, true);
   check_answers("a replacing load");
 }
+
+TEST_CASE("the in-memory copy stays within 64 bytes per lane-day, sparse or dense",
+          "[conformance]") {
+  // One lane per port or so (where per-port sums would only double the memory) and many lanes
+  // per port (where they pay for themselves).
+  for (const auto& [ports, lanes] : {std::pair{600, 300}, std::pair{60, 1500}}) {
+    GeneratorOptions options;
+    options.ports = ports;
+    options.lanes = lanes;
+    options.days = 60;
+    Database db = fresh();
+    db.load(generate(options));
+    db.rates({options.first_day, options.first_day + std::chrono::days{30}, "world", "world"});
+    const CacheStats stats = db.cache_stats();
+    INFO(ports << " ports, " << lanes << " lanes: " << stats.bytes << " bytes, " << stats.lane_days
+               << " lane-days");
+    CHECK(stats.lanes == lanes);
+    CHECK(stats.bytes <= 64 * stats.lane_days);
+  }
+}
