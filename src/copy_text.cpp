@@ -60,4 +60,68 @@ void append_copy_row(std::string& out, const Price& price) {
                  unsigned(ymd.month()), unsigned(ymd.day()), price.price);
 }
 
+std::string copy_unescape(std::string_view field) {
+  if (field.find('\\') == std::string_view::npos) return std::string(field);
+  std::string out;
+  for (std::size_t i = 0; i < field.size(); ++i) {
+    if (field[i] != '\\' || i + 1 == field.size()) {
+      out += field[i];
+      continue;
+    }
+    const char e = field[++i];
+    const auto digit_run = [&](int base, std::size_t max_len) {
+      unsigned value = 0;
+      std::size_t n = 0;
+      while (n < max_len && i < field.size()) {
+        const char d = field[i];
+        int v = -1;
+        if (d >= '0' && d <= '9')
+          v = d - '0';
+        else if (base == 16 && d >= 'a' && d <= 'f')
+          v = d - 'a' + 10;
+        else if (base == 16 && d >= 'A' && d <= 'F')
+          v = d - 'A' + 10;
+        if (v < 0 || v >= base) break;
+        value = value * unsigned(base) + unsigned(v);
+        ++i;
+        ++n;
+      }
+      --i;
+      out += char(value & 0xFF);
+      return n;
+    };
+    switch (e) {
+      case 'b':
+        out += '\b';
+        break;
+      case 'f':
+        out += '\f';
+        break;
+      case 'n':
+        out += '\n';
+        break;
+      case 'r':
+        out += '\r';
+        break;
+      case 't':
+        out += '\t';
+        break;
+      case 'v':
+        out += '\v';
+        break;
+      case 'x':
+        ++i;
+        if (digit_run(16, 2) == 0) out.back() = 'x';
+        break;
+      default:
+        if (e >= '0' && e <= '7') {
+          digit_run(8, 3);
+        } else {
+          out += e;
+        }
+    }
+  }
+  return out;
+}
+
 }  // namespace prkl::detail

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "prkl/model.hpp"
 
@@ -12,5 +13,9 @@ namespace prkl::detail {
 void append_copy_row(std::string& out, const Region& region);
 void append_copy_row(std::string& out, const Port& port);
 void append_copy_row(std::string& out, const Price& price);
+
+/// Decodes one field of COPY text (backslash escapes, octal and hex included); the caller has
+/// dealt with \N.
+std::string copy_unescape(std::string_view field);
 
 }  // namespace prkl::detail

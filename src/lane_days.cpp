@@ -131,36 +131,31 @@ LaneDays::Lane& LaneDays::lane_of(std::string_view origin, std::string_view dest
 }
 
 LaneDays::Lane& LaneDays::next_lane_of(std::string_view origin, std::string_view destination) {
+  // Walks an origin's lanes (ordered by destination code) from `place` to `destination`,
+  // skipping those without prices that day; nullptr once past where it would be.
+  const auto walk = [&](std::int32_t from, std::size_t place) -> Lane* {
+    const std::vector<std::uint32_t>& ids = as_origin_[std::size_t(from)].lanes;
+    for (; place < ids.size(); ++place) {
+      Lane& lane = lanes_[ids[place]];
+      const std::string& code = port_codes_[std::size_t(lane.destination)];
+      if (code == destination) {
+        last_lane_ = &lane;
+        last_place_ = place;
+        return &lane;
+      }
+      if (code > destination) break;
+    }
+    return nullptr;
+  };
   if (last_lane_) {
     const std::int32_t from = last_lane_->origin;
     if (port_codes_[std::size_t(from)] == origin) {
       if (port_codes_[std::size_t(last_lane_->destination)] == destination) {
         return lanes_[std::size_t(last_lane_ - lanes_.data())];
       }
-      // The same origin, a later destination: walk on through the origin's lanes, skipping
-      // those without prices that day.
-      const std::vector<std::uint32_t>& ids = as_origin_[std::size_t(from)].lanes;
-      for (std::size_t place = last_place_ + 1; place < ids.size(); ++place) {
-        Lane& lane = lanes_[ids[place]];
-        if (port_codes_[std::size_t(lane.destination)] == destination) {
-          last_lane_ = &lane;
-          last_place_ = place;
-          return lane;
-        }
-        if (port_codes_[std::size_t(lane.destination)] > destination) break;
-      }
+      if (Lane* lane = walk(from, last_place_ + 1)) return *lane;
     } else if (const auto id = port_id(origin)) {
-      // A new origin: its first lane with prices that day is usually its first lane.
-      const std::vector<std::uint32_t>& ids = as_origin_[std::size_t(*id)].lanes;
-      for (std::size_t place = 0; place < ids.size(); ++place) {
-        Lane& lane = lanes_[ids[place]];
-        if (port_codes_[std::size_t(lane.destination)] == destination) {
-          last_lane_ = &lane;
-          last_place_ = place;
-          return lane;
-        }
-        if (port_codes_[std::size_t(lane.destination)] > destination) break;
-      }
+      if (Lane* lane = walk(*id, 0)) return *lane;
     }
   }
   Lane& lane = lane_of(origin, destination);

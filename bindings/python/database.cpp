@@ -173,6 +173,17 @@ std::vector<BatchRow> batch_rows(const py::object& rows) {
   return out;
 }
 
+RatesQuery rates_query(const py::object& date_from, const py::object& date_to,
+                       const std::string& origin, const std::string& destination,
+                       std::int64_t min_count, int scale) {
+  return {date_argument(date_from, "date_from"),
+          date_argument(date_to, "date_to"),
+          origin,
+          destination,
+          min_count,
+          scale};
+}
+
 }  // namespace
 
 void bind_database(py::module_& m) {
@@ -190,12 +201,8 @@ void bind_database(py::module_& m) {
           [](Pool& pool, const py::object& date_from, const py::object& date_to,
              const std::string& origin, const std::string& destination, std::int64_t min_count,
              int scale) {
-            const RatesQuery query{date_argument(date_from, "date_from"),
-                                   date_argument(date_to, "date_to"),
-                                   origin,
-                                   destination,
-                                   min_count,
-                                   scale};
+            const RatesQuery query =
+                rates_query(date_from, date_to, origin, destination, min_count, scale);
             std::vector<RateDay> days;
             {
               py::gil_scoped_release release;
@@ -213,12 +220,8 @@ void bind_database(py::module_& m) {
           [](Pool& pool, const py::object& date_from, const py::object& date_to,
              const std::string& origin, const std::string& destination, std::int64_t min_count,
              int scale, const std::vector<std::string>& fields, bool newest_first) {
-            const RatesQuery query{date_argument(date_from, "date_from"),
-                                   date_argument(date_to, "date_to"),
-                                   origin,
-                                   destination,
-                                   min_count,
-                                   scale};
+            const RatesQuery query =
+                rates_query(date_from, date_to, origin, destination, min_count, scale);
             std::vector<RateField> keys;
             for (const std::string& name : fields) keys.push_back(rate_field(name));
             std::string text;

@@ -444,7 +444,7 @@ class PgStore final : public Store {
     thread_local std::string decoded[2];
     for (int i = 0; i < 2; ++i) {
       if (fields[std::size_t(i)].find('\\') == std::string_view::npos) continue;
-      decoded[i] = copy_unescape(fields[std::size_t(i)]);
+      decoded[i] = detail::copy_unescape(fields[std::size_t(i)]);
       fields[std::size_t(i)] = decoded[i];
     }
     return {fields[0],
@@ -454,39 +454,6 @@ class PgStore final : public Store {
             number(fields[4]),
             checked_price(number(fields[5])),
             checked_price(number(fields[6]))};
-  }
-
-  static std::string copy_unescape(std::string_view text) {
-    std::string out;
-    for (std::size_t i = 0; i < text.size(); ++i) {
-      if (text[i] != '\\' || i + 1 == text.size()) {
-        out += text[i];
-        continue;
-      }
-      switch (const char c = text[++i]) {
-        case 't':
-          out += '\t';
-          break;
-        case 'n':
-          out += '\n';
-          break;
-        case 'r':
-          out += '\r';
-          break;
-        case 'b':
-          out += '\b';
-          break;
-        case 'f':
-          out += '\f';
-          break;
-        case 'v':
-          out += '\v';
-          break;
-        default:
-          out += c;
-      }
-    }
-    return out;
   }
 
   std::int64_t meta_value(const std::string& key) {
