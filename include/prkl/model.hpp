@@ -48,7 +48,7 @@ struct Price {
   friend bool operator==(const Price&, const Price&) = default;
 };
 
-/// What a store returns for one day of a lane query: only days with at least one price.
+/// Count, integer sum, min and max of the prices of one day (one slot of a rates answer).
 struct DailyAggregate {
   Date day;
   std::int64_t count = 0;

@@ -107,7 +107,4 @@ class Transaction {
   bool open_ = true;
 };
 
-/// A PostgreSQL text[] literal, each element quoted, so any value is safe in one parameter.
-std::string array_literal(const std::vector<std::string>& values);
-
 }  // namespace prkl::postgres
