@@ -1,5 +1,8 @@
 #include "batch.hpp"
 
+#include "exact.hpp"
+#include "prkl/exchange.hpp"
+
 #include <csv.h>
 #include <fmt/format.h>
 
@@ -41,6 +44,7 @@ std::string BatchRow::*batch_field(std::string_view name) {
       {"date_from", &BatchRow::date_from},
       {"date_to", &BatchRow::date_to},
       {"price", &BatchRow::price},
+      {"currency", &BatchRow::currency},
   };
   for (const auto& [field_name, member] : fields) {
     if (field_name == name) return member;
@@ -201,8 +205,9 @@ std::optional<Date> check_date(const std::string& text, const char* field, std::
   }
 }
 
+// A price in another currency is held to the maximum once converted, by the caller.
 void check_price(const std::string& text, std::int64_t row, const Options& options,
-                 std::vector<RowError>& errors) {
+                 bool in_base_currency, std::vector<RowError>& errors) {
   std::int64_t value = 0;
   const char* end = text.data() + text.size();
   const auto [stop, ec] = std::from_chars(text.data(), end, value);
@@ -211,10 +216,13 @@ void check_price(const std::string& text, std::int64_t row, const Options& optio
   } else if (ec == std::errc::result_out_of_range) {
     errors.push_back({row, "price", fmt::format("price '{}' is out of range", text)});
   } else if (ec != std::errc{} || stop != end) {
-    errors.push_back(
-        {row, "price", fmt::format("price '{}' is not a whole number of dollars", text)});
+    errors.push_back({row, "price",
+                      fmt::format("price '{}' is not a whole number of {}", text,
+                                  in_base_currency ? "dollars" : "units of its currency")});
   } else if (value <= 0) {
     errors.push_back({row, "price", fmt::format("price {} is not positive", value)});
+  } else if (!in_base_currency) {
+    return;
   } else if (const std::int64_t most = std::min<std::int64_t>(
                  options.max_price, std::numeric_limits<std::int32_t>::max());
              value > most) {
@@ -258,7 +266,13 @@ std::vector<RowError> validate_rows(const std::vector<BatchRow>& rows, const Geo
         expanded += (*to - *from).count();
       }
     }
-    check_price(r.price, row, options, errors);
+    const bool in_base_currency = r.currency.empty() || r.currency == base_currency;
+    if (!in_base_currency && !is_currency_code(r.currency)) {
+      errors.push_back({row, "currency",
+                        fmt::format("currency '{}' is not an ISO 4217 code (three capital letters)",
+                                    r.currency)});
+    }
+    check_price(r.price, row, options, in_base_currency, errors);
   }
   if (expanded > options.max_batch_prices) {
     errors.push_back({0, "row",
@@ -269,21 +283,76 @@ std::vector<RowError> validate_rows(const std::vector<BatchRow>& rows, const Geo
   return errors;
 }
 
-std::vector<Price> expand_rows(const std::vector<BatchRow>& rows) {
+std::vector<Price> expand_rows(const std::vector<BatchRow>& rows, const RateTable& rates) {
   std::vector<Price> prices;
   prices.reserve(rows.size());
   for (const BatchRow& r : rows) {
-    const auto price = static_cast<std::int32_t>(std::stol(r.price));
-    if (!r.day.empty()) {
-      prices.push_back({r.origin, r.destination, parse_date(r.day), price});
-      continue;
-    }
-    const Date to = parse_date(r.date_to);
-    for (Date d = parse_date(r.date_from); d <= to; d += std::chrono::days{1}) {
-      prices.push_back({r.origin, r.destination, d, price});
+    const std::int64_t amount = std::stoll(r.price);
+    const bool in_base_currency = r.currency.empty() || r.currency == base_currency;
+    const auto price_on = [&](Date day) {
+      if (in_base_currency) return std::int32_t(amount);
+      // check_currencies() found a rate for every day and kept the result in range.
+      return std::int32_t(to_base_currency(amount, rates.find(r.currency, day)->units));
+    };
+    const Date from = parse_date(r.day.empty() ? r.date_from : r.day);
+    const Date to = r.day.empty() ? parse_date(r.date_to) : from;
+    for (Date d = from; d <= to; d += std::chrono::days{1}) {
+      prices.push_back({r.origin, r.destination, d, price_on(d)});
     }
   }
   return prices;
+}
+
+void check_currencies(const std::vector<BatchRow>& rows, const RateTable& rates,
+                      std::span<const std::string> known, const Options& options,
+                      std::vector<RowError>& errors) {
+  const std::int64_t most =
+      std::min<std::int64_t>(options.max_price, std::numeric_limits<std::int32_t>::max());
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const BatchRow& r = rows[i];
+    const auto row = std::int64_t(i) + 1;
+    if (r.currency.empty() || r.currency == base_currency || !is_currency_code(r.currency)) {
+      continue;
+    }
+    if (!std::binary_search(known.begin(), known.end(), r.currency)) {
+      errors.push_back({row, "currency",
+                        fmt::format("unknown currency '{}': no exchange rate was ever loaded for "
+                                    "it (prkl fx import)",
+                                    r.currency)});
+      continue;
+    }
+    std::int64_t amount = 0;
+    const auto [stop, ec] =
+        std::from_chars(r.price.data(), r.price.data() + r.price.size(), amount);
+    if (ec != std::errc{} || stop != r.price.data() + r.price.size() || amount <= 0) continue;
+    std::optional<Date> from, to;
+    try {
+      from = parse_date(r.day.empty() ? r.date_from : r.day);
+      to = r.day.empty() ? parse_date(r.date_to) : *from;
+    } catch (const InvalidArgument&) {
+      continue;  // reported with the day
+    }
+    if (*from > *to || (*to - *from).count() + 1 > options.max_range_days) continue;
+    for (Date d = *from; d <= *to; d += std::chrono::days{1}) {
+      const ExchangeRate* rate = rates.find(r.currency, d);
+      if (!rate) {
+        errors.push_back({row, "currency",
+                          fmt::format("no {} exchange rate for {} or the {} days before it",
+                                      r.currency, format_date(d), options.max_rate_age_days)});
+        break;
+      }
+      const std::int64_t usd = to_base_currency(amount, rate->units);
+      if (usd <= 0 || usd > most) {
+        errors.push_back(
+            {row, "price",
+             fmt::format(
+                 "price {} {} on {} is {} USD at {} {} per USD, {}", r.price, r.currency,
+                 format_date(d), usd, format_rate(rate->units), r.currency,
+                 usd <= 0 ? "not positive" : fmt::format("above the maximum of {}", most))});
+        break;
+      }
+    }
+  }
 }
 
 std::string digest_of(const std::vector<Price>& prices) {

@@ -3,12 +3,17 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <tuple>
+#include <unordered_map>
 
 #include "batch.hpp"
+#include "exact.hpp"
 #include "geography.hpp"
 #include "lane_days.hpp"
 #include "prkl/dump.hpp"
 #include "prkl/error.hpp"
+#include "prkl/exchange.hpp"
+#include "rates.hpp"
 
 namespace prkl {
 
@@ -23,7 +28,7 @@ std::string utc_now_iso() {
 }
 
 BatchResult result_of(const BatchRecord& record, bool replayed) {
-  return {record.id, record.rows, record.prices, record.applied_at, replayed};
+  return {record.id, record.rows, record.prices, record.applied_at, replayed, record.rates_used};
 }
 
 }  // namespace
@@ -67,71 +72,201 @@ const detail::Geography& Database::geography() {
 }
 
 std::vector<RateDay> Database::rates(const RatesQuery& query) {
+  MatrixQuery matrix{
+      query.date_from, query.date_to, {query.origin}, {query.destination}, query.options()};
+  return std::move(rates_matrix(matrix).front().days);
+}
+
+namespace {
+
+void check_rates_question(const MatrixQuery& query, const Options& options) {
   if (query.date_from > query.date_to) {
     throw InvalidArgument(fmt::format("reversed range: date_from {} is after date_to {}",
                                       format_date(query.date_from), format_date(query.date_to)));
   }
   const std::int64_t days = (query.date_to - query.date_from).count() + 1;
-  if (days > options_.max_range_days) {
+  if (days > options.max_range_days) {
     throw InvalidArgument(fmt::format("range {}..{} is {} days, more than the maximum of {}",
                                       format_date(query.date_from), format_date(query.date_to),
-                                      days, options_.max_range_days));
+                                      days, options.max_range_days));
   }
-  if (query.min_count < 1) {
-    throw InvalidArgument(fmt::format("min_count {} must be at least 1", query.min_count));
+  const RatesOptions& o = query.options;
+  if (o.min_count < 1) {
+    throw InvalidArgument(fmt::format("min_count {} must be at least 1", o.min_count));
   }
-  if (query.scale < 0 || query.scale > max_average_scale) {
-    throw InvalidArgument(fmt::format("scale {} is outside 0..{}", query.scale, max_average_scale));
+  if (o.scale < 0 || o.scale > max_average_scale) {
+    throw InvalidArgument(fmt::format("scale {} is outside 0..{}", o.scale, max_average_scale));
   }
+  if (o.bucket != Bucket::day && o.bucket != Bucket::week && o.bucket != Bucket::month) {
+    throw InvalidArgument(fmt::format("unknown bucket {}", int(o.bucket)));
+  }
+  for (std::size_t i = 0; i < o.percentiles.size(); ++i) {
+    const int p = o.percentiles[i];
+    if (p < 1 || p > 99) {
+      throw InvalidArgument(fmt::format("percentile {} is outside 1..99", p));
+    }
+    if (std::find(o.percentiles.begin(), o.percentiles.begin() + std::ptrdiff_t(i), p) !=
+        o.percentiles.begin() + std::ptrdiff_t(i)) {
+      throw InvalidArgument(fmt::format("percentile {} is asked for twice", p));
+    }
+  }
+  if (!is_currency_code(o.currency)) {
+    throw InvalidArgument(
+        fmt::format("currency '{}' is not an ISO 4217 code (three capital letters)", o.currency));
+  }
+  if (query.origins.empty() || query.destinations.empty()) {
+    throw InvalidArgument("a rates matrix needs at least one origin and one destination");
+  }
+  const auto pairs = std::int64_t(query.origins.size() * query.destinations.size());
+  if (pairs > options.max_matrix_lanes) {
+    throw InvalidArgument(fmt::format(
+        "{} origins x {} destinations is {} lanes, more than the maximum of {} per call",
+        query.origins.size(), query.destinations.size(), pairs, options.max_matrix_lanes));
+  }
+}
+
+// Routes each price read from the store to every cell of the matrix its lane belongs to.
+class PriceRouter final : public PriceReceiver {
+ public:
+  PriceRouter(const std::vector<std::vector<std::string>>& origins,
+              const std::vector<std::vector<std::string>>& destinations, Date from)
+      : columns_(destinations.size()), from_(from), cells_(origins.size() * destinations.size()) {
+    for (std::size_t i = 0; i < origins.size(); ++i) {
+      for (const std::string& code : origins[i]) rows_of_[code].push_back(i);
+    }
+    for (std::size_t j = 0; j < destinations.size(); ++j) {
+      for (const std::string& code : destinations[j]) columns_of_[code].push_back(j);
+    }
+  }
+
+  void price(std::string_view origin, std::string_view destination, Date day,
+             std::int32_t price) override {
+    const auto rows = rows_of_.find(std::string(origin));
+    const auto columns = columns_of_.find(std::string(destination));
+    if (rows == rows_of_.end() || columns == columns_of_.end()) return;
+    const detail::SlotPrice value{std::int32_t((day - from_).count()), price};
+    for (const std::size_t i : rows->second) {
+      for (const std::size_t j : columns->second) cells_[i * columns_ + j].push_back(value);
+    }
+  }
+
+  std::vector<detail::SlotPrice>& cell(std::size_t i, std::size_t j) {
+    return cells_[i * columns_ + j];
+  }
+
+  std::vector<std::string> origin_codes() const { return keys(rows_of_); }
+  std::vector<std::string> destination_codes() const { return keys(columns_of_); }
+
+ private:
+  using Index = std::unordered_map<std::string, std::vector<std::size_t>>;
+  static std::vector<std::string> keys(const Index& index) {
+    std::vector<std::string> out;
+    for (const auto& entry : index) out.push_back(entry.first);
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+
+  std::size_t columns_;
+  Date from_;
+  Index rows_of_, columns_of_;
+  std::vector<std::vector<detail::SlotPrice>> cells_;
+};
+
+}  // namespace
+
+std::vector<LaneRates> Database::rates_matrix(const MatrixQuery& query) {
+  check_rates_question(query, options_);
+  const RatesOptions& options = query.options;
   const StoreVersion now = refresh_geography();
-  const std::vector<std::string> origins = geography_->resolve(query.origin);
-  const std::vector<std::string> destinations = geography_->resolve(query.destination);
+  std::vector<std::vector<std::string>> origins, destinations;
+  for (const std::string& origin : query.origins) origins.push_back(geography_->resolve(origin));
+  for (const std::string& destination : query.destinations) {
+    destinations.push_back(geography_->resolve(destination));
+  }
+  const auto days = std::size_t((query.date_to - query.date_from).count() + 1);
+  const detail::BucketPlan buckets(options.bucket, query.date_from, query.date_to);
 
-  std::vector<DailyAggregate> slots(static_cast<std::size_t>(days));
-  {
-    // Another thread may have brought the shared copy further than `now`: that is a newer
-    // committed state, as good an answer as the one asked for.
-    std::shared_lock read(lane_days_->mutex);
-    const auto is_current = [&] {
-      const auto& have = lane_days_->lane_days.version();
-      return have && have->epoch == now.epoch && have->data >= now.data;
-    };
-    if (!is_current()) {
-      read.unlock();
-      {
-        const std::unique_lock write(lane_days_->mutex);
-        if (!is_current()) lane_days_->lane_days.refresh(*store_);
+  std::optional<detail::Conversion> conversion;
+  if (options.currency != base_currency) {
+    const Date earliest = query.date_from - std::chrono::days{options_.max_rate_age_days};
+    const std::string currencies[] = {options.currency};
+    std::vector<ExchangeRate> rates = store_->exchange_rates(currencies, earliest, query.date_to);
+    if (rates.empty()) {
+      const std::vector<std::string> known = store_->currencies();
+      if (!std::binary_search(known.begin(), known.end(), options.currency)) {
+        throw NotFound(fmt::format("unknown currency '{}': no exchange rate was ever loaded for it",
+                                   options.currency));
       }
-      read.lock();
     }
-    const detail::LaneDays& lane_days = lane_days_->lane_days;
-    const auto ids_of = [&](const std::vector<std::string>& codes) {
-      std::vector<std::int32_t> ids;
-      ids.reserve(codes.size());
-      for (const std::string& code : codes) {
-        if (const auto id = lane_days.port_id(code)) ids.push_back(*id);
-      }
-      return ids;
-    };
-    const std::vector<std::int32_t> origin_ids = ids_of(origins);
-    const std::vector<std::int32_t> destination_ids = ids_of(destinations);
-    lane_days.aggregate(origin_ids, destination_ids, query.date_from, query.date_to, slots);
+    const detail::RateTable table(std::move(rates), options_.max_rate_age_days);
+    conversion.emplace(detail::Conversion{options.currency, query.date_from, {}, 0});
+    conversion->max_age_days = options_.max_rate_age_days;
+    conversion->units_by_slot.reserve(days);
+    for (Date day = query.date_from; day <= query.date_to; day += std::chrono::days{1}) {
+      const ExchangeRate* rate = table.find(options.currency, day);
+      conversion->units_by_slot.push_back(rate ? rate->units : 0);
+    }
+  }
+  const detail::Conversion* convert = conversion ? &*conversion : nullptr;
+
+  std::vector<LaneRates> out;
+  out.reserve(origins.size() * destinations.size());
+  for (const std::string& origin : query.origins) {
+    for (const std::string& destination : query.destinations) {
+      out.push_back({origin, destination, {}});
+    }
   }
 
-  std::vector<RateDay> out;
-  out.reserve(slots.size());
-  Date day = query.date_from;
-  for (const DailyAggregate& slot : slots) {
-    RateDay rate{day, slot.count, std::nullopt, std::nullopt, std::nullopt};
-    if (slot.count > 0) {
-      rate.min = slot.min;
-      rate.max = slot.max;
-      if (slot.count >= query.min_count) {
-        rate.average = exact_average(slot.sum, slot.count, query.scale);
+  if (!options.percentiles.empty()) {
+    // Percentiles need the prices themselves: one read of every lane the matrix covers, from
+    // one snapshot, so counts and percentiles agree.
+    PriceRouter router(origins, destinations, query.date_from);
+    store_->read_prices(router.origin_codes(), router.destination_codes(), query.date_from,
+                        query.date_to, router);
+    for (std::size_t i = 0; i < origins.size(); ++i) {
+      for (std::size_t j = 0; j < destinations.size(); ++j) {
+        out[i * destinations.size() + j].days =
+            detail::answer_from_prices(router.cell(i, j), days, buckets, options, convert);
       }
     }
-    out.push_back(rate);
-    day += std::chrono::days{1};
+    return out;
+  }
+
+  // Another thread may have brought the shared copy further than `now`: that is a newer
+  // committed state, as good an answer as the one asked for.
+  std::shared_lock read(lane_days_->mutex);
+  const auto is_current = [&] {
+    const auto& have = lane_days_->lane_days.version();
+    return have && have->epoch == now.epoch && have->data >= now.data;
+  };
+  if (!is_current()) {
+    read.unlock();
+    {
+      const std::unique_lock write(lane_days_->mutex);
+      if (!is_current()) lane_days_->lane_days.refresh(*store_);
+    }
+    read.lock();
+  }
+  const detail::LaneDays& lane_days = lane_days_->lane_days;
+  const auto ids_of = [&](const std::vector<std::string>& codes) {
+    std::vector<std::int32_t> ids;
+    ids.reserve(codes.size());
+    for (const std::string& code : codes) {
+      if (const auto id = lane_days.port_id(code)) ids.push_back(*id);
+    }
+    return ids;
+  };
+  std::vector<std::vector<std::int32_t>> destination_ids;
+  for (const auto& codes : destinations) destination_ids.push_back(ids_of(codes));
+  std::vector<DailyAggregate> slots(days);
+  for (std::size_t i = 0; i < origins.size(); ++i) {
+    const std::vector<std::int32_t> origin_ids = ids_of(origins[i]);
+    for (std::size_t j = 0; j < destinations.size(); ++j) {
+      std::fill(slots.begin(), slots.end(), DailyAggregate{});
+      lane_days.aggregate(origin_ids, destination_ids[j], query.date_from, query.date_to, slots);
+      out[i * destinations.size() + j].days =
+          detail::answer_from_days(slots, buckets, options, convert);
+    }
   }
   return out;
 }
@@ -167,14 +302,54 @@ std::vector<RegionNode> Database::region_tree() {
   return geography().tree();
 }
 
-std::vector<RowError> Database::validate(const Batch& batch) {
+std::vector<RowError> Database::check_batch(const Batch& batch, detail::RateTable& rates) {
   if (!batch.id.empty()) detail::check_batch_id(batch.id);
   if (batch.rows.empty()) return {{0, "row", "the batch has no rows"}};
-  return detail::validate_rows(batch.rows, geography(), options_);
+  std::vector<RowError> errors = detail::validate_rows(batch.rows, geography(), options_);
+  // Prices in other currencies: the rates of every currency named, over the batch's days and
+  // the age limit before them, in one read.
+  std::vector<std::string> currencies;
+  std::optional<Date> first, last;
+  for (const BatchRow& row : batch.rows) {
+    if (row.currency.empty() || row.currency == base_currency || !is_currency_code(row.currency)) {
+      continue;
+    }
+    currencies.push_back(row.currency);
+    for (const std::string* text : {&row.day, &row.date_from, &row.date_to}) {
+      if (text->empty()) continue;
+      try {
+        const Date day = parse_date(*text);
+        first = first ? std::min(*first, day) : day;
+        last = last ? std::max(*last, day) : day;
+      } catch (const InvalidArgument&) {
+        // reported by validate_rows
+      }
+    }
+  }
+  if (currencies.empty()) return errors;
+  std::sort(currencies.begin(), currencies.end());
+  currencies.erase(std::unique(currencies.begin(), currencies.end()), currencies.end());
+  if (first) {
+    rates = detail::RateTable(
+        store_->exchange_rates(currencies, *first - std::chrono::days{options_.max_rate_age_days},
+                               *last),
+        options_.max_rate_age_days);
+  }
+  const std::vector<std::string> known = store_->currencies();
+  detail::check_currencies(batch.rows, rates, known, options_, errors);
+  std::stable_sort(errors.begin(), errors.end(),
+                   [](const RowError& a, const RowError& b) { return a.row < b.row; });
+  return errors;
+}
+
+std::vector<RowError> Database::validate(const Batch& batch) {
+  detail::RateTable rates;
+  return check_batch(batch, rates);
 }
 
 BatchResult Database::apply(const Batch& batch, const Progress& progress) {
-  if (auto errors = validate(batch); !errors.empty()) {
+  detail::RateTable rates;
+  if (auto errors = check_batch(batch, rates); !errors.empty()) {
     std::int64_t bad_rows = 0;
     for (std::size_t i = 0; i < errors.size(); ++i) {
       bad_rows += i == 0 || errors[i].row != errors[i - 1].row;
@@ -184,10 +359,28 @@ BatchResult Database::apply(const Batch& batch, const Progress& progress) {
                                        bad_rows == 1 ? "" : "s"),
                            std::move(errors));
   }
-  const std::vector<Price> prices = detail::expand_rows(batch.rows);
-  BatchRecord record{batch.id, detail::digest_of(prices), std::int64_t(batch.rows.size()),
-                     std::int64_t(prices.size()), utc_now_iso()};
+  const std::vector<Price> prices = detail::expand_rows(batch.rows, rates);
+  BatchRecord record{batch.id,
+                     detail::digest_of(prices),
+                     std::int64_t(batch.rows.size()),
+                     std::int64_t(prices.size()),
+                     utc_now_iso(),
+                     {}};
   if (record.id.empty()) record.id = "content-" + record.digest;
+  for (const BatchRow& row : batch.rows) {
+    if (row.currency.empty() || row.currency == base_currency) continue;
+    const Date from = parse_date(row.day.empty() ? row.date_from : row.day);
+    const Date to = row.day.empty() ? parse_date(row.date_to) : from;
+    for (Date d = from; d <= to; d += std::chrono::days{1}) {
+      record.rates_used.push_back(*rates.find(row.currency, d));
+    }
+  }
+  const auto by_currency_day = [](const ExchangeRate& a, const ExchangeRate& b) {
+    return std::tie(a.currency, a.day) < std::tie(b.currency, b.day);
+  };
+  std::sort(record.rates_used.begin(), record.rates_used.end(), by_currency_day);
+  record.rates_used.erase(std::unique(record.rates_used.begin(), record.rates_used.end()),
+                          record.rates_used.end());
 
   const auto replay = [&](const BatchRecord& first) {
     if (first.digest != record.digest) {
@@ -200,6 +393,47 @@ BatchResult Database::apply(const Batch& batch, const Progress& progress) {
   if (auto first = store_->find_batch(record.id)) return replay(*first);
   const ApplyOutcome outcome = store_->apply_batch(record, prices, progress);
   return outcome.already_applied ? replay(outcome.record) : result_of(outcome.record, false);
+}
+
+std::optional<BatchResult> Database::batch(std::string_view id) {
+  if (auto record = store_->find_batch(id)) return result_of(*record, true);
+  return std::nullopt;
+}
+
+std::int64_t Database::import_exchange_rates(const std::filesystem::path& path, bool replace) {
+  const std::vector<ExchangeRate> rates = read_exchange_rates(path);
+  return save_exchange_rates(rates, replace);
+}
+
+std::int64_t Database::save_exchange_rates(std::span<const ExchangeRate> rates, bool replace) {
+  for (const ExchangeRate& rate : rates) {
+    if (!is_currency_code(rate.currency) || rate.currency == base_currency) {
+      throw InvalidArgument(
+          fmt::format("exchange rate for '{}' on {}: not a currency code other than USD",
+                      rate.currency, format_date(rate.day)));
+    }
+    if (rate.units <= 0) {
+      throw InvalidArgument(fmt::format("exchange rate for {} on {} is {}: not above 0",
+                                        rate.currency, format_date(rate.day),
+                                        Decimal{rate.units, exchange_rate_scale}.to_string()));
+    }
+  }
+  // Each (currency, day) once: the same rate twice is one, two different rates are a mistake.
+  std::vector<ExchangeRate> distinct(rates.begin(), rates.end());
+  std::sort(distinct.begin(), distinct.end(), [](const ExchangeRate& a, const ExchangeRate& b) {
+    return std::tie(a.currency, a.day, a.units) < std::tie(b.currency, b.day, b.units);
+  });
+  distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
+  for (std::size_t i = 1; i < distinct.size(); ++i) {
+    if (distinct[i].currency == distinct[i - 1].currency &&
+        distinct[i].day == distinct[i - 1].day) {
+      throw InvalidArgument(fmt::format("two {} rates for {}: {} and {}; nothing was stored",
+                                        distinct[i].currency, format_date(distinct[i].day),
+                                        format_rate(distinct[i - 1].units),
+                                        format_rate(distinct[i].units)));
+    }
+  }
+  return store_->put_exchange_rates(distinct, replace);
 }
 
 ImportSummary Database::load(const Dataset& data, bool replace, const Progress& progress) {

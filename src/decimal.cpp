@@ -2,9 +2,12 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <boost/multiprecision/cpp_int.hpp>
+#include <iterator>
 #include <limits>
 
+#include "exact.hpp"
 #include "prkl/error.hpp"
 
 namespace prkl {
@@ -43,3 +46,45 @@ Decimal exact_average(std::int64_t sum, std::int64_t count, int scale) {
 }
 
 }  // namespace prkl
+
+namespace prkl::detail {
+
+Decimal round_quotient(Wide numerator, const Wide& denominator, int scale) {
+  for (int i = 0; i < scale; ++i) numerator *= 10;
+  Wide quotient = numerator / denominator;  // truncates toward zero
+  const Wide remainder = numerator % denominator;
+  const Wide twice_remainder = (remainder < 0 ? Wide(-remainder) : remainder) * 2;
+  if (twice_remainder >= denominator) quotient += numerator < 0 ? -1 : 1;
+  if (quotient > std::numeric_limits<std::int64_t>::max() ||
+      quotient < std::numeric_limits<std::int64_t>::min()) {
+    throw InvalidArgument(fmt::format("the value {}/{} at scale {} does not fit in 64 bits",
+                                      numerator.str(), denominator.str(), scale));
+  }
+  return Decimal{static_cast<std::int64_t>(quotient), scale};
+}
+
+std::int64_t to_base_currency(std::int64_t amount, std::int64_t rate_units) {
+  return round_quotient(Wide(amount) * rate_denominator, Wide(rate_units), 0).units;
+}
+
+RateTable::RateTable(std::vector<ExchangeRate> rates, std::int64_t max_age_days)
+    : max_age_days_(max_age_days) {
+  for (ExchangeRate& rate : rates) by_currency_[rate.currency].push_back(std::move(rate));
+  for (auto& [currency, days] : by_currency_) {
+    std::sort(days.begin(), days.end(),
+              [](const ExchangeRate& a, const ExchangeRate& b) { return a.day < b.day; });
+  }
+}
+
+const ExchangeRate* RateTable::find(std::string_view currency, Date day) const {
+  const auto found = by_currency_.find(std::string(currency));
+  if (found == by_currency_.end()) return nullptr;
+  const std::vector<ExchangeRate>& days = found->second;
+  auto after = std::upper_bound(days.begin(), days.end(), day,
+                                [](Date d, const ExchangeRate& r) { return d < r.day; });
+  if (after == days.begin()) return nullptr;
+  const ExchangeRate& rate = *std::prev(after);
+  return (day - rate.day).count() <= max_age_days_ ? &rate : nullptr;
+}
+
+}  // namespace prkl::detail

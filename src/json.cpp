@@ -15,8 +15,10 @@ RateField rate_field(std::string_view name) {
   if (name == "average_price") return RateField::average_price;
   if (name == "min") return RateField::min;
   if (name == "max") return RateField::max;
+  if (name == "percentiles") return RateField::percentiles;
   throw InvalidArgument(fmt::format(
-      "unknown rates field '{}' (expected day, count, average_price, min or max)", name));
+      "unknown rates field '{}' (expected day, count, average_price, min, max or percentiles)",
+      name));
 }
 
 namespace {
@@ -49,9 +51,41 @@ void append_day(std::string& out, const RateDay& d, std::span<const RateField> f
         }
         break;
       }
+      case RateField::percentiles:
+        if (d.percentiles.empty() && !first) out.pop_back();  // the comma before it
+        for (std::size_t i = 0; i < d.percentiles.size(); ++i) {
+          const Percentile& p = d.percentiles[i];
+          fmt::format_to(it, "{}\"p{}\":{}", i > 0 ? "," : "", p.percent,
+                         p.value ? p.value->to_string() : "null");
+        }
+        if (d.percentiles.empty()) first = out.back() == '{';
+        break;
     }
   }
   out += '}';
+}
+
+// A JSON string for a location: codes and slugs are plain text, but nothing stops a slug from
+// holding a quote or a control character.
+void append_string(std::string& out, std::string_view text) {
+  out += '"';
+  for (const char c : text) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          fmt::format_to(std::back_inserter(out), "\\u{:04x}", int(c));
+        } else {
+          out += c;
+        }
+    }
+  }
+  out += '"';
 }
 
 }  // namespace
@@ -66,6 +100,22 @@ std::string rates_json(std::span<const RateDay> days, std::span<const RateField>
     append_day(out, days[newest_first ? days.size() - 1 - i : i], fields);
   }
   out += ']';
+  return out;
+}
+
+std::string rates_matrix_json(std::span<const LaneRates> lanes, std::span<const RateField> fields) {
+  std::string out = "{\"lanes\":[";
+  for (std::size_t i = 0; i < lanes.size(); ++i) {
+    if (i > 0) out += ',';
+    out += "{\"origin\":";
+    append_string(out, lanes[i].origin);
+    out += ",\"destination\":";
+    append_string(out, lanes[i].destination);
+    out += ",\"rates\":";
+    out += rates_json(lanes[i].days, fields);
+    out += '}';
+  }
+  out += "]}";
   return out;
 }
 

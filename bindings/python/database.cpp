@@ -173,15 +173,31 @@ std::vector<BatchRow> batch_rows(const py::object& rows) {
   return out;
 }
 
+RatesOptions rates_options(std::int64_t min_count, int scale, const std::string& bucket,
+                           const std::optional<std::vector<int>>& percentiles,
+                           const std::string& currency) {
+  return {min_count, scale, parse_bucket(bucket), percentiles.value_or(std::vector<int>{}),
+          currency};
+}
+
 RatesQuery rates_query(const py::object& date_from, const py::object& date_to,
                        const std::string& origin, const std::string& destination,
-                       std::int64_t min_count, int scale) {
+                       const RatesOptions& o) {
   return {date_argument(date_from, "date_from"),
           date_argument(date_to, "date_to"),
           origin,
           destination,
-          min_count,
-          scale};
+          o.min_count,
+          o.scale,
+          o.bucket,
+          o.percentiles,
+          o.currency};
+}
+
+std::vector<RateField> rate_fields(const std::vector<std::string>& names) {
+  std::vector<RateField> keys;
+  for (const std::string& name : names) keys.push_back(rate_field(name));
+  return keys;
 }
 
 }  // namespace
@@ -200,9 +216,11 @@ void bind_database(py::module_& m) {
           "rates",
           [](Pool& pool, const py::object& date_from, const py::object& date_to,
              const std::string& origin, const std::string& destination, std::int64_t min_count,
-             int scale) {
+             int scale, const std::string& bucket,
+             const std::optional<std::vector<int>>& percentiles, const std::string& currency) {
             const RatesQuery query =
-                rates_query(date_from, date_to, origin, destination, min_count, scale);
+                rates_query(date_from, date_to, origin, destination,
+                            rates_options(min_count, scale, bucket, percentiles, currency));
             std::vector<RateDay> days;
             {
               py::gil_scoped_release release;
@@ -211,19 +229,24 @@ void bind_database(py::module_& m) {
             return days;
           },
           py::arg("date_from"), py::arg("date_to"), py::arg("origin"), py::arg("destination"),
-          py::arg("min_count") = 3, py::arg("scale") = 0,
-          "One RateDay per day from date_from to date_to inclusive, ascending. origin and "
+          py::arg("min_count") = 3, py::arg("scale") = 0, py::arg("bucket") = "day",
+          py::arg("percentiles") = py::none(), py::arg("currency") = "USD",
+          "One RateDay per day (or per week or month: bucket='week'|'month', each labelled by "
+          "its calendar start) from date_from to date_to inclusive, ascending. origin and "
           "destination are port codes or region slugs (regions include sub-regions at any "
-          "depth). Dates are datetime.date or 'YYYY-MM-DD'.")
+          "depth). Dates are datetime.date or 'YYYY-MM-DD'. percentiles=[25, 50, 75] adds "
+          "day.percentiles; currency='EUR' converts at each day's exchange rate.")
       .def(
           "rates_json",
           [](Pool& pool, const py::object& date_from, const py::object& date_to,
              const std::string& origin, const std::string& destination, std::int64_t min_count,
-             int scale, const std::vector<std::string>& fields, bool newest_first) {
+             int scale, const std::vector<std::string>& fields, bool newest_first,
+             const std::string& bucket, const std::optional<std::vector<int>>& percentiles,
+             const std::string& currency) {
             const RatesQuery query =
-                rates_query(date_from, date_to, origin, destination, min_count, scale);
-            std::vector<RateField> keys;
-            for (const std::string& name : fields) keys.push_back(rate_field(name));
+                rates_query(date_from, date_to, origin, destination,
+                            rates_options(min_count, scale, bucket, percentiles, currency));
+            const std::vector<RateField> keys = rate_fields(fields);
             std::string text;
             {
               py::gil_scoped_release release;
@@ -235,10 +258,63 @@ void bind_database(py::module_& m) {
           py::arg("min_count") = 3, py::arg("scale") = 0,
           py::arg("fields") =
               std::vector<std::string>{"day", "count", "average_price", "min", "max"},
-          py::arg("newest_first") = false,
+          py::arg("newest_first") = false, py::arg("bucket") = "day",
+          py::arg("percentiles") = py::none(), py::arg("currency") = "USD",
           "The same answer as rates(), as JSON text ready to send: an array of objects with "
-          "`fields` in the order given, averages as exact decimals. Written in C++ without "
-          "Python objects per day, for web handlers.")
+          "`fields` in the order given ('percentiles' adds p25, p50, ...), averages as exact "
+          "decimals. Written in C++ without Python objects per day, for web handlers.")
+      .def(
+          "rates_matrix",
+          [](Pool& pool, const py::object& date_from, const py::object& date_to,
+             const std::vector<std::string>& origins, const std::vector<std::string>& destinations,
+             std::int64_t min_count, int scale, const std::string& bucket,
+             const std::optional<std::vector<int>>& percentiles, const std::string& currency) {
+            const MatrixQuery query{date_argument(date_from, "date_from"),
+                                    date_argument(date_to, "date_to"), origins, destinations,
+                                    rates_options(min_count, scale, bucket, percentiles, currency)};
+            std::vector<LaneRates> lanes;
+            {
+              py::gil_scoped_release release;
+              lanes = pool.take()->rates_matrix(query);
+            }
+            py::list out;
+            for (LaneRates& lane : lanes) {
+              out.append(
+                  py::make_tuple(lane.origin, lane.destination, py::cast(std::move(lane.days))));
+            }
+            return out;
+          },
+          py::arg("date_from"), py::arg("date_to"), py::arg("origins"), py::arg("destinations"),
+          py::arg("min_count") = 3, py::arg("scale") = 0, py::arg("bucket") = "day",
+          py::arg("percentiles") = py::none(), py::arg("currency") = "USD",
+          "rates() for every origin with every destination in one call: a list of (origin, "
+          "destination, [RateDay]), origins outer. At most 100 pairs.")
+      .def(
+          "rates_matrix_json",
+          [](Pool& pool, const py::object& date_from, const py::object& date_to,
+             const std::vector<std::string>& origins, const std::vector<std::string>& destinations,
+             std::int64_t min_count, int scale, const std::vector<std::string>& fields,
+             const std::string& bucket, const std::optional<std::vector<int>>& percentiles,
+             const std::string& currency) {
+            const MatrixQuery query{date_argument(date_from, "date_from"),
+                                    date_argument(date_to, "date_to"), origins, destinations,
+                                    rates_options(min_count, scale, bucket, percentiles, currency)};
+            const std::vector<RateField> keys = rate_fields(fields);
+            std::string text;
+            {
+              py::gil_scoped_release release;
+              text = rates_matrix_json(pool.take()->rates_matrix(query), keys);
+            }
+            return text;
+          },
+          py::arg("date_from"), py::arg("date_to"), py::arg("origins"), py::arg("destinations"),
+          py::arg("min_count") = 3, py::arg("scale") = 0,
+          py::arg("fields") =
+              std::vector<std::string>{"day", "count", "average_price", "min", "max"},
+          py::arg("bucket") = "day", py::arg("percentiles") = py::none(),
+          py::arg("currency") = "USD",
+          "rates_matrix() as JSON text: {\"lanes\": [{\"origin\", \"destination\", "
+          "\"rates\": [...]}]}.")
       .def(
           "resolve",
           [](Pool& pool, const std::string& location) {
@@ -294,6 +370,25 @@ void bind_database(py::module_& m) {
           "lists every bad row). Applying a batch_id again returns the first result with "
           "replayed=True; without a batch_id the content names the batch.")
       .def(
+          "batch",
+          [](Pool& pool, const std::string& batch_id) {
+            py::gil_scoped_release release;
+            return pool.take()->batch(batch_id);
+          },
+          py::arg("batch_id"),
+          "The ledger's BatchResult for an applied batch id (with the exchange rates it used), "
+          "or None.")
+      .def(
+          "import_exchange_rates",
+          [](Pool& pool, const std::filesystem::path& path, bool replace) {
+            py::gil_scoped_release release;
+            return pool.take()->import_exchange_rates(path, replace);
+          },
+          py::arg("path"), py::arg("replace") = false,
+          "Loads openexchangerates-style YYYY-MM-DD.json files (one file or a directory) in "
+          "one transaction; returns how many rates were new or changed. A day stored before "
+          "with other rates is refused unless replace=True.")
+      .def(
           "import_dump",
           [](Pool& pool, const std::filesystem::path& path, bool replace) {
             py::gil_scoped_release release;
@@ -320,11 +415,12 @@ void bind_database(py::module_& m) {
   m.def(
       "connect",
       [](const std::string& url, bool create, std::size_t pool_size, std::int64_t max_range_days,
-         std::int64_t max_price) {
+         std::int64_t max_price, std::int64_t max_rate_age_days) {
         if (pool_size < 1) throw InvalidArgument(fmt::format("pool_size {} is below 1", pool_size));
         Options options;
         options.max_range_days = max_range_days;
         options.max_price = max_price;
+        options.max_rate_age_days = max_rate_age_days;
         const bool private_memory = url.find(":memory:") != std::string::npos;
         py::gil_scoped_release release;
         return std::make_unique<Pool>(url, create, options, private_memory ? 1 : pool_size);
@@ -332,6 +428,7 @@ void bind_database(py::module_& m) {
       py::arg("url"), py::arg("create") = false, py::arg("pool_size") = 8,
       py::arg("max_range_days") = Options{}.max_range_days,
       py::arg("max_price") = Options{}.max_price,
+      py::arg("max_rate_age_days") = Options{}.max_rate_age_days,
       "Opens a store: 'sqlite:PATH', 'sqlite::memory:', 'postgresql://...' or a libpq "
       "key=value string. create=True makes the store and its schema if missing.");
 }

@@ -24,8 +24,35 @@ py::object average_object(const std::optional<Decimal>& average) {
   return decimal_type(average->to_string());
 }
 
-py::object optional_int(const std::optional<std::int32_t>& v) {
+py::object optional_int(const std::optional<std::int64_t>& v) {
   return v ? py::object(py::int_(*v)) : py::object(py::none());
+}
+
+// For JSON: a scaled value becomes a float, whose JSON text is the exact decimal for up to 15
+// significant digits (every realistic price at scales up to 4).
+py::object json_number(const std::optional<Decimal>& value) {
+  if (!value) return py::none();
+  if (value->scale == 0) return py::int_(value->units);
+  return py::float_(std::stod(value->to_string()));
+}
+
+py::dict percentile_dict(const RateDay& d) {
+  py::dict out;
+  for (const Percentile& p : d.percentiles) out[py::int_(p.percent)] = average_object(p.value);
+  return out;
+}
+
+py::list rates_used_list(const BatchResult& r) {
+  static const py::object decimal_type = py::module_::import("decimal").attr("Decimal");
+  py::list out;
+  for (const ExchangeRate& rate : r.rates_used) {
+    py::dict d;
+    d["currency"] = rate.currency;
+    d["day"] = to_python_date(rate.day);
+    d["rate"] = decimal_type(format_rate(rate.units));
+    out.append(d);
+  }
+  return out;
 }
 
 py::dict region_dict(const RegionNode& node) {
@@ -54,23 +81,25 @@ void bind_values(py::module_& m) {
           "min", [](const RateDay& d) { return optional_int(d.min); }, "Lowest price, or None.")
       .def_property_readonly(
           "max", [](const RateDay& d) { return optional_int(d.max); }, "Highest price, or None.")
+      .def_property_readonly(
+          "percentiles", &percentile_dict,
+          "The asked percentiles by percent ({50: 1120}), valued like average_price.")
       .def(
           "to_dict",
           [](const RateDay& d) {
             py::dict out;
             out["day"] = format_date(d.day);
-            // A scaled average becomes a float, whose JSON text is the exact decimal for up to
-            // 15 significant digits (every realistic price at scales up to 4).
-            out["average_price"] = !d.average ? py::object(py::none())
-                                   : d.average->scale == 0
-                                       ? py::object(py::int_(d.average->units))
-                                       : py::object(py::float_(std::stod(d.average->to_string())));
+            out["average_price"] = json_number(d.average);
             out["count"] = d.count;
             out["min"] = optional_int(d.min);
             out["max"] = optional_int(d.max);
+            for (const Percentile& p : d.percentiles) {
+              out[py::str(fmt::format("p{}", p.percent))] = json_number(p.value);
+            }
             return out;
           },
-          "JSON-ready values: day as YYYY-MM-DD, average_price as int, float or None.")
+          "JSON-ready values: day as YYYY-MM-DD, average_price (and p25, p50, ... when asked) "
+          "as int, float or None.")
       .def("__repr__", [](const RateDay& d) {
         return fmt::format("RateDay(day={}, count={}, average_price={}, min={}, max={})",
                            format_date(d.day), d.count, d.average ? d.average->to_string() : "None",
@@ -131,6 +160,9 @@ void bind_values(py::module_& m) {
       .def_readonly("applied_at", &BatchResult::applied_at, "UTC ISO 8601 time of the first apply.")
       .def_readonly("replayed", &BatchResult::replayed,
                     "True when the id was applied before and nothing was written now.")
+      .def_property_readonly("rates_used", &rates_used_list,
+                             "Exchange rates prices were converted at: dicts of currency, day "
+                             "(datetime.date) and rate (decimal.Decimal, units per USD).")
       .def("to_dict",
            [](const BatchResult& r) {
              py::dict d;
@@ -139,6 +171,15 @@ void bind_values(py::module_& m) {
              d["prices"] = r.prices;
              d["applied_at"] = r.applied_at;
              d["replayed"] = r.replayed;
+             py::list rates;
+             for (const ExchangeRate& rate : r.rates_used) {
+               py::dict item;
+               item["currency"] = rate.currency;
+               item["day"] = format_date(rate.day);
+               item["rate"] = format_rate(rate.units);
+               rates.append(item);
+             }
+             d["rates_used"] = rates;
              return d;
            })
       .def("__repr__", [](const BatchResult& r) {

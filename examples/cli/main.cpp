@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <charconv>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -50,33 +51,52 @@ void print_region_table(const prkl::RegionNode& node, int depth) {
   for (const auto& child : node.children) print_region_table(child, depth + 1);
 }
 
-std::string optional_text(const std::optional<std::int32_t>& v) {
+std::string optional_text(const std::optional<std::int64_t>& v) {
   return v ? std::to_string(*v) : "null";
+}
+
+std::string optional_text(const std::optional<prkl::Decimal>& v) {
+  return v ? v->to_string() : "null";
 }
 
 // Averages are exact decimals, so the JSON is written by hand: a JSON library would route a
 // non-integer average through a double.
-void print_rates_json(const std::vector<prkl::RateDay>& days) {
+std::string day_json(const prkl::RateDay& d) {
+  std::string out = fmt::format(
+      "{{\"day\": \"{}\", \"average_price\": {}, \"count\": {}, \"min\": {}, \"max\": {}",
+      prkl::format_date(d.day), optional_text(d.average), d.count, optional_text(d.min),
+      optional_text(d.max));
+  for (const auto& p : d.percentiles) {
+    fmt::format_to(std::back_inserter(out), ", \"p{}\": {}", p.percent, optional_text(p.value));
+  }
+  return out + "}";
+}
+
+std::string days_json(const std::vector<prkl::RateDay>& days, std::string_view indent) {
   std::string out = "[";
   for (const auto& d : days) {
-    fmt::format_to(std::back_inserter(out),
-                   "{}\n  {{\"day\": \"{}\", \"average_price\": {}, \"count\": {}, \"min\": {}, "
-                   "\"max\": {}}}",
-                   out.size() > 1 ? "," : "", prkl::format_date(d.day),
-                   d.average ? d.average->to_string() : "null", d.count, optional_text(d.min),
-                   optional_text(d.max));
+    fmt::format_to(std::back_inserter(out), "{}\n{}  {}", out.size() > 1 ? "," : "", indent,
+                   day_json(d));
   }
-  out += days.empty() ? "]\n" : "\n]\n";
-  fmt::print("{}", out);
+  return out + (days.empty() ? "]" : fmt::format("\n{}]", indent));
 }
 
 void print_rates_table(const std::vector<prkl::RateDay>& days) {
-  fmt::print("{:<10}  {:>6}  {:>13}  {:>10}  {:>10}\n", "day", "count", "average_price", "min",
-             "max");
+  std::string header = fmt::format("{:<10}  {:>6}  {:>13}  {:>10}  {:>10}", "day", "count",
+                                   "average_price", "min", "max");
+  if (!days.empty()) {
+    for (const auto& p : days.front().percentiles) {
+      header += fmt::format("  {:>10}", fmt::format("p{}", p.percent));
+    }
+  }
+  fmt::print("{}\n", header);
+  const auto text = [](const auto& v) { return v ? fmt::format("{}", optional_text(v)) : "-"; };
   for (const auto& d : days) {
-    fmt::print("{:<10}  {:>6}  {:>13}  {:>10}  {:>10}\n", prkl::format_date(d.day), d.count,
-               d.average ? d.average->to_string() : "-", d.min ? std::to_string(*d.min) : "-",
-               d.max ? std::to_string(*d.max) : "-");
+    std::string line =
+        fmt::format("{:<10}  {:>6}  {:>13}  {:>10}  {:>10}", prkl::format_date(d.day), d.count,
+                    text(d.average), text(d.min), text(d.max));
+    for (const auto& p : d.percentiles) line += fmt::format("  {:>10}", text(p.value));
+    fmt::print("{}\n", line);
   }
 }
 
@@ -96,8 +116,26 @@ void print_row_errors(const std::vector<prkl::RowError>& errors,
 
 struct RatesOptions {
   std::string from, to, origin, destination, format = "json";
+  std::vector<std::string> origins, destinations;  // the matrix command's
   std::int64_t min_count = 3;
   int scale = 0;
+  std::string bucket = "day", percentiles, currency = "USD";
+
+  prkl::RatesOptions options() const {
+    prkl::RatesOptions o{min_count, scale, prkl::parse_bucket(bucket), {}, currency};
+    std::string_view rest = percentiles;
+    while (!rest.empty()) {
+      const std::string_view item = rest.substr(0, rest.find(','));
+      rest.remove_prefix(std::min(rest.size(), item.size() + 1));
+      int value = 0;
+      const auto [stop, error] = std::from_chars(item.data(), item.data() + item.size(), value);
+      if (error != std::errc{} || stop != item.data() + item.size()) {
+        throw prkl::InvalidArgument(fmt::format("--percentiles: '{}' is not a whole number", item));
+      }
+      o.percentiles.push_back(value);
+    }
+    return o;
+  }
 };
 
 struct PortsOptions {
@@ -135,9 +173,84 @@ int run_import(const std::string& url, const std::string& path, bool replace) {
 
 int run_rates(const std::string& url, const RatesOptions& o) {
   auto db = prkl::Database::open(url);
+  const prkl::RatesOptions options = o.options();
   const auto days = db.rates({prkl::parse_date(o.from, "--from"), prkl::parse_date(o.to, "--to"),
-                              o.origin, o.destination, o.min_count, o.scale});
-  o.format == "json" ? print_rates_json(days) : print_rates_table(days);
+                              o.origin, o.destination, options.min_count, options.scale,
+                              options.bucket, options.percentiles, options.currency});
+  if (o.format == "json") {
+    fmt::print("{}\n", days_json(days, ""));
+  } else {
+    print_rates_table(days);
+  }
+  return 0;
+}
+
+int run_matrix(const std::string& url, const RatesOptions& o) {
+  auto db = prkl::Database::open(url);
+  const auto lanes =
+      db.rates_matrix({prkl::parse_date(o.from, "--from"), prkl::parse_date(o.to, "--to"),
+                       o.origins, o.destinations, o.options()});
+  if (o.format == "json") {
+    std::string out = "{\"lanes\": [";
+    for (std::size_t i = 0; i < lanes.size(); ++i) {
+      fmt::format_to(std::back_inserter(out),
+                     "{}\n  {{\"origin\": {}, \"destination\": {}, \"rates\": {}}}",
+                     i > 0 ? "," : "", json(lanes[i].origin).dump(),
+                     json(lanes[i].destination).dump(), days_json(lanes[i].days, "  "));
+    }
+    fmt::print("{}\n]}}\n", out);
+  } else {
+    for (const auto& lane : lanes) {
+      fmt::print("{} -> {}\n", lane.origin, lane.destination);
+      print_rates_table(lane.days);
+      fmt::print("\n");
+    }
+  }
+  return 0;
+}
+
+json rates_used_json(const std::vector<prkl::ExchangeRate>& rates) {
+  json out = json::array();
+  for (const auto& r : rates) {
+    out.push_back({{"currency", r.currency},
+                   {"day", prkl::format_date(r.day)},
+                   {"rate", prkl::format_rate(r.units)}});
+  }
+  return out;
+}
+
+int run_batch_show(const std::string& url, const std::string& id, const std::string& format) {
+  auto db = prkl::Database::open(url);
+  const auto found = db.batch(id);
+  if (!found) throw prkl::NotFound(fmt::format("no batch '{}' was applied", id));
+  if (format == "json") {
+    fmt::print("{}\n", json{{"batch_id", found->batch_id},
+                            {"rows", found->rows},
+                            {"prices", found->prices},
+                            {"applied_at", found->applied_at},
+                            {"rates_used", rates_used_json(found->rates_used)}}
+                           .dump(2));
+    return 0;
+  }
+  fmt::print("batch '{}': {} rows, {} prices, applied at {}\n", found->batch_id, found->rows,
+             found->prices, found->applied_at);
+  if (found->rates_used.empty()) {
+    fmt::print("all prices were in USD\n");
+  } else {
+    fmt::print("converted to USD at (units per USD):\n");
+    for (const auto& r : found->rates_used) {
+      fmt::print("  {} {} {}\n", r.currency, prkl::format_date(r.day), prkl::format_rate(r.units));
+    }
+  }
+  return 0;
+}
+
+int run_fx_import(const std::string& url, const std::string& path, bool replace) {
+  auto db = prkl::Database::open(url, prkl::OpenMode::create);
+  const auto rates = prkl::read_exchange_rates(path);
+  const std::int64_t written = db.save_exchange_rates(rates, replace);
+  fmt::print("read {} exchange rates from {}; {} were new or changed\n", rates.size(), path,
+             written);
   return 0;
 }
 
@@ -206,7 +319,8 @@ int run_batch_apply(const std::string& url, const BatchOptions& o) {
                             {"rows", result.rows},
                             {"prices", result.prices},
                             {"applied_at", result.applied_at},
-                            {"replayed", result.replayed}}
+                            {"replayed", result.replayed},
+                            {"rates_used", rates_used_json(result.rates_used)}}
                            .dump(2));
   } else if (result.replayed) {
     fmt::print("batch '{}' was already applied at {} ({} rows, {} prices); nothing changed\n",
@@ -240,6 +354,19 @@ void add_format(CLI::App* command, std::string& format) {
       ->capture_default_str();
 }
 
+void add_rates_options(CLI::App* command, RatesOptions& o) {
+  command->add_option("--min-count", o.min_count, "Fewest prices for a day to get an average")
+      ->capture_default_str();
+  command->add_option("--scale", o.scale, "Fraction digits of the average and percentiles")
+      ->capture_default_str();
+  command->add_option("--bucket", o.bucket, "day, week (ISO, from Monday) or month")
+      ->capture_default_str();
+  command->add_option("--percentiles", o.percentiles, "Percentiles to add, e.g. 25,50,75");
+  command->add_option("--currency", o.currency, "ISO 4217 code of the answer")
+      ->capture_default_str();
+  add_format(command, o.format);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -268,13 +395,29 @@ int main(int argc, char** argv) {
   rates->add_option("--origin", rates_options.origin, "Port code or region slug")->required();
   rates->add_option("--destination", rates_options.destination, "Port code or region slug")
       ->required();
-  rates
-      ->add_option("--min-count", rates_options.min_count,
-                   "Fewest prices for a day to get an average")
-      ->capture_default_str();
-  rates->add_option("--scale", rates_options.scale, "Fraction digits of the average")
-      ->capture_default_str();
-  add_format(rates, rates_options.format);
+  add_rates_options(rates, rates_options);
+
+  auto* matrix = app.add_subcommand("matrix", "Rates for every origin with every destination");
+  RatesOptions matrix_options;
+  matrix->add_option("--from", matrix_options.from, "First day, YYYY-MM-DD")->required();
+  matrix->add_option("--to", matrix_options.to, "Last day, YYYY-MM-DD (inclusive)")->required();
+  matrix->add_option("--origins", matrix_options.origins, "Port codes or region slugs")
+      ->required()
+      ->delimiter(',');
+  matrix->add_option("--destinations", matrix_options.destinations, "Port codes or region slugs")
+      ->required()
+      ->delimiter(',');
+  add_rates_options(matrix, matrix_options);
+
+  auto* fx = app.add_subcommand("fx", "Exchange rates");
+  fx->require_subcommand(1);
+  auto* fx_import = fx->add_subcommand(
+      "import", "Load openexchangerates-style YYYY-MM-DD.json files (a file or a directory)");
+  std::string fx_path;
+  bool fx_replace = false;
+  fx_import->add_option("PATH", fx_path, "A YYYY-MM-DD.json file or a directory of them")
+      ->required();
+  fx_import->add_flag("--replace", fx_replace, "Replace rates stored before for the same days");
 
   auto* ports = app.add_subcommand("ports", "Look up ports");
   PortsOptions ports_options;
@@ -299,6 +442,10 @@ int main(int argc, char** argv) {
   apply->add_option("--id", batch_options.id,
                     "Batch id; applying an id again changes nothing (default: from the content)");
   add_format(apply, batch_options.format);
+  auto* show = batch->add_subcommand("show", "What the ledger holds for a batch id");
+  show->add_option("ID", batch_options.id, "Batch id")->required();
+  std::string show_format = "table";
+  add_format(show, show_format);
 
   auto* generate = app.add_subcommand("generate", "Make deterministic sample data");
   GenerateOptions gen;
@@ -324,6 +471,9 @@ int main(int argc, char** argv) {
     if (*init) return run_init(db_url);
     if (*import_dump) return run_import(db_url, dump_path, replace);
     if (*rates) return run_rates(db_url, rates_options);
+    if (*matrix) return run_matrix(db_url, matrix_options);
+    if (*fx_import) return run_fx_import(db_url, fx_path, fx_replace);
+    if (*show) return run_batch_show(db_url, batch_options.id, show_format);
     if (*ports) return run_ports(db_url, ports_options);
     if (*regions) return run_regions(db_url, regions_format);
     if (*validate) return run_batch_validate(db_url, batch_options);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "prkl/date.hpp"
+#include "prkl/model.hpp"
 
 namespace prkl {
 
@@ -22,9 +23,13 @@ struct BatchRow {
   std::string day;
   std::string date_from;
   std::string date_to;
+  /// A whole number of `currency` units.
   std::string price;
   /// Line in the source file, when the row came from one; 0 otherwise.
   std::int64_t source_line = 0;
+  /// ISO 4217 code of the price; empty means USD. Other currencies are converted to whole USD
+  /// at the rate of the price's own day (see Options::max_rate_age_days) before they are stored.
+  std::string currency{};
 
   /// A single-day row built from typed values.
   static BatchRow single(std::string origin, std::string destination, Date day, std::int64_t price);
@@ -50,17 +55,21 @@ struct BatchResult {
   std::string applied_at;
   /// True when this id had already been applied and nothing was written now.
   bool replayed = false;
+  /// The exchange rates prices in other currencies were converted at (see
+  /// BatchRecord::rates_used), by currency and day.
+  std::vector<ExchangeRate> rates_used;
 };
 
 /// The BatchRow field a CSV column or a key names: `origin` (or `orig_code`, `origin_code`),
-/// `destination` (or `dest_code`, `destination_code`), `day`, `date_from`, `date_to`, `price`.
+/// `destination` (or `dest_code`, `destination_code`), `day`, `date_from`, `date_to`, `price`,
+/// `currency`.
 /// nullptr for any other name.
 std::string BatchRow::*batch_field(std::string_view name);
 
 /// Reads a CSV batch. The header row names the columns, in any order: `origin`, `destination`
 /// (or `orig_code`/`origin_code`, `dest_code`/`destination_code`), `price`, and either `day` or
-/// `date_from` and `date_to`. Unknown columns are an error (a typo must not drop data).
-/// Throws InvalidArgument for a missing file, a bad header or malformed CSV quoting.
+/// `date_from` and `date_to`; optionally `currency`. Unknown columns are an error (a typo must not
+/// drop data). Throws InvalidArgument for a missing file, a bad header or malformed CSV quoting.
 std::vector<BatchRow> read_batch_csv(const std::filesystem::path& path);
 
 }  // namespace prkl

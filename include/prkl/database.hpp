@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,6 +22,7 @@ namespace prkl {
 
 namespace detail {
 class Geography;
+class RateTable;
 struct SharedLaneDays;
 }  // namespace detail
 
@@ -32,6 +35,11 @@ struct Options {
   /// Most prices one batch may write once its date ranges are expanded; a bigger batch is
   /// refused before anything is expanded or written.
   std::int64_t max_batch_prices = 10'000'000;
+  /// How many days before a price's (or an answer's) day an exchange rate may be, when that
+  /// day has none of its own; older is no rate at all.
+  std::int64_t max_rate_age_days = 7;
+  /// Most origin x destination pairs one rates_matrix call answers.
+  std::int64_t max_matrix_lanes = 100;
 };
 
 /// What a dump import loaded.
@@ -74,6 +82,11 @@ class Database {
   /// first with whatever anyone committed since (one cheap version read when nothing did).
   std::vector<RateDay> rates(const RatesQuery& query);
 
+  /// Every origin with every destination (origins outer, each a port or a region), under one
+  /// version check and, with percentiles, one read of the prices. At most
+  /// Options::max_matrix_lanes pairs; more is an InvalidArgument naming the limit.
+  std::vector<LaneRates> rates_matrix(const MatrixQuery& query);
+
   /// Size of the in-memory copy of the aggregates (loaded by the first rates call).
   CacheStats cache_stats();
 
@@ -100,6 +113,17 @@ class Database {
   /// An id applied before returns its first result with `replayed` set.
   BatchResult apply(const Batch& batch, const Progress& progress = {});
 
+  /// The ledger's record of a batch id, with the exchange rates it converted prices at;
+  /// nullopt when the id was never applied.
+  std::optional<BatchResult> batch(std::string_view id);
+
+  /// Reads exchange-rate files (see read_exchange_rates()) and stores them in one transaction.
+  /// A day and currency stored before with another rate is refused, naming both rates, and
+  /// nothing is stored, unless `replace` is set. Returns how many rates were new or changed.
+  std::int64_t import_exchange_rates(const std::filesystem::path& path, bool replace = false);
+  /// Stores exchange rates the same way.
+  std::int64_t save_exchange_rates(std::span<const ExchangeRate> rates, bool replace = false);
+
   /// Loads a plain-SQL pg_dump file (see read_dump()) in one transaction. Refuses a store that
   /// already holds data unless `replace` is set, in which case everything (batch ledger too) is
   /// replaced. `progress` hears the reading (in bytes), then the writing (in rows).
@@ -114,6 +138,8 @@ class Database {
   /// Reloads the cached geography if the store says it changed; returns the store's version.
   StoreVersion refresh_geography();
   const detail::Geography& geography();
+  /// Checks a batch's rows, currencies included; the rates it will convert at go to `rates`.
+  std::vector<RowError> check_batch(const Batch& batch, detail::RateTable& rates);
 
   std::unique_ptr<Store> store_;
   Options options_;

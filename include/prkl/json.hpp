@@ -13,10 +13,11 @@
 namespace prkl {
 
 /// The keys a RateDay is written with.
-enum class RateField { day, count, average_price, min, max };
+/// `percentiles` stands for one key per asked percentile: "p25", "p50", ...
+enum class RateField { day, count, average_price, min, max, percentiles };
 
-/// The field a key names ("day", "count", "average_price", "min", "max"); throws
-/// InvalidArgument naming any other.
+/// The field a key names ("day", "count", "average_price", "min", "max", "percentiles");
+/// throws InvalidArgument naming any other.
 RateField rate_field(std::string_view name);
 
 /// A JSON array with one object per day, each with `fields` in the order given. Days are
@@ -24,5 +25,9 @@ RateField rate_field(std::string_view name);
 /// null; min and max are null on days without prices. `newest_first` lists the days in reverse.
 std::string rates_json(std::span<const RateDay> days, std::span<const RateField> fields,
                        bool newest_first = false);
+
+/// `{"lanes": [{"origin": ..., "destination": ..., "rates": [...]}, ...]}`, each lane's rates
+/// as rates_json() writes them.
+std::string rates_matrix_json(std::span<const LaneRates> lanes, std::span<const RateField> fields);
 
 }  // namespace prkl

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "prkl/date.hpp"
@@ -59,6 +60,37 @@ struct DailyAggregate {
   friend bool operator==(const DailyAggregate&, const DailyAggregate&) = default;
 };
 
+/// How a rates answer groups days: one entry per calendar day, per ISO week (Monday to
+/// Sunday) or per calendar month.
+enum class Bucket { day, week, month };
+
+/// "day", "week" or "month"; throws InvalidArgument naming anything else.
+Bucket parse_bucket(std::string_view text);
+std::string_view to_string(Bucket bucket) noexcept;
+
+/// The calendar start of the bucket holding `day`: the day itself, its week's Monday, or the
+/// 1st of its month.
+Date bucket_start(Bucket bucket, Date day) noexcept;
+
+/// The currency prices are stored in, and answers are given in unless a query asks otherwise.
+inline constexpr std::string_view base_currency = "USD";
+
+/// The options every rates question shares.
+struct RatesOptions {
+  /// Days (or buckets) with fewer prices than this get a null average and null percentiles.
+  std::int64_t min_count = 3;
+  /// Fraction digits of the average and the percentiles; 0 gives whole units.
+  int scale = 0;
+  Bucket bucket = Bucket::day;
+  /// Percentiles to give per day or bucket, each 1..99 (50 is the median), computed as
+  /// PostgreSQL's `percentile_cont(p / 100.0) WITHIN GROUP (ORDER BY price)`: linear
+  /// interpolation between the two closest ranks, exactly, then rounded like the average.
+  std::vector<int> percentiles{};
+  /// ISO 4217 code of the answer. Prices are stored in USD; another currency converts each
+  /// day's statistics at that day's exchange rate (see Database::import_exchange_rates).
+  std::string currency = std::string(base_currency);
+};
+
 /// A rates question: every day from `date_from` to `date_to` inclusive, prices from any port of
 /// `origin` to any port of `destination` (each a port code or a region slug, regions recursive).
 struct RatesQuery {
@@ -70,20 +102,70 @@ struct RatesQuery {
   std::int64_t min_count = 3;
   /// Fraction digits of the average; 0 gives whole dollars.
   int scale = 0;
+  Bucket bucket = Bucket::day;
+  /// See RatesOptions::percentiles.
+  std::vector<int> percentiles{};
+  /// See RatesOptions::currency.
+  std::string currency = std::string(base_currency);
+
+  RatesOptions options() const { return {min_count, scale, bucket, percentiles, currency}; }
 };
 
-/// The answer for one calendar day.
+/// Many lanes in one question: every origin with every destination.
+struct MatrixQuery {
+  Date date_from;
+  Date date_to;
+  std::vector<std::string> origins;
+  std::vector<std::string> destinations;
+  RatesOptions options;
+};
+
+/// One asked percentile of a day or bucket.
+struct Percentile {
+  int percent = 0;
+  /// Null when the average is null (fewer prices than min_count).
+  std::optional<Decimal> value;
+
+  friend bool operator==(const Percentile&, const Percentile&) = default;
+};
+
+/// The answer for one calendar day, or one week or month (`day` is then the bucket's calendar
+/// start, even when the range starts later; only prices inside the range count).
 struct RateDay {
   Date day;
   std::int64_t count = 0;
   /// Null when count < min_count.
   std::optional<Decimal> average;
-  /// Null when count == 0.
-  std::optional<std::int32_t> min;
-  std::optional<std::int32_t> max;
+  /// Null when count == 0. In another currency than USD, rounded half away from zero to whole
+  /// units of it.
+  std::optional<std::int64_t> min;
+  std::optional<std::int64_t> max;
+  /// The asked percentiles, in the order asked.
+  std::vector<Percentile> percentiles{};
 
   friend bool operator==(const RateDay&, const RateDay&) = default;
 };
+
+/// The answer for one origin and destination of a MatrixQuery.
+struct LaneRates {
+  std::string origin;
+  std::string destination;
+  std::vector<RateDay> days;
+};
+
+/// A currency's value of one US dollar on one day, as an exchange-rate file gives it: 0.9214
+/// EUR per USD is the Decimal {921400000000, 12}.
+struct ExchangeRate {
+  std::string currency;
+  Date day;
+  /// Units of `currency` per USD, at scale exchange_rate_scale.
+  std::int64_t units = 0;
+
+  friend bool operator==(const ExchangeRate&, const ExchangeRate&) = default;
+};
+
+/// Fraction digits an exchange rate is kept with; a rate with more is refused, not rounded.
+inline constexpr int exchange_rate_scale = 12;
 
 /// A complete data set as a dump holds it. `source_line` vectors, when not empty, give the file
 /// line each row came from, so errors can point at it.

@@ -9,6 +9,7 @@
 #include "prkl/decimal.hpp"
 #include "prkl/dump.hpp"
 #include "prkl/error.hpp"
+#include "prkl/exchange.hpp"
 #include "prkl/generator.hpp"
 #include "prkl/json.hpp"
 #include "prkl/model.hpp"

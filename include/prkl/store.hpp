@@ -31,6 +31,9 @@ struct BatchRecord {
   std::int64_t rows = 0;
   std::int64_t prices = 0;
   std::string applied_at;
+  /// The exchange rates its prices were converted with: currency, the rate's own day (the
+  /// price's day or up to Options::max_rate_age_days before) and the rate, as used then.
+  std::vector<ExchangeRate> rates_used;
 };
 
 /// Result of Store::apply_batch.
@@ -76,6 +79,14 @@ class LaneDayReceiver {
   virtual void row(const LaneDay& lane_day) = 0;
 };
 
+/// Receives prices from Store::read_prices().
+class PriceReceiver {
+ public:
+  virtual ~PriceReceiver() = default;
+  virtual void price(std::string_view origin, std::string_view destination, Date day,
+                     std::int32_t price) = 0;
+};
+
 /// All ports and regions as of one moment, with the generation they belong to.
 struct GeographySnapshot {
   std::int64_t generation = 0;
@@ -117,6 +128,22 @@ class Store {
   /// lane-day with prices. Returns the version the snapshot is at.
   virtual StoreVersion read_lane_days(const std::optional<StoreVersion>& since,
                                       LaneDayReceiver& receiver) = 0;
+
+  /// From one consistent snapshot, every price from one of `origins` to one of `destinations`
+  /// (port codes) on a day in [from, to], in no particular order.
+  virtual void read_prices(std::span<const std::string> origins,
+                           std::span<const std::string> destinations, Date from, Date to,
+                           PriceReceiver& receiver) = 0;
+
+  /// The stored exchange rates of `currencies` on days in [from, to], in no particular order.
+  virtual std::vector<ExchangeRate> exchange_rates(std::span<const std::string> currencies,
+                                                   Date from, Date to) = 0;
+  /// Every currency that has at least one exchange rate, sorted.
+  virtual std::vector<std::string> currencies() = 0;
+  /// In one transaction, stores `rates`. A (currency, day) already stored with another rate is
+  /// refused with InvalidArgument naming it, and nothing is written, unless `replace` is set.
+  /// Returns how many rates were new or changed.
+  virtual std::int64_t put_exchange_rates(std::span<const ExchangeRate> rates, bool replace) = 0;
 
   /// Replaces all ports, regions, prices and the batch ledger with `data`, and rebuilds the
   /// lane-day aggregates under a new epoch, in one transaction. The data was validated by the

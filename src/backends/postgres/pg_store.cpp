@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "copy_text.hpp"
+#include "exchange_detail.hpp"
 #include "pg_handles.hpp"
 #include "prkl/error.hpp"
 
@@ -37,6 +38,15 @@ constexpr Table tables[] = {
     {"prkl_batches", "id, digest, rows, prices, applied_at",
      "CREATE TABLE prkl_batches (id text NOT NULL PRIMARY KEY, digest text NOT NULL,"
      " rows bigint NOT NULL, prices bigint NOT NULL, applied_at text NOT NULL)"},
+    // Which exchange rates each batch converted its prices with, as they were then.
+    {"prkl_batch_rates", "batch_id, currency, day, rate",
+     "CREATE TABLE prkl_batch_rates (batch_id text NOT NULL REFERENCES prkl_batches(id),"
+     " currency text NOT NULL, day date NOT NULL, rate bigint NOT NULL,"
+     " PRIMARY KEY (batch_id, currency, day))"},
+    // Units of a currency per USD, times 10^12, per day.
+    {"prkl_exchange_rates", "currency, day, rate",
+     "CREATE TABLE prkl_exchange_rates (currency text NOT NULL, day date NOT NULL,"
+     " rate bigint NOT NULL CHECK (rate > 0), PRIMARY KEY (currency, day))"},
     {"prkl_meta", "key, value",
      "CREATE TABLE prkl_meta (key text NOT NULL PRIMARY KEY, value bigint NOT NULL)"},
     // Count, sum, min and max of every lane's prices per day, which rates are answered from,
@@ -321,7 +331,8 @@ class PgStore final : public Store {
     // be kept for nothing); ALTER TABLE is transactional, so they are back at commit or rollback.
     set_price_triggers("DISABLE");
     connection_.exec(
-        "TRUNCATE prices, ports, regions, prkl_batches, prkl_lane_days, prkl_day_changes");
+        "TRUNCATE prices, ports, regions, prkl_batch_rates, prkl_batches, prkl_lane_days, "
+        "prkl_day_changes");
     connection_.exec("DROP INDEX IF EXISTS prices_lane_day");
     // Foreign keys are checked at the end of each COPY, so rows may come in any order.
     copy_rows("COPY regions (slug, name, parent_slug) FROM STDIN", data.regions, {});
@@ -339,7 +350,101 @@ class PgStore final : public Store {
   }
 
   std::optional<BatchRecord> find_batch(std::string_view id) override {
-    return read([&] { return find_batch_now(id); });
+    return in_snapshot([&] { return find_batch_now(id); });
+  }
+
+  void read_prices(std::span<const std::string> origins, std::span<const std::string> destinations,
+                   Date from, Date to, PriceReceiver& receiver) override {
+    // One statement is one snapshot. Planned for each call: a generic plan cannot see how many
+    // codes the arrays hold.
+    const Result r = read([&] {
+      return connection_.exec(
+          "SELECT orig_code, dest_code, day - DATE '1970-01-01', price FROM prices "
+          "WHERE orig_code = ANY($1::text[]) AND dest_code = ANY($2::text[]) "
+          "AND day BETWEEN $3 AND $4",
+          {array_literal(origins), array_literal(destinations), format_date(from),
+           format_date(to)});
+    });
+    PGresult* result = r.get();
+    const auto number = [&](int row, int column) {
+      const char* text = PQgetvalue(result, row, column);
+      const char* end = text + PQgetlength(result, row, column);
+      std::int64_t value = 0;
+      const auto [stop, error] = std::from_chars(text, end, value);
+      if (error != std::errc{} || stop != end) {
+        throw StorageError(fmt::format("unexpected number '{}' from prices", text));
+      }
+      return value;
+    };
+    for (int i = 0, rows = r.rows(); i < rows; ++i) {
+      receiver.price(
+          std::string_view(PQgetvalue(result, i, 0), std::size_t(PQgetlength(result, i, 0))),
+          std::string_view(PQgetvalue(result, i, 1), std::size_t(PQgetlength(result, i, 1))),
+          Date{std::chrono::days{number(i, 2)}}, std::int32_t(number(i, 3)));
+    }
+  }
+
+  std::vector<ExchangeRate> exchange_rates(std::span<const std::string> currencies, Date from,
+                                           Date to) override {
+    return read([&] {
+      const Result r = connection_.exec(
+          "SELECT currency, day::text, rate FROM prkl_exchange_rates "
+          "WHERE currency = ANY($1::text[]) AND day BETWEEN $2 AND $3",
+          {array_literal(currencies), format_date(from), format_date(to)});
+      std::vector<ExchangeRate> out;
+      for (int i = 0; i < r.rows(); ++i) {
+        out.push_back({r.text(i, 0), parse_date(r.text(i, 1)), r.int64(i, 2)});
+      }
+      return out;
+    });
+  }
+
+  std::vector<std::string> currencies() override {
+    return read([&] {
+      const Result r = connection_.exec(
+          "SELECT DISTINCT currency COLLATE \"C\" FROM prkl_exchange_rates ORDER BY 1");
+      std::vector<std::string> out;
+      for (int i = 0; i < r.rows(); ++i) out.push_back(r.text(i, 0));
+      return out;
+    });
+  }
+
+  std::int64_t put_exchange_rates(std::span<const ExchangeRate> rates, bool replace) override {
+    // Set-based: a year of daily files is tens of thousands of rates, one round trip each
+    // would take seconds. The core sends each (currency, day) once.
+    std::vector<std::string> currencies, days, units;
+    for (const ExchangeRate& rate : rates) {
+      currencies.push_back(rate.currency);
+      days.push_back(format_date(rate.day));
+      units.push_back(std::to_string(rate.units));
+    }
+    const Params arrays{array_literal(currencies), array_literal(days), array_literal(units)};
+    constexpr const char* given =
+        "WITH given (currency, day, rate) AS "
+        "(SELECT * FROM unnest($1::text[], $2::date[], $3::bigint[])) ";
+    Transaction tx(connection_);
+    // Loads of rates queue behind each other, so the check below sees what the other stored.
+    connection_.exec("LOCK TABLE prkl_exchange_rates IN SHARE ROW EXCLUSIVE MODE");
+    if (!replace) {
+      const Result clash = connection_.exec(
+          fmt::format("{} SELECT g.currency, g.day::text, g.rate, e.rate FROM given g "
+                      "JOIN prkl_exchange_rates e USING (currency, day) WHERE e.rate <> g.rate "
+                      "ORDER BY g.currency, g.day LIMIT 1",
+                      given),
+          arrays);
+      if (clash.rows() == 1) {
+        throw detail::rate_conflict(
+            {clash.text(0, 0), parse_date(clash.text(0, 1)), clash.int64(0, 2)}, clash.int64(0, 3));
+      }
+    }
+    const Result written = connection_.exec(
+        fmt::format("{} INSERT INTO prkl_exchange_rates SELECT * FROM given "
+                    "ON CONFLICT (currency, day) DO UPDATE SET rate = excluded.rate "
+                    "WHERE prkl_exchange_rates.rate <> excluded.rate",
+                    given),
+        arrays);
+    tx.commit();
+    return std::stoll(PQcmdTuples(written.get()));
   }
 
   ApplyOutcome apply_batch(const BatchRecord& record, std::span<const Price> prices,
@@ -355,6 +460,11 @@ class PgStore final : public Store {
           "VALUES ($1, $2, $3, $4, $5)",
           {record.id, record.digest, std::to_string(record.rows), std::to_string(record.prices),
            record.applied_at});
+      for (const ExchangeRate& rate : record.rates_used) {
+        connection_.exec(
+            "INSERT INTO prkl_batch_rates VALUES ($1, $2, $3, $4)",
+            {record.id, rate.currency, format_date(rate.day), std::to_string(rate.units)});
+      }
       tx.commit();
       return {record, false};
     } catch (const StorageError& e) {
@@ -468,7 +578,31 @@ class PgStore final : public Store {
         "SELECT id, digest, rows, prices, applied_at FROM prkl_batches WHERE id = $1");
     const Result r = connection_.exec_prepared("find_batch", {std::string(id)});
     if (r.rows() == 0) return std::nullopt;
-    return BatchRecord{r.text(0, 0), r.text(0, 1), r.int64(0, 2), r.int64(0, 3), r.text(0, 4)};
+    BatchRecord record{r.text(0, 0), r.text(0, 1), r.int64(0, 2), r.int64(0, 3), r.text(0, 4), {}};
+    const Result rates = connection_.exec(
+        "SELECT currency, day::text, rate FROM prkl_batch_rates WHERE batch_id = $1 "
+        "ORDER BY currency, day",
+        {std::string(id)});
+    for (int i = 0; i < rates.rows(); ++i) {
+      record.rates_used.push_back(
+          {rates.text(i, 0), parse_date(rates.text(i, 1)), rates.int64(i, 2)});
+    }
+    return record;
+  }
+
+  // A text[] literal: each element double-quoted, with quotes and backslashes escaped.
+  static std::string array_literal(std::span<const std::string> values) {
+    std::string out = "{";
+    for (const std::string& value : values) {
+      if (out.size() > 1) out += ',';
+      out += '"';
+      for (const char c : value) {
+        if (c == '"' || c == '\\') out += '\\';
+        out += c;
+      }
+      out += '"';
+    }
+    return out + "}";
   }
 
   template <typename Rows>

@@ -5,10 +5,12 @@
 #include <algorithm>
 #include <filesystem>
 #include <limits>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <tuple>
 #include <utility>
 
+#include "exchange_detail.hpp"
 #include "prkl/error.hpp"
 #include "sqlite_handles.hpp"
 
@@ -107,6 +109,18 @@ const std::vector<SchemaObject>& schema() {
          "  rows INTEGER NOT NULL,\n"
          "  prices INTEGER NOT NULL,\n"
          "  applied_at TEXT NOT NULL)"},
+        // Which exchange rates each batch converted its prices with, as they were then (a rate
+        // may be replaced later), so a stored price can be traced back to its amount.
+        {"table", "prkl_batch_rates",
+         "CREATE TABLE prkl_batch_rates (\n"
+         "  batch_id TEXT NOT NULL REFERENCES prkl_batches(id),\n"
+         "  currency TEXT NOT NULL, day TEXT NOT NULL, rate INTEGER NOT NULL,\n"
+         "  PRIMARY KEY (batch_id, currency, day)) WITHOUT ROWID"},
+        // Units of a currency per USD, times 10^12, per day.
+        {"table", "prkl_exchange_rates",
+         "CREATE TABLE prkl_exchange_rates (\n"
+         "  currency TEXT NOT NULL, day TEXT NOT NULL, rate INTEGER NOT NULL CHECK (rate > 0),\n"
+         "  PRIMARY KEY (currency, day)) WITHOUT ROWID"},
         {"table", "prkl_meta",
          "CREATE TABLE prkl_meta (key TEXT NOT NULL PRIMARY KEY, value INTEGER NOT NULL)"},
         // Count, sum, min and max of every lane's prices per day (days since 1970-01-01), which
@@ -286,7 +300,9 @@ class SqliteStore final : public Store {
     // lane-days once from it; no trigger runs per row meanwhile.
     const TriggersOff triggers_off(connection_);
     connection_.exec(
-        "DELETE FROM prices; DELETE FROM ports; DELETE FROM regions; DELETE FROM prkl_batches;\n"
+        "DELETE FROM prices; DELETE FROM ports; DELETE FROM regions; DELETE FROM "
+        "prkl_batch_rates;\n"
+        "DELETE FROM prkl_batches;\n"
         "DELETE FROM prkl_lane_days; DELETE FROM prkl_day_changes;\n"
         "DROP INDEX IF EXISTS prices_lane_day;");
     Statement region(connection_, "INSERT INTO regions (slug, name, parent_slug) VALUES (?, ?, ?)");
@@ -315,9 +331,79 @@ class SqliteStore final : public Store {
     auto& s = find_batch_->reset();
     s.bind(1, id);
     if (!s.step()) return std::nullopt;
-    BatchRecord record{s.text(0), s.text(1), s.int64(2), s.int64(3), s.text(4)};
+    BatchRecord record{s.text(0), s.text(1), s.int64(2), s.int64(3), s.text(4), {}};
     s.reset();
+    auto& rates = find_batch_rates_->reset();
+    rates.bind(1, id);
+    while (rates.step()) {
+      record.rates_used.push_back({rates.text(0), parse_date(rates.text_view(1)), rates.int64(2)});
+    }
     return record;
+  }
+
+  void read_prices(std::span<const std::string> origins, std::span<const std::string> destinations,
+                   Date from, Date to, PriceReceiver& receiver) override {
+    auto& s = read_prices_->reset();
+    const std::string origin_list = nlohmann::json(origins).dump();
+    const std::string destination_list = nlohmann::json(destinations).dump();
+    const std::string first = format_date(from), last = format_date(to);
+    s.bind_static(1, origin_list)
+        .bind_static(2, destination_list)
+        .bind_static(3, first)
+        .bind_static(4, last);
+    try {
+      while (s.step()) {
+        receiver.price(s.text_view(0), s.text_view(1), parse_date(s.text_view(2)),
+                       checked_price(s.int64(3)));
+      }
+    } catch (...) {
+      s.reset();
+      throw;
+    }
+  }
+
+  std::vector<ExchangeRate> exchange_rates(std::span<const std::string> currencies, Date from,
+                                           Date to) override {
+    Statement s(connection_,
+                "SELECT currency, day, rate FROM prkl_exchange_rates WHERE currency IN "
+                "(SELECT value FROM json_each(?)) AND day BETWEEN ? AND ?");
+    s.bind(1, nlohmann::json(currencies).dump())
+        .bind(2, format_date(from))
+        .bind(3, format_date(to));
+    std::vector<ExchangeRate> out;
+    while (s.step()) out.push_back({s.text(0), parse_date(s.text_view(1)), s.int64(2)});
+    return out;
+  }
+
+  std::vector<std::string> currencies() override {
+    Statement s(connection_, "SELECT DISTINCT currency FROM prkl_exchange_rates ORDER BY currency");
+    std::vector<std::string> out;
+    while (s.step()) out.push_back(s.text(0));
+    return out;
+  }
+
+  std::int64_t put_exchange_rates(std::span<const ExchangeRate> rates, bool replace) override {
+    Transaction tx(connection_, Transaction::Kind::immediate);
+    Statement existing(connection_,
+                       "SELECT rate FROM prkl_exchange_rates WHERE currency = ? AND day = ?");
+    Statement put(connection_,
+                  "INSERT INTO prkl_exchange_rates VALUES (?, ?, ?) "
+                  "ON CONFLICT DO UPDATE SET rate = excluded.rate");
+    std::int64_t written = 0;
+    for (const ExchangeRate& rate : rates) {
+      const std::string day = format_date(rate.day);
+      existing.reset().bind(1, rate.currency).bind(2, day);
+      if (existing.step()) {
+        const std::int64_t old = existing.int64(0);
+        existing.reset();
+        if (old == rate.units) continue;
+        if (!replace) throw detail::rate_conflict(rate, old);
+      }
+      put.reset().bind(1, rate.currency).bind(2, day).bind(3, rate.units).run();
+      ++written;
+    }
+    tx.commit();
+    return written;
   }
 
   ApplyOutcome apply_batch(const BatchRecord& record, std::span<const Price> prices,
@@ -338,6 +424,14 @@ class SqliteStore final : public Store {
         .bind(4, record.prices)
         .bind(5, record.applied_at)
         .run();
+    for (const ExchangeRate& rate : record.rates_used) {
+      insert_batch_rate_->reset()
+          .bind(1, record.id)
+          .bind(2, rate.currency)
+          .bind(3, format_date(rate.day))
+          .bind(4, rate.units)
+          .run();
+    }
     tx.commit();
     return {record, false};
   }
@@ -378,6 +472,17 @@ class SqliteStore final : public Store {
     insert_batch_.emplace(connection_,
                           "INSERT INTO prkl_batches (id, digest, rows, prices, applied_at) "
                           "VALUES (?, ?, ?, ?, ?)");
+    find_batch_rates_.emplace(connection_,
+                              "SELECT currency, day, rate FROM prkl_batch_rates WHERE batch_id = ? "
+                              "ORDER BY currency, day");
+    insert_batch_rate_.emplace(connection_, "INSERT INTO prkl_batch_rates VALUES (?, ?, ?, ?)");
+    // Lanes by equality on both codes and days by range: one seek of prices_lane_day per
+    // origin and destination, and the price from the index itself.
+    read_prices_.emplace(connection_,
+                         "SELECT orig_code, dest_code, day, price FROM prices "
+                         "WHERE orig_code IN (SELECT value FROM json_each(?1)) "
+                         "AND dest_code IN (SELECT value FROM json_each(?2)) "
+                         "AND day BETWEEN ?3 AND ?4");
     insert_price_.emplace(
         connection_, "INSERT INTO prices (orig_code, dest_code, day, price) VALUES (?, ?, ?, ?)");
     bump_version_.emplace(connection_,
@@ -478,7 +583,8 @@ class SqliteStore final : public Store {
   Connection connection_;
   std::vector<std::string> added_on_open_;
   std::optional<Statement> version_, all_lane_days_, changed_lane_days_, find_batch_, insert_batch_,
-      insert_price_, bump_version_, add_lane_day_, add_lane_days_, log_day_;
+      insert_price_, bump_version_, add_lane_day_, add_lane_days_, log_day_, find_batch_rates_,
+      insert_batch_rate_, read_prices_;
   static constexpr std::size_t rows_per_upsert = 64;
 };
 

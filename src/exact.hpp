@@ -1,0 +1,45 @@
+#pragma once
+
+// Exact arithmetic for what 64 bits cannot hold: sums of converted prices, interpolated
+// percentiles, currency conversions. Every result is rounded once, half away from zero.
+
+#include <boost/multiprecision/cpp_int.hpp>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "prkl/decimal.hpp"
+#include "prkl/model.hpp"
+
+namespace prkl::detail {
+
+using Wide = boost::multiprecision::int256_t;
+
+/// 10^exchange_rate_scale: the denominator of an exchange rate's units.
+inline constexpr std::int64_t rate_denominator = 1'000'000'000'000;
+
+/// numerator / denominator (denominator > 0) rounded half away from zero to `scale` fraction
+/// digits. Throws InvalidArgument when the result does not fit in 64 bits.
+Decimal round_quotient(Wide numerator, const Wide& denominator, int scale);
+
+/// An amount of a currency in whole USD at `rate_units` of it per USD, half away from zero.
+std::int64_t to_base_currency(std::int64_t amount, std::int64_t rate_units);
+
+/// The exchange rates of some currencies over some days, and the rule for which one a day uses:
+/// its own, or the nearest earlier one at most `max_age_days` before.
+class RateTable {
+ public:
+  RateTable() = default;
+  RateTable(std::vector<ExchangeRate> rates, std::int64_t max_age_days);
+
+  /// nullptr when no rate is usable for that day.
+  const ExchangeRate* find(std::string_view currency, Date day) const;
+
+ private:
+  std::unordered_map<std::string, std::vector<ExchangeRate>> by_currency_;  // ascending by day
+  std::int64_t max_age_days_ = 0;
+};
+
+}  // namespace prkl::detail

@@ -1,0 +1,443 @@
+// Richer answers on every backend: percentiles, week and month buckets, matrices and
+// currencies, checked against PostgreSQL's own SQL (percentile_cont, date_trunc) on the test
+// server and against conversions worked out by hand.
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <fstream>
+#include <prkl/prkl.hpp>
+
+#include "context.hpp"
+#include "postgres_server.hpp"
+
+using namespace prkl;
+
+namespace {
+
+Date day(std::string_view text) {
+  return parse_date(text);
+}
+
+// The data in a plain PostgreSQL database, where the reference SQL runs on plain tables.
+struct Reference {
+  std::string url = test::new_postgres_url();
+
+  explicit Reference(const Dataset& data) { Database::open(url, OpenMode::create).load(data); }
+
+  // One row per bucket: label, count, average, min, max, then each percentile, as PostgreSQL
+  // computes and prints them.
+  std::vector<std::vector<std::string>> answer(const RatesQuery& q) const {
+    const std::string unit = std::string(to_string(q.bucket));
+    const auto text = [&](std::string_view expression) {
+      return fmt::format("CASE WHEN count(p.price) >= {} THEN {}::text ELSE 'null' END",
+                         q.min_count, expression);
+    };
+    std::string columns = fmt::format(
+        "b.b::text, count(p.price)::text, {}, coalesce(min(p.price)::text, 'null'), "
+        "coalesce(max(p.price)::text, 'null')",
+        text(fmt::format("round(avg(p.price), {})", q.scale)));
+    for (const int percent : q.percentiles) {
+      columns += ", " + text(fmt::format("round((percentile_cont({} / 100.0) WITHIN GROUP (ORDER "
+                                         "BY p.price))::numeric, {})",
+                                         percent, q.scale));
+    }
+    const std::string sql = fmt::format(R"(
+WITH RECURSIVE
+  o_regions AS (SELECT slug FROM regions WHERE slug = '{0}'
+                UNION SELECT r.slug FROM regions r JOIN o_regions o ON r.parent_slug = o.slug),
+  d_regions AS (SELECT slug FROM regions WHERE slug = '{1}'
+                UNION SELECT r.slug FROM regions r JOIN d_regions d ON r.parent_slug = d.slug),
+  o_ports AS (SELECT code FROM ports WHERE code = '{0}' OR parent_slug IN (SELECT slug FROM o_regions)),
+  d_ports AS (SELECT code FROM ports WHERE code = '{1}' OR parent_slug IN (SELECT slug FROM d_regions)),
+  buckets AS (SELECT DISTINCT date_trunc('{4}', d)::date AS b
+              FROM generate_series(DATE '{2}', DATE '{3}', interval '1 day') AS d),
+  p AS (SELECT date_trunc('{4}', day)::date AS b, price FROM prices
+        WHERE day BETWEEN '{2}' AND '{3}'
+          AND orig_code IN (SELECT code FROM o_ports) AND dest_code IN (SELECT code FROM d_ports))
+SELECT {5} FROM buckets b LEFT JOIN p ON p.b = b.b GROUP BY b.b ORDER BY b.b)",
+                                        q.origin, q.destination, format_date(q.date_from),
+                                        format_date(q.date_to), unit, columns);
+    std::vector<std::vector<std::string>> out;
+    for (const auto& row : test::postgres_sql(url, sql)) {
+      auto& line = out.emplace_back();
+      for (const auto& value : row) line.push_back(value.value_or("NULL"));
+    }
+    return out;
+  }
+};
+
+std::vector<std::vector<std::string>> as_rows(const std::vector<RateDay>& days) {
+  std::vector<std::vector<std::string>> out;
+  const auto text = [](const auto& v) { return v ? fmt::format("{}", *v) : "null"; };
+  for (const RateDay& d : days) {
+    auto& line = out.emplace_back();
+    line = {format_date(d.day), std::to_string(d.count),
+            d.average ? d.average->to_string() : "null", text(d.min), text(d.max)};
+    for (const Percentile& p : d.percentiles) {
+      line.push_back(p.value ? p.value->to_string() : "null");
+    }
+  }
+  return out;
+}
+
+// Questions that start mid-week and mid-month and cross a month end, at both scales, with the
+// percentiles whose binary fractions PostgreSQL's double-precision percentile_cont computes
+// exactly (at scale 2 any percentile's exact value is already a 2-digit decimal).
+void check_against_reference(Database& db, const Reference& reference,
+                             const std::vector<std::pair<std::string, std::string>>& lanes,
+                             Date from, Date to) {
+  for (const auto& [origin, destination] : lanes) {
+    for (const Bucket bucket : {Bucket::day, Bucket::week, Bucket::month}) {
+      for (const auto& [scale, percentiles] :
+           {std::pair{0, std::vector<int>{25, 50, 75}},
+            std::pair{2, std::vector<int>{1, 10, 33, 50, 90, 99}}}) {
+        RatesQuery q{from, to, origin, destination, 3, scale, bucket, percentiles};
+        INFO(origin << " -> " << destination << " by " << to_string(bucket) << " at scale "
+                    << scale);
+        const auto expected = reference.answer(q);
+        CHECK(as_rows(db.rates(q)) == expected);
+        // Without percentiles the answer comes from the aggregates: the same figures.
+        q.percentiles.clear();
+        auto without = expected;
+        for (auto& row : without) row.resize(5);
+        CHECK(as_rows(db.rates(q)) == without);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+TEST_CASE("percentiles and week and month buckets match PostgreSQL's SQL on generated data",
+          "[conformance][answers][reference]") {
+  GeneratorOptions options;
+  options.seed = 11;
+  options.ports = 80;
+  options.lanes = 600;
+  options.days = 75;
+  options.first_day = day("2024-01-01");
+  const Dataset data = generate(options);
+  Database db = Database::open(test::new_store_url(), OpenMode::create);
+  db.load(data);
+  const Reference reference(data);
+  const std::string busy_origin = data.prices.front().origin;
+  check_against_reference(db, reference,
+                          {{"world", "world"},
+                           {"china", "north_europe"},
+                           {busy_origin, "world"},
+                           {busy_origin, data.prices.front().destination}},
+                          day("2024-01-10"), day("2024-03-13"));
+}
+
+TEST_CASE("percentiles and buckets match PostgreSQL's SQL on the real dump",
+          "[conformance][answers][reference][xeneta]") {
+  const Dataset data = read_dump(test::xeneta_dir() / "ratestask-2016.sql");
+  Database db = Database::open(test::new_store_url(), OpenMode::create);
+  db.load(data);
+  const Reference reference(data);
+  // Jan 4 holds the dump's one price of 100500, which drags the average but not the median.
+  check_against_reference(db, reference,
+                          {{"china_main", "northern_europe"}, {"CNSGH", "north_europe_main"}},
+                          day("2016-01-03"), day("2016-02-10"));
+}
+
+TEST_CASE("buckets: labels, partial edges and empty buckets", "[conformance][answers]") {
+  Database db = Database::open(test::new_store_url(), OpenMode::create);
+  Dataset d;
+  d.regions = {{"world", "World", std::nullopt}};
+  d.ports = {{"CNSHA", "Shanghai", "world"}, {"NOOSL", "Oslo", "world"}};
+  // Sunday 2024-03-03 ends ISO week 9; prices before the range must not count.
+  d.prices = {{"CNSHA", "NOOSL", day("2024-02-26"), 1},  {"CNSHA", "NOOSL", day("2024-03-01"), 10},
+              {"CNSHA", "NOOSL", day("2024-03-03"), 20}, {"CNSHA", "NOOSL", day("2024-03-04"), 30},
+              {"CNSHA", "NOOSL", day("2024-03-31"), 40}, {"CNSHA", "NOOSL", day("2024-05-02"), 50}};
+  db.load(d);
+  RatesQuery q{day("2024-02-28"), day("2024-05-01"), "CNSHA", "NOOSL", 1, 0, Bucket::month};
+  const auto months = db.rates(q);
+  REQUIRE(months.size() == 4);
+  CHECK(format_date(months[0].day) == "2024-02-01");  // labelled by the 1st, though the range
+  CHECK(months[0].count == 0);                        // starts on the 28th
+  CHECK(months[1].count == 4);
+  CHECK(months[1].average == Decimal{25, 0});
+  CHECK(months[2].count == 0);
+  CHECK_FALSE(months[2].average);
+  CHECK(format_date(months[3].day) == "2024-05-01");
+  CHECK(months[3].count == 0);  // May 2 is after the range
+
+  q.bucket = Bucket::week;
+  q.date_from = day("2024-02-27");
+  q.date_to = day("2024-03-04");
+  const auto weeks = db.rates(q);
+  REQUIRE(weeks.size() == 2);
+  CHECK(format_date(weeks[0].day) == "2024-02-26");  // a Monday before the range
+  CHECK(weeks[0].count == 2);                        // the 26th's price is outside it
+  CHECK(format_date(weeks[1].day) == "2024-03-04");
+  CHECK(weeks[1].count == 1);
+  CHECK(bucket_start(Bucket::week, day("2024-03-03")) == day("2024-02-26"));
+  CHECK(bucket_start(Bucket::week, day("2024-03-04")) == day("2024-03-04"));
+  CHECK(bucket_start(Bucket::month, day("2024-02-29")) == day("2024-02-01"));
+  CHECK(parse_bucket("week") == Bucket::week);
+  CHECK_THROWS_MATCHES(
+      parse_bucket("fortnight"), InvalidArgument,
+      Catch::Matchers::Message("unknown bucket 'fortnight' (expected day, week or month)"));
+}
+
+TEST_CASE("a matrix answers each pair as rates() does, and refuses more than the limit",
+          "[conformance][answers]") {
+  GeneratorOptions options;
+  options.seed = 3;
+  options.ports = 60;
+  options.lanes = 300;
+  options.days = 20;
+  const Dataset data = generate(options);
+  Options limits;
+  limits.max_matrix_lanes = 6;
+  Database db = Database::open(test::new_store_url(), OpenMode::create, limits);
+  db.load(data);
+  const Date from = options.first_day + std::chrono::days{2};
+  const Date to = from + std::chrono::days{15};
+  const std::vector<std::string> origins = {"china", data.prices.front().origin};
+  const std::vector<std::string> destinations = {"world", "north_europe",
+                                                 data.prices.back().destination};
+  for (const auto& percentiles : {std::vector<int>{}, std::vector<int>{50, 90}}) {
+    const RatesOptions shared{2, 1, Bucket::week, percentiles};
+    const auto lanes = db.rates_matrix({from, to, origins, destinations, shared});
+    REQUIRE(lanes.size() == 6);
+    for (std::size_t i = 0; i < lanes.size(); ++i) {
+      const LaneRates& lane = lanes[i];
+      CHECK(lane.origin == origins[i / 3]);
+      CHECK(lane.destination == destinations[i % 3]);
+      CHECK(lane.days ==
+            db.rates({from, to, lane.origin, lane.destination, 2, 1, Bucket::week, percentiles}));
+    }
+  }
+  CHECK_THROWS_MATCHES(
+      db.rates_matrix({from, to, {"china", "world", "europe"}, destinations, {}}), InvalidArgument,
+      Catch::Matchers::Message(
+          "3 origins x 3 destinations is 9 lanes, more than the maximum of 6 per call"));
+  CHECK_THROWS_AS(db.rates_matrix({from, to, {}, destinations, {}}), InvalidArgument);
+  CHECK_THROWS_MATCHES(
+      db.rates_matrix({from, to, {"china"}, {"atlantis"}, {}}), NotFound,
+      Catch::Matchers::Message("unknown location 'atlantis': not a port code or region slug"));
+}
+
+TEST_CASE("bad percentiles are typed errors that name the value", "[conformance][answers]") {
+  Database db = Database::open(test::new_store_url(), OpenMode::create);
+  Dataset d;
+  d.regions = {{"world", "World", std::nullopt}};
+  d.ports = {{"CNSHA", "Shanghai", "world"}, {"NOOSL", "Oslo", "world"}};
+  db.load(d);
+  const auto ask = [&](std::vector<int> percentiles) {
+    return db.rates({day("2024-03-01"), day("2024-03-02"), "CNSHA", "NOOSL", 3, 0, Bucket::day,
+                     std::move(percentiles)});
+  };
+  CHECK_THROWS_MATCHES(ask({0}), InvalidArgument,
+                       Catch::Matchers::Message("percentile 0 is outside 1..99"));
+  CHECK_THROWS_MATCHES(ask({50, 100}), InvalidArgument,
+                       Catch::Matchers::Message("percentile 100 is outside 1..99"));
+  CHECK_THROWS_MATCHES(ask({50, 50}), InvalidArgument,
+                       Catch::Matchers::Message("percentile 50 is asked for twice"));
+  const auto days = ask({50});
+  REQUIRE(days.size() == 2);
+  CHECK(days[0].percentiles == std::vector<Percentile>{{50, std::nullopt}});
+}
+
+namespace {
+
+// A small world for currency tests, with EUR and GBP rates on some days.
+Database currency_db() {
+  Database db = Database::open(test::new_store_url(), OpenMode::create);
+  Dataset d;
+  d.regions = {{"world", "World", std::nullopt}};
+  d.ports = {{"CNSHA", "Shanghai", "world"}, {"NOOSL", "Oslo", "world"}};
+  db.load(d);
+  const ExchangeRate rates[] = {{"EUR", day("2024-03-01"), 900'000'000'000},
+                                {"EUR", day("2024-03-04"), 800'000'000'000},
+                                {"GBP", day("2024-03-02"), 750'000'000'000}};
+  CHECK(db.save_exchange_rates(rates) == 3);
+  return db;
+}
+
+}  // namespace
+
+TEST_CASE("prices in other currencies are stored in USD at their own day's rate",
+          "[conformance][answers][currency]") {
+  Database db = currency_db();
+  Batch batch{"eur-1",
+              {BatchRow{"CNSHA", "NOOSL", "2024-03-02", "", "", "900", 0, "EUR"},
+               BatchRow{"CNSHA", "NOOSL", "", "2024-03-03", "2024-03-04", "450", 0, "EUR"},
+               BatchRow{"CNSHA", "NOOSL", "2024-03-05", "", "", "100", 0, "EUR"},
+               BatchRow{"CNSHA", "NOOSL", "2024-03-05", "", "", "3", 0, "GBP"},
+               BatchRow{"CNSHA", "NOOSL", "2024-03-05", "", "", "777", 0, ""},
+               BatchRow{"CNSHA", "NOOSL", "2024-03-05", "", "", "778", 0, "USD"}}};
+  const BatchResult result = db.apply(batch);
+  CHECK(result.prices == 7);
+  // 900 / 0.9 = 1000; 450 / 0.9 = 500 (Mar 3 uses Mar 1's rate); 450 / 0.8 = 562.5 -> 563;
+  // 100 / 0.8 = 125; 3 / 0.75 = 4.
+  const auto day_of = [&](std::string_view d) {
+    const auto rates = db.rates({day(d), day(d), "CNSHA", "NOOSL", 1});
+    return std::tuple{rates[0].count, rates[0].min, rates[0].max, rates[0].average};
+  };
+  CHECK(day_of("2024-03-02") == std::tuple{1, 1000, 1000, std::optional<Decimal>{{1000, 0}}});
+  CHECK(day_of("2024-03-03") == std::tuple{1, 500, 500, std::optional<Decimal>{{500, 0}}});
+  CHECK(day_of("2024-03-04") == std::tuple{1, 563, 563, std::optional<Decimal>{{563, 0}}});
+  const auto fifth = db.rates(
+      {day("2024-03-05"), day("2024-03-05"), "CNSHA", "NOOSL", 1, 0, Bucket::day, {1, 99}});
+  CHECK(fifth[0].count == 4);
+  CHECK(fifth[0].min == 4);
+  CHECK(fifth[0].max == 778);
+  CHECK(fifth[0].average == Decimal{421, 0});  // (125 + 4 + 777 + 778) / 4 = 421
+
+  const std::vector<ExchangeRate> used = {{"EUR", day("2024-03-01"), 900'000'000'000},
+                                          {"EUR", day("2024-03-04"), 800'000'000'000},
+                                          {"GBP", day("2024-03-02"), 750'000'000'000}};
+  CHECK(result.rates_used == used);
+  const auto ledger = db.batch("eur-1");
+  REQUIRE(ledger);
+  CHECK(ledger->rates_used == used);
+  CHECK(ledger->prices == 7);
+  CHECK_FALSE(db.batch("never"));
+  // The same rows again replay; the ledger keeps the rates used then.
+  CHECK(db.apply(batch).replayed);
+}
+
+TEST_CASE("bad currencies and missing rates are row errors, and nothing is written",
+          "[conformance][answers][currency]") {
+  Options options;
+  options.max_price = 2000;
+  Database db = Database::open(test::new_store_url(), OpenMode::create, options);
+  Dataset d;
+  d.regions = {{"world", "World", std::nullopt}};
+  d.ports = {{"CNSHA", "Shanghai", "world"}, {"NOOSL", "Oslo", "world"}};
+  db.load(d);
+  const ExchangeRate rates[] = {{"EUR", day("2024-03-01"), 900'000'000'000}};
+  db.save_exchange_rates(rates);
+  Batch batch{"bad-fx",
+              {BatchRow{"CNSHA", "NOOSL", "2024-03-02", "", "", "900", 0, "EUR"},
+               BatchRow{"CNSHA", "NOOSL", "2024-03-02", "", "", "900", 0, "eur"},
+               BatchRow{"CNSHA", "NOOSL", "2024-03-02", "", "", "900", 0, "XYZ"},
+               BatchRow{"CNSHA", "NOOSL", "2024-02-28", "", "", "900", 0, "EUR"},
+               BatchRow{"CNSHA", "NOOSL", "", "2024-03-07", "2024-03-09", "900", 0, "EUR"},
+               BatchRow{"CNSHA", "NOOSL", "2024-03-02", "", "", "1900", 0, "EUR"}}};
+  const std::vector<RowError> expected{
+      {2, "currency", "currency 'eur' is not an ISO 4217 code (three capital letters)"},
+      {3, "currency",
+       "unknown currency 'XYZ': no exchange rate was ever loaded for it (prkl fx import)"},
+      {4, "currency", "no EUR exchange rate for 2024-02-28 or the 7 days before it"},
+      {5, "currency", "no EUR exchange rate for 2024-03-09 or the 7 days before it"},
+      {6, "price",
+       "price 1900 EUR on 2024-03-02 is 2111 USD at 0.9 EUR per USD, above the maximum of "
+       "2000"}};
+  CHECK(db.validate(batch) == expected);
+  CHECK_THROWS_AS(db.apply(batch), ValidationFailed);
+  CHECK_FALSE(db.batch("bad-fx"));
+  CHECK(db.rates({day("2024-03-01"), day("2024-03-09"), "world", "world", 1})[1].count == 0);
+}
+
+TEST_CASE("answers in another currency convert each day at its own rate",
+          "[conformance][answers][currency]") {
+  Database db = currency_db();
+  db.apply({"usd",
+            {BatchRow::single("CNSHA", "NOOSL", day("2024-03-03"), 1000),
+             BatchRow::single("CNSHA", "NOOSL", day("2024-03-03"), 1001),
+             BatchRow::single("CNSHA", "NOOSL", day("2024-03-04"), 1000),
+             BatchRow::single("CNSHA", "NOOSL", day("2024-03-20"), 1000)}});
+  RatesQuery q{day("2024-03-02"), day("2024-03-04"), "CNSHA", "NOOSL", 1, 2};
+  q.currency = "EUR";
+  const auto days = db.rates(q);
+  REQUIRE(days.size() == 3);
+  CHECK(days[0].count == 0);
+  // Mar 3 at Mar 1's 0.9: 900 and 900.9, average 900.45; Mar 4 at 0.8: 800.
+  CHECK(days[1].average == Decimal{90045, 2});
+  CHECK(days[1].min == 900);
+  CHECK(days[1].max == 901);  // 900.9, rounded half away from zero to whole euros
+  CHECK(days[2].average == Decimal{80000, 2});
+  // A month converts each day at its own rate before summing: (900 + 900.9 + 800) / 3 =
+  // 866.966..., and its median is Mar 3's 900.
+  q.bucket = Bucket::month;
+  q.percentiles = {50};
+  const auto month = db.rates(q);
+  REQUIRE(month.size() == 1);
+  CHECK(month[0].average == Decimal{86697, 2});
+  CHECK(month[0].percentiles == std::vector<Percentile>{{50, Decimal{90000, 2}}});
+  // Mar 20 is more than 7 days after the last EUR rate.
+  q.bucket = Bucket::day;
+  q.date_to = day("2024-03-20");
+  CHECK_THROWS_MATCHES(
+      db.rates(q), NotFound,
+      Catch::Matchers::Message("no EUR exchange rate for 2024-03-20 or the 7 days before it"));
+  q.currency = "XYZ";
+  CHECK_THROWS_MATCHES(
+      db.rates(q), NotFound,
+      Catch::Matchers::Message("unknown currency 'XYZ': no exchange rate was ever loaded for it"));
+  q.currency = "euro";
+  CHECK_THROWS_AS(db.rates(q), InvalidArgument);
+}
+
+TEST_CASE("exchange-rate files load exactly, atomically, and refuse silent changes",
+          "[conformance][answers][currency]") {
+  Database db = currency_db();
+  const auto dir = std::filesystem::temp_directory_path() /
+                   fmt::format("prkl-fx-{}-{}", test::backend_name(), ::getpid());
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const auto write = [&](const std::string& name, const std::string& text) {
+    std::ofstream(dir / name) << text;
+    return dir / name;
+  };
+  write("2024-03-05.json",
+        R"({"disclaimer": "x", "base": "USD", "timestamp": 1709683199,)"
+        R"( "rates": {"USD": 1, "EUR": 0.921437, "JPY": 150.1, "BTC": 1.5e-05}})");
+  write("2024-03-06.json", R"({"base": "USD", "rates": {"EUR": 0.92}})");
+  write("notes.txt", "not a rate file");
+  CHECK(db.import_exchange_rates(dir) == 4);
+  CHECK(db.import_exchange_rates(dir) == 0);  // the same rates again change nothing
+  const auto stored = db.store().exchange_rates(std::vector<std::string>{"BTC", "EUR", "JPY"},
+                                                day("2024-03-05"), day("2024-03-06"));
+  CHECK(stored.size() == 4);
+  for (const ExchangeRate& r : stored) {
+    if (r.currency == "BTC") CHECK(format_rate(r.units) == "0.000015");
+    if (r.currency == "JPY") CHECK(format_rate(r.units) == "150.1");
+    if (r.currency == "EUR" && r.day == day("2024-03-05")) {
+      CHECK(r.units == 921'437'000'000);
+    }
+  }
+
+  // Another rate for a stored day is refused, and the file's other rates are not stored.
+  const auto changed =
+      write("2024-03-06.json", R"({"base": "USD", "rates": {"EUR": 0.93, "GBP": 0.8}})");
+  CHECK_THROWS_MATCHES(
+      db.import_exchange_rates(changed), InvalidArgument,
+      Catch::Matchers::Message("the EUR rate for 2024-03-06 is stored as 0.92, not 0.93; nothing "
+                               "was stored (replace it explicitly to change it)"));
+  CHECK(db.store()
+            .exchange_rates(std::vector<std::string>{"GBP"}, day("2024-03-06"), day("2024-03-06"))
+            .empty());
+  CHECK(db.import_exchange_rates(changed, true) == 2);
+
+  const auto bad = [&](const std::string& text) { return write("2024-04-01.json", text); };
+  const std::string path = (dir / "2024-04-01.json").string();
+  CHECK_THROWS_MATCHES(
+      db.import_exchange_rates(bad(R"({"base": "USD", "rates": {"EUR": 0}})")), InvalidArgument,
+      Catch::Matchers::Message(path + ": key 'rates.EUR': rate '0' is not above 0"));
+  CHECK_THROWS_WITH(db.import_exchange_rates(bad(R"({"base": "USD", "rates": {"EUR": -0.9}})")),
+                    path + ": key 'rates.EUR': rate '-0.9' is not above 0");
+  CHECK_THROWS_WITH(db.import_exchange_rates(bad(R"({"base": "USD", "rates": {"EUR": "0.9"}})")),
+                    path + ": key 'rates.EUR' holds a string, not a number");
+  CHECK_THROWS_WITH(
+      db.import_exchange_rates(bad(R"({"base": "USD", "rates": {"EUR": 0.1234567890123}})")),
+      path + ": key 'rates.EUR': rate '0.1234567890123' has more than 12 fraction digits");
+  CHECK_THROWS_WITH(db.import_exchange_rates(bad(R"({"base": "EUR", "rates": {"USD": 1.1}})")),
+                    path + ": base is 'EUR', not USD");
+  CHECK_THROWS_WITH(
+      db.import_exchange_rates(bad(R"({"base": "USD", "rates": {"eur": 0.9}})")),
+      path + ": key 'rates.eur': 'eur' is not a currency code (three capital letters)");
+  CHECK_THROWS_WITH(db.import_exchange_rates(bad(R"({"base": "USD", "rates": {"EUR": 0.9})")),
+                    Catch::Contains(path + ": malformed JSON"));
+  CHECK_THROWS_WITH(db.import_exchange_rates(bad(R"({"base": "USD"})")),
+                    path + ": no 'rates' object");
+  CHECK_THROWS_WITH(db.import_exchange_rates(write("march.json", "{}")),
+                    Catch::Contains("an exchange-rate file is named for its day, YYYY-MM-DD.json"));
+  std::filesystem::remove_all(dir);
+}
