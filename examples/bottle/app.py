@@ -1,6 +1,8 @@
 """The ratestask rates API from Bottle: how little a frontend needs on top of prkl.
 
     PRKL_DB=sqlite:rates.db PYTHONPATH=build/python gunicorn --threads 8 --chdir examples/bottle app:app
+
+GET /rates?date_from=&date_to=&origin=&destination=[&bucket=week][&percentiles=25,50,75][&currency=EUR]
 """
 
 import json
@@ -30,13 +32,30 @@ def rates():
     for name in ("date_from", "date_to", "origin", "destination"):
         if not q.get(name):
             return fail(400, f"missing parameter '{name}'")
+    asked = None
+    if q.get("percentiles"):
+        try:
+            asked = [int(item) for item in q.percentiles.split(",")]
+        except ValueError:
+            asked = []
+        if not asked or not all(-1000 < p < 1000 for p in asked):
+            return fail(400, f"parameter 'percentiles': '{q.percentiles}' is not a list of "
+                             "percentiles like 25,50,75")
     try:
-        days = db.rates(q.date_from, q.date_to, q.origin, q.destination)
+        days = db.rates(q.date_from, q.date_to, q.origin, q.destination,
+                        bucket=q.get("bucket") or "day", percentiles=asked,
+                        currency=q.get("currency") or "USD")
     except prkl.InvalidArgument as e:
         return fail(400, str(e))
     except prkl.NotFound as e:
         return fail(404, str(e))
-    return answer(200, [{"day": d.day.isoformat(), "average_price": d.average_price} for d in days])
+    out = []
+    for d in days:
+        values = d.to_dict()
+        entry = {"day": values["day"], "average_price": values["average_price"]}
+        entry.update((f"p{percent}", values[f"p{percent}"]) for percent in asked or ())
+        out.append(entry)
+    return answer(200, out)
 
 
 @app.get("/ports")

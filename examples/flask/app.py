@@ -4,7 +4,11 @@
 
 GET  /rates?date_from=&date_to=&origin=&destination=     ratestask: [{"day", "average_price"}, ...]
 GET  /rates?date_from=&date_to=&orig_code=&dest_code=    operations-task: {"rates": [{"count", "day", "price"}]}
-POST /prices    date_from, date_to, origin_code, destination_code, price (JSON or form)
+     both also take &bucket=day|week|month, &percentiles=25,50,75 (adds "p25", ... keys) and
+     &currency=EUR (each day converted at its own exchange rate)
+GET  /rates/matrix?date_from=&date_to=&origins=a,b&destinations=c,d (same options, up to 100 pairs)
+     {"lanes": [{"origin", "destination", "rates": [ratestask entries]}]}
+POST /prices    date_from, date_to, origin_code, destination_code, price[, currency] (JSON or form)
 POST /batches   a CSV body (?batch_id= or Idempotency-Key) or JSON {"batch_id", "rows": [...]}
 GET  /ports?search=&region=&limit=&offset=,  GET /ports/<code>,  GET /regions,  GET /health
 
@@ -46,6 +50,30 @@ def integer(args, name, default, minimum=0, maximum=1_000_000_000):
     return value
 
 
+def percentiles(args):
+    text = args.get("percentiles")
+    if not text:
+        return None
+    try:
+        asked = [int(item) for item in text.split(",")]
+    except ValueError:
+        asked = None
+    if asked is None or not all(-1000 < p < 1000 for p in asked):
+        raise BadRequest(f"parameter 'percentiles': '{text}' is not a list of percentiles like "
+                         "25,50,75")
+    return asked
+
+
+def codes(args, name):
+    return [code for code in required(args, name).split(",") if code]
+
+
+def answer_options(args):
+    """The options every rates route shares; prkl itself judges their values."""
+    return {"bucket": args.get("bucket") or "day", "percentiles": percentiles(args),
+            "currency": args.get("currency") or "USD"}
+
+
 def create_app(db_url=None):
     app = Flask(__name__)
     app.json.sort_keys = False
@@ -82,21 +110,40 @@ def create_app(db_url=None):
     def wrong_method(e):
         return error(405, f"{request.method} is not allowed on {request.path}")
 
+    def ratestask_fields(options):
+        return ("day", "average_price") + (("percentiles",) if options["percentiles"] else ())
+
     @app.get("/rates")
     def rates():
         args = request.args
         date_from, date_to = required(args, "date_from"), required(args, "date_to")
+        options = answer_options(args)
         if "orig_code" in args or "dest_code" in args:
             # operations-task: newest day first, the exact average in cents, count 0 not null.
             days = db.rates(date_from, date_to, required(args, "orig_code"),
                             required(args, "dest_code"), min_count=3,
-                            scale=integer(args, "scale", 2))
-            return jsonify({"rates": [
-                {"count": d.count, "day": d.day.isoformat(),
-                 "price": d.to_dict()["average_price"]} for d in reversed(days)]})
+                            scale=integer(args, "scale", 2), **options)
+            out = []
+            for d in reversed(days):
+                values = d.to_dict()
+                entry = {"count": d.count, "day": values.pop("day"),
+                         "price": values.pop("average_price")}
+                entry.update((k, v) for k, v in values.items() if k.startswith("p"))
+                out.append(entry)
+            return jsonify({"rates": out})
         # Written as JSON by prkl itself: no Python object per day on the hot path.
         body = db.rates_json(date_from, date_to, required(args, "origin"),
-                             required(args, "destination"), fields=("day", "average_price"))
+                             required(args, "destination"), fields=ratestask_fields(options),
+                             **options)
+        return app.response_class(body + "\n", mimetype="application/json")
+
+    @app.get("/rates/matrix")
+    def rates_matrix():
+        args = request.args
+        options = answer_options(args)
+        body = db.rates_matrix_json(required(args, "date_from"), required(args, "date_to"),
+                                    codes(args, "origins"), codes(args, "destinations"),
+                                    fields=ratestask_fields(options), **options)
         return app.response_class(body + "\n", mimetype="application/json")
 
     def apply_status(result):
@@ -114,6 +161,8 @@ def create_app(db_url=None):
                "destination": required(data, "destination_code"),
                "date_from": required(data, "date_from"), "date_to": required(data, "date_to"),
                "price": str(required(data, "price"))}
+        if data.get("currency"):
+            row["currency"] = str(data.get("currency"))
         batch_id = request.headers.get("Idempotency-Key") or f"price-{uuid.uuid4()}"
         errors = db.validate([row])
         unknown = [e for e in errors if e.message.startswith("unknown port")]

@@ -211,3 +211,60 @@ def test_sqlite_refuses_a_malformed_day_from_plain_sql(tmp_path):
                              "INSERT INTO prices VALUES ('AAAAA', 'AAAAA', '2016-1-1', 5)"],
                             capture_output=True, text=True)
     assert result.returncode != 0 and "CHECK constraint failed" in result.stderr
+
+
+def test_percentiles_buckets_matrix(real_db):
+    week = json.loads(prkl("rates", "--from", "2016-01-01", "--to", "2016-01-10", "--origin",
+                           "CNSGH", "--destination", "north_europe_main", "--bucket", "week",
+                           "--percentiles", "25,50,75", db=real_db, check=0).stdout)
+    assert [w["day"] for w in week] == ["2015-12-28", "2016-01-04"]
+    assert list(week[0]) == ["day", "average_price", "count", "min", "max", "p25", "p50", "p75"]
+    assert week[0]["min"] <= week[0]["p25"] <= week[0]["p50"] <= week[0]["p75"] <= week[0]["max"]
+    table = prkl("rates", "--from", "2016-01-01", "--to", "2016-01-01", "--origin", "CNSGH",
+                 "--destination", "north_europe_main", "--percentiles", "50", "--format", "table",
+                 db=real_db, check=0).stdout.splitlines()
+    assert table[0].split() == ["day", "count", "average_price", "min", "max", "p50"]
+    matrix = json.loads(prkl("matrix", "--from", "2016-01-01", "--to", "2016-01-02",
+                             "--origins", "CNSGH,china_main", "--destinations", "NLRTM",
+                             db=real_db, check=0).stdout)
+    assert [(lane["origin"], lane["destination"]) for lane in matrix["lanes"]] == [
+        ("CNSGH", "NLRTM"), ("china_main", "NLRTM")]
+    for args, named in ((["--percentiles", "0"], "percentile 0"),
+                        (["--percentiles", "5x"], "'5x'"),
+                        (["--bucket", "year"], "'year'")):
+        out = prkl("rates", "--from", "2016-01-01", "--to", "2016-01-02", "--origin", "CNSGH",
+                   "--destination", "NLRTM", *args, db=real_db, check=2)
+        assert named in out.stderr
+
+
+def test_exchange_rates_and_batch_show(tmp_path):
+    db = f"sqlite:{tmp_path / 'fx.db'}"
+    prkl("import-dump", RATESTASK, db=db, check=0)
+    fx = tmp_path / "fx"
+    fx.mkdir()
+    write(fx / "2016-02-01.json", '{"base": "USD", "rates": {"EUR": 0.9, "GBP": 0.7}}')
+    assert "2 were new" in prkl("fx", "import", fx, db=db, check=0).stdout
+    write(fx / "2016-02-01.json", '{"base": "USD", "rates": {"EUR": 0.91}}')
+    out = prkl("fx", "import", fx, db=db, check=2)
+    assert "stored as 0.9, not 0.91" in out.stderr
+    assert "1 were new or changed" in prkl("fx", "import", fx, "--replace", db=db, check=0).stdout
+    write(fx / "2016-02-02.json", '{"base": "USD", "rates": {"EUR": 0}}')
+    assert "rates.EUR" in prkl("fx", "import", fx, db=db, check=2).stderr
+
+    batch = write(tmp_path / "eur.csv",
+                  "origin,destination,day,price,currency\nCNSGH,NLRTM,2016-02-03,910,EUR\n"
+                  "CNSGH,NLRTM,2016-02-03,700,\n")
+    prkl("batch", "apply", batch, "--id", "eur", db=db, check=0)
+    shown = prkl("batch", "show", "eur", db=db, check=0).stdout
+    assert "EUR 2016-02-01 0.91" in shown
+    shown = json.loads(prkl("batch", "show", "eur", "--format", "json", db=db, check=0).stdout)
+    assert shown["rates_used"] == [{"currency": "EUR", "day": "2016-02-01", "rate": "0.91"}]
+    assert "no batch 'nope'" in prkl("batch", "show", "nope", db=db, check=2).stderr
+    day = json.loads(prkl("rates", "--from", "2016-02-03", "--to", "2016-02-03", "--origin",
+                          "CNSGH", "--destination", "NLRTM", "--min-count", "1", db=db,
+                          check=0).stdout)[0]
+    assert (day["min"], day["max"]) == (700, 1000)  # 910 EUR at 0.91 EUR per USD
+    in_gbp = json.loads(prkl("rates", "--from", "2016-02-03", "--to", "2016-02-03", "--origin",
+                             "CNSGH", "--destination", "NLRTM", "--min-count", "1",
+                             "--currency", "GBP", db=db, check=0).stdout)[0]
+    assert (in_gbp["min"], in_gbp["max"]) == (490, 700)

@@ -139,6 +139,11 @@ def test_flask_never_answers_500_to_garbage(flask_server):
                             "destination": "NLRTM"}),
                 ("/rates", {"date_from": "2016-01-01", "date_to": "2016-01-02", "orig_code": value,
                             "dest_code": "NLRTM", "scale": value}),
+                ("/rates", {"date_from": "2016-01-01", "date_to": "2016-01-02", "origin": "CNSGH",
+                            "destination": "NLRTM", "percentiles": value, "bucket": value,
+                            "currency": value}),
+                ("/rates/matrix", {"date_from": "2016-01-01", "date_to": "2016-01-02",
+                                   "origins": value, "destinations": value}),
                 ("/ports", {"limit": value, "offset": value, "search": value, "region": value})):
             status, _, body = flask_server.get(path, **params)
             assert 200 <= status < 500 and (status == 200 or body["error"]), (path, params, body)
@@ -223,3 +228,65 @@ def test_bottle(bottle_server):
         status, _, _ = bottle_server.get("/ports", limit=value, offset=value, region=value)
         assert 200 <= status < 500, value
     assert bottle_server.get("/health")[2]["status"] == "ok"
+
+
+def test_flask_richer_answers(flask_server, real_url, tmp_path):
+    base = {"date_from": "2016-01-01", "date_to": "2016-01-10", "origin": "CNSGH",
+            "destination": "north_europe_main"}
+    status, _, body = flask_server.get("/rates", **base, percentiles="25,50,75")
+    assert status == 200 and list(body[0]) == ["day", "average_price", "p25", "p50", "p75"]
+    assert body[0]["p25"] <= body[0]["p50"] <= body[0]["p75"]
+    assert body[3]["p50"] is None  # a day below min_count
+    weeks = flask_server.get("/rates", **base, bucket="week")[2]
+    assert [w["day"] for w in weeks] == ["2015-12-28", "2016-01-04"]
+    ops = flask_server.get("/rates", date_from="2016-01-01", date_to="2016-01-03",
+                           orig_code="CNSGH", dest_code="north_europe_main", percentiles="50")[2]
+    assert set(ops["rates"][-1]) == {"count", "day", "price", "p50"}
+
+    status, _, body = flask_server.get("/rates/matrix", date_from="2016-01-01",
+                                       date_to="2016-01-02", origins="CNSGH,china_main",
+                                       destinations="north_europe_main", percentiles="50")
+    assert status == 200
+    assert [(lane["origin"], lane["destination"]) for lane in body["lanes"]] == [
+        ("CNSGH", "north_europe_main"), ("china_main", "north_europe_main")]
+    assert body["lanes"][0]["rates"][0]["average_price"] == 1112
+    assert list(body["lanes"][0]["rates"][0]) == ["day", "average_price", "p50"]
+
+    for params, named in (({"percentiles": "0"}, "percentile 0"),
+                          ({"percentiles": "fifty"}, "'fifty'"), ({"percentiles": "1" * 30}, "percentiles"),
+                          ({"bucket": "fortnight"}, "'fortnight'"),
+                          ({"currency": "euro"}, "'euro'")):
+        status, _, body = flask_server.get("/rates", **base, **params)
+        assert status == 400 and named in body["error"], (params, body)
+    status, _, body = flask_server.get("/rates/matrix", date_from="2016-01-01",
+                                       date_to="2016-01-02",
+                                       origins=",".join(["CNSGH"] * 11),
+                                       destinations=",".join(["NLRTM"] * 10))
+    assert status == 400 and "maximum of 100" in body["error"]
+    assert flask_server.get("/rates", **base, currency="CHF")[0] == 404
+
+    (tmp_path / "fx").mkdir()
+    (tmp_path / "fx" / "2016-01-31.json").write_text(
+        json.dumps({"base": "USD", "rates": {"EUR": 0.92}}))
+    prkl.connect(real_url).import_exchange_rates(tmp_path / "fx")
+    price = {"date_from": "2016-02-01", "date_to": "2016-02-01", "origin_code": "CNSGH",
+             "destination_code": "NLRTM", "price": 920, "currency": "EUR"}
+    status, _, body = flask_server.post_json("/prices", price)
+    assert status == 201 and body["rates_used"] == [
+        {"currency": "EUR", "day": "2016-01-31", "rate": "0.92"}]
+    day = flask_server.get("/rates", date_from="2016-02-01", date_to="2016-02-01",
+                           orig_code="CNSGH", dest_code="NLRTM", currency="EUR")[2]["rates"][0]
+    assert day["count"] == 1 and day["price"] is None
+    status, _, body = flask_server.post_json("/prices", {**price, "date_from": "2016-03-01",
+                                                         "date_to": "2016-03-01"})
+    assert status == 400 and "no EUR exchange rate for 2016-03-01" in body["error"]
+
+
+def test_bottle_richer_answers(bottle_server):
+    status, _, body = bottle_server.get("/rates", date_from="2016-01-01", date_to="2016-01-31",
+                                        origin="CNSGH", destination="north_europe_main",
+                                        bucket="month", percentiles="50")
+    assert status == 200 and len(body) == 1 and list(body[0]) == ["day", "average_price", "p50"]
+    assert bottle_server.get("/rates", date_from="2016-01-01", date_to="2016-01-31",
+                             origin="CNSGH", destination="north_europe_main",
+                             percentiles="x")[0] == 400

@@ -202,3 +202,76 @@ def test_import_and_init(empty_url):
     with pytest.raises(prkl.InvalidArgument, match="already holds data"):
         db.import_dump(RATESTASK)
     assert db.backend in ("sqlite", "postgresql")
+
+
+def write_rates(directory, day, rates):
+    import json
+    directory.mkdir(exist_ok=True)
+    (directory / f"{day}.json").write_text(json.dumps({"base": "USD", "rates": rates}))
+    return directory
+
+
+def test_percentiles_buckets_and_matrix(real_url):
+    db = prkl.connect(real_url)
+    # A lane and week of its own: Thursday to Sunday of one ISO week, then the Monday after.
+    rows = [("CNSGH", "NLRTM", f"2017-06-0{d}", p)
+            for d, p in ((1, 100), (2, 200), (3, 300), (4, 1000), (5, 10))]
+    db.apply(rows, batch_id="percentiles")
+    args = ("2017-06-01", "2017-06-05", "CNSGH", "NLRTM")
+    weeks = db.rates(*args, bucket="week", percentiles=[25, 50, 75], min_count=1)
+    assert [w.day for w in weeks] == [datetime.date(2017, 5, 29), datetime.date(2017, 6, 5)]
+    assert [w.count for w in weeks] == [4, 1]
+    # percentile_cont over 100, 200, 300, 1000: ranks 0.75, 1.5 and 2.25.
+    assert weeks[0].percentiles == {25: 175, 50: 250, 75: 475}
+    assert weeks[1].percentiles == {25: 10, 50: 10, 75: 10}
+    scaled = db.rates(*args, bucket="month", percentiles=[10], scale=2, min_count=1)[0]
+    assert scaled.percentiles[10] == decimal.Decimal("46.00")  # rank 0.4: 10 + 0.4 * (100 - 10)
+    assert scaled.to_dict()["p10"] == 46.0
+    assert db.rates(*args, percentiles=[50])[0].percentiles == {50: None}  # below min_count
+
+    lanes = db.rates_matrix("2016-01-01", "2016-01-10", ["CNSGH", "china_main"],
+                            ["north_europe_main", "NLRTM"], bucket="week")
+    assert [(o, d) for o, d, _ in lanes] == [("CNSGH", "north_europe_main"), ("CNSGH", "NLRTM"),
+                                             ("china_main", "north_europe_main"),
+                                             ("china_main", "NLRTM")]
+    for origin, destination, rates in lanes:
+        assert [r.to_dict() for r in rates] == [
+            r.to_dict() for r in db.rates("2016-01-01", "2016-01-10", origin, destination,
+                                          bucket="week")]
+    text = db.rates_matrix_json("2017-06-01", "2017-06-01", ["CNSGH"], ["NLRTM"], min_count=1,
+                                fields=("day", "average_price", "percentiles"), percentiles=[50])
+    assert text == ('{"lanes":[{"origin":"CNSGH","destination":"NLRTM","rates":'
+                    '[{"day":"2017-06-01","average_price":100,"p50":100}]}]}')
+    with pytest.raises(prkl.InvalidArgument, match="percentile 100 is outside 1..99"):
+        db.rates(*args, percentiles=[100])
+    with pytest.raises(prkl.InvalidArgument, match="unknown bucket 'year'"):
+        db.rates(*args, bucket="year")
+    with pytest.raises(prkl.InvalidArgument, match="11 origins x 10 destinations is 110 lanes"):
+        db.rates_matrix(*args[:2], ["CNSGH"] * 11, ["NLRTM"] * 10)
+
+
+def test_currencies(real_url, tmp_path):
+    db = prkl.connect(real_url)
+    rates_dir = write_rates(tmp_path / "fx", "2017-06-01", {"EUR": 0.8, "JPY": 110.25})
+    assert db.import_exchange_rates(rates_dir) == 2
+    with pytest.raises(prkl.InvalidArgument, match="stored as 0.8, not 0.9"):
+        db.import_exchange_rates(write_rates(tmp_path / "fx", "2017-06-01", {"EUR": 0.9}))
+    result = db.apply([{"origin": "CNSGH", "destination": "NLRTM", "day": "2017-06-03",
+                        "price": 1000, "currency": "EUR"}], batch_id="in-euros")
+    assert result.rates_used == [{"currency": "EUR", "day": datetime.date(2017, 6, 1),
+                                  "rate": decimal.Decimal("0.8")}]
+    assert result.to_dict()["rates_used"] == [{"currency": "EUR", "day": "2017-06-01",
+                                               "rate": "0.8"}]
+    assert db.batch("in-euros").rates_used == result.rates_used
+    assert db.batch("never") is None
+    day = db.rates("2017-06-03", "2017-06-03", "CNSGH", "NLRTM", min_count=1)[0]
+    assert day.min == 1250  # 1000 EUR at 0.8 EUR per USD
+    in_yen = db.rates("2017-06-03", "2017-06-03", "CNSGH", "NLRTM", min_count=1,
+                      currency="JPY")[0]
+    assert in_yen.average_price == 137813  # 1250 * 110.25 = 137812.5, half away from zero
+    errors = db.validate([{"origin": "CNSGH", "destination": "NLRTM", "day": "2017-07-01",
+                           "price": 1, "currency": "EUR"}])
+    assert [(e.field, e.message) for e in errors] == [
+        ("currency", "no EUR exchange rate for 2017-07-01 or the 7 days before it")]
+    with pytest.raises(prkl.NotFound, match="unknown currency 'CHF'"):
+        db.rates("2017-06-03", "2017-06-03", "CNSGH", "NLRTM", currency="CHF")
