@@ -65,6 +65,19 @@ void emit(json record) {
   fmt::print(stderr, "  {}\n", record.dump());
 }
 
+std::vector<std::string> percentile_answer(const std::vector<prkl::RateDay>& days) {
+  std::vector<std::string> out;
+  for (const auto& d : days) {
+    std::string values;
+    for (const auto& p : d.percentiles) {
+      values += (values.empty() ? "" : ",") + (p.value ? p.value->to_string() : "null");
+    }
+    if (values == "null,null,null") values = "null";
+    out.push_back(fmt::format("{} {}", prkl::format_date(d.day), values));
+  }
+  return out;
+}
+
 // Per day: count and, from 3 prices on, the average rounded half away from zero to a dollar.
 using DayAnswer = std::map<std::string, std::pair<std::int64_t, std::string>>;
 
@@ -133,6 +146,36 @@ GROUP BY d.day ORDER BY d.day)",
     DayAnswer out;
     for (int i = 0; i < PQntuples(r); ++i) {
       out[PQgetvalue(r, i, 0)] = {std::stoll(PQgetvalue(r, i, 1)), PQgetvalue(r, i, 2)};
+    }
+    PQclear(r);
+    return out;
+  }
+
+  // The same question with percentile_cont, per day, as a hand-written report would ask it.
+  std::vector<std::string> percentiles(const std::string& origin, const std::string& destination,
+                                       const std::string& from, const std::string& to) {
+    PGresult* r = exec(R"(
+WITH RECURSIVE
+  o_regions AS (SELECT slug FROM regions WHERE slug = $1
+                UNION SELECT r.slug FROM regions r JOIN o_regions o ON r.parent_slug = o.slug),
+  d_regions AS (SELECT slug FROM regions WHERE slug = $2
+                UNION SELECT r.slug FROM regions r JOIN d_regions d ON r.parent_slug = d.slug),
+  o_ports AS (SELECT code FROM ports WHERE code = $1 OR parent_slug IN (SELECT slug FROM o_regions)),
+  d_ports AS (SELECT code FROM ports WHERE code = $2 OR parent_slug IN (SELECT slug FROM d_regions))
+SELECT d.day::date::text,
+       CASE WHEN count(p.price) >= 3 THEN
+         concat_ws(',', round(percentile_cont(0.25) WITHIN GROUP (ORDER BY p.price)::numeric),
+                        round(percentile_cont(0.5) WITHIN GROUP (ORDER BY p.price)::numeric),
+                        round(percentile_cont(0.75) WITHIN GROUP (ORDER BY p.price)::numeric))
+       ELSE 'null' END
+FROM generate_series($3::date, $4::date, interval '1 day') AS d(day)
+LEFT JOIN prices p ON p.day = d.day::date
+  AND p.orig_code IN (SELECT code FROM o_ports) AND p.dest_code IN (SELECT code FROM d_ports)
+GROUP BY d.day ORDER BY d.day)",
+                       {origin, destination, from, to});
+    std::vector<std::string> out;
+    for (int i = 0; i < PQntuples(r); ++i) {
+      out.push_back(fmt::format("{} {}", PQgetvalue(r, i, 0), PQgetvalue(r, i, 1)));
     }
     PQclear(r);
     return out;
@@ -392,6 +435,84 @@ int main(int argc, char** argv) try {
               {"p99_ms", t.p99_ms},
               {"runs", t.runs},
               {"prices_counted", counted}});
+    }
+  }
+
+  if (data_arg != "real") {
+    // Percentiles come from the prices themselves: a year of a region pair, next to the same
+    // question without them and to percentile_cont in plain SQL.
+    const Question& q = questions[1];
+    prkl::RatesQuery query{prkl::parse_date(q.from), prkl::parse_date(q.to), q.origin,
+                           q.destination};
+    query.percentiles = {25, 50, 75};
+    std::optional<std::vector<std::string>> expected;
+    if (plain) expected = plain->percentiles(q.origin, q.destination, q.from, q.to);
+    for (Backend& b : backends) {
+      const auto got = percentile_answer(b.db->rates(query));
+      if (!expected) expected = got;
+      if (got != *expected) {
+        throw std::runtime_error(
+            fmt::format("percentiles: prkl on {} and the plain SQL disagree", b.name));
+      }
+      const Timing t = time_runs(smoke ? 3 : 21, [&] { b.db->rates(query); });
+      record({{"what", "percentiles"},
+              {"question", q.name},
+              {"backend", b.name},
+              {"way", "prkl"},
+              {"median_ms", t.median_ms},
+              {"p99_ms", t.p99_ms},
+              {"runs", t.runs}});
+    }
+    if (plain) {
+      const Timing t = time_runs(
+          smoke ? 1 : 3, [&] { plain->percentiles(q.origin, q.destination, q.from, q.to); });
+      record({{"what", "percentiles"},
+              {"question", q.name},
+              {"backend", "postgresql"},
+              {"way", "plain_sql"},
+              {"median_ms", t.median_ms},
+              {"runs", t.runs}});
+    }
+
+    // A 10 x 10 region matrix for a month: one call against the hundred rates calls it
+    // replaces, in the same process, after checking that they agree.
+    const std::vector<std::string> regions = {
+        "north_europe",  "west_europe",   "south_europe", "china",      "south_east_asia",
+        "north_america", "south_america", "middle_east",  "china_main", "north_europe_main"};
+    const prkl::MatrixQuery matrix{prkl::parse_date(questions[0].from),
+                                   prkl::parse_date(questions[0].to),
+                                   regions,
+                                   regions,
+                                   {}};
+    for (Backend& b : backends) {
+      const auto lanes = b.db->rates_matrix(matrix);
+      const auto separately = [&] {
+        std::vector<prkl::LaneRates> out;
+        for (const auto& origin : regions) {
+          for (const auto& destination : regions) {
+            out.push_back({origin, destination,
+                           b.db->rates({matrix.date_from, matrix.date_to, origin, destination})});
+          }
+        }
+        return out;
+      };
+      const auto singles = separately();
+      for (std::size_t i = 0; i < lanes.size(); ++i) {
+        if (lanes[i].days != singles[i].days) {
+          throw std::runtime_error(fmt::format("matrix: {} -> {} differs from rates() on {}",
+                                               lanes[i].origin, lanes[i].destination, b.name));
+        }
+      }
+      const int runs = smoke ? 3 : 101;
+      const Timing one = time_runs(runs, [&] { b.db->rates_matrix(matrix); });
+      const Timing hundred = time_runs(runs, separately);
+      record({{"what", "matrix"},
+              {"backend", b.name},
+              {"pairs", lanes.size()},
+              {"matrix_ms", one.median_ms},
+              {"separate_ms", hundred.median_ms},
+              {"speedup", hundred.median_ms / one.median_ms},
+              {"runs", one.runs}});
     }
   }
 

@@ -91,6 +91,40 @@ def main():
             elif plain:
                 lines[-1] += " — |"
 
+    percentiles = find(what="percentiles")
+    if percentiles:
+        lines += ["", "## Percentiles", "",
+                  "p25, p50 and p75 per day of `region_year` (china → north_europe, a year), read "
+                  "from the prices of the lanes the question covers, against the same question "
+                  "with `percentile_cont` in plain SQL on PostgreSQL (and, for scale, prkl's "
+                  "answer without percentiles, which comes from the lane-day copy).", "",
+                  "| data | prkl SQLite | prkl PostgreSQL | plain SQL on PostgreSQL | averages "
+                  "only (SQLite) |", "|---|---|---|---|---|"]
+        for data in datasets:
+            lite = one(what="percentiles", data=data, backend="sqlite", way="prkl")
+            if not lite:
+                continue
+            pg = one(what="percentiles", data=data, backend="postgresql", way="prkl")
+            plain = one(what="percentiles", data=data, way="plain_sql")
+            averages = one(what="rates", data=data, question="region_year", backend="sqlite",
+                           way="prkl")
+            lines.append(f"| {data} | {ms(lite['median_ms'])} | "
+                         f"{ms(pg['median_ms']) if pg else '—'} | "
+                         f"{ms(plain['median_ms']) if plain else '—'} | "
+                         f"{ms(averages['median_ms']) if averages else '—'} |")
+
+    matrices = find(what="matrix")
+    if matrices:
+        lines += ["", "## Many lanes per call", "",
+                  "`rates_matrix` over 10 regions × 10 regions for `region_month`'s month, "
+                  "against the 100 `rates` calls it replaces, in the same process, after checking "
+                  "they give the same answers.", "",
+                  "| data | backend | one matrix call | 100 rates calls | speed-up |",
+                  "|---|---|---|---|---|"]
+        for r in matrices:
+            lines.append(f"| {r['data']} | {r['backend']} | {ms(r['matrix_ms'])} | "
+                         f"{ms(r['separate_ms'])} | {r['speedup']:.1f}x |")
+
     lines += ["", "## Cold start", "",
               "A new connection with nothing in memory opens the store and answers its first "
               "question (loading every lane-day aggregate).", "",

@@ -139,40 +139,59 @@ class PriceRouter final : public PriceReceiver {
     }
   }
 
-  void price(std::string_view origin, std::string_view destination, Date day,
-             std::int32_t price) override {
-    const auto rows = rows_of_.find(std::string(origin));
-    const auto columns = columns_of_.find(std::string(destination));
-    if (rows == rows_of_.end() || columns == columns_of_.end()) return;
-    const detail::SlotPrice value{std::int32_t((day - from_).count()), price};
-    for (const std::size_t i : rows->second) {
-      for (const std::size_t j : columns->second) cells_[i * columns_ + j].push_back(value);
+  /// The cells each of `lanes` feeds; call before the store reads them.
+  void route(std::span<const LaneKey> lanes) {
+    for (auto& cell : cells_) cell.clear();
+    lane_cells_.assign(lanes.size(), {});
+    for (std::size_t k = 0; k < lanes.size(); ++k) {
+      const auto rows = rows_of_.find(std::string(lanes[k].origin));
+      const auto columns = columns_of_.find(std::string(lanes[k].destination));
+      if (rows == rows_of_.end() || columns == columns_of_.end()) continue;
+      for (const std::size_t i : rows->second) {
+        for (const std::size_t j : columns->second) lane_cells_[k].push_back(i * columns_ + j);
+      }
     }
+  }
+
+  void price(std::size_t lane, Date day, std::int32_t price) override {
+    const detail::SlotPrice value{std::int32_t((day - from_).count()), price};
+    for (const std::size_t cell : lane_cells_.at(lane)) cells_[cell].push_back(value);
   }
 
   std::vector<detail::SlotPrice>& cell(std::size_t i, std::size_t j) {
     return cells_[i * columns_ + j];
   }
 
-  std::vector<std::string> origin_codes() const { return keys(rows_of_); }
-  std::vector<std::string> destination_codes() const { return keys(columns_of_); }
-
  private:
   using Index = std::unordered_map<std::string, std::vector<std::size_t>>;
-  static std::vector<std::string> keys(const Index& index) {
-    std::vector<std::string> out;
-    for (const auto& entry : index) out.push_back(entry.first);
-    std::sort(out.begin(), out.end());
-    return out;
-  }
 
   std::size_t columns_;
   Date from_;
   Index rows_of_, columns_of_;
+  std::vector<std::vector<std::size_t>> lane_cells_;
   std::vector<std::vector<detail::SlotPrice>> cells_;
 };
 
 }  // namespace
+
+std::shared_lock<std::shared_mutex> Database::current_lane_days(const StoreVersion& now) {
+  // Another thread may have brought the shared copy further than `now`: that is a newer
+  // committed state, as good an answer as the one asked for.
+  std::shared_lock read(lane_days_->mutex);
+  const auto is_current = [&] {
+    const auto& have = lane_days_->lane_days.version();
+    return have && have->epoch == now.epoch && have->data >= now.data;
+  };
+  if (!is_current()) {
+    read.unlock();
+    {
+      const std::unique_lock write(lane_days_->mutex);
+      if (!is_current()) lane_days_->lane_days.refresh(*store_);
+    }
+    read.lock();
+  }
+  return read;
+}
 
 std::vector<LaneRates> Database::rates_matrix(const MatrixQuery& query) {
   check_rates_question(query, options_);
@@ -217,12 +236,54 @@ std::vector<LaneRates> Database::rates_matrix(const MatrixQuery& query) {
     }
   }
 
+  const auto ids_of = [](const detail::LaneDays& lane_days, const std::vector<std::string>& codes) {
+    std::vector<std::int32_t> ids;
+    ids.reserve(codes.size());
+    for (const std::string& code : codes) {
+      if (const auto id = lane_days.port_id(code)) ids.push_back(*id);
+    }
+    return ids;
+  };
+
   if (!options.percentiles.empty()) {
-    // Percentiles need the prices themselves: one read of every lane the matrix covers, from
-    // one snapshot, so counts and percentiles agree.
+    // Percentiles need the prices themselves: those of the lanes the copy says have days in the
+    // range, read from one snapshot. If that snapshot is newer than the copy, a lane may have
+    // appeared since; the copy catches up and the read is done again.
     PriceRouter router(origins, destinations, query.date_from);
-    store_->read_prices(router.origin_codes(), router.destination_codes(), query.date_from,
-                        query.date_to, router);
+    StoreVersion version = now;
+    for (int attempt = 1;; ++attempt) {
+      std::vector<std::pair<std::string, std::string>> lanes;
+      StoreVersion copied;
+      {
+        const std::shared_lock read = current_lane_days(version);
+        const detail::LaneDays& lane_days = lane_days_->lane_days;
+        copied = *lane_days.version();
+        std::vector<std::int32_t> all_origins, all_destinations;
+        for (const auto& codes : origins) {
+          for (const std::int32_t id : ids_of(lane_days, codes)) all_origins.push_back(id);
+        }
+        for (const auto& codes : destinations) {
+          for (const std::int32_t id : ids_of(lane_days, codes)) all_destinations.push_back(id);
+        }
+        for (auto* ids : {&all_origins, &all_destinations}) {
+          std::sort(ids->begin(), ids->end());
+          ids->erase(std::unique(ids->begin(), ids->end()), ids->end());
+        }
+        lanes =
+            lane_days.lanes_between(all_origins, all_destinations, query.date_from, query.date_to);
+      }
+      std::vector<LaneKey> keys;
+      keys.reserve(lanes.size());
+      for (const auto& [origin, destination] : lanes) keys.push_back({origin, destination});
+      router.route(keys);
+      version = store_->read_prices(keys, query.date_from, query.date_to, router);
+      if (version.epoch == copied.epoch && version.data == copied.data) break;
+      if (attempt == 5) {
+        throw StorageError(
+            "the prices changed under five reads in a row; the percentiles were not answered "
+            "(ask again)");
+      }
+    }
     for (std::size_t i = 0; i < origins.size(); ++i) {
       for (std::size_t j = 0; j < destinations.size(); ++j) {
         out[i * destinations.size() + j].days =
@@ -232,41 +293,22 @@ std::vector<LaneRates> Database::rates_matrix(const MatrixQuery& query) {
     return out;
   }
 
-  // Another thread may have brought the shared copy further than `now`: that is a newer
-  // committed state, as good an answer as the one asked for.
-  std::shared_lock read(lane_days_->mutex);
-  const auto is_current = [&] {
-    const auto& have = lane_days_->lane_days.version();
-    return have && have->epoch == now.epoch && have->data >= now.data;
-  };
-  if (!is_current()) {
-    read.unlock();
-    {
-      const std::unique_lock write(lane_days_->mutex);
-      if (!is_current()) lane_days_->lane_days.refresh(*store_);
-    }
-    read.lock();
-  }
+  const std::shared_lock read = current_lane_days(now);
   const detail::LaneDays& lane_days = lane_days_->lane_days;
-  const auto ids_of = [&](const std::vector<std::string>& codes) {
-    std::vector<std::int32_t> ids;
-    ids.reserve(codes.size());
-    for (const std::string& code : codes) {
-      if (const auto id = lane_days.port_id(code)) ids.push_back(*id);
-    }
-    return ids;
-  };
-  std::vector<std::vector<std::int32_t>> destination_ids;
-  for (const auto& codes : destinations) destination_ids.push_back(ids_of(codes));
-  std::vector<DailyAggregate> slots(days);
-  for (std::size_t i = 0; i < origins.size(); ++i) {
-    const std::vector<std::int32_t> origin_ids = ids_of(origins[i]);
-    for (std::size_t j = 0; j < destinations.size(); ++j) {
-      std::fill(slots.begin(), slots.end(), DailyAggregate{});
-      lane_days.aggregate(origin_ids, destination_ids[j], query.date_from, query.date_to, slots);
-      out[i * destinations.size() + j].days =
-          detail::answer_from_days(slots, buckets, options, convert);
-    }
+  std::vector<std::vector<std::int32_t>> origin_ids, destination_ids;
+  for (const auto& codes : origins) origin_ids.push_back(ids_of(lane_days, codes));
+  for (const auto& codes : destinations) destination_ids.push_back(ids_of(lane_days, codes));
+  if (out.size() == 1) {
+    // One lane: the plan that may read a port's summed days instead of each of its lanes.
+    std::vector<DailyAggregate> slots(days);
+    lane_days.aggregate(origin_ids[0], destination_ids[0], query.date_from, query.date_to, slots);
+    out[0].days = detail::answer_from_days(slots, buckets, options, convert);
+    return out;
+  }
+  std::vector<std::vector<DailyAggregate>> cells(out.size(), std::vector<DailyAggregate>(days));
+  lane_days.aggregate_matrix(origin_ids, destination_ids, query.date_from, query.date_to, cells);
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    out[i].days = detail::answer_from_days(cells[i], buckets, options, convert);
   }
   return out;
 }

@@ -363,21 +363,81 @@ void LaneDays::aggregate(std::span<const std::int32_t> origins,
   };
   for (std::size_t i = 0; i < chosen.size(); ++i) {
     if (i + ahead < chosen.size()) __builtin_prefetch(likely_start(*chosen[i + ahead]));
-    const Series& s = *chosen[i];
-    auto at = s.days.begin() + std::ptrdiff_t(first_at_or_after(s.days, s.first_day, first));
-    for (; at != s.days.end() && at->day <= last; ++at) {
-      DailyAggregate& slot = slots[std::size_t(at->day - first)];
-      if (slot.count == 0) {
-        slot.min = at->min;
-        slot.max = at->max;
-      } else {
-        slot.min = std::min(slot.min, at->min);
-        slot.max = std::max(slot.max, at->max);
-      }
-      slot.count += at->count;
-      slot.sum += at->sum;
+    add_days(*chosen[i], first, last, slots);
+  }
+}
+
+void LaneDays::add_days(const Series& s, std::int32_t first, std::int32_t last,
+                        std::span<DailyAggregate> slots) {
+  auto at = s.days.begin() + std::ptrdiff_t(first_at_or_after(s.days, s.first_day, first));
+  for (; at != s.days.end() && at->day <= last; ++at) {
+    DailyAggregate& slot = slots[std::size_t(at->day - first)];
+    if (slot.count == 0) {
+      slot.min = at->min;
+      slot.max = at->max;
+    } else {
+      slot.min = std::min(slot.min, at->min);
+      slot.max = std::max(slot.max, at->max);
+    }
+    slot.count += at->count;
+    slot.sum += at->sum;
+  }
+}
+
+void LaneDays::aggregate_matrix(std::span<const std::vector<std::int32_t>> origins,
+                                std::span<const std::vector<std::int32_t>> destinations, Date from,
+                                Date to, std::span<std::vector<DailyAggregate>> cells) const {
+  const std::int32_t first = day_number(from);
+  const std::int32_t last = day_number(to);
+  // The columns each port belongs to, as one flat list per port (a port may be in several).
+  std::vector<std::uint32_t> starts(port_codes_.size() + 1, 0);
+  for (const auto& column : destinations) {
+    for (const std::int32_t port : column) ++starts[std::size_t(port) + 1];
+  }
+  for (std::size_t i = 1; i < starts.size(); ++i) starts[i] += starts[i - 1];
+  std::vector<std::uint32_t> columns(starts.back());
+  std::vector<std::uint32_t> filled(starts.begin(), starts.end() - 1);
+  for (std::size_t j = 0; j < destinations.size(); ++j) {
+    for (const std::int32_t port : destinations[j]) {
+      columns[filled[std::size_t(port)]++] = std::uint32_t(j);
     }
   }
+  for (std::size_t i = 0; i < origins.size(); ++i) {
+    for (const std::int32_t port : origins[i]) {
+      for (const std::uint32_t id : as_origin_[std::size_t(port)].lanes) {
+        const Lane& lane = lanes_[id];
+        const auto to_port = std::size_t(lane.destination);
+        if (starts[to_port] == starts[to_port + 1]) continue;
+        if (lane.last_day < first || lane.first_day > last) continue;
+        for (std::uint32_t c = starts[to_port]; c < starts[to_port + 1]; ++c) {
+          add_days(lane, first, last, cells[i * destinations.size() + columns[c]]);
+        }
+      }
+    }
+  }
+}
+
+std::vector<std::pair<std::string, std::string>> LaneDays::lanes_between(
+    std::span<const std::int32_t> origins, std::span<const std::int32_t> destinations, Date from,
+    Date to) const {
+  const std::int32_t first = day_number(from);
+  const std::int32_t last = day_number(to);
+  std::vector<bool> is_destination(port_codes_.size());
+  for (const std::int32_t p : destinations) is_destination[std::size_t(p)] = true;
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const std::int32_t port : origins) {
+    for (const std::uint32_t id : as_origin_[std::size_t(port)].lanes) {
+      const Lane& lane = lanes_[id];
+      if (!is_destination[std::size_t(lane.destination)]) continue;
+      if (lane.last_day < first || lane.first_day > last) continue;
+      const auto begin =
+          lane.days.begin() + std::ptrdiff_t(first_at_or_after(lane.days, lane.first_day, first));
+      if (begin == lane.days.end() || begin->day > last) continue;
+      out.emplace_back(port_codes_[std::size_t(lane.origin)],
+                       port_codes_[std::size_t(lane.destination)]);
+    }
+  }
+  return out;
 }
 
 std::size_t LaneDays::bytes() const noexcept {

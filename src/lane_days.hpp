@@ -50,6 +50,19 @@ class LaneDays {
   void aggregate(std::span<const std::int32_t> origins, std::span<const std::int32_t> destinations,
                  Date from, Date to, std::span<DailyAggregate> slots) const;
 
+  /// Every origin row with every destination column: cell i * columns + j gets the days of
+  /// the lanes from origins[i] to destinations[j], like aggregate() would, walking each
+  /// origin port's lanes once for all the columns instead of once per column.
+  void aggregate_matrix(std::span<const std::vector<std::int32_t>> origins,
+                        std::span<const std::vector<std::int32_t>> destinations, Date from, Date to,
+                        std::span<std::vector<DailyAggregate>> cells) const;
+
+  /// The lanes from one of `origins` to one of `destinations` with days in [from, to], as
+  /// (origin code, destination code).
+  std::vector<std::pair<std::string, std::string>> lanes_between(
+      std::span<const std::int32_t> origins, std::span<const std::int32_t> destinations, Date from,
+      Date to) const;
+
   /// The id of a port that has (or had) lanes; nullopt for any other code.
   std::optional<std::int32_t> port_id(std::string_view code) const;
   std::size_t port_count() const noexcept { return port_codes_.size(); }
@@ -106,6 +119,8 @@ class LaneDays {
   Lane& next_lane_of(std::string_view origin, std::string_view destination);
   void sum_totals(PortSide& side, std::int32_t day);
   void sum_all_totals(PortSide& side);
+  static void add_days(const Series& series, std::int32_t first, std::int32_t last,
+                       std::span<DailyAggregate> slots);
   void add_series(const Series& series, std::int32_t first, std::int32_t last,
                   std::vector<const Series*>& out) const;
 

@@ -154,9 +154,21 @@ std::vector<RateDay> answer_from_days(std::span<const DailyAggregate> slots,
 std::vector<RateDay> answer_from_prices(std::vector<SlotPrice>& prices, std::size_t slot_count,
                                         const BucketPlan& buckets, const RatesOptions& options,
                                         const Conversion* conversion) {
-  std::sort(prices.begin(), prices.end(), [](const SlotPrice& a, const SlotPrice& b) {
-    return a.slot != b.slot ? a.slot < b.slot : a.price < b.price;
-  });
+  // By slot with a counting pass (slots are few and dense), then each slot's few prices.
+  {
+    std::vector<std::size_t> starts(slot_count + 1, 0);
+    for (const SlotPrice& p : prices) ++starts[std::size_t(p.slot) + 1];
+    for (std::size_t i = 1; i < starts.size(); ++i) starts[i] += starts[i - 1];
+    std::vector<SlotPrice> ordered(prices.size());
+    std::vector<std::size_t> filled(starts.begin(), starts.end() - 1);
+    for (const SlotPrice& p : prices) ordered[filled[std::size_t(p.slot)]++] = p;
+    for (std::size_t i = 0; i < slot_count; ++i) {
+      std::sort(ordered.begin() + std::ptrdiff_t(starts[i]),
+                ordered.begin() + std::ptrdiff_t(starts[i + 1]),
+                [](const SlotPrice& a, const SlotPrice& b) { return a.price < b.price; });
+    }
+    prices.swap(ordered);
+  }
   std::vector<DailyAggregate> slots(slot_count);
   for (const SlotPrice& p : prices) {
     DailyAggregate& d = slots[std::size_t(p.slot)];
@@ -172,26 +184,37 @@ std::vector<RateDay> answer_from_prices(std::vector<SlotPrice>& prices, std::siz
   // Each bucket's prices in the answer's currency, sorted; percentile_cont's rank for p is
   // p/100 * (n - 1), and between two ranks the value is interpolated linearly. With p a whole
   // percent, the exact value is (a * 100 + (b - a) * r) / 100 for the prices a and b around it.
+  // A converted price is under 2^31 * 10^18 < 2^91: native 128-bit integers hold it and sort
+  // fast; only the interpolation is done wider.
+  __extension__ using Int128 = __int128;
   const Wide denominator = Wide(100) * (conversion ? rate_denominator : 1);
-  std::vector<Wide> values;
+  std::vector<Int128> values;
   auto next = prices.begin();
   for (std::size_t b = 0; b < buckets.size(); ++b) {
     values.clear();
+    const auto bucket_begin = next;
     for (; next != prices.end() && std::size_t(next->slot) < buckets.starts[b + 1]; ++next) {
-      values.push_back(conversion ? Wide(next->price) * conversion->units(std::size_t(next->slot))
-                                  : Wide(next->price));
+      values.push_back(conversion ? Int128(next->price) * conversion->units(std::size_t(next->slot))
+                                  : Int128(next->price));
     }
     RateDay& day = out[b];
     const bool enough = day.average.has_value();
-    if (enough) std::sort(values.begin(), values.end());
+    // Prices are sorted within a day; a bucket of one day in USD is sorted already.
+    const bool sorted =
+        !conversion && (next == bucket_begin || std::prev(next)->slot == bucket_begin->slot);
+    if (enough && !sorted) std::sort(values.begin(), values.end());
     const auto n = std::int64_t(values.size());
+    const auto wide = [](Int128 v) {
+      // high * 2^64 + low, the high half signed: no 128-bit constructor needed.
+      return Wide(std::int64_t(v >> 64)) * (Wide(1) << 64) + Wide(std::uint64_t(v));
+    };
     for (const int percent : options.percentiles) {
       Percentile p{percent, std::nullopt};
       if (enough) {
         const std::int64_t rank = std::int64_t(percent) * (n - 1);
         const auto low = std::size_t(rank / 100), high = std::size_t((rank + 99) / 100);
-        const Wide& a = values[low];
-        const Wide& c = values[high];
+        const Wide a = wide(values[low]);
+        const Wide c = wide(values[high]);
         p.value = round_quotient(a * 100 + (c - a) * (rank % 100), denominator, options.scale);
       }
       day.percentiles.push_back(p);

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <shared_mutex>
 #include <span>
 #include <string>
 #include <string_view>
@@ -138,6 +139,8 @@ class Database {
   /// Reloads the cached geography if the store says it changed; returns the store's version.
   StoreVersion refresh_geography();
   const detail::Geography& geography();
+  /// The shared lane-day copy, brought up to `now` or later, locked for reading.
+  std::shared_lock<std::shared_mutex> current_lane_days(const StoreVersion& now);
   /// Checks a batch's rows, currencies included; the rates it will convert at go to `rates`.
   std::vector<RowError> check_batch(const Batch& batch, detail::RateTable& rates);
 

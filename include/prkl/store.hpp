@@ -79,12 +79,18 @@ class LaneDayReceiver {
   virtual void row(const LaneDay& lane_day) = 0;
 };
 
+/// One lane: an origin and a destination port code.
+struct LaneKey {
+  std::string_view origin;
+  std::string_view destination;
+};
+
 /// Receives prices from Store::read_prices().
 class PriceReceiver {
  public:
   virtual ~PriceReceiver() = default;
-  virtual void price(std::string_view origin, std::string_view destination, Date day,
-                     std::int32_t price) = 0;
+  /// `lane` is the price's lane's index in the span given to read_prices().
+  virtual void price(std::size_t lane, Date day, std::int32_t price) = 0;
 };
 
 /// All ports and regions as of one moment, with the generation they belong to.
@@ -129,11 +135,10 @@ class Store {
   virtual StoreVersion read_lane_days(const std::optional<StoreVersion>& since,
                                       LaneDayReceiver& receiver) = 0;
 
-  /// From one consistent snapshot, every price from one of `origins` to one of `destinations`
-  /// (port codes) on a day in [from, to], in no particular order.
-  virtual void read_prices(std::span<const std::string> origins,
-                           std::span<const std::string> destinations, Date from, Date to,
-                           PriceReceiver& receiver) = 0;
+  /// From one consistent snapshot, every price of `lanes` on a day in [from, to], in no
+  /// particular order. Returns the version of that snapshot.
+  virtual StoreVersion read_prices(std::span<const LaneKey> lanes, Date from, Date to,
+                                   PriceReceiver& receiver) = 0;
 
   /// The stored exchange rates of `currencies` on days in [from, to], in no particular order.
   virtual std::vector<ExchangeRate> exchange_rates(std::span<const std::string> currencies,

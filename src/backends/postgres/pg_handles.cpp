@@ -102,11 +102,12 @@ std::vector<const char*> pointers(const Params& params) {
 
 }  // namespace
 
-Result Connection::exec(std::string_view sql, const Params& params) {
+Result Connection::exec(std::string_view sql, const Params& params, Format result_format) {
   const auto values = pointers(params);
-  return check(PQexecParams(conn_, std::string(sql).c_str(), int(values.size()), nullptr,
-                            values.data(), nullptr, nullptr, 0),
-               sql);
+  return check(
+      PQexecParams(conn_, std::string(sql).c_str(), int(values.size()), nullptr, values.data(),
+                   nullptr, nullptr, result_format == Format::binary ? 1 : 0),
+      sql);
 }
 
 void Connection::prepare(const std::string& name, std::string_view sql) {

@@ -50,8 +50,9 @@ class Connection {
 
   /// Runs SQL without parameters (may hold several statements).
   Result exec(std::string_view sql);
-  /// Runs SQL with bound text parameters.
-  Result exec(std::string_view sql, const Params& params);
+  enum class Format { text, binary };
+  /// Runs SQL with bound text parameters; results come as text unless asked for in binary.
+  Result exec(std::string_view sql, const Params& params, Format result_format = Format::text);
   /// Prepares `sql` as `name` on this connection (once per connection).
   void prepare(const std::string& name, std::string_view sql);
   Result exec_prepared(const std::string& name, const Params& params);

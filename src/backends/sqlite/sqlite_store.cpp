@@ -341,25 +341,29 @@ class SqliteStore final : public Store {
     return record;
   }
 
-  void read_prices(std::span<const std::string> origins, std::span<const std::string> destinations,
-                   Date from, Date to, PriceReceiver& receiver) override {
-    auto& s = read_prices_->reset();
-    const std::string origin_list = nlohmann::json(origins).dump();
-    const std::string destination_list = nlohmann::json(destinations).dump();
+  StoreVersion read_prices(std::span<const LaneKey> lanes, Date from, Date to,
+                           PriceReceiver& receiver) override {
+    Transaction tx(connection_, Transaction::Kind::deferred);
+    const StoreVersion now = version();
     const std::string first = format_date(from), last = format_date(to);
-    s.bind_static(1, origin_list)
-        .bind_static(2, destination_list)
-        .bind_static(3, first)
-        .bind_static(4, last);
+    // One range scan of prices_lane_day per lane, the price read from the index itself.
+    auto& s = read_prices_->reset();
     try {
-      while (s.step()) {
-        receiver.price(s.text_view(0), s.text_view(1), parse_date(s.text_view(2)),
-                       checked_price(s.int64(3)));
+      for (std::size_t i = 0; i < lanes.size(); ++i) {
+        s.reset()
+            .bind_static(1, lanes[i].origin)
+            .bind_static(2, lanes[i].destination)
+            .bind_static(3, first)
+            .bind_static(4, last);
+        while (s.step()) receiver.price(i, parse_date(s.text_view(0)), checked_price(s.int64(1)));
       }
     } catch (...) {
       s.reset();
       throw;
     }
+    s.reset();
+    tx.commit();
+    return now;
   }
 
   std::vector<ExchangeRate> exchange_rates(std::span<const std::string> currencies, Date from,
@@ -476,13 +480,9 @@ class SqliteStore final : public Store {
                               "SELECT currency, day, rate FROM prkl_batch_rates WHERE batch_id = ? "
                               "ORDER BY currency, day");
     insert_batch_rate_.emplace(connection_, "INSERT INTO prkl_batch_rates VALUES (?, ?, ?, ?)");
-    // Lanes by equality on both codes and days by range: one seek of prices_lane_day per
-    // origin and destination, and the price from the index itself.
     read_prices_.emplace(connection_,
-                         "SELECT orig_code, dest_code, day, price FROM prices "
-                         "WHERE orig_code IN (SELECT value FROM json_each(?1)) "
-                         "AND dest_code IN (SELECT value FROM json_each(?2)) "
-                         "AND day BETWEEN ?3 AND ?4");
+                         "SELECT day, price FROM prices "
+                         "WHERE orig_code = ? AND dest_code = ? AND day BETWEEN ? AND ?");
     insert_price_.emplace(
         connection_, "INSERT INTO prices (orig_code, dest_code, day, price) VALUES (?, ?, ?, ?)");
     bump_version_.emplace(connection_,
