@@ -283,24 +283,70 @@ std::vector<RowError> validate_rows(const std::vector<BatchRow>& rows, const Geo
   return errors;
 }
 
-std::vector<Price> expand_rows(const std::vector<BatchRow>& rows, const RateTable& rates) {
-  std::vector<Price> prices;
-  prices.reserve(rows.size());
+namespace {
+
+// 64-bit FNV-1a.
+class Digest {
+ public:
+  void mix(std::string_view text) {
+    for (const unsigned char c : text) {
+      hash_ ^= c;
+      hash_ *= 1099511628211ull;
+    }
+  }
+  std::string hex() const { return fmt::format("{:016x}", hash_); }
+
+ private:
+  std::uint64_t hash_ = 14695981039346656037ull;
+};
+
+}  // namespace
+
+ExpandedBatch expand_rows(const std::vector<BatchRow>& rows, const RateTable& rates) {
+  ExpandedBatch out;
+  out.prices.reserve(rows.size());
+  Digest digest;
+  std::vector<const ExchangeRate*> used;
   for (const BatchRow& r : rows) {
     const std::int64_t amount = std::stoll(r.price);
     const bool in_base_currency = r.currency.empty() || r.currency == base_currency;
-    const auto price_on = [&](Date day) {
-      if (in_base_currency) return std::int32_t(amount);
-      // check_currencies() found a rate for every day and kept the result in range.
-      return std::int32_t(to_base_currency(amount, rates.find(r.currency, day)->units));
-    };
+    // A price in another currency is named in the digest by its amount and currency, not by
+    // the dollars it became: a retry after new rates arrived is the same batch.
+    const std::string amount_text =
+        in_base_currency ? std::string() : fmt::format("{} {}", amount, r.currency);
+    const ExchangeRate* last_rate = nullptr;
+    std::int32_t converted = 0;
     const Date from = parse_date(r.day.empty() ? r.date_from : r.day);
     const Date to = r.day.empty() ? parse_date(r.date_to) : from;
     for (Date d = from; d <= to; d += std::chrono::days{1}) {
-      prices.push_back({r.origin, r.destination, d, price_on(d)});
+      std::int32_t price = std::int32_t(amount);
+      if (!in_base_currency) {
+        // check_currencies() found a rate for every day and kept the result in range.
+        const ExchangeRate* rate = rates.find(r.currency, d);
+        if (rate != last_rate) {
+          last_rate = rate;
+          converted = std::int32_t(to_base_currency(amount, rate->units));
+          used.push_back(rate);
+        }
+        price = converted;
+      }
+      out.prices.push_back({r.origin, r.destination, d, price});
+      digest.mix(r.origin);
+      digest.mix("\t");
+      digest.mix(r.destination);
+      digest.mix(fmt::format("\t{}\t{}\n", d.time_since_epoch().count(),
+                             in_base_currency ? std::to_string(price) : amount_text));
     }
   }
-  return prices;
+  out.digest = digest.hex();
+  std::sort(used.begin(), used.end());
+  used.erase(std::unique(used.begin(), used.end()), used.end());
+  for (const ExchangeRate* rate : used) out.rates_used.push_back(*rate);
+  std::sort(out.rates_used.begin(), out.rates_used.end(),
+            [](const ExchangeRate& a, const ExchangeRate& b) {
+              return std::tie(a.currency, a.day) < std::tie(b.currency, b.day);
+            });
+  return out;
 }
 
 void check_currencies(const std::vector<BatchRow>& rows, const RateTable& rates,
@@ -333,6 +379,7 @@ void check_currencies(const std::vector<BatchRow>& rows, const RateTable& rates,
       continue;  // reported with the day
     }
     if (*from > *to || (*to - *from).count() + 1 > options.max_range_days) continue;
+    const ExchangeRate* checked = nullptr;
     for (Date d = *from; d <= *to; d += std::chrono::days{1}) {
       const ExchangeRate* rate = rates.find(r.currency, d);
       if (!rate) {
@@ -341,7 +388,19 @@ void check_currencies(const std::vector<BatchRow>& rows, const RateTable& rates,
                                       r.currency, format_date(d), options.max_rate_age_days)});
         break;
       }
-      const std::int64_t usd = to_base_currency(amount, rate->units);
+      if (rate == checked) continue;  // a range's days mostly share a rate
+      checked = rate;
+      std::int64_t usd = 0;
+      try {
+        usd = to_base_currency(amount, rate->units);
+      } catch (const InvalidArgument&) {
+        errors.push_back({row, "price",
+                          fmt::format("price {} {} on {} is too large once converted to USD at {} "
+                                      "{} per USD",
+                                      r.price, r.currency, format_date(d), format_rate(rate->units),
+                                      r.currency)});
+        break;
+      }
       if (usd <= 0 || usd > most) {
         errors.push_back(
             {row, "price",
@@ -353,23 +412,6 @@ void check_currencies(const std::vector<BatchRow>& rows, const RateTable& rates,
       }
     }
   }
-}
-
-std::string digest_of(const std::vector<Price>& prices) {
-  std::uint64_t hash = 14695981039346656037ull;
-  const auto mix = [&hash](std::string_view text) {
-    for (unsigned char c : text) {
-      hash ^= c;
-      hash *= 1099511628211ull;
-    }
-  };
-  for (const Price& p : prices) {
-    mix(p.origin);
-    mix("\t");
-    mix(p.destination);
-    mix(fmt::format("\t{}\t{}\n", p.day.time_since_epoch().count(), p.price));
-  }
-  return fmt::format("{:016x}", hash);
 }
 
 void check_batch_id(const std::string& id) {

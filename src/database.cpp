@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <limits>
 #include <tuple>
 #include <unordered_map>
 
@@ -44,6 +45,24 @@ Database::Database(std::unique_ptr<Store> store, Options options,
                    std::shared_ptr<detail::SharedLaneDays> lane_days)
     : store_(std::move(store)), options_(options), lane_days_(std::move(lane_days)) {
   if (!store_) throw InvalidArgument("Database needs a store");
+  struct Limit {
+    std::int64_t value;
+    const char* name;
+    std::int64_t least, most;
+  };
+  constexpr std::int64_t any = std::numeric_limits<std::int64_t>::max();
+  for (const auto& [value, name, least, most] :
+       {Limit{options_.max_range_days, "max_range_days", 1, 100'000},
+        Limit{options_.max_price, "max_price", 1, any},
+        Limit{options_.max_batch_prices, "max_batch_prices", 1, any},
+        Limit{options_.max_rate_age_days, "max_rate_age_days", 0, 3660},
+        Limit{options_.max_matrix_lanes, "max_matrix_lanes", 1, 1'000'000},
+        Limit{options_.max_percentile_prices, "max_percentile_prices", 1, any}}) {
+    if (value < least || value > most) {
+      throw InvalidArgument(
+          fmt::format("Options::{} is {}, outside {}..{}", name, value, least, most));
+    }
+  }
 }
 
 Database::Database(Database&&) noexcept = default;
@@ -123,6 +142,16 @@ void check_rates_question(const MatrixQuery& query, const Options& options) {
         "{} origins x {} destinations is {} lanes, more than the maximum of {} per call",
         query.origins.size(), query.destinations.size(), pairs, options.max_matrix_lanes));
   }
+  // Checked after the limit, which bounds this quadratic look.
+  for (const auto& [locations, what] :
+       {std::pair{&query.origins, "origin"}, std::pair{&query.destinations, "destination"}}) {
+    for (std::size_t i = 0; i < locations->size(); ++i) {
+      const auto earlier = locations->begin() + std::ptrdiff_t(i);
+      if (std::find(locations->begin(), earlier, (*locations)[i]) != earlier) {
+        throw InvalidArgument(fmt::format("{} '{}' is given twice", what, (*locations)[i]));
+      }
+    }
+  }
 }
 
 // Routes each price read from the store to every cell of the matrix its lane belongs to.
@@ -152,6 +181,8 @@ class PriceRouter final : public PriceReceiver {
       }
     }
   }
+
+  std::size_t cells_of(std::size_t lane) const { return lane_cells_[lane].size(); }
 
   void price(std::size_t lane, Date day, std::int32_t price) override {
     const detail::SlotPrice value{std::int32_t((day - from_).count()), price};
@@ -227,6 +258,13 @@ std::vector<LaneRates> Database::rates_matrix(const MatrixQuery& query) {
     }
   }
   const detail::Conversion* convert = conversion ? &*conversion : nullptr;
+  // Only an answer in another currency at a large scale can outgrow 64-bit units.
+  const auto too_large = [&](const InvalidArgument& e) {
+    return InvalidArgument(
+        fmt::format("the answer in {} at scale {} does not fit ({}): ask a "
+                    "smaller scale",
+                    options.currency, options.scale, e.what()));
+  };
 
   std::vector<LaneRates> out;
   out.reserve(origins.size() * destinations.size());
@@ -252,7 +290,7 @@ std::vector<LaneRates> Database::rates_matrix(const MatrixQuery& query) {
     PriceRouter router(origins, destinations, query.date_from);
     StoreVersion version = now;
     for (int attempt = 1;; ++attempt) {
-      std::vector<std::pair<std::string, std::string>> lanes;
+      std::vector<detail::LaneDays::LaneInRange> lanes;
       StoreVersion copied;
       {
         const std::shared_lock read = current_lane_days(version);
@@ -274,8 +312,20 @@ std::vector<LaneRates> Database::rates_matrix(const MatrixQuery& query) {
       }
       std::vector<LaneKey> keys;
       keys.reserve(lanes.size());
-      for (const auto& [origin, destination] : lanes) keys.push_back({origin, destination});
+      for (const auto& lane : lanes) keys.push_back({lane.origin, lane.destination});
       router.route(keys);
+      // Every price is held in memory (once per cell it counts in) until the answer is made:
+      // the copy knows how many there are before any is read.
+      std::int64_t held = 0;
+      for (std::size_t k = 0; k < lanes.size(); ++k) {
+        held += lanes[k].prices * std::int64_t(router.cells_of(k));
+      }
+      if (held > options_.max_percentile_prices) {
+        throw InvalidArgument(
+            fmt::format("percentiles over {} prices, more than the maximum of {} "
+                        "(Options::max_percentile_prices): ask a shorter range or fewer lanes",
+                        held, options_.max_percentile_prices));
+      }
       version = store_->read_prices(keys, query.date_from, query.date_to, router);
       if (version.epoch == copied.epoch && version.data == copied.data) break;
       if (attempt == 5) {
@@ -293,22 +343,26 @@ std::vector<LaneRates> Database::rates_matrix(const MatrixQuery& query) {
     return out;
   }
 
-  const std::shared_lock read = current_lane_days(now);
+  std::shared_lock read = current_lane_days(now);
   const detail::LaneDays& lane_days = lane_days_->lane_days;
   std::vector<std::vector<std::int32_t>> origin_ids, destination_ids;
   for (const auto& codes : origins) origin_ids.push_back(ids_of(lane_days, codes));
   for (const auto& codes : destinations) destination_ids.push_back(ids_of(lane_days, codes));
+  std::vector<std::vector<DailyAggregate>> cells(out.size(), std::vector<DailyAggregate>(days));
   if (out.size() == 1) {
     // One lane: the plan that may read a port's summed days instead of each of its lanes.
-    std::vector<DailyAggregate> slots(days);
-    lane_days.aggregate(origin_ids[0], destination_ids[0], query.date_from, query.date_to, slots);
-    out[0].days = detail::answer_from_days(slots, buckets, options, convert);
-    return out;
+    lane_days.aggregate(origin_ids[0], destination_ids[0], query.date_from, query.date_to,
+                        cells[0]);
+  } else {
+    lane_days.aggregate_matrix(origin_ids, destination_ids, query.date_from, query.date_to, cells);
   }
-  std::vector<std::vector<DailyAggregate>> cells(out.size(), std::vector<DailyAggregate>(days));
-  lane_days.aggregate_matrix(origin_ids, destination_ids, query.date_from, query.date_to, cells);
-  for (std::size_t i = 0; i < out.size(); ++i) {
-    out[i].days = detail::answer_from_days(cells[i], buckets, options, convert);
+  read.unlock();
+  try {
+    for (std::size_t i = 0; i < out.size(); ++i) {
+      out[i].days = detail::answer_from_days(cells[i], buckets, options, convert);
+    }
+  } catch (const InvalidArgument& e) {
+    throw too_large(e);
   }
   return out;
 }
@@ -348,6 +402,10 @@ std::vector<RowError> Database::check_batch(const Batch& batch, detail::RateTabl
   if (!batch.id.empty()) detail::check_batch_id(batch.id);
   if (batch.rows.empty()) return {{0, "row", "the batch has no rows"}};
   std::vector<RowError> errors = detail::validate_rows(batch.rows, geography(), options_);
+  // A batch refused as a whole (too many prices) is not converted day by day first.
+  if (std::any_of(errors.begin(), errors.end(), [](const RowError& e) { return e.row == 0; })) {
+    return errors;
+  }
   // Prices in other currencies: the rates of every currency named, over the batch's days and
   // the age limit before them, in one read.
   std::vector<std::string> currencies;
@@ -401,28 +459,15 @@ BatchResult Database::apply(const Batch& batch, const Progress& progress) {
                                        bad_rows == 1 ? "" : "s"),
                            std::move(errors));
   }
-  const std::vector<Price> prices = detail::expand_rows(batch.rows, rates);
+  detail::ExpandedBatch expanded = detail::expand_rows(batch.rows, rates);
+  const std::vector<Price>& prices = expanded.prices;
   BatchRecord record{batch.id,
-                     detail::digest_of(prices),
+                     expanded.digest,
                      std::int64_t(batch.rows.size()),
                      std::int64_t(prices.size()),
                      utc_now_iso(),
-                     {}};
+                     std::move(expanded.rates_used)};
   if (record.id.empty()) record.id = "content-" + record.digest;
-  for (const BatchRow& row : batch.rows) {
-    if (row.currency.empty() || row.currency == base_currency) continue;
-    const Date from = parse_date(row.day.empty() ? row.date_from : row.day);
-    const Date to = row.day.empty() ? parse_date(row.date_to) : from;
-    for (Date d = from; d <= to; d += std::chrono::days{1}) {
-      record.rates_used.push_back(*rates.find(row.currency, d));
-    }
-  }
-  const auto by_currency_day = [](const ExchangeRate& a, const ExchangeRate& b) {
-    return std::tie(a.currency, a.day) < std::tie(b.currency, b.day);
-  };
-  std::sort(record.rates_used.begin(), record.rates_used.end(), by_currency_day);
-  record.rates_used.erase(std::unique(record.rates_used.begin(), record.rates_used.end()),
-                          record.rates_used.end());
 
   const auto replay = [&](const BatchRecord& first) {
     if (first.digest != record.digest) {

@@ -61,6 +61,7 @@ std::int64_t parse_rate(std::string_view text, std::string_view what) {
   }
   if (at != text.size()) throw bad("is not a number");
   if (digits.empty()) throw bad("is not above 0");
+  if (exponent < -1000 || exponent > 1000) throw bad("is out of range");
   // value = digits * 10^(exponent - point_shift); units = value * 10^scale.
   long shift = exponent - point_shift + exchange_rate_scale;
   while (shift < 0 && digits.size() > 1 && digits.back() == '0') {
@@ -70,10 +71,18 @@ std::int64_t parse_rate(std::string_view text, std::string_view what) {
   if (shift < 0) {
     throw bad(fmt::format("has more than {} fraction digits", exchange_rate_scale));
   }
-  if (long(digits.size()) + shift > 18) throw bad("is too large (at most 999999)");
+  // Units must fit in 64 bits: rates up to 9,223,372 per USD (the bolívar's were in the
+  // millions).
+  const auto too_large = [&] { return bad("is too large (at most 9223372 per USD)"); };
+  if (long(digits.size()) + shift > 19) throw too_large();
   std::int64_t units = 0;
-  std::from_chars(digits.data(), digits.data() + digits.size(), units);
-  for (long i = 0; i < shift; ++i) units *= 10;
+  if (std::from_chars(digits.data(), digits.data() + digits.size(), units).ec != std::errc{}) {
+    throw too_large();
+  }
+  for (long i = 0; i < shift; ++i) {
+    if (units > std::numeric_limits<std::int64_t>::max() / 10) throw too_large();
+    units *= 10;
+  }
   return units;
 }
 
@@ -159,7 +168,7 @@ class RateFileReader final : public nlohmann::json_sax<nlohmann::json> {
     }
     const std::int64_t units = parse_rate(text, where);
     if (key_ == base_currency) {
-      if (units != 1'000'000'000'000) fail("the USD rate is not 1");
+      if (units != 1'000'000'000'000) fail(fmt::format("the USD rate is {}, not 1", text));
       return true;
     }
     if (std::any_of(rates_.begin(), rates_.end(),

@@ -26,9 +26,10 @@ namespace {
 void append_day(std::string& out, const RateDay& d, std::span<const RateField> fields) {
   auto it = std::back_inserter(out);
   out += '{';
-  bool first = true;
   for (const RateField field : fields) {
-    if (!std::exchange(first, false)) out += ',';
+    // `percentiles` stands for as many keys as were asked, none included.
+    if (field == RateField::percentiles && d.percentiles.empty()) continue;
+    if (out.back() != '{') out += ',';
     switch (field) {
       case RateField::day:
         fmt::format_to(it, "\"day\":\"{}\"", format_date(d.day));
@@ -52,13 +53,11 @@ void append_day(std::string& out, const RateDay& d, std::span<const RateField> f
         break;
       }
       case RateField::percentiles:
-        if (d.percentiles.empty() && !first) out.pop_back();  // the comma before it
         for (std::size_t i = 0; i < d.percentiles.size(); ++i) {
           const Percentile& p = d.percentiles[i];
           fmt::format_to(it, "{}\"p{}\":{}", i > 0 ? "," : "", p.percent,
                          p.value ? p.value->to_string() : "null");
         }
-        if (d.percentiles.empty()) first = out.back() == '{';
         break;
     }
   }

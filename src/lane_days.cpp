@@ -417,14 +417,14 @@ void LaneDays::aggregate_matrix(std::span<const std::vector<std::int32_t>> origi
   }
 }
 
-std::vector<std::pair<std::string, std::string>> LaneDays::lanes_between(
+std::vector<LaneDays::LaneInRange> LaneDays::lanes_between(
     std::span<const std::int32_t> origins, std::span<const std::int32_t> destinations, Date from,
     Date to) const {
   const std::int32_t first = day_number(from);
   const std::int32_t last = day_number(to);
   std::vector<bool> is_destination(port_codes_.size());
   for (const std::int32_t p : destinations) is_destination[std::size_t(p)] = true;
-  std::vector<std::pair<std::string, std::string>> out;
+  std::vector<LaneInRange> out;
   for (const std::int32_t port : origins) {
     for (const std::uint32_t id : as_origin_[std::size_t(port)].lanes) {
       const Lane& lane = lanes_[id];
@@ -433,8 +433,10 @@ std::vector<std::pair<std::string, std::string>> LaneDays::lanes_between(
       const auto begin =
           lane.days.begin() + std::ptrdiff_t(first_at_or_after(lane.days, lane.first_day, first));
       if (begin == lane.days.end() || begin->day > last) continue;
-      out.emplace_back(port_codes_[std::size_t(lane.origin)],
-                       port_codes_[std::size_t(lane.destination)]);
+      std::int64_t prices = 0;
+      for (auto at = begin; at != lane.days.end() && at->day <= last; ++at) prices += at->count;
+      out.push_back({port_codes_[std::size_t(lane.origin)],
+                     port_codes_[std::size_t(lane.destination)], prices});
     }
   }
   return out;

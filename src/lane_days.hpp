@@ -57,11 +57,16 @@ class LaneDays {
                         std::span<const std::vector<std::int32_t>> destinations, Date from, Date to,
                         std::span<std::vector<DailyAggregate>> cells) const;
 
-  /// The lanes from one of `origins` to one of `destinations` with days in [from, to], as
-  /// (origin code, destination code).
-  std::vector<std::pair<std::string, std::string>> lanes_between(
-      std::span<const std::int32_t> origins, std::span<const std::int32_t> destinations, Date from,
-      Date to) const;
+  /// A lane with prices in a range, and how many.
+  struct LaneInRange {
+    std::string origin;
+    std::string destination;
+    std::int64_t prices = 0;
+  };
+  /// The lanes from one of `origins` to one of `destinations` with days in [from, to].
+  std::vector<LaneInRange> lanes_between(std::span<const std::int32_t> origins,
+                                         std::span<const std::int32_t> destinations, Date from,
+                                         Date to) const;
 
   /// The id of a port that has (or had) lanes; nullopt for any other code.
   std::optional<std::int32_t> port_id(std::string_view code) const;

@@ -201,3 +201,57 @@ TEST_CASE("store URLs") {
                     Catch::Contains("no SQLite database at '/nonexistent/dir/x.db'"));
   CHECK(Database::open("sqlite::memory:", OpenMode::create).store().backend() == "sqlite");
 }
+
+TEST_CASE("exchange rates are read as the decimals they spell") {
+  CHECK(parse_rate("0.921437", "r") == 921'437'000'000);
+  CHECK(parse_rate("150.1", "r") == 150'100'000'000'000);
+  CHECK(parse_rate("1.5e-05", "r") == 15'000'000);
+  CHECK(parse_rate("1E+2", "r") == 100'000'000'000'000);
+  CHECK(parse_rate("0.000000000001", "r") == 1);
+  CHECK(parse_rate("1000000000000000000000000e-20", "r") == 10'000'000'000'000'000);
+  CHECK(parse_rate("999999.999999999999", "r") == 999'999'999'999'999'999);
+  CHECK_THROWS_WITH(parse_rate("0.0000000000001", "r"),
+                    "r: rate '0.0000000000001' has more than 12 fraction digits");
+  CHECK(parse_rate("9223372", "r") == 9'223'372'000'000'000'000);
+  CHECK_THROWS_WITH(parse_rate("1e7", "r"), "r: rate '1e7' is too large (at most 9223372 per USD)");
+  CHECK_THROWS_WITH(parse_rate("9223372.036854775808", "r"), Catch::Contains("too large"));
+  CHECK_THROWS_WITH(parse_rate("1e9223372036854775807", "r"),
+                    "r: rate '1e9223372036854775807' is out of range");
+  CHECK_THROWS_WITH(parse_rate("0.000", "r"), "r: rate '0.000' is not above 0");
+  CHECK_THROWS_WITH(parse_rate("-1", "r"), "r: rate '-1' is not above 0");
+  for (const char* bad :
+       {"", ".", "1.2.3", "1e", "e5", "0x10", "1,5", "NaN", "1e99999999999999999999"}) {
+    INFO(bad);
+    CHECK_THROWS_AS(parse_rate(bad, "r"), InvalidArgument);
+  }
+  CHECK(format_rate(921'437'000'000) == "0.921437");
+  CHECK(format_rate(150'000'000'000'000) == "150");
+  CHECK(format_rate(1) == "0.000000000001");
+  CHECK(is_currency_code("EUR"));
+  CHECK_FALSE(is_currency_code("eur"));
+  CHECK_FALSE(is_currency_code("EURO"));
+}
+
+TEST_CASE("bucket starts: ISO weeks from Monday, calendar months") {
+  CHECK(bucket_start(Bucket::week, parse_date("2024-01-01")) == parse_date("2024-01-01"));  // Mon
+  CHECK(bucket_start(Bucket::week, parse_date("2024-01-07")) == parse_date("2024-01-01"));  // Sun
+  CHECK(bucket_start(Bucket::week, parse_date("2021-01-01")) == parse_date("2020-12-28"));
+  CHECK(bucket_start(Bucket::month, parse_date("2024-02-29")) == parse_date("2024-02-01"));
+  CHECK(bucket_start(Bucket::day, parse_date("2024-02-29")) == parse_date("2024-02-29"));
+  CHECK(to_string(Bucket::month) == "month");
+  CHECK(parse_bucket("day") == Bucket::day);
+  CHECK_THROWS_AS(parse_bucket("Week"), InvalidArgument);
+}
+
+TEST_CASE("rates_json writes percentiles as keys of their own, wherever they are asked") {
+  RateDay with{parse_date("2024-01-01"), 3, Decimal{10, 0}, 5, 15, {{50, Decimal{9, 0}}, {90, {}}}};
+  RateDay without{parse_date("2024-01-02"), 0, {}, {}, {}, {}};
+  const RateDay days[] = {with, without};
+  const RateField first[] = {RateField::percentiles, RateField::day};
+  CHECK(rates_json(days, first) ==
+        R"([{"p50":9,"p90":null,"day":"2024-01-01"},{"day":"2024-01-02"}])");
+  const RateField only[] = {RateField::percentiles};
+  CHECK(rates_json(std::span(days + 1, 1), only) == "[{}]");
+  const RateField last[] = {RateField::count, RateField::percentiles};
+  CHECK(rates_json(days, last) == R"([{"count":3,"p50":9,"p90":null},{"count":0}])");
+}

@@ -288,7 +288,8 @@ void bind_database(py::module_& m) {
           py::arg("min_count") = 3, py::arg("scale") = 0, py::arg("bucket") = "day",
           py::arg("percentiles") = py::none(), py::arg("currency") = "USD",
           "rates() for every origin with every destination in one call: a list of (origin, "
-          "destination, [RateDay]), origins outer. At most 100 pairs.")
+          "destination, [RateDay]), origins outer. At most max_matrix_lanes (connect(); 100 by "
+          "default) pairs.")
       .def(
           "rates_matrix_json",
           [](Pool& pool, const py::object& date_from, const py::object& date_to,
@@ -415,12 +416,15 @@ void bind_database(py::module_& m) {
   m.def(
       "connect",
       [](const std::string& url, bool create, std::size_t pool_size, std::int64_t max_range_days,
-         std::int64_t max_price, std::int64_t max_rate_age_days) {
+         std::int64_t max_price, std::int64_t max_rate_age_days, std::int64_t max_matrix_lanes,
+         std::int64_t max_percentile_prices) {
         if (pool_size < 1) throw InvalidArgument(fmt::format("pool_size {} is below 1", pool_size));
         Options options;
         options.max_range_days = max_range_days;
         options.max_price = max_price;
         options.max_rate_age_days = max_rate_age_days;
+        options.max_matrix_lanes = max_matrix_lanes;
+        options.max_percentile_prices = max_percentile_prices;
         const bool private_memory = url.find(":memory:") != std::string::npos;
         py::gil_scoped_release release;
         return std::make_unique<Pool>(url, create, options, private_memory ? 1 : pool_size);
@@ -429,6 +433,8 @@ void bind_database(py::module_& m) {
       py::arg("max_range_days") = Options{}.max_range_days,
       py::arg("max_price") = Options{}.max_price,
       py::arg("max_rate_age_days") = Options{}.max_rate_age_days,
+      py::arg("max_matrix_lanes") = Options{}.max_matrix_lanes,
+      py::arg("max_percentile_prices") = Options{}.max_percentile_prices,
       "Opens a store: 'sqlite:PATH', 'sqlite::memory:', 'postgresql://...' or a libpq "
       "key=value string. create=True makes the store and its schema if missing.");
 }

@@ -41,6 +41,10 @@ struct Options {
   std::int64_t max_rate_age_days = 7;
   /// Most origin x destination pairs one rates_matrix call answers.
   std::int64_t max_matrix_lanes = 100;
+  /// Most prices a question with percentiles may hold in memory (each counted once per matrix
+  /// cell it falls in); more is refused before any is read. 8 bytes each, plus what the store's
+  /// client buffers.
+  std::int64_t max_percentile_prices = 5'000'000;
 };
 
 /// What a dump import loaded.

@@ -141,6 +141,23 @@ TEST_CASE("percentiles and buckets match PostgreSQL's SQL on the real dump",
   check_against_reference(db, reference,
                           {{"china_main", "northern_europe"}, {"CNSGH", "north_europe_main"}},
                           day("2016-01-03"), day("2016-02-10"));
+  // A matrix over the same lanes gives each pair the reference's answer.
+  const std::vector<std::string> origins = {"china_main", "CNSGH"};
+  const std::vector<std::string> destinations = {"northern_europe", "north_europe_main", "NLRTM"};
+  for (const auto& percentiles : {std::vector<int>{}, std::vector<int>{50, 90}}) {
+    const auto lanes = db.rates_matrix({day("2016-01-03"),
+                                        day("2016-02-10"),
+                                        origins,
+                                        destinations,
+                                        {3, 2, Bucket::week, percentiles}});
+    REQUIRE(lanes.size() == 6);
+    for (const LaneRates& lane : lanes) {
+      INFO(lane.origin << " -> " << lane.destination);
+      CHECK(as_rows(lane.days) ==
+            reference.answer({day("2016-01-03"), day("2016-02-10"), lane.origin, lane.destination,
+                              3, 2, Bucket::week, percentiles}));
+    }
+  }
 }
 
 TEST_CASE("buckets: labels, partial edges and empty buckets", "[conformance][answers]") {
@@ -193,7 +210,8 @@ TEST_CASE("a matrix answers each pair as rates() does, and refuses more than the
   const Dataset data = generate(options);
   Options limits;
   limits.max_matrix_lanes = 6;
-  Database db = Database::open(test::new_store_url(), OpenMode::create, limits);
+  const std::string url = test::new_store_url();
+  Database db = Database::open(url, OpenMode::create, limits);
   db.load(data);
   const Date from = options.first_day + std::chrono::days{2};
   const Date to = from + std::chrono::days{15};
@@ -217,6 +235,24 @@ TEST_CASE("a matrix answers each pair as rates() does, and refuses more than the
       Catch::Matchers::Message(
           "3 origins x 3 destinations is 9 lanes, more than the maximum of 6 per call"));
   CHECK_THROWS_AS(db.rates_matrix({from, to, {}, destinations, {}}), InvalidArgument);
+  CHECK_THROWS_MATCHES(db.rates_matrix({from, to, {"china", "world", "china"}, {"world"}, {}}),
+                       InvalidArgument, Catch::Matchers::Message("origin 'china' is given twice"));
+
+  // Percentiles hold their prices in memory, once per cell: the copy counts them first.
+  Options small = limits;
+  small.max_percentile_prices = 100;
+  Database capped = Database::open(url, OpenMode::existing, small);
+  const RatesOptions median{3, 0, Bucket::day, {50}};
+  CHECK_THROWS_WITH(capped.rates_matrix({from, to, {"world"}, {"world"}, median}),
+                    Catch::StartsWith("percentiles over ") &&
+                        Catch::Contains("more than the maximum of 100 "
+                                        "(Options::max_percentile_prices)"));
+  CHECK_NOTHROW(capped.rates_matrix({from, to, {"world"}, {"world"}, {}}));
+  Options bad = limits;
+  bad.max_rate_age_days = -1;
+  CHECK_THROWS_MATCHES(
+      Database::open(url, OpenMode::existing, bad), InvalidArgument,
+      Catch::Matchers::Message("Options::max_rate_age_days is -1, outside 0..3660"));
   CHECK_THROWS_MATCHES(
       db.rates_matrix({from, to, {"china"}, {"atlantis"}, {}}), NotFound,
       Catch::Matchers::Message("unknown location 'atlantis': not a port code or region slug"));
@@ -298,8 +334,14 @@ TEST_CASE("prices in other currencies are stored in USD at their own day's rate"
   CHECK(ledger->rates_used == used);
   CHECK(ledger->prices == 7);
   CHECK_FALSE(db.batch("never"));
-  // The same rows again replay; the ledger keeps the rates used then.
-  CHECK(db.apply(batch).replayed);
+  // The same rows again replay, even once a newer rate has arrived for one of their days: a
+  // batch is named by its amounts, not by the dollars they became.
+  const ExchangeRate newer[] = {{"EUR", day("2024-03-05"), 700'000'000'000}};
+  db.save_exchange_rates(newer);
+  const BatchResult again = db.apply(batch);
+  CHECK(again.replayed);
+  CHECK(again.rates_used == used);
+  CHECK(db.rates({day("2024-03-05"), day("2024-03-05"), "CNSHA", "NOOSL", 1})[0].count == 4);
 }
 
 TEST_CASE("bad currencies and missing rates are row errors, and nothing is written",
@@ -319,7 +361,8 @@ TEST_CASE("bad currencies and missing rates are row errors, and nothing is writt
                BatchRow{"CNSHA", "NOOSL", "2024-03-02", "", "", "900", 0, "XYZ"},
                BatchRow{"CNSHA", "NOOSL", "2024-02-28", "", "", "900", 0, "EUR"},
                BatchRow{"CNSHA", "NOOSL", "", "2024-03-07", "2024-03-09", "900", 0, "EUR"},
-               BatchRow{"CNSHA", "NOOSL", "2024-03-02", "", "", "1900", 0, "EUR"}}};
+               BatchRow{"CNSHA", "NOOSL", "2024-03-02", "", "", "1900", 0, "EUR"},
+               BatchRow{"CNSHA", "NOOSL", "2024-03-02", "", "", "9000000000000000000", 0, "EUR"}}};
   const std::vector<RowError> expected{
       {2, "currency", "currency 'eur' is not an ISO 4217 code (three capital letters)"},
       {3, "currency",
@@ -328,7 +371,10 @@ TEST_CASE("bad currencies and missing rates are row errors, and nothing is writt
       {5, "currency", "no EUR exchange rate for 2024-03-09 or the 7 days before it"},
       {6, "price",
        "price 1900 EUR on 2024-03-02 is 2111 USD at 0.9 EUR per USD, above the maximum of "
-       "2000"}};
+       "2000"},
+      {7, "price",
+       "price 9000000000000000000 EUR on 2024-03-02 is too large once converted to USD at 0.9 "
+       "EUR per USD"}};
   CHECK(db.validate(batch) == expected);
   CHECK_THROWS_AS(db.apply(batch), ValidationFailed);
   CHECK_FALSE(db.batch("bad-fx"));

@@ -9,6 +9,8 @@ __version__: str
 
 DateLike = Union[datetime.date, str]
 Rows = Union[str, "os.PathLike[str]", Iterable[Union[Mapping[str, object], Sequence[object]]]]
+PathLike = Union[str, "os.PathLike[str]"]
+Value = Union[int, decimal.Decimal, None]
 
 class Error(Exception):
     """Root of every prkl error."""
@@ -30,7 +32,7 @@ class StorageError(Error):
     """The storage backend failed."""
 
 class RateDay:
-    """Price statistics of one calendar day."""
+    """Price statistics of one calendar day, or of one week or month (day is its start)."""
     @property
     def day(self) -> datetime.date: ...
     @property
@@ -42,8 +44,12 @@ class RateDay:
     def min(self) -> int | None: ...
     @property
     def max(self) -> int | None: ...
+    @property
+    def percentiles(self) -> dict[int, Value]:
+        """The asked percentiles by percent, valued like average_price."""
     def to_dict(self) -> dict[str, object]:
-        """JSON-ready: day as 'YYYY-MM-DD', average_price as int, float or None, count, min, max."""
+        """JSON-ready: day as 'YYYY-MM-DD', average_price (and p25, p50, ...) as int, float or
+        None, count, min, max."""
 
 class Port:
     @property
@@ -88,6 +94,9 @@ class BatchResult:
     def applied_at(self) -> str: ...
     @property
     def replayed(self) -> bool: ...
+    @property
+    def rates_used(self) -> list[dict[str, object]]:
+        """Exchange rates prices were converted at: currency, day (datetime.date), rate (Decimal)."""
     def to_dict(self) -> dict[str, object]: ...
 
 class Database:
@@ -97,11 +106,24 @@ class Database:
     @property
     def backend(self) -> str: ...
     def rates(self, date_from: DateLike, date_to: DateLike, origin: str, destination: str,
-              min_count: int = 3, scale: int = 0) -> list[RateDay]: ...
+              min_count: int = 3, scale: int = 0, bucket: str = "day",
+              percentiles: Sequence[int] | None = None, currency: str = "USD") -> list[RateDay]: ...
     def rates_json(self, date_from: DateLike, date_to: DateLike, origin: str, destination: str,
                    min_count: int = 3, scale: int = 0,
                    fields: Sequence[str] = ("day", "count", "average_price", "min", "max"),
-                   newest_first: bool = False) -> str: ...
+                   newest_first: bool = False, bucket: str = "day",
+                   percentiles: Sequence[int] | None = None, currency: str = "USD") -> str: ...
+    def rates_matrix(self, date_from: DateLike, date_to: DateLike, origins: Sequence[str],
+                     destinations: Sequence[str], min_count: int = 3, scale: int = 0,
+                     bucket: str = "day", percentiles: Sequence[int] | None = None,
+                     currency: str = "USD") -> list[tuple[str, str, list[RateDay]]]: ...
+    def rates_matrix_json(self, date_from: DateLike, date_to: DateLike, origins: Sequence[str],
+                          destinations: Sequence[str], min_count: int = 3, scale: int = 0,
+                          fields: Sequence[str] = ("day", "count", "average_price", "min", "max"),
+                          bucket: str = "day", percentiles: Sequence[int] | None = None,
+                          currency: str = "USD") -> str: ...
+    def batch(self, batch_id: str) -> BatchResult | None: ...
+    def import_exchange_rates(self, path: PathLike, replace: bool = False) -> int: ...
     def resolve(self, location: str) -> list[str]: ...
     def port(self, code: str) -> Port: ...
     def ports(self, region: str | None = None, search: str | None = None, limit: int = 100,
@@ -114,4 +136,5 @@ class Database:
     def ping(self) -> None: ...
 
 def connect(url: str, create: bool = False, pool_size: int = 8, max_range_days: int = 1830,
-            max_price: int = 1000000) -> Database: ...
+            max_price: int = 1000000, max_rate_age_days: int = 7, max_matrix_lanes: int = 100,
+            max_percentile_prices: int = 5000000) -> Database: ...

@@ -366,8 +366,16 @@ class PgStore final : public Store {
     }
     const Params params{array_literal(origins), array_literal(destinations), format_date(from),
                         format_date(to)};
-    return in_snapshot([&] {
-      const StoreVersion now = version_now();
+    // Collected first and handed over after the snapshot closes: a read retried after a lost
+    // connection must not deliver its rows twice.
+    struct Row {
+      std::size_t lane;
+      std::int32_t day, price;
+    };
+    std::vector<Row> rows;
+    const StoreVersion now = in_snapshot([&] {
+      rows.clear();
+      const StoreVersion version = version_now();
       // One index range scan per lane. Planned for each call: a generic plan cannot see how
       // many lanes the arrays hold.
       // Each row names its lane by number rather than by its two codes, and comes in binary:
@@ -387,15 +395,20 @@ class PgStore final : public Store {
         return std::int32_t(std::uint32_t(bytes[0]) << 24 | std::uint32_t(bytes[1]) << 16 |
                             std::uint32_t(bytes[2]) << 8 | std::uint32_t(bytes[3]));
       };
-      for (int i = 0, rows = r.rows(); i < rows; ++i) {
+      rows.reserve(std::size_t(r.rows()));
+      for (int i = 0, count = r.rows(); i < count; ++i) {
         const std::int32_t lane = int4(i, 0);
         if (lane < 1 || std::size_t(lane) > lanes.size()) {
           throw StorageError(fmt::format("unexpected lane number {} from prices", lane));
         }
-        receiver.price(std::size_t(lane - 1), Date{std::chrono::days{int4(i, 1)}}, int4(i, 2));
+        rows.push_back({std::size_t(lane - 1), int4(i, 1), int4(i, 2)});
       }
-      return now;
+      return version;
     });
+    for (const Row& row : rows) {
+      receiver.price(row.lane, Date{std::chrono::days{row.day}}, row.price);
+    }
+    return now;
   }
 
   std::vector<ExchangeRate> exchange_rates(std::span<const std::string> currencies, Date from,
