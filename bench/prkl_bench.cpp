@@ -89,6 +89,17 @@ DayAnswer answer_of(const std::vector<prkl::RateDay>& days) {
   return out;
 }
 
+// The port sets of $1 and $2, as the ratestask solutions resolve them: recursive CTEs.
+constexpr const char* locations_sql = R"(
+WITH RECURSIVE
+  o_regions AS (SELECT slug FROM regions WHERE slug = $1
+                UNION SELECT r.slug FROM regions r JOIN o_regions o ON r.parent_slug = o.slug),
+  d_regions AS (SELECT slug FROM regions WHERE slug = $2
+                UNION SELECT r.slug FROM regions r JOIN d_regions d ON r.parent_slug = d.slug),
+  o_ports AS (SELECT code FROM ports WHERE code = $1 OR parent_slug IN (SELECT slug FROM o_regions)),
+  d_ports AS (SELECT code FROM ports WHERE code = $2 OR parent_slug IN (SELECT slug FROM d_regions))
+)";
+
 // The plain way on PostgreSQL: locations resolved by recursive CTEs, days by generate_series,
 // one query sent with PQexecParams, as a ratestask-style Flask + psycopg2 app asks.
 class PlainPostgres {
@@ -128,15 +139,7 @@ class PlainPostgres {
 
   DayAnswer rates(const std::string& origin, const std::string& destination,
                   const std::string& from, const std::string& to) {
-    PGresult* r = exec(R"(
-WITH RECURSIVE
-  o_regions AS (SELECT slug FROM regions WHERE slug = $1
-                UNION SELECT r.slug FROM regions r JOIN o_regions o ON r.parent_slug = o.slug),
-  d_regions AS (SELECT slug FROM regions WHERE slug = $2
-                UNION SELECT r.slug FROM regions r JOIN d_regions d ON r.parent_slug = d.slug),
-  o_ports AS (SELECT code FROM ports WHERE code = $1 OR parent_slug IN (SELECT slug FROM o_regions)),
-  d_ports AS (SELECT code FROM ports WHERE code = $2 OR parent_slug IN (SELECT slug FROM d_regions))
-SELECT d.day::date::text, count(p.price),
+    PGresult* r = exec(std::string(locations_sql) + R"(SELECT d.day::date::text, count(p.price),
        CASE WHEN count(p.price) >= 3 THEN round(avg(p.price))::text ELSE 'null' END
 FROM generate_series($3::date, $4::date, interval '1 day') AS d(day)
 LEFT JOIN prices p ON p.day = d.day::date
@@ -154,15 +157,7 @@ GROUP BY d.day ORDER BY d.day)",
   // The same question with percentile_cont, per day, as a hand-written report would ask it.
   std::vector<std::string> percentiles(const std::string& origin, const std::string& destination,
                                        const std::string& from, const std::string& to) {
-    PGresult* r = exec(R"(
-WITH RECURSIVE
-  o_regions AS (SELECT slug FROM regions WHERE slug = $1
-                UNION SELECT r.slug FROM regions r JOIN o_regions o ON r.parent_slug = o.slug),
-  d_regions AS (SELECT slug FROM regions WHERE slug = $2
-                UNION SELECT r.slug FROM regions r JOIN d_regions d ON r.parent_slug = d.slug),
-  o_ports AS (SELECT code FROM ports WHERE code = $1 OR parent_slug IN (SELECT slug FROM o_regions)),
-  d_ports AS (SELECT code FROM ports WHERE code = $2 OR parent_slug IN (SELECT slug FROM d_regions))
-SELECT d.day::date::text,
+    PGresult* r = exec(std::string(locations_sql) + R"(SELECT d.day::date::text,
        CASE WHEN count(p.price) >= 3 THEN
          concat_ws(',', round(percentile_cont(0.25) WITHIN GROUP (ORDER BY p.price)::numeric),
                         round(percentile_cont(0.5) WITHIN GROUP (ORDER BY p.price)::numeric),
