@@ -402,6 +402,9 @@ void LaneDays::aggregate_matrix(std::span<const std::vector<std::int32_t>> origi
       columns[filled[std::size_t(port)]++] = std::uint32_t(j);
     }
   }
+  // First the (lane, cell) pairs, then the days: reading a lane's days is a cache miss, and
+  // knowing the next lanes ahead lets those misses overlap, as in aggregate().
+  std::vector<std::pair<const Lane*, std::size_t>> work;
   for (std::size_t i = 0; i < origins.size(); ++i) {
     for (const std::int32_t port : origins[i]) {
       for (const std::uint32_t id : as_origin_[std::size_t(port)].lanes) {
@@ -410,10 +413,19 @@ void LaneDays::aggregate_matrix(std::span<const std::vector<std::int32_t>> origi
         if (starts[to_port] == starts[to_port + 1]) continue;
         if (lane.last_day < first || lane.first_day > last) continue;
         for (std::uint32_t c = starts[to_port]; c < starts[to_port + 1]; ++c) {
-          add_days(lane, first, last, cells[i * destinations.size() + columns[c]]);
+          work.emplace_back(&lane, i * destinations.size() + columns[c]);
         }
       }
     }
+  }
+  constexpr std::size_t ahead = 8;
+  for (std::size_t k = 0; k < work.size(); ++k) {
+    if (k + ahead < work.size()) {
+      const Lane& next = *work[k + ahead].first;
+      const auto guess = std::size_t(std::max(first - next.first_day, 0));
+      __builtin_prefetch(next.days.data() + std::min(guess, next.days.size() - 1));
+    }
+    add_days(*work[k].first, first, last, cells[work[k].second]);
   }
 }
 
