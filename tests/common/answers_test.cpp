@@ -7,6 +7,7 @@
 
 #include <catch2/catch.hpp>
 #include <fstream>
+#include <functional>
 #include <prkl/prkl.hpp>
 
 #include "context.hpp"
@@ -486,4 +487,85 @@ TEST_CASE("exchange-rate files load exactly, atomically, and refuse silent chang
   CHECK_THROWS_WITH(db.import_exchange_rates(write("march.json", "{}")),
                     Catch::Contains("an exchange-rate file is named for its day, YYYY-MM-DD.json"));
   std::filesystem::remove_all(dir);
+}
+
+namespace {
+
+// A store that lets another client write just before prkl reads prices, the moment a
+// percentile question's lane list (taken from the in-memory copy) can go stale.
+class WriteBeforeRead final : public Store {
+ public:
+  WriteBeforeRead(std::unique_ptr<Store> inner, std::function<void()> write)
+      : inner_(std::move(inner)), write_(std::move(write)) {}
+
+  int reads = 0;
+
+  std::string_view backend() const noexcept override { return inner_->backend(); }
+  std::vector<std::string> init() override { return inner_->init(); }
+  StoreVersion version() override { return inner_->version(); }
+  GeographySnapshot geography() override { return inner_->geography(); }
+  bool empty() override { return inner_->empty(); }
+  StoreVersion read_lane_days(const std::optional<StoreVersion>& since,
+                              LaneDayReceiver& receiver) override {
+    return inner_->read_lane_days(since, receiver);
+  }
+  StoreVersion read_prices(std::span<const LaneKey> lanes, Date from, Date to,
+                           PriceReceiver& receiver) override {
+    if (reads++ == 0) write_();
+    return inner_->read_prices(lanes, from, to, receiver);
+  }
+  std::vector<ExchangeRate> exchange_rates(std::span<const std::string> currencies, Date from,
+                                           Date to) override {
+    return inner_->exchange_rates(currencies, from, to);
+  }
+  std::vector<std::string> currencies() override { return inner_->currencies(); }
+  std::int64_t put_exchange_rates(std::span<const ExchangeRate> rates, bool replace) override {
+    return inner_->put_exchange_rates(rates, replace);
+  }
+  void replace_all(const Dataset& data, const Progress& progress) override {
+    inner_->replace_all(data, progress);
+  }
+  std::optional<BatchRecord> find_batch(std::string_view id) override {
+    return inner_->find_batch(id);
+  }
+  ApplyOutcome apply_batch(const BatchRecord& record, std::span<const Price> prices,
+                           const Progress& progress) override {
+    return inner_->apply_batch(record, prices, progress);
+  }
+
+ private:
+  std::unique_ptr<Store> inner_;
+  std::function<void()> write_;
+};
+
+}  // namespace
+
+TEST_CASE("a lane written between the copy's refresh and the price read is not missed",
+          "[conformance][answers]") {
+  const std::string url = test::new_store_url();
+  {
+    Database setup = Database::open(url, OpenMode::create);
+    Dataset d;
+    d.regions = {{"world", "World", std::nullopt}};
+    d.ports = {
+        {"CNSHA", "Shanghai", "world"}, {"CNNGB", "Ningbo", "world"}, {"NOOSL", "Oslo", "world"}};
+    d.prices = {{"CNSHA", "NOOSL", day("2024-03-01"), 100},
+                {"CNSHA", "NOOSL", day("2024-03-01"), 200}};
+    setup.load(d);
+  }
+  // Another client opens a new lane, Ningbo -> Oslo, after prkl listed the lanes to read.
+  auto store = std::make_unique<WriteBeforeRead>(open_store(url, OpenMode::existing), [&] {
+    test::run_sql(url,
+                  "INSERT INTO prices (orig_code, dest_code, day, price) VALUES "
+                  "('CNNGB', 'NOOSL', '2024-03-01', 900)");
+  });
+  WriteBeforeRead& watched = *store;
+  Database db(std::move(store));
+  const auto days =
+      db.rates({day("2024-03-01"), day("2024-03-01"), "world", "NOOSL", 1, 0, Bucket::day, {50}});
+  CHECK(watched.reads == 2);  // the first read's snapshot was newer than the copy: read again
+  REQUIRE(days.size() == 1);
+  CHECK(days[0].count == 3);
+  CHECK(days[0].max == 900);
+  CHECK(days[0].percentiles == std::vector<Percentile>{{50, Decimal{200, 0}}});
 }
