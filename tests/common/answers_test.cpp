@@ -69,6 +69,14 @@ SELECT {5} FROM buckets b LEFT JOIN p ON p.b = b.b GROUP BY b.b ORDER BY b.b)",
   }
 };
 
+// Two ports in one region, for the small hand-worked cases.
+Dataset shanghai_oslo() {
+  Dataset d;
+  d.regions = {{"world", "World", std::nullopt}};
+  d.ports = {{"CNSHA", "Shanghai", "world"}, {"NOOSL", "Oslo", "world"}};
+  return d;
+}
+
 std::vector<std::vector<std::string>> as_rows(const std::vector<RateDay>& days) {
   std::vector<std::vector<std::string>> out;
   const auto text = [](const auto& v) { return v ? fmt::format("{}", *v) : "null"; };
@@ -163,9 +171,7 @@ TEST_CASE("percentiles and buckets match PostgreSQL's SQL on the real dump",
 
 TEST_CASE("buckets: labels, partial edges and empty buckets", "[conformance][answers]") {
   Database db = Database::open(test::new_store_url(), OpenMode::create);
-  Dataset d;
-  d.regions = {{"world", "World", std::nullopt}};
-  d.ports = {{"CNSHA", "Shanghai", "world"}, {"NOOSL", "Oslo", "world"}};
+  Dataset d = shanghai_oslo();
   // Sunday 2024-03-03 ends ISO week 9; prices before the range must not count.
   d.prices = {{"CNSHA", "NOOSL", day("2024-02-26"), 1},  {"CNSHA", "NOOSL", day("2024-03-01"), 10},
               {"CNSHA", "NOOSL", day("2024-03-03"), 20}, {"CNSHA", "NOOSL", day("2024-03-04"), 30},
@@ -261,9 +267,7 @@ TEST_CASE("a matrix answers each pair as rates() does, and refuses more than the
 
 TEST_CASE("bad percentiles are typed errors that name the value", "[conformance][answers]") {
   Database db = Database::open(test::new_store_url(), OpenMode::create);
-  Dataset d;
-  d.regions = {{"world", "World", std::nullopt}};
-  d.ports = {{"CNSHA", "Shanghai", "world"}, {"NOOSL", "Oslo", "world"}};
+  Dataset d = shanghai_oslo();
   db.load(d);
   const auto ask = [&](std::vector<int> percentiles) {
     return db.rates({day("2024-03-01"), day("2024-03-02"), "CNSHA", "NOOSL", 3, 0, Bucket::day,
@@ -285,9 +289,7 @@ namespace {
 // A small world for currency tests, with EUR and GBP rates on some days.
 Database currency_db() {
   Database db = Database::open(test::new_store_url(), OpenMode::create);
-  Dataset d;
-  d.regions = {{"world", "World", std::nullopt}};
-  d.ports = {{"CNSHA", "Shanghai", "world"}, {"NOOSL", "Oslo", "world"}};
+  Dataset d = shanghai_oslo();
   db.load(d);
   const ExchangeRate rates[] = {{"EUR", day("2024-03-01"), 900'000'000'000},
                                 {"EUR", day("2024-03-04"), 800'000'000'000},
@@ -350,9 +352,7 @@ TEST_CASE("bad currencies and missing rates are row errors, and nothing is writt
   Options options;
   options.max_price = 2000;
   Database db = Database::open(test::new_store_url(), OpenMode::create, options);
-  Dataset d;
-  d.regions = {{"world", "World", std::nullopt}};
-  d.ports = {{"CNSHA", "Shanghai", "world"}, {"NOOSL", "Oslo", "world"}};
+  Dataset d = shanghai_oslo();
   db.load(d);
   const ExchangeRate rates[] = {{"EUR", day("2024-03-01"), 900'000'000'000}};
   db.save_exchange_rates(rates);
