@@ -4,7 +4,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ccache pkg-config clang-format
   libsqlite3-dev sqlite3 libpq-dev postgresql
-  libfmt-dev libboost-dev libcsv-dev nlohmann-json3-dev libcli11-dev catch2 libbenchmark-dev
+  libfmt-dev libboost-dev libcsv-dev libpg-query-dev nlohmann-json3-dev libcli11-dev catch2 libbenchmark-dev
   pybind11-dev python3-dev python3-pytest python3-flask python3-bottle gunicorn
   python3-psycopg2 python3-matplotlib wrk curl
 )

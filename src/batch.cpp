@@ -223,15 +223,20 @@ void check_price(const std::string& text, std::int64_t row, const Options& optio
     errors.push_back({row, "price", fmt::format("price {} is not positive", value)});
   } else if (!in_base_currency) {
     return;
-  } else if (const std::int64_t most = std::min<std::int64_t>(
-                 options.max_price, std::numeric_limits<std::int32_t>::max());
-             value > most) {
-    errors.push_back(
-        {row, "price", fmt::format("price {} is above the maximum of {}", value, most)});
+  } else if (auto problem = price_problem(value, options)) {
+    errors.push_back({row, "price", std::move(*problem)});
   }
 }
 
 }  // namespace
+
+std::optional<std::string> price_problem(std::int64_t dollars, const Options& options) {
+  if (dollars <= 0) return fmt::format("price {} is not positive", dollars);
+  const std::int64_t most =
+      std::min<std::int64_t>(options.max_price, std::numeric_limits<std::int32_t>::max());
+  if (dollars > most) return fmt::format("price {} is above the maximum of {}", dollars, most);
+  return std::nullopt;
+}
 
 std::vector<RowError> validate_rows(const std::vector<BatchRow>& rows, const Geography& geography,
                                     const Options& options) {

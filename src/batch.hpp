@@ -1,5 +1,6 @@
 #pragma once
 
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -39,5 +40,9 @@ void check_currencies(const std::vector<BatchRow>& rows, const RateTable& rates,
 
 /// Checks a caller's batch id: 1..200 printable characters.
 void check_batch_id(const std::string& id);
+
+/// What is wrong with a price in dollars, if anything: the one rule for batches and loaded data
+/// (positive, at most Options::max_price and what the store's 32-bit column holds).
+std::optional<std::string> price_problem(std::int64_t dollars, const Options& options);
 
 }  // namespace prkl::detail

@@ -537,6 +537,9 @@ ImportSummary Database::load(const Dataset& data, bool replace, const Progress& 
         errors.push_back({line, field, fmt::format("price on unknown port '{}'", *code)});
       }
     }
+    if (auto problem = detail::price_problem(p.price, options_)) {
+      errors.push_back({line, "price", std::move(*problem)});
+    }
     if (errors.size() >= 1000) break;  // enough to act on; the rest is more of the same
   }
   if (!errors.empty()) {
@@ -545,12 +548,7 @@ ImportSummary Database::load(const Dataset& data, bool replace, const Progress& 
                                        count >= 1000 ? " or more" : "", count == 1 ? "" : "s"),
                            std::move(errors));
   }
-  if (!replace && !store_->empty()) {
-    throw InvalidArgument(
-        "the store already holds data; loading would mix two data sets (use replace to load "
-        "over it)");
-  }
-  store_->replace_all(data, progress);
+  store_->load(data, replace ? LoadMode::replace : LoadMode::into_empty, progress);
   return {std::int64_t(data.regions.size()), std::int64_t(data.ports.size()),
           std::int64_t(data.prices.size())};
 }

@@ -7,6 +7,7 @@
 #include "backends/postgres/pg_store.hpp"
 #endif
 #include "prkl/error.hpp"
+#include "store_detail.hpp"
 
 namespace prkl {
 
@@ -36,3 +37,13 @@ std::unique_ptr<Store> open_store(std::string_view url, OpenMode mode) {
 }
 
 }  // namespace prkl
+
+namespace prkl::detail {
+
+void refuse_load_over_data() {
+  throw InvalidArgument(
+      "the store already holds data; loading would mix two data sets (use replace to load over "
+      "it)");
+}
+
+}  // namespace prkl::detail

@@ -12,12 +12,15 @@
 namespace prkl {
 
 /// Reads a pg_dump plain-SQL file: `COPY [public.]ports|regions|prices (...) FROM stdin;` blocks
-/// with pg_dump text escapes, in any order and with any column order. Schema statements (SET,
-/// CREATE, ALTER, COMMENT, ...) are skipped. Data statements after the COPY blocks are applied in
-/// order when they have one of the forms the ratestask dump uses:
+/// with pg_dump text escapes, in any order and with any column order. Statements are cut as
+/// PostgreSQL cuts them and read by PostgreSQL's own parser (libpg_query). Statements that cannot
+/// change rows (SET, CREATE, ALTER TABLE ... ADD CONSTRAINT, COMMENT, ...) are skipped. Data
+/// statements are applied in order when they have one of the forms the ratestask dump uses:
 /// `INSERT INTO table [(cols)] VALUES (...), ...;` and `DELETE FROM prices WHERE day = date'...';`.
-/// Any other statement that would change data is an error naming its line, as is a malformed
-/// row. Rows are not checked against each other here; Database::load does that.
+/// Any other statement that could change data is an error naming its line, as is a malformed
+/// row, a file without a COPY or INSERT into the three tables, and a pg_dump file without
+/// pg_dump's closing comment. CRLF line ends, a byte order mark and psql's \restrict lines are
+/// accepted. Rows are not checked against each other here; Database::load does that.
 Dataset read_dump(const std::filesystem::path& path, const Progress& progress = {});
 Dataset read_dump(std::istream& in, const Progress& progress = {}, std::int64_t total_bytes = 0);
 

@@ -108,6 +108,9 @@ enum class OpenMode {
   create,
 };
 
+/// Whether a load may replace data already in the store.
+enum class LoadMode { into_empty, replace };
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -152,8 +155,10 @@ class Store {
 
   /// Replaces all ports, regions, prices and the batch ledger with `data`, and rebuilds the
   /// lane-day aggregates under a new epoch, in one transaction. The data was validated by the
-  /// core.
-  virtual void replace_all(const Dataset& data, const Progress& progress) = 0;
+  /// core. With LoadMode::into_empty, a store that holds ports, regions or prices is refused
+  /// with InvalidArgument and nothing is written; the check is made inside the write
+  /// transaction, so of two loads racing into an empty store one is refused.
+  virtual void load(const Dataset& data, LoadMode mode, const Progress& progress) = 0;
 
   virtual std::optional<BatchRecord> find_batch(std::string_view id) = 0;
 

@@ -165,6 +165,38 @@ def test_import_refuses_to_mix_data_sets(tmp_path):
     assert days[0]["count"] > 0
 
 
+def test_replace_with_something_that_is_not_a_dump_keeps_the_store(tmp_path):
+    db = f"sqlite:{tmp_path / 'keep.db'}"
+    prkl("import-dump", RATESTASK, db=db, check=0)
+    query = ["rates", "--from", "2016-01-01", "--to", "2016-01-31", "--origin", "china_main",
+             "--destination", "north_europe_main"]
+    before = prkl(*query, db=db, check=0).stdout
+    whole = RATESTASK.read_text()
+    # pg_dump's own output, cut short: before its closing comment, and in the middle of a COPY
+    before_footer = whole.split("-- PostgreSQL database dump complete", 1)[0]
+    mid_copy = whole[:whole.index("\n", len(whole) // 2) + 1]
+    for name, content in [("empty.sql", ""), ("comments.sql", "-- nothing\n--\n"),
+                          ("footless.sql", before_footer), ("half.sql", mid_copy)]:
+        dump = write(tmp_path / name, content)
+        out = prkl("import-dump", dump, "--replace", db=db, check=2)
+        assert any(why in out.stderr for why in
+                   ("not a ratestask dump", "cut short", "not ended by")), out.stderr
+    assert "not a ratestask dump" in prkl("import-dump", "/dev/null", "--replace", db=db,
+                                          check=2).stderr
+    assert "is a directory" in prkl("import-dump", tmp_path, "--replace", db=db, check=2).stderr
+    assert prkl(*query, db=db, check=0).stdout == before
+
+
+def test_dump_prices_follow_the_batch_rule(tmp_path):
+    dump = write(tmp_path / "negative.sql",
+                 "COPY regions (slug, name, parent_slug) FROM stdin;\nr\tR\t\\N\n\\.\n"
+                 "COPY ports (code, name, parent_slug) FROM stdin;\nAAAAA\tA\tr\n\\.\n"
+                 "COPY prices (orig_code, dest_code, day, price) FROM stdin;\n"
+                 "AAAAA\tAAAAA\t2016-01-01\t-5\n\\.\n")
+    out = prkl("import-dump", dump, db=f"sqlite:{tmp_path / 'n.db'}", check=2)
+    assert "line 8: price: price -5 is not positive" in out.stderr, out.stderr
+
+
 def test_broken_dump_is_rejected_with_its_line(tmp_path):
     dump = write(tmp_path / "broken.sql",
                  "COPY regions (slug, name, parent_slug) FROM stdin;\nr\tR\t\\N\n\\.\n"

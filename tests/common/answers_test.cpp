@@ -11,6 +11,7 @@
 #include <prkl/prkl.hpp>
 
 #include "context.hpp"
+#include "hooked_store.hpp"
 #include "postgres_server.hpp"
 
 using namespace prkl;
@@ -489,57 +490,6 @@ TEST_CASE("exchange-rate files load exactly, atomically, and refuse silent chang
   std::filesystem::remove_all(dir);
 }
 
-namespace {
-
-// A store that lets another client write just before prkl reads prices, the moment a
-// percentile question's lane list (taken from the in-memory copy) can go stale.
-class WriteBeforeRead final : public Store {
- public:
-  WriteBeforeRead(std::unique_ptr<Store> inner, std::function<void()> write)
-      : inner_(std::move(inner)), write_(std::move(write)) {}
-
-  int reads = 0;
-
-  std::string_view backend() const noexcept override { return inner_->backend(); }
-  std::vector<std::string> init() override { return inner_->init(); }
-  StoreVersion version() override { return inner_->version(); }
-  GeographySnapshot geography() override { return inner_->geography(); }
-  bool empty() override { return inner_->empty(); }
-  StoreVersion read_lane_days(const std::optional<StoreVersion>& since,
-                              LaneDayReceiver& receiver) override {
-    return inner_->read_lane_days(since, receiver);
-  }
-  StoreVersion read_prices(std::span<const LaneKey> lanes, Date from, Date to,
-                           PriceReceiver& receiver) override {
-    if (reads++ == 0) write_();
-    return inner_->read_prices(lanes, from, to, receiver);
-  }
-  std::vector<ExchangeRate> exchange_rates(std::span<const std::string> currencies, Date from,
-                                           Date to) override {
-    return inner_->exchange_rates(currencies, from, to);
-  }
-  std::vector<std::string> currencies() override { return inner_->currencies(); }
-  std::int64_t put_exchange_rates(std::span<const ExchangeRate> rates, bool replace) override {
-    return inner_->put_exchange_rates(rates, replace);
-  }
-  void replace_all(const Dataset& data, const Progress& progress) override {
-    inner_->replace_all(data, progress);
-  }
-  std::optional<BatchRecord> find_batch(std::string_view id) override {
-    return inner_->find_batch(id);
-  }
-  ApplyOutcome apply_batch(const BatchRecord& record, std::span<const Price> prices,
-                           const Progress& progress) override {
-    return inner_->apply_batch(record, prices, progress);
-  }
-
- private:
-  std::unique_ptr<Store> inner_;
-  std::function<void()> write_;
-};
-
-}  // namespace
-
 TEST_CASE("a lane written between the copy's refresh and the price read is not missed",
           "[conformance][answers]") {
   const std::string url = test::new_store_url();
@@ -554,12 +504,13 @@ TEST_CASE("a lane written between the copy's refresh and the price read is not m
     setup.load(d);
   }
   // Another client opens a new lane, Ningbo -> Oslo, after prkl listed the lanes to read.
-  auto store = std::make_unique<WriteBeforeRead>(open_store(url, OpenMode::existing), [&] {
+  auto store = std::make_unique<test::HookedStore>(open_store(url, OpenMode::existing));
+  store->before_read_prices = [&] {
     test::run_sql(url,
                   "INSERT INTO prices (orig_code, dest_code, day, price) VALUES "
                   "('CNNGB', 'NOOSL', '2024-03-01', 900)");
-  });
-  WriteBeforeRead& watched = *store;
+  };
+  test::HookedStore& watched = *store;
   Database db(std::move(store));
   const auto days =
       db.rates({day("2024-03-01"), day("2024-03-01"), "world", "NOOSL", 1, 0, Bucket::day, {50}});

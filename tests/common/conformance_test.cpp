@@ -13,6 +13,7 @@
 #include <random>
 
 #include "context.hpp"
+#include "hooked_store.hpp"
 
 using namespace prkl;
 using namespace std::chrono_literals;
@@ -586,6 +587,45 @@ TEST_CASE("loading a data set checks it as a whole", "[conformance][load]") {
     db.load(other, true);
     CHECK(db.resolve("china").size() == 3);
   }
+}
+
+TEST_CASE("of two loads into an empty store, the one that writes second is refused",
+          "[conformance][load]") {
+  const std::string url = test::new_store_url();
+  Database::open(url, OpenMode::create);
+  Dataset first = small_world();
+  first.ports.push_back({"CNTXG", "Tianjin", "china"});
+  // The other load lands after this Database decided to load and before its write began.
+  auto store = std::make_unique<test::HookedStore>(open_store(url, OpenMode::existing));
+  store->before_load = [&] { Database::open(url).load(first); };
+  Database db(std::move(store));
+  CHECK_THROWS_WITH(db.load(small_world()),
+                    Catch::StartsWith("the store already holds data; loading would mix two"));
+  CHECK(Database::open(url).resolve("china").size() == 3);  // the first load stands
+}
+
+TEST_CASE("loaded prices follow the batches' rule: positive and at most max_price",
+          "[conformance][load]") {
+  Database db = fresh();
+  Dataset bad = small_world();
+  bad.prices.push_back({"CNSHA", "NOOSL", day("2024-03-05"), 0});
+  bad.prices.push_back({"CNSHA", "NOOSL", day("2024-03-05"), -5});
+  bad.price_lines.assign(bad.prices.size(), 0);
+  for (std::size_t i = 0; i < bad.prices.size(); ++i) bad.price_lines[i] = 100 + std::int64_t(i);
+  try {
+    db.load(bad);
+    FAIL("prices of 0 and -5 loaded");
+  } catch (const ValidationFailed& e) {
+    REQUIRE(e.errors().size() == 2);
+    const auto n = std::int64_t(bad.prices.size());
+    CHECK(e.errors()[0] == RowError{100 + n - 2, "price", "price 0 is not positive"});
+    CHECK(e.errors()[1] == RowError{100 + n - 1, "price", "price -5 is not positive"});
+  }
+  CHECK(db.store().empty());
+  Options options;
+  options.max_price = 1100;
+  Database capped = Database::open(test::new_store_url(), OpenMode::create, options);
+  CHECK_THROWS_WITH(capped.load(small_world()), "the data has 4 bad rows; nothing was loaded");
 }
 
 TEST_CASE("a dump with broken rows is rejected naming the line", "[conformance][load]") {

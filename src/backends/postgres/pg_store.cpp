@@ -12,6 +12,7 @@
 #include "exchange_detail.hpp"
 #include "pg_handles.hpp"
 #include "prkl/error.hpp"
+#include "store_detail.hpp"
 
 namespace prkl::postgres {
 
@@ -325,8 +326,17 @@ class PgStore final : public Store {
     });
   }
 
-  void replace_all(const Dataset& data, const Progress& progress) override {
+  void load(const Dataset& data, LoadMode mode, const Progress& progress) override {
     Transaction tx(connection_);
+    // The lock TRUNCATE would take, taken before the emptiness check: of two loads into an
+    // empty store, the second waits for the first and then sees its data.
+    connection_.exec("LOCK TABLE regions, ports, prices IN ACCESS EXCLUSIVE MODE");
+    if (mode == LoadMode::into_empty) {
+      const Result r = connection_.exec(
+          "SELECT EXISTS (SELECT 1 FROM prices) OR EXISTS (SELECT 1 FROM ports) "
+          "OR EXISTS (SELECT 1 FROM regions)");
+      if (r.text(0, 0) == "t") detail::refuse_load_over_data();
+    }
     // TRUNCATE locks the tables until commit anyway, so the index can go and be built once at
     // the end instead of being kept up to date row by row, and the lane-days once from it.
     // prkl's triggers on prices stand aside (the transition tables of millions of rows would

@@ -13,6 +13,7 @@
 #include "exchange_detail.hpp"
 #include "prkl/error.hpp"
 #include "sqlite_handles.hpp"
+#include "store_detail.hpp"
 
 namespace prkl::sqlite {
 
@@ -294,8 +295,9 @@ class SqliteStore final : public Store {
     return now;
   }
 
-  void replace_all(const Dataset& data, const Progress& progress) override {
+  void load(const Dataset& data, LoadMode mode, const Progress& progress) override {
     Transaction tx(connection_, Transaction::Kind::immediate);
+    if (mode == LoadMode::into_empty && !empty()) detail::refuse_load_over_data();
     // The index is rebuilt once at the end rather than kept up to date row by row, and the
     // lane-days once from it; no trigger runs per row meanwhile.
     const TriggersOff triggers_off(connection_);

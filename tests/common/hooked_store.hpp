@@ -1,0 +1,62 @@
+#pragma once
+
+// A Store that runs a test's code at the moments a race can happen: another client's write
+// between prkl's decision and its own read or write.
+
+#include <functional>
+#include <memory>
+#include <utility>
+
+#include "prkl/store.hpp"
+
+namespace prkl::test {
+
+class HookedStore final : public Store {
+ public:
+  explicit HookedStore(std::unique_ptr<Store> inner) : inner_(std::move(inner)) {}
+
+  /// Run once, before the first read_prices / load reaches the inner store.
+  std::function<void()> before_read_prices;
+  std::function<void()> before_load;
+  int reads = 0;
+  int loads = 0;
+
+  std::string_view backend() const noexcept override { return inner_->backend(); }
+  std::vector<std::string> init() override { return inner_->init(); }
+  StoreVersion version() override { return inner_->version(); }
+  GeographySnapshot geography() override { return inner_->geography(); }
+  bool empty() override { return inner_->empty(); }
+  StoreVersion read_lane_days(const std::optional<StoreVersion>& since,
+                              LaneDayReceiver& receiver) override {
+    return inner_->read_lane_days(since, receiver);
+  }
+  StoreVersion read_prices(std::span<const LaneKey> lanes, Date from, Date to,
+                           PriceReceiver& receiver) override {
+    if (reads++ == 0 && before_read_prices) before_read_prices();
+    return inner_->read_prices(lanes, from, to, receiver);
+  }
+  std::vector<ExchangeRate> exchange_rates(std::span<const std::string> currencies, Date from,
+                                           Date to) override {
+    return inner_->exchange_rates(currencies, from, to);
+  }
+  std::vector<std::string> currencies() override { return inner_->currencies(); }
+  std::int64_t put_exchange_rates(std::span<const ExchangeRate> rates, bool replace) override {
+    return inner_->put_exchange_rates(rates, replace);
+  }
+  void load(const Dataset& data, LoadMode mode, const Progress& progress) override {
+    if (loads++ == 0 && before_load) before_load();
+    inner_->load(data, mode, progress);
+  }
+  std::optional<BatchRecord> find_batch(std::string_view id) override {
+    return inner_->find_batch(id);
+  }
+  ApplyOutcome apply_batch(const BatchRecord& record, std::span<const Price> prices,
+                           const Progress& progress) override {
+    return inner_->apply_batch(record, prices, progress);
+  }
+
+ private:
+  std::unique_ptr<Store> inner_;
+};
+
+}  // namespace prkl::test
