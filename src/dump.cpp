@@ -430,7 +430,10 @@ class Reader {
   void run_parsed(const Json& tree, const Statement& s, bool ends_line) {
     const Json& statements = tree.at("stmts");
     if (statements.size() != 1) fail(s.line, "expected one statement");  // the splitter's job
-    const auto& [kind, node] = *statements[0].at("stmt").items().begin();
+    const Json& wrapper = statements[0].at("stmt");
+    if (wrapper.size() != 1) fail(s.line, "expected one statement");
+    const std::string kind = wrapper.begin().key();
+    const Json& node = wrapper.begin().value();
     if (kind == "CopyStmt") return copy(node, s, ends_line);
     if (kind == "InsertStmt") return insert(node, s);
     if (kind == "DeleteStmt") return remove(node, s);

@@ -113,7 +113,8 @@ LaneDays::Lane& LaneDays::lane_of(std::string_view origin, std::string_view dest
     Lane& lane = lanes_.emplace_back();
     lane.origin = from;
     lane.destination = to;
-    last_lane_ = nullptr;  // lanes_ may have moved
+    last_lane_ = nullptr;                    // lanes_ may have moved
+    const std::uint32_t id = found->second;  // clang 14 cannot capture a structured binding
     // Each port's lanes stay ordered by the other port's code, the order a store sends them in.
     const auto insert_ordered = [&](std::vector<std::uint32_t>& ids, bool by_destination) {
       const std::string& code = port_codes_[std::size_t(by_destination ? to : from)];
@@ -122,7 +123,7 @@ LaneDays::Lane& LaneDays::lane_of(std::string_view origin, std::string_view dest
             const Lane& l = lanes_[id];
             return port_codes_[std::size_t(by_destination ? l.destination : l.origin)] < c;
           });
-      ids.insert(at, found->second);
+      ids.insert(at, id);
     };
     insert_ordered(as_origin_[std::size_t(from)].lanes, true);
     insert_ordered(as_destination_[std::size_t(to)].lanes, false);
