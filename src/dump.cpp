@@ -772,6 +772,13 @@ class Reader {
   }
 
   void add_row(Table table, const Values& v, std::int64_t line) {
+    // An escape such as \0 or E'\000' can spell a NUL, which no PostgreSQL text holds.
+    for (std::size_t c = 0; c < v.size(); ++c) {
+      if (v[c] && v[c]->find('\0') != std::string::npos) {
+        fail(line, fmt::format("{}: a NUL character, which PostgreSQL text cannot hold",
+                               table_columns[std::size_t(table)][c]));
+      }
+    }
     switch (table) {
       case Table::regions:
         data_.regions.push_back({required(v, 0, table, line), required(v, 1, table, line), v[2]});

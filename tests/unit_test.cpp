@@ -239,6 +239,12 @@ TEST_CASE("dumps: statements that would change data some other way are refused")
       {"INSERT INTO regions VALUES (('x'), 'X', NULL) x;\n",
        "dump line 4: PostgreSQL's parser refuses the statement: syntax error at or near \"x\""},
       {"SELECT 1;\0 DELETE FROM prices;\n"s, "dump line 4: NUL byte in the dump"},
+      // Found by fuzz/fuzz_dump.cpp: an escape that spells a NUL, which write_dump cannot write.
+      {"COPY regions (slug, name, parent_slug) FROM stdin;\nr\tR\t\\00-\n\\.\n",
+       "dump line 5: parent_slug: a NUL character, which PostgreSQL text cannot hold"},
+      {"INSERT INTO regions VALUES (E'a\\000', 'A', NULL);\n",
+       "dump line 4: PostgreSQL's parser refuses the statement: invalid byte sequence for "
+       "encoding \"UTF8\": 0x00"},
   };
   for (const auto& [statements, message] : cases) {
     INFO(statements);
