@@ -568,6 +568,15 @@ TEST_CASE("a constraint the store's owner added refuses a batch with the backend
   CHECK(total_count(db, "2024-03-02", "2024-03-02", "china", "norway") == 1);
 }
 
+TEST_CASE("a negative connect_timeout is refused, naming it", "[conformance]") {
+  Options options;
+  options.connect_timeout = -3s;
+  const std::string url = test::new_store_url();
+  CHECK_THROWS_AS(Database::open(url, OpenMode::create, options), InvalidArgument);
+  CHECK_THROWS_WITH(Database::open(url, OpenMode::create, options),
+                    Catch::Contains("connect_timeout of -3"));
+}
+
 TEST_CASE("loading a data set checks it as a whole", "[conformance][load]") {
   Database db = fresh();
   SECTION("a region cycle, an unknown region and an unknown port are named") {

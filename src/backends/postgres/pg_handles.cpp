@@ -31,7 +31,8 @@ std::int64_t Result::int64(int row, int column) const {
   return value;
 }
 
-Connection::Connection(std::string conninfo) : conninfo_(std::move(conninfo)) {
+Connection::Connection(std::string conninfo, std::chrono::seconds connect_timeout)
+    : conninfo_(std::move(conninfo)), connect_timeout_(connect_timeout) {
   open();
 }
 
@@ -40,9 +41,14 @@ Connection::~Connection() {
 }
 
 void Connection::open() {
-  conn_ = PQconnectdb(conninfo_.c_str());
+  // libpq expands the connection string (URI or key=value) given as dbname in place, and a
+  // later setting wins over an earlier one: the timeout goes first so the string's own wins.
+  const std::string timeout = std::to_string(connect_timeout_.count());
+  const char* const keywords[] = {"connect_timeout", "dbname", nullptr};
+  const char* const values[] = {timeout.c_str(), conninfo_.c_str(), nullptr};
+  conn_ = PQconnectdbParams(keywords, values, 1);
   if (PQstatus(conn_) != CONNECTION_OK) {
-    std::string message = PQerrorMessage(conn_);
+    std::string message = conn_ ? PQerrorMessage(conn_) : "out of memory";
     while (!message.empty() && message.back() == '\n') message.pop_back();
     PQfinish(conn_);
     conn_ = nullptr;

@@ -5,6 +5,7 @@
 
 #include <libpq-fe.h>
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -42,7 +43,8 @@ enum class Phase { statement, commit };
 
 class Connection {
  public:
-  explicit Connection(std::string conninfo);
+  /// `connect_timeout` (0: wait for ever) applies unless `conninfo` sets its own.
+  Connection(std::string conninfo, std::chrono::seconds connect_timeout);
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -77,6 +79,7 @@ class Connection {
   void open();
 
   std::string conninfo_;
+  std::chrono::seconds connect_timeout_;
   PGconn* conn_ = nullptr;
   std::vector<std::string> prepared_;
 };

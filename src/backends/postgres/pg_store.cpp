@@ -195,7 +195,8 @@ constexpr Trigger triggers[] = {
 
 class PgStore final : public Store {
  public:
-  PgStore(const std::string& conninfo, OpenMode mode) : connection_(conninfo) {
+  PgStore(const std::string& conninfo, OpenMode mode, std::chrono::seconds connect_timeout)
+      : connection_(conninfo, connect_timeout) {
     if (mode == OpenMode::create) {
       added_on_open_ = init();
     } else if (const auto missing = missing_objects(); !missing.empty()) {
@@ -718,8 +719,9 @@ class PgStore final : public Store {
 
 }  // namespace
 
-std::unique_ptr<Store> open(const std::string& conninfo, OpenMode mode) {
-  return std::make_unique<PgStore>(conninfo, mode);
+std::unique_ptr<Store> open(const std::string& conninfo, OpenMode mode,
+                            std::chrono::seconds connect_timeout) {
+  return std::make_unique<PgStore>(conninfo, mode, connect_timeout);
 }
 
 }  // namespace prkl::postgres
