@@ -35,7 +35,8 @@ BatchResult result_of(const BatchRecord& record, bool replayed) {
 }  // namespace
 
 Database Database::open(std::string_view url, OpenMode mode, Options options) {
-  return Database(open_store(url, mode), options, detail::SharedLaneDays::for_url(url));
+  return Database(open_store(url, mode, options.connect_timeout), options,
+                  detail::SharedLaneDays::for_url(url));
 }
 
 Database::Database(std::unique_ptr<Store> store, Options options)

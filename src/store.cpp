@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <limits>
+
 #include "backends/sqlite/sqlite_store.hpp"
 #ifdef PRKL_WITH_POSTGRES
 #include "backends/postgres/pg_store.hpp"
@@ -11,7 +13,13 @@
 
 namespace prkl {
 
-std::unique_ptr<Store> open_store(std::string_view url, OpenMode mode) {
+std::unique_ptr<Store> open_store(std::string_view url, OpenMode mode,
+                                  std::chrono::seconds connect_timeout) {
+  // libpq reads the timeout as an int.
+  if (connect_timeout.count() < 0 || connect_timeout.count() > std::numeric_limits<int>::max()) {
+    throw InvalidArgument(fmt::format("connect_timeout of {} seconds is outside 0..{}",
+                                      connect_timeout.count(), std::numeric_limits<int>::max()));
+  }
   if (url.starts_with("sqlite:")) {
     std::string_view path = url.substr(7);
     if (path.starts_with("//")) path.remove_prefix(2);  // sqlite:///abs/path, sqlite://rel/path
@@ -24,7 +32,7 @@ std::unique_ptr<Store> open_store(std::string_view url, OpenMode mode) {
       (url.find("://") == std::string_view::npos && url.find('=') != std::string_view::npos);
   if (postgres) {
 #ifdef PRKL_WITH_POSTGRES
-    return postgres::open(std::string(url), mode);
+    return postgres::open(std::string(url), mode, connect_timeout);
 #else
     throw InvalidArgument(
         fmt::format("database URL '{}': this build of prkl has no PostgreSQL backend", url));

@@ -24,6 +24,17 @@ PyObject* batch_conflict_type;
 PyObject* not_found_type;
 PyObject* validation_error_type;
 PyObject* storage_error_type;
+PyObject* connection_lost_type;
+PyObject* in_doubt_type;
+
+// Raises `type` with the message, and the backend's code as `.code`.
+void raise_storage_error(PyObject* type, const StorageError& e) {
+  py::object instance =
+      py::reinterpret_steal<py::object>(PyObject_CallFunction(type, "s", e.what()));
+  if (!instance) throw py::error_already_set();
+  instance.attr("code") = e.code();
+  PyErr_SetObject(type, instance.ptr());
+}
 
 }  // namespace
 
@@ -43,8 +54,20 @@ void bind_errors(py::module_& m) {
   validation_error_type = new_exception(
       m, "ValidationError", base(error_type),
       "Rows are bad; .errors lists every one (row, field, message). Nothing was written.");
-  storage_error_type =
-      new_exception(m, "StorageError", base(error_type), "The storage backend failed.");
+  storage_error_type = new_exception(
+      m, "StorageError", base(error_type),
+      "The storage backend failed. .code is the backend's code (PostgreSQL's SQLSTATE, SQLite's "
+      "extended result code in decimal), '' when it gave none.");
+  connection_lost_type = new_exception(
+      m, "ConnectionLost", base(storage_error_type),
+      "The connection to the server was lost, or could not be made, before anything was "
+      "committed: nothing was written, and asking again is safe.");
+  in_doubt_type = new_exception(
+      m, "InDoubt", base(storage_error_type),
+      "The connection was lost while a write was committing: it may or may not have landed. "
+      "Apply a batch again with the same batch_id.");
+  // Set on the class too, so a StorageError raised from Python code has one.
+  py::handle(storage_error_type).attr("code") = "";
 
   py::register_exception_translator([](std::exception_ptr p) {
     try {
@@ -63,8 +86,12 @@ void bind_errors(py::module_& m) {
       PyErr_SetString(invalid_argument_type, e.what());
     } catch (const NotFound& e) {
       PyErr_SetString(not_found_type, e.what());
+    } catch (const ConnectionLost& e) {
+      raise_storage_error(connection_lost_type, e);
+    } catch (const InDoubt& e) {
+      raise_storage_error(in_doubt_type, e);
     } catch (const StorageError& e) {
-      PyErr_SetString(storage_error_type, e.what());
+      raise_storage_error(storage_error_type, e);
     } catch (const Error& e) {
       PyErr_SetString(error_type, e.what());
     } catch (const py::error_already_set&) {

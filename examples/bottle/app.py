@@ -3,8 +3,11 @@
     PRKL_DB=sqlite:rates.db PYTHONPATH=build/python gunicorn --threads 8 --chdir examples/bottle app:app
 
 GET /rates?date_from=&date_to=&origin=&destination=[&bucket=week][&percentiles=25,50,75][&currency=EUR]
+
+A store that cannot be reached is 503 with Retry-After; any other failure of the store is 500.
 """
 
+import functools
 import json
 import os
 
@@ -24,6 +27,23 @@ def answer(status, body):
 
 def fail(status, message):
     return answer(status, {"error": message})
+
+
+def storage_errors(route):
+    """Installed on every route: a lost connection is worth asking again, other failures not."""
+    @functools.wraps(route)
+    def wrapper(*args, **kwargs):
+        try:
+            return route(*args, **kwargs)
+        except (prkl.ConnectionLost, prkl.InDoubt) as e:
+            bottle.response.set_header("Retry-After", "5")
+            return fail(503, f"the rate store is unavailable: {e}")
+        except prkl.StorageError as e:
+            return fail(500, f"the rate store failed: {e}")
+    return wrapper
+
+
+app.install(storage_errors)
 
 
 @app.get("/rates")
@@ -77,10 +97,7 @@ def ports():
 
 @app.get("/health")
 def health():
-    try:
-        db.ping()
-    except prkl.Error as e:
-        return fail(503, f"the rate store is unavailable: {e}")
+    db.ping()
     return answer(200, {"status": "ok", "backend": db.backend})
 
 

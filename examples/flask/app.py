@@ -13,7 +13,10 @@ POST /batches   a CSV body (?batch_id= or Idempotency-Key) or JSON {"batch_id", 
 GET  /ports?search=&region=&limit=&offset=,  GET /ports/<code>,  GET /regions,  GET /health
 
 Bad input is 400 with {"error": "..."} naming the parameter and value; an unknown port or region
-is 404; a batch with bad rows is 422 with every row error.
+is 404; a batch with bad rows is 422 with every row error. A store that cannot be reached is 503
+with Retry-After (nothing was written); so is a write whose connection was lost while it
+committed, with the "batch_id" to send it again with (it lands once). Any other failure of the
+store is 500.
 """
 
 import csv
@@ -21,13 +24,17 @@ import io
 import os
 import uuid
 
-from flask import Flask, jsonify, request
+from flask import Flask, g, jsonify, request
 
 import prkl
 
 
 class BadRequest(Exception):
     status = 400
+
+
+# Seconds a client is told to wait before asking again after a lost connection.
+RETRY_AFTER = "5"
 
 
 def required(args, name):
@@ -98,9 +105,23 @@ def create_app(db_url=None):
     def invalid_rows(e):
         return error(422, str(e), errors=[row.to_dict() for row in e.errors])
 
+    @app.errorhandler(prkl.ConnectionLost)
+    def unreachable(e):
+        body, status = error(503, f"the rate store is unavailable: {e}")
+        return body, status, {"Retry-After": RETRY_AFTER}
+
+    @app.errorhandler(prkl.InDoubt)
+    def in_doubt(e):
+        # The batch id makes the retry safe: it lands once whether or not this one did.
+        batch_id = g.get("batch_id")
+        body, status = error(503, f"the write may or may not have landed; send it again with "
+                                  f"batch_id (or Idempotency-Key) '{batch_id}': {e}",
+                             batch_id=batch_id)
+        return body, status, {"Retry-After": RETRY_AFTER}
+
     @app.errorhandler(prkl.StorageError)
-    def unavailable(e):
-        return error(503, f"the rate store is unavailable: {e}")
+    def store_failed(e):
+        return error(500, f"the rate store failed: {e}")
 
     @app.errorhandler(404)
     def no_route(e):
@@ -163,7 +184,7 @@ def create_app(db_url=None):
                "price": str(required(data, "price"))}
         if data.get("currency"):
             row["currency"] = str(data.get("currency"))
-        batch_id = request.headers.get("Idempotency-Key") or f"price-{uuid.uuid4()}"
+        batch_id = g.batch_id = request.headers.get("Idempotency-Key") or f"price-{uuid.uuid4()}"
         errors = db.validate([row])
         unknown = [e for e in errors if e.message.startswith("unknown port")]
         if unknown:
@@ -195,6 +216,7 @@ def create_app(db_url=None):
                 raise BadRequest(f"malformed CSV: {e}") from None
         if not batch_id:
             raise BadRequest("missing parameter 'batch_id' (or an Idempotency-Key header)")
+        g.batch_id = str(batch_id)
         return apply_status(db.apply(rows, batch_id=str(batch_id)))
 
     @app.get("/ports")

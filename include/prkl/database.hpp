@@ -4,6 +4,7 @@
 /// prkl::Database: the library's front door. It owns a Store and holds every rule: location
 /// resolution, validation, exact averages and rounding.
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -45,6 +46,10 @@ struct Options {
   /// cell it falls in); more is refused before any is read. 8 bytes each, plus what the store's
   /// client buffers.
   std::int64_t max_percentile_prices = 5'000'000;
+  /// How long connecting to a PostgreSQL server (on open, and on reconnecting after a lost
+  /// connection) may take before it fails with ConnectionLost, unless the URL sets its own
+  /// `connect_timeout`. 0 waits for ever; libpq takes 1 as 2.
+  std::chrono::seconds connect_timeout = default_connect_timeout;
 };
 
 /// What a dump import loaded.

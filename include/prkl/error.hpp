@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace prkl {
@@ -59,10 +60,57 @@ class ValidationFailed : public Error {
   std::vector<RowError> errors_;
 };
 
-/// The storage backend failed (I/O, a lost connection, a locked database, a broken schema).
+/// The storage backend failed. kind() says what the caller can do about it; the subclasses
+/// ConnectionLost and InDoubt are the kinds worth catching on their own. Any other kind (I/O, a
+/// locked database, a broken schema, a constraint the database's owner added) is not cured by
+/// asking again at once.
 class StorageError : public Error {
  public:
-  using Error::Error;
+  enum class Kind {
+    /// Anything not below.
+    other,
+    /// The connection to the server was lost, or could not be made, before the write under way
+    /// (if any) was committed: it was not. Asking again, a read or a write, is safe and
+    /// reconnects.
+    connection_lost,
+    /// The connection was lost while a COMMIT was on its way or its answer was: the write may
+    /// or may not have landed. Apply a batch again with the same id (the ledger makes it a
+    /// no-op if it landed); other writes (rates, dump imports) are safe to repeat as they are.
+    in_doubt,
+  };
+
+  /// `code` is the backend's own code for the failure (see code()); empty when it gave none.
+  explicit StorageError(const std::string& what, std::string code = {})
+      : StorageError(Kind::other, what, std::move(code)) {}
+
+  Kind kind() const noexcept { return kind_; }
+  /// The backend's code: PostgreSQL's SQLSTATE ("23505", "42501", "57P01", ...) or SQLite's
+  /// extended result code in decimal ("2067" for SQLITE_CONSTRAINT_UNIQUE); empty when the
+  /// backend gave none, as when a connection drops without a word.
+  const std::string& code() const noexcept { return code_; }
+
+ protected:
+  StorageError(Kind kind, const std::string& what, std::string code)
+      : Error(what), kind_(kind), code_(std::move(code)) {}
+
+ private:
+  Kind kind_;
+  std::string code_;
+};
+
+/// StorageError::Kind::connection_lost: nothing was written; asking again is safe.
+class ConnectionLost : public StorageError {
+ public:
+  explicit ConnectionLost(const std::string& what, std::string code = {})
+      : StorageError(Kind::connection_lost, what, std::move(code)) {}
+};
+
+/// StorageError::Kind::in_doubt: a write may or may not have landed; apply it again with the
+/// same batch id.
+class InDoubt : public StorageError {
+ public:
+  explicit InDoubt(const std::string& what, std::string code = {})
+      : StorageError(Kind::in_doubt, what, std::move(code)) {}
 };
 
 }  // namespace prkl

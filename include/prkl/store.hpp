@@ -7,6 +7,7 @@
 /// arithmetic, rounding, answering rates from the aggregates) lives in the core
 /// (prkl::Database), once for every backend.
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -169,9 +170,15 @@ class Store {
                                    const Progress& progress) = 0;
 };
 
+/// How long connecting to a PostgreSQL server may take by default before it gives up.
+inline constexpr std::chrono::seconds default_connect_timeout{10};
+
 /// Opens a backend from a URL: `sqlite:PATH`, `sqlite::memory:`, `sqlite:///abs/path`.
 /// Throws InvalidArgument for an unknown scheme and NotFound when mode is `existing` and the
-/// store does not exist.
-std::unique_ptr<Store> open_store(std::string_view url, OpenMode mode);
+/// store does not exist. `connect_timeout` bounds each attempt to reach a PostgreSQL server (0:
+/// wait for ever; libpq takes 1 as 2) unless the URL sets its own `connect_timeout`; an attempt
+/// that fails throws ConnectionLost.
+std::unique_ptr<Store> open_store(std::string_view url, OpenMode mode,
+                                  std::chrono::seconds connect_timeout = default_connect_timeout);
 
 }  // namespace prkl

@@ -551,6 +551,33 @@ TEST_CASE("concurrent writers serialize, and a raced batch id lands once", "[con
   }
 }
 
+TEST_CASE("a constraint the store's owner added refuses a batch with the backend's code",
+          "[conformance][batch][errors]") {
+  const std::string url = test::new_store_url();
+  Database db = Database::open(url, OpenMode::create);
+  db.load(small_world());
+  test::run_sql(url, "CREATE UNIQUE INDEX one_price_a_day ON prices (orig_code, dest_code, day)");
+  try {
+    db.apply({"twice", {BatchRow::single("CNSHA", "NOOSL", day("2024-03-02"), 1200)}});
+    FAIL("the batch was applied");
+  } catch (const StorageError& e) {
+    // Asking again would fail the same way: not a kind that invites a retry.
+    CHECK(e.kind() == StorageError::Kind::other);
+    CHECK_FALSE(e.code().empty());
+  }
+  CHECK_FALSE(db.batch("twice"));
+  CHECK(total_count(db, "2024-03-02", "2024-03-02", "china", "norway") == 1);
+}
+
+TEST_CASE("a negative connect_timeout is refused, naming it", "[conformance]") {
+  Options options;
+  options.connect_timeout = -3s;
+  const std::string url = test::new_store_url();
+  CHECK_THROWS_AS(Database::open(url, OpenMode::create, options), InvalidArgument);
+  CHECK_THROWS_WITH(Database::open(url, OpenMode::create, options),
+                    Catch::Contains("connect_timeout of -3"));
+}
+
 TEST_CASE("loading a data set checks it as a whole", "[conformance][load]") {
   Database db = fresh();
   SECTION("a region cycle, an unknown region and an unknown port are named") {

@@ -1,10 +1,13 @@
 """The Flask and Bottle examples over real HTTP: gunicorn on a free loopback port, urllib calls."""
 
+import contextlib
 import json
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -14,6 +17,7 @@ from pathlib import Path
 import pytest
 
 import prkl
+from conftest import HeldCommits, cut_off, postgres_url, psql
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -290,3 +294,74 @@ def test_bottle_richer_answers(bottle_server):
     assert bottle_server.get("/rates", date_from="2016-01-01", date_to="2016-01-31",
                              origin="CNSGH", destination="north_europe_main",
                              percentiles="x")[0] == 400
+
+
+PORTS = ("INSERT INTO regions VALUES ('r', 'R', NULL); "
+         "INSERT INTO ports VALUES ('CNSGH', 'Shanghai', 'r'), ('NLRTM', 'Rotterdam', 'r')")
+BATCH = {"batch_id": "held", "rows": [
+    {"origin": "CNSGH", "destination": "NLRTM", "day": "2016-01-01", "price": 900}]}
+APPS = [(EXAMPLES / "flask", "app:create_app()"), (EXAMPLES / "bottle", "app:app")]
+
+
+def two_port_postgres_store():
+    url = postgres_url()
+    prkl.connect(url, create=True)
+    psql(url, PORTS)
+    return url
+
+
+@pytest.mark.parametrize("app_dir, target", APPS, ids=["flask", "bottle"])
+def test_an_unreachable_store_is_503_with_retry_after(app_dir, target):
+    url = two_port_postgres_store()
+    server = Server(app_dir, target, url)
+    try:
+        assert server.get("/health")[0] == 200
+        with cut_off(url):
+            for path, params in (("/health", {}),
+                                 ("/rates", {"date_from": "2016-01-01", "date_to": "2016-01-02",
+                                             "origin": "CNSGH", "destination": "NLRTM"})):
+                status, headers, body = server.get(path, **params)
+                assert (status, headers.get("Retry-After")) == (503, "5"), (path, body)
+                assert "unavailable" in body["error"]
+        assert server.get("/health")[0] == 200
+    finally:
+        server.stop()
+
+
+def test_flask_a_batch_cut_off_while_it_commits_is_503_naming_its_batch_id():
+    url = two_port_postgres_store()
+    server = Server(EXAMPLES / "flask", "app:create_app()", url)
+    held = HeldCommits(url)
+    answers = []
+    poster = threading.Thread(target=lambda: answers.append(server.post_json("/batches", BATCH)))
+    poster.start()
+    try:
+        assert held.cut_waiting_commit(poster.is_alive)
+    finally:
+        poster.join()
+        held.release()
+    try:
+        status, headers, body = answers[0]
+        assert (status, headers.get("Retry-After"), body.get("batch_id")) == (503, "5", "held")
+        status, headers, body = server.post_json("/batches", BATCH)
+        assert status == 201 and "Idempotent-Replayed" not in headers
+        assert server.post_json("/batches", BATCH)[1]["Idempotent-Replayed"] == "true"
+    finally:
+        server.stop()
+
+
+def test_flask_any_other_storage_failure_is_500(backend, empty_url):
+    prkl.connect(empty_url, create=True)
+    sql = f"{PORTS}; CREATE UNIQUE INDEX one_price_a_day ON prices (orig_code, dest_code, day)"
+    if backend == "sqlite":
+        with contextlib.closing(sqlite3.connect(empty_url.removeprefix("sqlite:"))) as connection:
+            connection.executescript(sql)
+    else:
+        psql(empty_url, sql)
+    server = Server(EXAMPLES / "flask", "app:create_app()", empty_url)
+    try:
+        assert server.post_json("/batches", BATCH)[0] == 201
+        status, headers, body = server.post_json("/batches", {**BATCH, "batch_id": "again"})
+        assert status == 500 and "Retry-After" not in headers and "failed" in body["error"], body
+    finally:
+        server.stop()

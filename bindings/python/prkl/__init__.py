@@ -10,8 +10,10 @@ price batches, and port lookup, over SQLite or PostgreSQL.
 from ._prkl import (  # noqa: F401
     BatchConflict,
     BatchResult,
+    ConnectionLost,
     Database,
     Error,
+    InDoubt,
     InvalidArgument,
     NotFound,
     Port,
@@ -25,6 +27,7 @@ from ._prkl import (  # noqa: F401
 )
 
 __all__ = [
-    "BatchConflict", "BatchResult", "Database", "Error", "InvalidArgument", "NotFound", "Port",
-    "RateDay", "RegionNode", "RowError", "StorageError", "ValidationError", "connect",
+    "BatchConflict", "BatchResult", "ConnectionLost", "Database", "Error", "InDoubt",
+    "InvalidArgument", "NotFound", "Port", "RateDay", "RegionNode", "RowError", "StorageError",
+    "ValidationError", "connect",
 ]

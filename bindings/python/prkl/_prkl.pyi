@@ -30,6 +30,17 @@ class ValidationError(Error):
 
 class StorageError(Error):
     """The storage backend failed."""
+    code: str
+    """The backend's code: PostgreSQL's SQLSTATE, SQLite's extended result code in decimal;
+    '' when it gave none."""
+
+class ConnectionLost(StorageError):
+    """The connection was lost, or could not be made, before anything was committed: nothing
+    was written, and asking again is safe."""
+
+class InDoubt(StorageError):
+    """The connection was lost while a write was committing: it may or may not have landed.
+    Apply a batch again with the same batch_id."""
 
 class RateDay:
     """Price statistics of one calendar day, or of one week or month (day is its start)."""
@@ -137,4 +148,4 @@ class Database:
 
 def connect(url: str, create: bool = False, pool_size: int = 8, max_range_days: int = 1830,
             max_price: int = 1000000, max_rate_age_days: int = 7, max_matrix_lanes: int = 100,
-            max_percentile_prices: int = 5000000) -> Database: ...
+            max_percentile_prices: int = 5000000, connect_timeout: int = 10) -> Database: ...

@@ -31,7 +31,8 @@ std::int64_t Result::int64(int row, int column) const {
   return value;
 }
 
-Connection::Connection(std::string conninfo) : conninfo_(std::move(conninfo)) {
+Connection::Connection(std::string conninfo, std::chrono::seconds connect_timeout)
+    : conninfo_(std::move(conninfo)), connect_timeout_(connect_timeout) {
   open();
 }
 
@@ -40,13 +41,20 @@ Connection::~Connection() {
 }
 
 void Connection::open() {
-  conn_ = PQconnectdb(conninfo_.c_str());
+  // libpq expands the connection string (URI or key=value) given as dbname in place, and a
+  // later setting wins over an earlier one: the timeout goes first so the string's own wins.
+  const std::string timeout = std::to_string(connect_timeout_.count());
+  const char* const keywords[] = {"connect_timeout", "dbname", nullptr};
+  const char* const values[] = {timeout.c_str(), conninfo_.c_str(), nullptr};
+  conn_ = PQconnectdbParams(keywords, values, 1);
   if (PQstatus(conn_) != CONNECTION_OK) {
-    std::string message = PQerrorMessage(conn_);
+    std::string message = conn_ ? PQerrorMessage(conn_) : "out of memory";
     while (!message.empty() && message.back() == '\n') message.pop_back();
     PQfinish(conn_);
     conn_ = nullptr;
-    throw StorageError(fmt::format("cannot connect to PostgreSQL: {}", message));
+    // libpq gives no SQLSTATE for a failed connection. An unreachable or refusing server is
+    // what this mostly is, and trying again later is the cure.
+    throw ConnectionLost(fmt::format("cannot connect to PostgreSQL: {}", message));
   }
   // Keep server notices (e.g. "relation already exists, skipping") off the user's terminal.
   PQsetNoticeProcessor(
@@ -60,7 +68,7 @@ void Connection::reconnect() {
   open();
 }
 
-void Connection::fail(PGresult* result, std::string_view doing) const {
+void Connection::fail(PGresult* result, std::string_view doing, Phase phase) const {
   const std::string_view first_line = doing.substr(0, doing.find('\n'));
   // Copied before the result is cleared below: the field points into the result.
   const char* state_field = result ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
@@ -70,21 +78,36 @@ void Connection::fail(PGresult* result, std::string_view doing) const {
   while (!message.empty() && message.back() == '\n') message.pop_back();
   PQclear(result);
   if (PQstatus(conn_) == CONNECTION_BAD) {
-    throw StorageError(fmt::format("lost the connection to PostgreSQL while running '{}': {}",
-                                   first_line, message));
+    if (phase == Phase::commit) {
+      throw InDoubt(fmt::format("lost the connection to PostgreSQL while committing: {}; the "
+                                "transaction may or may not have been committed",
+                                message),
+                    state);
+    }
+    throw ConnectionLost(fmt::format("lost the connection to PostgreSQL while running '{}': {}",
+                                     first_line, message),
+                         state);
   }
-  throw StorageError(fmt::format("PostgreSQL{}: {} (while running '{}')",
-                                 state.empty() ? "" : fmt::format(" [{}]", state), message,
-                                 first_line));
+  throw StorageError(
+      fmt::format("PostgreSQL{}: {} (while running '{}')",
+                  state.empty() ? "" : fmt::format(" [{}]", state), message, first_line),
+      state);
 }
 
-Result Connection::check(PGresult* result, std::string_view doing) const {
+Result Connection::check(PGresult* result, std::string_view doing, Phase phase) const {
   const auto status = result ? PQresultStatus(result) : PGRES_FATAL_ERROR;
   if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK || status == PGRES_COPY_IN ||
       status == PGRES_COPY_OUT) {
     return Result(result);
   }
-  fail(result, doing);
+  fail(result, doing, phase);
+}
+
+void Connection::commit() {
+  // A connection known to be lost cannot send the COMMIT, and the server rolls back the
+  // transaction of a client that is gone: nothing landed.
+  const Phase phase = broken() ? Phase::statement : Phase::commit;
+  check(PQexec(conn_, "COMMIT"), "COMMIT", phase);
 }
 
 Result Connection::exec(std::string_view sql) {
@@ -185,7 +208,8 @@ void CopyIn::finish() {
   PQclear(result);
 }
 
-Transaction::Transaction(Connection& connection) : connection_(connection) {
+Transaction::Transaction(Connection& connection, Access access)
+    : connection_(connection), access_(access) {
   connection_.exec("BEGIN");
 }
 
@@ -194,7 +218,11 @@ Transaction::~Transaction() {
 }
 
 void Transaction::commit() {
-  connection_.exec("COMMIT");
+  if (access_ == Access::read_only) {
+    connection_.exec("COMMIT");
+  } else {
+    connection_.commit();
+  }
   open_ = false;
 }
 

@@ -5,6 +5,7 @@
 
 #include <libpq-fe.h>
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -36,9 +37,14 @@ class Result {
 /// Parameters as text, NULL when empty optional.
 using Params = std::vector<std::optional<std::string>>;
 
+/// Where a failure struck. A connection lost while a COMMIT was on its way (or its answer was)
+/// leaves the transaction's outcome unknown; lost anywhere else, nothing was committed.
+enum class Phase { statement, commit };
+
 class Connection {
  public:
-  explicit Connection(std::string conninfo);
+  /// `connect_timeout` (0: wait for ever) applies unless `conninfo` sets its own.
+  Connection(std::string conninfo, std::chrono::seconds connect_timeout);
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -59,15 +65,21 @@ class Connection {
   /// Runs `COPY (...) TO STDOUT` and hands each row's text (without its newline) to `on_row`.
   /// If `on_row` throws, the rest of the COPY is drained so the connection stays usable.
   void copy_out(std::string_view sql, const std::function<void(std::string_view)>& on_row);
+  /// Commits the open transaction; a connection lost on the way throws InDoubt.
+  void commit();
 
-  /// Throws the right prkl error for a failed result or a broken connection.
-  [[noreturn]] void fail(PGresult* result, std::string_view doing) const;
+  /// Throws the right prkl error for a failed result or a broken connection: InDoubt when the
+  /// connection was lost in Phase::commit, ConnectionLost when lost in any other, otherwise a
+  /// StorageError with the server's SQLSTATE.
+  [[noreturn]] void fail(PGresult* result, std::string_view doing,
+                         Phase phase = Phase::statement) const;
 
  private:
-  Result check(PGresult* result, std::string_view doing) const;
+  Result check(PGresult* result, std::string_view doing, Phase phase = Phase::statement) const;
   void open();
 
   std::string conninfo_;
+  std::chrono::seconds connect_timeout_;
   PGconn* conn_ = nullptr;
   std::vector<std::string> prepared_;
 };
@@ -97,7 +109,10 @@ class CopyIn {
 
 class Transaction {
  public:
-  explicit Transaction(Connection& connection);
+  /// A read-only transaction has nothing to lose: a connection lost during its COMMIT is
+  /// ConnectionLost, not InDoubt.
+  enum class Access { read_write, read_only };
+  explicit Transaction(Connection& connection, Access access = Access::read_write);
   ~Transaction();
   Transaction(const Transaction&) = delete;
   Transaction& operator=(const Transaction&) = delete;
@@ -105,6 +120,7 @@ class Transaction {
 
  private:
   Connection& connection_;
+  Access access_;
   bool open_ = true;
 };
 

@@ -196,7 +196,8 @@ constexpr Trigger triggers[] = {
 
 class PgStore final : public Store {
  public:
-  PgStore(const std::string& conninfo, OpenMode mode) : connection_(conninfo) {
+  PgStore(const std::string& conninfo, OpenMode mode, std::chrono::seconds connect_timeout)
+      : connection_(conninfo, connect_timeout) {
     if (mode == OpenMode::create) {
       added_on_open_ = init();
     } else if (const auto missing = missing_objects(); !missing.empty()) {
@@ -210,6 +211,7 @@ class PgStore final : public Store {
 
   std::vector<std::string> init() override {
     std::vector<std::string> added = std::exchange(added_on_open_, {});
+    reconnect_if_lost();
     const auto missing = missing_objects();
     const auto is_missing = [&](const std::string& name) {
       return std::find(missing.begin(), missing.end(), name) != missing.end();
@@ -327,6 +329,7 @@ class PgStore final : public Store {
   }
 
   void load(const Dataset& data, LoadMode mode, const Progress& progress) override {
+    reconnect_if_lost();
     Transaction tx(connection_);
     // The lock TRUNCATE would take, taken before the emptiness check: of two loads into an
     // empty store, the second waits for the first and then sees its data.
@@ -357,10 +360,18 @@ class PgStore final : public Store {
         "UPDATE prkl_meta SET value = floor(random() * 9e18)::bigint WHERE key = 'data_epoch'");
     set_price_triggers("ENABLE");
     tx.commit();
-    // A bulk load leaves no page marked all-visible: VACUUM marks them, so the lane/day index
-    // answers alone (percentiles read prices through it) instead of visiting every row's page.
-    connection_.exec("VACUUM ANALYZE prices");
-    connection_.exec("ANALYZE prkl_lane_days");
+    try {
+      // A bulk load leaves no page marked all-visible: VACUUM marks them, so the lane/day index
+      // answers alone (percentiles read prices through it) instead of visiting every row's page.
+      connection_.exec("VACUUM ANALYZE prices");
+      connection_.exec("ANALYZE prkl_lane_days");
+    } catch (const StorageError& e) {
+      // Not ConnectionLost: that would say nothing was written, and invite a second import.
+      throw StorageError(
+          fmt::format("the data was loaded and committed, but tidying up after it failed: {}",
+                      e.what()),
+          e.code());
+    }
   }
 
   std::optional<BatchRecord> find_batch(std::string_view id) override {
@@ -459,6 +470,7 @@ class PgStore final : public Store {
     constexpr const char* given =
         "WITH given (currency, day, rate) AS "
         "(SELECT * FROM unnest($1::text[], $2::date[], $3::bigint[])) ";
+    reconnect_if_lost();
     Transaction tx(connection_);
     // Loads of rates queue behind each other, so the check below sees what the other stored.
     connection_.exec("LOCK TABLE prkl_exchange_rates IN SHARE ROW EXCLUSIVE MODE");
@@ -486,6 +498,7 @@ class PgStore final : public Store {
 
   ApplyOutcome apply_batch(const BatchRecord& record, std::span<const Price> prices,
                            const Progress& progress) override {
+    reconnect_if_lost();
     try {
       Transaction tx(connection_);
       // Writers of the same id queue here; the second finds the first one's ledger record.
@@ -504,12 +517,17 @@ class PgStore final : public Store {
       }
       tx.commit();
       return {record, false};
-    } catch (const StorageError& e) {
-      if (!connection_.broken()) throw;
-      // Whether the COMMIT reached the server is unknown; the id makes a retry safe.
-      throw StorageError(fmt::format(
-          "{}; batch '{}' may or may not have been applied: apply it again with the same id",
-          e.what(), record.id));
+    } catch (const InDoubt& e) {
+      // The ledger makes the retry safe: it answers the id if the first attempt landed.
+      throw InDoubt(
+          fmt::format("{}; batch '{}' may or may not have been applied: apply it again with the "
+                      "same id",
+                      e.what(), record.id),
+          e.code());
+    } catch (const ConnectionLost& e) {
+      throw ConnectionLost(
+          fmt::format("{}; batch '{}' was not applied: apply it again", e.what(), record.id),
+          e.code());
     }
   }
 
@@ -519,11 +537,16 @@ class PgStore final : public Store {
   auto read(Read&& work) -> decltype(work()) {
     try {
       return work();
-    } catch (const StorageError&) {
-      if (!connection_.broken()) throw;
+    } catch (const ConnectionLost&) {
     }
     connection_.reconnect();
     return work();
+  }
+
+  // A write is never retried here (the caller decides), but the caller's retry after a lost
+  // connection must not find it lost still.
+  void reconnect_if_lost() {
+    if (connection_.broken()) connection_.reconnect();
   }
 
   // Runs `work` inside one read-only snapshot, so what it reads belongs together; retried like
@@ -531,7 +554,7 @@ class PgStore final : public Store {
   template <typename Work>
   auto in_snapshot(Work&& work) -> decltype(work()) {
     return read([&] {
-      Transaction tx(connection_);
+      Transaction tx(connection_, Transaction::Access::read_only);
       connection_.exec("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
       auto result = work();
       tx.commit();
@@ -706,8 +729,9 @@ class PgStore final : public Store {
 
 }  // namespace
 
-std::unique_ptr<Store> open(const std::string& conninfo, OpenMode mode) {
-  return std::make_unique<PgStore>(conninfo, mode);
+std::unique_ptr<Store> open(const std::string& conninfo, OpenMode mode,
+                            std::chrono::seconds connect_timeout) {
+  return std::make_unique<PgStore>(conninfo, mode, connect_timeout);
 }
 
 }  // namespace prkl::postgres

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -9,6 +10,8 @@ namespace prkl::postgres {
 
 /// Opens a PostgreSQL store from a libpq connection URI or key/value string; libpq's
 /// environment variables (PGHOST, PGPORT, PGUSER, PGPASSWORD, ...) fill in what it leaves out.
-std::unique_ptr<Store> open(const std::string& conninfo, OpenMode mode);
+/// `connect_timeout` bounds each attempt to connect unless `conninfo` sets its own.
+std::unique_ptr<Store> open(const std::string& conninfo, OpenMode mode,
+                            std::chrono::seconds connect_timeout);
 
 }  // namespace prkl::postgres

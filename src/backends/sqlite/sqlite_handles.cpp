@@ -27,12 +27,13 @@ void Connection::exec(std::string_view sql) {
 
 void Connection::check(int rc, std::string_view doing) const {
   if (rc == SQLITE_OK || rc == SQLITE_ROW || rc == SQLITE_DONE) return;
-  fail(sqlite3_errmsg(db_), doing);
+  fail(rc, sqlite3_errmsg(db_), doing);
 }
 
-void Connection::fail(std::string_view message, std::string_view doing) {
+void Connection::fail(int rc, std::string_view message, std::string_view doing) {
   const std::string_view first_line = doing.substr(0, doing.find('\n'));
-  throw StorageError(fmt::format("SQLite: {} (while running '{}')", message, first_line));
+  throw StorageError(fmt::format("SQLite: {} (while running '{}')", message, first_line),
+                     std::to_string(rc));
 }
 
 Statement::Statement(Connection& connection, std::string_view sql) : connection_(connection) {
@@ -76,7 +77,7 @@ bool Statement::step() {
   if (rc == SQLITE_DONE) return false;
   const std::string message = sqlite3_errmsg(connection_.get());
   sqlite3_reset(stmt_);
-  Connection::fail(message, sqlite3_sql(stmt_));
+  Connection::fail(rc, message, sqlite3_sql(stmt_));
 }
 
 void Statement::run() {

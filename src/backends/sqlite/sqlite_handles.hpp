@@ -23,7 +23,8 @@ class Connection {
   void exec(std::string_view sql);
   /// Throws StorageError with SQLite's message when `rc` is an error.
   void check(int rc, std::string_view doing) const;
-  [[noreturn]] static void fail(std::string_view message, std::string_view doing);
+  /// Throws StorageError with SQLite's extended result code `rc` as its code().
+  [[noreturn]] static void fail(int rc, std::string_view message, std::string_view doing);
 
  private:
   sqlite3* db_ = nullptr;
