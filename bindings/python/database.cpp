@@ -5,7 +5,10 @@
 #include <pybind11/stl.h>
 #include <pybind11/stl/filesystem.h>
 
+#include <chrono>
+#include <cmath>
 #include <condition_variable>
+#include <limits>
 #include <mutex>
 #include <prkl/prkl.hpp>
 
@@ -417,14 +420,21 @@ void bind_database(py::module_& m) {
       "connect",
       [](const std::string& url, bool create, std::size_t pool_size, std::int64_t max_range_days,
          std::int64_t max_price, std::int64_t max_rate_age_days, std::int64_t max_matrix_lanes,
-         std::int64_t max_percentile_prices) {
+         std::int64_t max_percentile_prices, double busy_timeout) {
         if (pool_size < 1) throw InvalidArgument(fmt::format("pool_size {} is below 1", pool_size));
+        // Seconds, as Python's own sqlite3.connect(timeout=) takes them; NaN fails the test too.
+        constexpr double most_seconds = std::numeric_limits<int>::max() / 1000.0;
+        if (!(busy_timeout >= 0 && busy_timeout <= most_seconds)) {
+          throw InvalidArgument(fmt::format("busy_timeout {} is outside 0..{} seconds",
+                                            busy_timeout, std::int64_t(most_seconds)));
+        }
         Options options;
         options.max_range_days = max_range_days;
         options.max_price = max_price;
         options.max_rate_age_days = max_rate_age_days;
         options.max_matrix_lanes = max_matrix_lanes;
         options.max_percentile_prices = max_percentile_prices;
+        options.busy_timeout = std::chrono::milliseconds(std::llround(busy_timeout * 1000));
         const bool private_memory = url.find(":memory:") != std::string::npos;
         py::gil_scoped_release release;
         return std::make_unique<Pool>(url, create, options, private_memory ? 1 : pool_size);
@@ -435,8 +445,10 @@ void bind_database(py::module_& m) {
       py::arg("max_rate_age_days") = Options{}.max_rate_age_days,
       py::arg("max_matrix_lanes") = Options{}.max_matrix_lanes,
       py::arg("max_percentile_prices") = Options{}.max_percentile_prices,
+      py::arg("busy_timeout") = std::chrono::duration<double>(Options{}.busy_timeout).count(),
       "Opens a store: 'sqlite:PATH', 'sqlite::memory:', 'postgresql://...' or a libpq "
-      "key=value string. create=True makes the store and its schema if missing.");
+      "key=value string. create=True makes the store and its schema if missing. busy_timeout: "
+      "seconds a SQLite write waits for another writer before StorageError.");
 }
 
 }  // namespace prkl::python

@@ -4,6 +4,7 @@
 /// prkl::Database: the library's front door. It owns a Store and holds every rule: location
 /// resolution, validation, exact averages and rounding.
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -45,6 +46,9 @@ struct Options {
   /// cell it falls in); more is refused before any is read. 8 bytes each, plus what the store's
   /// client buffers.
   std::int64_t max_percentile_prices = 5'000'000;
+  /// SQLite: how long a write waits for another connection's (or process's) write to finish
+  /// before it fails with a StorageError saying so. 0 fails at once. PostgreSQL ignores it.
+  std::chrono::milliseconds busy_timeout = default_busy_timeout;
 };
 
 /// What a dump import loaded.

@@ -7,6 +7,7 @@
 /// arithmetic, rounding, answering rates from the aggregates) lives in the core
 /// (prkl::Database), once for every backend.
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -102,9 +103,10 @@ struct GeographySnapshot {
 
 /// How to open a store.
 enum class OpenMode {
-  /// The store must exist (reads).
+  /// The store must exist. Opening it changes nothing in it, so reads work on a read-only store.
   existing,
-  /// Create the store and its schema if it does not exist (writes).
+  /// Create the store and its schema if it does not exist, and set it up for concurrent use
+  /// (SQLite: WAL mode).
   create,
 };
 
@@ -164,9 +166,14 @@ class Store {
                                    const Progress& progress) = 0;
 };
 
+/// How long a SQLite writer waits for another connection's write lock before it gives up.
+inline constexpr std::chrono::milliseconds default_busy_timeout{30'000};
+
 /// Opens a backend from a URL: `sqlite:PATH`, `sqlite::memory:`, `sqlite:///abs/path`.
-/// Throws InvalidArgument for an unknown scheme and NotFound when mode is `existing` and the
-/// store does not exist.
-std::unique_ptr<Store> open_store(std::string_view url, OpenMode mode);
+/// Throws InvalidArgument for an unknown scheme or a file that is not a SQLite database, and
+/// NotFound when mode is `existing` and the store does not exist. `busy_timeout` is SQLite's
+/// (see Options::busy_timeout); PostgreSQL waits for locks as its server is configured.
+std::unique_ptr<Store> open_store(std::string_view url, OpenMode mode,
+                                  std::chrono::milliseconds busy_timeout = default_busy_timeout);
 
 }  // namespace prkl
