@@ -92,6 +92,14 @@ def test_missing_database_is_not_created_by_a_read(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_batch_for_a_missing_database_leaves_no_file(tmp_path):
+    path = tmp_path / "absent.db"
+    batch = write(tmp_path / "batch.csv", "origin,destination,day,price\nCNSGH,NLRTM,2016-02-01,900\n")
+    out = prkl("batch", "apply", batch, db=f"sqlite:{path}", check=2)
+    assert str(path) in out.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["batch.csv"]
+
+
 def test_a_file_that_is_not_a_database_exits_2_naming_it(tmp_path):
     path = write(tmp_path / "notes.txt", "these are notes, not a database\n")
     for command in (["ports"], ["init"]):
