@@ -34,8 +34,41 @@ BatchResult result_of(const BatchRecord& record, bool replayed) {
 
 }  // namespace
 
+namespace {
+
+void check_options(const Options& options) {
+  struct Limit {
+    std::int64_t value;
+    const char* name;
+    std::int64_t least, most;
+  };
+  constexpr std::int64_t any = std::numeric_limits<std::int64_t>::max();
+  for (const auto& [value, name, least, most] :
+       {Limit{options.max_range_days, "max_range_days", 1, 100'000},
+        Limit{options.max_price, "max_price", 1, any},
+        Limit{options.max_batch_prices, "max_batch_prices", 1, any},
+        Limit{options.max_rate_age_days, "max_rate_age_days", 0, 3660},
+        Limit{options.max_matrix_lanes, "max_matrix_lanes", 1, 1'000'000},
+        Limit{options.max_percentile_prices, "max_percentile_prices", 1, any}}) {
+    if (value < least || value > most) {
+      throw InvalidArgument(
+          fmt::format("Options::{} is {}, outside {}..{}", name, value, least, most));
+    }
+  }
+  // SQLite takes the timeout as an int of milliseconds.
+  const std::int64_t busy = options.busy_timeout.count();
+  if (busy < 0 || busy > std::numeric_limits<int>::max()) {
+    throw InvalidArgument(fmt::format("Options::busy_timeout is {} ms, outside 0..{} ms", busy,
+                                      std::numeric_limits<int>::max()));
+  }
+}
+
+}  // namespace
+
 Database Database::open(std::string_view url, OpenMode mode, Options options) {
-  return Database(open_store(url, mode, options.connect_timeout), options,
+  // Checked before the store is opened, which may create it.
+  check_options(options);
+  return Database(open_store(url, mode, {options.connect_timeout, options.busy_timeout}), options,
                   detail::SharedLaneDays::for_url(url));
 }
 
@@ -46,24 +79,7 @@ Database::Database(std::unique_ptr<Store> store, Options options,
                    std::shared_ptr<detail::SharedLaneDays> lane_days)
     : store_(std::move(store)), options_(options), lane_days_(std::move(lane_days)) {
   if (!store_) throw InvalidArgument("Database needs a store");
-  struct Limit {
-    std::int64_t value;
-    const char* name;
-    std::int64_t least, most;
-  };
-  constexpr std::int64_t any = std::numeric_limits<std::int64_t>::max();
-  for (const auto& [value, name, least, most] :
-       {Limit{options_.max_range_days, "max_range_days", 1, 100'000},
-        Limit{options_.max_price, "max_price", 1, any},
-        Limit{options_.max_batch_prices, "max_batch_prices", 1, any},
-        Limit{options_.max_rate_age_days, "max_rate_age_days", 0, 3660},
-        Limit{options_.max_matrix_lanes, "max_matrix_lanes", 1, 1'000'000},
-        Limit{options_.max_percentile_prices, "max_percentile_prices", 1, any}}) {
-    if (value < least || value > most) {
-      throw InvalidArgument(
-          fmt::format("Options::{} is {}, outside {}..{}", name, value, least, most));
-    }
-  }
+  check_options(options_);
 }
 
 Database::Database(Database&&) noexcept = default;

@@ -14,17 +14,19 @@
 namespace prkl {
 
 std::unique_ptr<Store> open_store(std::string_view url, OpenMode mode,
-                                  std::chrono::seconds connect_timeout) {
+                                  const StoreOptions& options) {
   // libpq reads the timeout as an int.
+  const auto connect_timeout = options.connect_timeout;
   if (connect_timeout.count() < 0 || connect_timeout.count() > std::numeric_limits<int>::max()) {
     throw InvalidArgument(fmt::format("connect_timeout of {} seconds is outside 0..{}",
                                       connect_timeout.count(), std::numeric_limits<int>::max()));
   }
+  const auto busy_timeout = options.busy_timeout;
   if (url.starts_with("sqlite:")) {
     std::string_view path = url.substr(7);
     if (path.starts_with("//")) path.remove_prefix(2);  // sqlite:///abs/path, sqlite://rel/path
     if (path.empty()) throw InvalidArgument(fmt::format("database URL '{}' has no path", url));
-    return sqlite::open(std::string(path), mode);
+    return sqlite::open(std::string(path), mode, busy_timeout);
   }
   // libpq takes URIs and key/value strings ("host=db dbname=rates") alike.
   const bool postgres =

@@ -5,7 +5,10 @@
 #include <pybind11/stl.h>
 #include <pybind11/stl/filesystem.h>
 
+#include <chrono>
+#include <cmath>
 #include <condition_variable>
+#include <limits>
 #include <mutex>
 #include <prkl/prkl.hpp>
 
@@ -417,8 +420,14 @@ void bind_database(py::module_& m) {
       "connect",
       [](const std::string& url, bool create, std::size_t pool_size, std::int64_t max_range_days,
          std::int64_t max_price, std::int64_t max_rate_age_days, std::int64_t max_matrix_lanes,
-         std::int64_t max_percentile_prices, std::int64_t connect_timeout) {
+         std::int64_t max_percentile_prices, std::int64_t connect_timeout, double busy_timeout) {
         if (pool_size < 1) throw InvalidArgument(fmt::format("pool_size {} is below 1", pool_size));
+        // Seconds, as Python's own sqlite3.connect(timeout=) takes them; NaN fails the test too.
+        constexpr double most_seconds = std::numeric_limits<int>::max() / 1000.0;
+        if (!(busy_timeout >= 0 && busy_timeout <= most_seconds)) {
+          throw InvalidArgument(fmt::format("busy_timeout {} is outside 0..{} seconds",
+                                            busy_timeout, std::int64_t(most_seconds)));
+        }
         Options options;
         options.max_range_days = max_range_days;
         options.max_price = max_price;
@@ -426,6 +435,7 @@ void bind_database(py::module_& m) {
         options.max_matrix_lanes = max_matrix_lanes;
         options.max_percentile_prices = max_percentile_prices;
         options.connect_timeout = std::chrono::seconds{connect_timeout};
+        options.busy_timeout = std::chrono::milliseconds(std::llround(busy_timeout * 1000));
         const bool private_memory = url.find(":memory:") != std::string::npos;
         py::gil_scoped_release release;
         return std::make_unique<Pool>(url, create, options, private_memory ? 1 : pool_size);
@@ -437,10 +447,12 @@ void bind_database(py::module_& m) {
       py::arg("max_matrix_lanes") = Options{}.max_matrix_lanes,
       py::arg("max_percentile_prices") = Options{}.max_percentile_prices,
       py::arg("connect_timeout") = Options{}.connect_timeout.count(),
+      py::arg("busy_timeout") = std::chrono::duration<double>(Options{}.busy_timeout).count(),
       "Opens a store: 'sqlite:PATH', 'sqlite::memory:', 'postgresql://...' or a libpq "
       "key=value string. create=True makes the store and its schema if missing. "
       "connect_timeout: seconds each attempt to reach a PostgreSQL server may take (0: no "
-      "limit) unless the URL sets its own; ConnectionLost when it cannot.");
+      "limit) unless the URL sets its own; ConnectionLost when it cannot. busy_timeout: "
+      "seconds a SQLite write waits for another writer before StorageError.");
 }
 
 }  // namespace prkl::python

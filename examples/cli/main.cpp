@@ -246,8 +246,9 @@ int run_batch_show(const std::string& url, const std::string& id, const std::str
 }
 
 int run_fx_import(const std::string& url, const std::string& path, bool replace) {
-  auto db = prkl::Database::open(url, prkl::OpenMode::create);
+  // Read first: a file that cannot be read leaves no new store behind.
   const auto rates = prkl::read_exchange_rates(path);
+  auto db = prkl::Database::open(url, prkl::OpenMode::create);
   const std::int64_t written = db.save_exchange_rates(rates, replace);
   fmt::print("read {} exchange rates from {}; {} were new or changed\n", rates.size(), path,
              written);
@@ -306,7 +307,9 @@ int run_batch_validate(const std::string& url, const BatchOptions& o) {
 }
 
 int run_batch_apply(const std::string& url, const BatchOptions& o) {
-  auto db = prkl::Database::open(url, prkl::OpenMode::create);
+  // A batch needs the ports of a store that exists; a new one has none, so the batch could only
+  // fail there, and would leave an empty store behind.
+  auto db = prkl::Database::open(url);
   const prkl::Batch batch{o.id, prkl::read_batch_csv(o.path)};
   prkl::BatchResult result;
   try {

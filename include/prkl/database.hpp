@@ -50,6 +50,9 @@ struct Options {
   /// connection) may take before it fails with ConnectionLost, unless the URL sets its own
   /// `connect_timeout`. 0 waits for ever; libpq takes 1 as 2.
   std::chrono::seconds connect_timeout = default_connect_timeout;
+  /// SQLite: how long a write waits for another connection's (or process's) write to finish
+  /// before it fails with a StorageError saying so. 0 fails at once. PostgreSQL ignores it.
+  std::chrono::milliseconds busy_timeout = default_busy_timeout;
 };
 
 /// What a dump import loaded.

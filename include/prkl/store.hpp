@@ -103,9 +103,10 @@ struct GeographySnapshot {
 
 /// How to open a store.
 enum class OpenMode {
-  /// The store must exist (reads).
+  /// The store must exist. Opening it changes nothing in it, so reads work on a read-only store.
   existing,
-  /// Create the store and its schema if it does not exist (writes).
+  /// Create the store and its schema if it does not exist, and set it up for concurrent use
+  /// (SQLite: WAL mode).
   create,
 };
 
@@ -172,13 +173,23 @@ class Store {
 
 /// How long connecting to a PostgreSQL server may take by default before it gives up.
 inline constexpr std::chrono::seconds default_connect_timeout{10};
+/// How long a SQLite writer waits for another connection's write lock before it gives up.
+inline constexpr std::chrono::milliseconds default_busy_timeout{30'000};
 
-/// Opens a backend from a URL: `sqlite:PATH`, `sqlite::memory:`, `sqlite:///abs/path`.
-/// Throws InvalidArgument for an unknown scheme and NotFound when mode is `existing` and the
-/// store does not exist. `connect_timeout` bounds each attempt to reach a PostgreSQL server (0:
-/// wait for ever; libpq takes 1 as 2) unless the URL sets its own `connect_timeout`; an attempt
-/// that fails throws ConnectionLost.
+/// What opening a store may wait for; each backend reads its own (see Options).
+struct StoreOptions {
+  /// Each attempt to reach a PostgreSQL server (0: wait for ever; libpq takes 1 as 2) unless the
+  /// URL sets its own `connect_timeout`; an attempt that fails throws ConnectionLost.
+  std::chrono::seconds connect_timeout = default_connect_timeout;
+  /// How long a SQLite write waits for another writer before it fails.
+  std::chrono::milliseconds busy_timeout = default_busy_timeout;
+};
+
+/// Opens a backend from a URL: `sqlite:PATH`, `sqlite::memory:`, `sqlite:///abs/path`,
+/// `postgresql://...` or a libpq key=value string. Throws InvalidArgument for an unknown scheme
+/// or a file that is not a SQLite database, and NotFound when mode is `existing` and the store
+/// does not exist.
 std::unique_ptr<Store> open_store(std::string_view url, OpenMode mode,
-                                  std::chrono::seconds connect_timeout = default_connect_timeout);
+                                  const StoreOptions& options = {});
 
 }  // namespace prkl

@@ -86,7 +86,36 @@ def test_missing_database_is_not_created_by_a_read(tmp_path):
     path = tmp_path / "absent.db"
     out = prkl("ports", db=f"sqlite:{path}", check=2)
     assert str(path) in out.stderr
-    assert not path.exists()
+    out = prkl("rates", "--from", "2016-01-01", "--to", "2016-01-02", "--origin", "CNSGH",
+               "--destination", "NLRTM", db=f"sqlite:{path}", check=2)
+    assert str(path) in out.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_batch_for_a_missing_database_leaves_no_file(tmp_path):
+    path = tmp_path / "absent.db"
+    batch = write(tmp_path / "batch.csv", "origin,destination,day,price\nCNSGH,NLRTM,2016-02-01,900\n")
+    out = prkl("batch", "apply", batch, db=f"sqlite:{path}", check=2)
+    assert str(path) in out.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["batch.csv"]
+
+
+def test_a_file_that_is_not_a_database_exits_2_naming_it(tmp_path):
+    path = write(tmp_path / "notes.txt", "these are notes, not a database\n")
+    for command in (["ports"], ["init"]):
+        out = prkl(*command, db=f"sqlite:{path}", check=2)
+        assert f"'{path}' is not a SQLite database" in out.stderr
+    assert path.read_text() == "these are notes, not a database\n"
+
+
+def test_init_refuses_another_applications_sqlite_file(tmp_path):
+    path = tmp_path / "app.db"
+    subprocess.run(["sqlite3", path, "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT)"],
+                   check=True)
+    before = path.read_bytes()
+    out = prkl("init", db=f"sqlite:{path}", check=2)
+    assert str(path) in out.stderr and "users" in out.stderr
+    assert path.read_bytes() == before
 
 
 def test_db_from_environment(real_db):

@@ -74,8 +74,31 @@ def test_exceptions_map_to_typed_python_errors(real_url):
 def test_storage_errors_are_prkl_errors(tmp_path):
     not_a_database = tmp_path / "garbage.db"
     not_a_database.write_bytes(b"this is not SQLite" * 100)
-    with pytest.raises(prkl.StorageError):
+    with pytest.raises(prkl.InvalidArgument, match=f"'{not_a_database}' is not a SQLite database"):
         prkl.connect(f"sqlite:{not_a_database}")
+    no_schema = tmp_path / "empty.db"
+    no_schema.write_bytes(b"")
+    with pytest.raises(prkl.StorageError, match="prkl init"):
+        prkl.connect(f"sqlite:{no_schema}")
+
+
+def test_a_sqlite_writer_waits_busy_timeout_then_says_so(tmp_path):
+    import sqlite3
+    path = tmp_path / "locked.db"
+    url = f"sqlite:{path}"
+    db = prkl.connect(url, create=True, busy_timeout=0.05)
+    db.import_dump(RATESTASK)
+    rows = [("CNSGH", "NLRTM", "2016-02-01", 900)]
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    with pytest.raises(prkl.StorageError, match="locked: waited 50 ms .*busy_timeout"):
+        db.apply(rows, batch_id="waits")
+    other.execute("ROLLBACK")
+    other.close()
+    assert db.apply(rows, batch_id="waits").prices == 1
+    for bad in (-1, float("nan"), 1e12):
+        with pytest.raises(prkl.InvalidArgument, match="busy_timeout"):
+            prkl.connect(url, busy_timeout=bad)
 
 
 def test_ports_and_regions(real_url):

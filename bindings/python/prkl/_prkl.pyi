@@ -148,4 +148,5 @@ class Database:
 
 def connect(url: str, create: bool = False, pool_size: int = 8, max_range_days: int = 1830,
             max_price: int = 1000000, max_rate_age_days: int = 7, max_matrix_lanes: int = 100,
-            max_percentile_prices: int = 5000000, connect_timeout: int = 10) -> Database: ...
+            max_percentile_prices: int = 5000000, connect_timeout: int = 10,
+            busy_timeout: float = 30.0) -> Database: ...

@@ -2,12 +2,25 @@
 
 #include <fmt/format.h>
 
+#include <utility>
+
 #include "prkl/error.hpp"
 
 namespace prkl::sqlite {
 
-Connection::Connection(const std::string& path, int flags) {
-  const int rc = sqlite3_open_v2(path.c_str(), &db_, flags | SQLITE_OPEN_NOMUTEX, nullptr);
+namespace {
+
+std::string describe_wait(std::chrono::milliseconds wait) {
+  return wait.count() % 1000 == 0 ? fmt::format("{} s", wait.count() / 1000)
+                                  : fmt::format("{} ms", wait.count());
+}
+
+}  // namespace
+
+Connection::Connection(const std::string& path, const std::string& name, int flags,
+                       std::chrono::milliseconds busy_timeout)
+    : path_(path), busy_timeout_(busy_timeout) {
+  const int rc = sqlite3_open_v2(name.c_str(), &db_, flags | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     const std::string message = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
     sqlite3_close(db_);
@@ -15,25 +28,61 @@ Connection::Connection(const std::string& path, int flags) {
     throw StorageError(fmt::format("cannot open SQLite database '{}': {}", path, message));
   }
   sqlite3_extended_result_codes(db_, 1);
+  // Before any statement: the first one may already meet another process's lock.
+  sqlite3_busy_timeout(db_, int(busy_timeout.count()));
 }
+
+Connection::Connection(Connection&& other) noexcept
+    : path_(std::move(other.path_)),
+      busy_timeout_(other.busy_timeout_),
+      db_(std::exchange(other.db_, nullptr)) {}
 
 Connection::~Connection() {
   sqlite3_close_v2(db_);
 }
 
 void Connection::exec(std::string_view sql) {
-  check(sqlite3_exec(db_, std::string(sql).c_str(), nullptr, nullptr, nullptr), sql);
+  check(try_exec(sql), sql);
+}
+
+int Connection::try_exec(std::string_view sql) {
+  const int rc = sqlite3_exec(db_, std::string(sql).c_str(), nullptr, nullptr, nullptr);
+  return rc == SQLITE_OK ? rc : sqlite3_extended_errcode(db_);
 }
 
 void Connection::check(int rc, std::string_view doing) const {
   if (rc == SQLITE_OK || rc == SQLITE_ROW || rc == SQLITE_DONE) return;
-  fail(rc, sqlite3_errmsg(db_), doing);
+  fail(sqlite3_extended_errcode(db_), sqlite3_errmsg(db_), doing);
 }
 
-void Connection::fail(int rc, std::string_view message, std::string_view doing) {
+void Connection::fail(int code, std::string_view message, std::string_view doing) const {
+  std::string what;
+  switch (code & 0xff) {
+    case SQLITE_BUSY:
+      what = fmt::format(
+          "SQLite database '{}' is locked: waited {} for another writer; raise "
+          "Options::busy_timeout",
+          path_, describe_wait(busy_timeout_));
+      break;
+    case SQLITE_READONLY:
+      what = code == SQLITE_READONLY_DIRECTORY
+                 ? fmt::format(
+                       "SQLite database '{}' is read-only to this process: SQLite cannot create "
+                       "its -wal and -shm files in its directory ({})",
+                       path_, message)
+                 : fmt::format("SQLite database '{}' is read-only to this process ({})", path_,
+                               message);
+      break;
+    case SQLITE_FULL:
+      what = fmt::format("SQLite database '{}' cannot grow ({}); the write was rolled back", path_,
+                         message);
+      break;
+    default:
+      what = fmt::format("SQLite database '{}': {}", path_, message);
+  }
   const std::string_view first_line = doing.substr(0, doing.find('\n'));
-  throw StorageError(fmt::format("SQLite: {} (while running '{}')", message, first_line),
-                     std::to_string(rc));
+  throw StorageError(fmt::format("{} (while running '{}')", what, first_line),
+                     std::to_string(code));
 }
 
 Statement::Statement(Connection& connection, std::string_view sql) : connection_(connection) {
@@ -75,9 +124,10 @@ bool Statement::step() {
   const int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
+  const int code = sqlite3_extended_errcode(connection_.get());
   const std::string message = sqlite3_errmsg(connection_.get());
   sqlite3_reset(stmt_);
-  Connection::fail(rc, message, sqlite3_sql(stmt_));
+  connection_.fail(code, message, sqlite3_sql(stmt_));
 }
 
 void Statement::run() {

@@ -5,6 +5,7 @@
 
 #include <sqlite3.h>
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -13,20 +14,32 @@ namespace prkl::sqlite {
 
 class Connection {
  public:
-  Connection(const std::string& path, int flags);
+  /// `name` is what sqlite3_open_v2 takes (a URI with SQLITE_OPEN_URI); errors name `path`.
+  Connection(const std::string& path, const std::string& name, int flags,
+             std::chrono::milliseconds busy_timeout);
+  Connection(const std::string& path, int flags, std::chrono::milliseconds busy_timeout)
+      : Connection(path, path, flags, busy_timeout) {}
   ~Connection();
+  Connection(Connection&& other) noexcept;
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
   sqlite3* get() const noexcept { return db_; }
+  const std::string& path() const noexcept { return path_; }
+  std::chrono::milliseconds busy_timeout() const noexcept { return busy_timeout_; }
   /// Runs one or more statements without results.
   void exec(std::string_view sql);
+  /// Like exec(), but returns SQLite's (extended) result code instead of throwing.
+  int try_exec(std::string_view sql);
   /// Throws StorageError with SQLite's message when `rc` is an error.
   void check(int rc, std::string_view doing) const;
-  /// Throws StorageError with SQLite's extended result code `rc` as its code().
-  [[noreturn]] static void fail(int rc, std::string_view message, std::string_view doing);
+  /// Throws StorageError for the error `code` (extended), naming the store and, when it was
+  /// kept waiting for a lock, how long it waited.
+  [[noreturn]] void fail(int code, std::string_view message, std::string_view doing) const;
 
  private:
+  std::string path_;
+  std::chrono::milliseconds busy_timeout_;
   sqlite3* db_ = nullptr;
 };
 

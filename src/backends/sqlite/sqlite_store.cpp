@@ -1,12 +1,16 @@
 #include "sqlite_store.hpp"
 
 #include <fmt/format.h>
+#include <sys/statvfs.h>
 
 #include <algorithm>
+#include <cctype>
+#include <chrono>
 #include <filesystem>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <thread>
 #include <tuple>
 #include <utility>
 
@@ -25,6 +29,8 @@ struct SchemaObject {
   std::string kind;
   std::string name;
   std::string sql;
+  // A table's columns that prkl reads and writes; checked on tables it finds in a file.
+  std::string columns{};
 };
 
 // SQLite days are ISO text; the lane-days count days since 1970-01-01 like the core does.
@@ -86,12 +92,14 @@ const std::vector<SchemaObject>& schema() {
          "CREATE TABLE regions (\n"
          "  slug TEXT NOT NULL PRIMARY KEY,\n"
          "  name TEXT NOT NULL,\n"
-         "  parent_slug TEXT REFERENCES regions(slug) DEFERRABLE INITIALLY DEFERRED)"},
+         "  parent_slug TEXT REFERENCES regions(slug) DEFERRABLE INITIALLY DEFERRED)",
+         "slug, name, parent_slug"},
         {"table", "ports",
          "CREATE TABLE ports (\n"
          "  code TEXT NOT NULL PRIMARY KEY,\n"
          "  name TEXT NOT NULL,\n"
-         "  parent_slug TEXT NOT NULL REFERENCES regions(slug) DEFERRABLE INITIALLY DEFERRED)"},
+         "  parent_slug TEXT NOT NULL REFERENCES regions(slug) DEFERRABLE INITIALLY DEFERRED)",
+         "code, name, parent_slug"},
         {"table", "prices",
          "CREATE TABLE prices (\n"
          "  orig_code TEXT NOT NULL REFERENCES ports(code),\n"
@@ -99,7 +107,8 @@ const std::vector<SchemaObject>& schema() {
          // Days are ISO text, so text order is day order; the check keeps a row written by
          // other SQL from breaking that.
          "  day TEXT NOT NULL CHECK (day GLOB '[0-9][0-9][0-9][0-9]-[01][0-9]-[0-3][0-9]'),\n"
-         "  price INTEGER NOT NULL)"},
+         "  price INTEGER NOT NULL)",
+         "orig_code, dest_code, day, price"},
         // Serves the lane/day query from the index alone: lanes by equality, days by range,
         // and the price without touching the table.
         {"index", "prices_lane_day", lane_index_sql},
@@ -109,21 +118,25 @@ const std::vector<SchemaObject>& schema() {
          "  digest TEXT NOT NULL,\n"
          "  rows INTEGER NOT NULL,\n"
          "  prices INTEGER NOT NULL,\n"
-         "  applied_at TEXT NOT NULL)"},
+         "  applied_at TEXT NOT NULL)",
+         "id, digest, rows, prices, applied_at"},
         // Which exchange rates each batch converted its prices with, as they were then (a rate
         // may be replaced later), so a stored price can be traced back to its amount.
         {"table", "prkl_batch_rates",
          "CREATE TABLE prkl_batch_rates (\n"
          "  batch_id TEXT NOT NULL REFERENCES prkl_batches(id),\n"
          "  currency TEXT NOT NULL, day TEXT NOT NULL, rate INTEGER NOT NULL,\n"
-         "  PRIMARY KEY (batch_id, currency, day)) WITHOUT ROWID"},
+         "  PRIMARY KEY (batch_id, currency, day)) WITHOUT ROWID",
+         "batch_id, currency, day, rate"},
         // Units of a currency per USD, times 10^12, per day.
         {"table", "prkl_exchange_rates",
          "CREATE TABLE prkl_exchange_rates (\n"
          "  currency TEXT NOT NULL, day TEXT NOT NULL, rate INTEGER NOT NULL CHECK (rate > 0),\n"
-         "  PRIMARY KEY (currency, day)) WITHOUT ROWID"},
+         "  PRIMARY KEY (currency, day)) WITHOUT ROWID",
+         "currency, day, rate"},
         {"table", "prkl_meta",
-         "CREATE TABLE prkl_meta (key TEXT NOT NULL PRIMARY KEY, value INTEGER NOT NULL)"},
+         "CREATE TABLE prkl_meta (key TEXT NOT NULL PRIMARY KEY, value INTEGER NOT NULL)",
+         "key, value"},
         // Count, sum, min and max of every lane's prices per day (days since 1970-01-01), which
         // rates are answered from. Keyed lane first, so a connection's first question reads
         // them lane by lane (keyed day first, that load took twice as long and batches gained
@@ -141,12 +154,14 @@ const std::vector<SchemaObject>& schema() {
          "SELECT orig_code, dest_code, " +
              day_number("day") +
              ", count(*), sum(price), min(price), max(price)\n"
-             "FROM prices GROUP BY orig_code, dest_code, day"},
+             "FROM prices GROUP BY orig_code, dest_code, day",
+         "orig_code, dest_code, day, price_count, price_sum, price_min, price_max"},
         // Which days' lane-days changed at which data version: readers catching up re-read
         // those days. A batch of a month of new days adds 30 rows here, not one per lane-day.
         {"table", "prkl_day_changes",
          "CREATE TABLE prkl_day_changes (version INTEGER NOT NULL, day INTEGER NOT NULL,\n"
-         "  PRIMARY KEY (version, day)) WITHOUT ROWID"},
+         "  PRIMARY KEY (version, day)) WITHOUT ROWID",
+         "version, day"},
     };
     // The generations move on any change, whoever makes it: prkl, another process, or SQL.
     for (const char* table : {"ports", "regions"}) {
@@ -184,25 +199,33 @@ const std::vector<SchemaObject>& schema() {
   return objects;
 }
 
+// prkl's tables: those of its schema, and any prkl_ one of an earlier version.
+bool is_prkl_table(std::string_view name) {
+  if (name.starts_with("prkl_")) return true;
+  const auto& objects = schema();
+  return std::any_of(objects.begin(), objects.end(), [&](const SchemaObject& object) {
+    return object.kind == "table" && object.name == name;
+  });
+}
+
 class SqliteStore final : public Store {
  public:
-  SqliteStore(const std::string& path, OpenMode mode)
-      : path_(path),
-        connection_(path, mode == OpenMode::create ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
-                                                   : SQLITE_OPEN_READWRITE) {
-    // Two processes writing at once wait for each other instead of failing.
-    sqlite3_busy_timeout(connection_.get(), 30'000);
+  SqliteStore(Connection connection, OpenMode mode)
+      : path_(connection.path()), connection_(std::move(connection)) {
+    // Settings of this connection alone: the file is not changed by them.
     connection_.exec(
-        "PRAGMA journal_mode = WAL;\n"
         "PRAGMA synchronous = FULL;\n"
         "PRAGMA foreign_keys = ON;");
     if (mode == OpenMode::create) {
       added_on_open_ = init();
-    } else if (const auto missing = missing_objects(); !missing.empty()) {
-      throw StorageError(
-          fmt::format("'{}' is not a prkl database of this version (it has no {}); bring it up "
-                      "to date with 'prkl init'",
-                      path_, missing.front()));
+    } else {
+      refuse_foreign_file();
+      if (const auto missing = missing_objects(); !missing.empty()) {
+        throw StorageError(
+            fmt::format("'{}' is not a prkl database of this version (it has no {}); bring it up "
+                        "to date with 'prkl init'",
+                        path_, missing.front()));
+      }
     }
     prepare();
   }
@@ -213,6 +236,10 @@ class SqliteStore final : public Store {
     // What opening in create mode added is reported by the first init() call, so that
     // `prkl init` on a new file says what it made.
     std::vector<std::string> added = std::exchange(added_on_open_, {});
+    // Nothing in the file changes before it is known to be prkl's to change.
+    refuse_foreign_file();
+    check_columns();
+    use_wal();
     Transaction tx(connection_, Transaction::Kind::immediate);
     Statement exists(connection_, "SELECT 1 FROM sqlite_schema WHERE type = ? AND name = ?");
     for (const auto& [kind, name] : retired_objects) {
@@ -443,6 +470,61 @@ class SqliteStore final : public Store {
   }
 
  private:
+  // A file with tables of which none is prkl's or ratestask's belongs to another application:
+  // prkl neither reads it as a store nor adds its own tables to it.
+  void refuse_foreign_file() {
+    Statement tables(connection_,
+                     "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE "
+                     "'sqlite\\_%' ESCAPE '\\' ORDER BY name");
+    std::vector<std::string> others;
+    while (tables.step()) {
+      if (is_prkl_table(tables.text_view(0))) return;
+      others.push_back(tables.text(0));
+    }
+    if (others.empty()) return;
+    throw InvalidArgument(
+        fmt::format("'{}' is the SQLite database of another application (its tables: {}), not a "
+                    "prkl store; prkl makes its store in a new file or one it made",
+                    path_, fmt::join(others, ", ")));
+  }
+
+  // A table found in the file must have the columns prkl uses; a clear error beats a failing
+  // query later.
+  void check_columns() {
+    Statement exists(connection_, "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?");
+    for (const SchemaObject& object : schema()) {
+      if (object.kind != "table" || !exists.reset().bind(1, object.name).step()) continue;
+      exists.reset();
+      const std::string sql = fmt::format("SELECT {} FROM {} LIMIT 0", object.columns, object.name);
+      sqlite3_stmt* probe = nullptr;
+      const int rc = sqlite3_prepare_v2(connection_.get(), sql.c_str(), -1, &probe, nullptr);
+      sqlite3_finalize(probe);
+      if (rc == SQLITE_ERROR) {
+        throw StorageError(
+            fmt::format("table '{}' in '{}' does not have the columns prkl needs ({}): {}",
+                        object.name, path_, object.columns, sqlite3_errmsg(connection_.get())));
+      }
+      connection_.check(rc, sql);
+    }
+  }
+
+  // Switching to WAL writes the file's header in a transaction that began as a read, and
+  // SQLite reports a writer in its way at once there rather than call the busy handler (which
+  // could deadlock): two processes creating one new store meet exactly here. So the busy
+  // timeout is waited here by hand. A file already in WAL mode is not written.
+  void use_wal() {
+    constexpr const char* sql = "PRAGMA journal_mode = WAL";
+    const auto deadline = std::chrono::steady_clock::now() + connection_.busy_timeout();
+    for (;;) {
+      const int rc = connection_.try_exec(sql);
+      if (rc == SQLITE_OK) return;
+      if ((rc & 0xff) != SQLITE_BUSY || std::chrono::steady_clock::now() >= deadline) {
+        connection_.fail(rc, sqlite3_errmsg(connection_.get()), sql);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  }
+
   static std::int32_t checked_price(std::int64_t value) {
     if (value < std::numeric_limits<std::int32_t>::min() ||
         value > std::numeric_limits<std::int32_t>::max()) {
@@ -590,13 +672,72 @@ class SqliteStore final : public Store {
   static constexpr std::size_t rows_per_upsert = 64;
 };
 
+// What SQLite opens for `path` read as an immutable file: a URI, escaped.
+std::string immutable_uri(std::string_view path) {
+  std::string uri = "file:";
+  for (const char c : path) {
+    const bool plain = std::isalnum(static_cast<unsigned char>(c)) || c == '/' || c == '-' ||
+                       c == '.' || c == '_' || c == '~';
+    uri += plain ? std::string(1, c) : fmt::format("%{:02X}", static_cast<unsigned char>(c));
+  }
+  return uri + "?mode=ro&immutable=1";
+}
+
+// True when nobody but root can change the store at `path`: its write-ahead log holds nothing,
+// so the main file alone is the store, and neither that file nor its directory (where a writer
+// would create the log) may be written by anyone, or the file system is mounted read-only.
+bool frozen(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code error;
+  const auto wal_size = fs::file_size(path + "-wal", error);
+  if (error ? error != std::errc::no_such_file_or_directory : wal_size != 0) return false;
+  const auto writable = [](const fs::path& p) {
+    std::error_code ignored;
+    return (fs::status(p, ignored).permissions() &
+            (fs::perms::owner_write | fs::perms::group_write | fs::perms::others_write)) !=
+           fs::perms::none;
+  };
+  const fs::path file(path);
+  const fs::path directory = file.has_parent_path() ? file.parent_path() : fs::path(".");
+  struct statvfs mount {};
+  const bool read_only_mount = statvfs(path.c_str(), &mount) == 0 && (mount.f_flag & ST_RDONLY);
+  return read_only_mount || !writable(file) || !writable(directory);
+}
+
+// Opens the file and reads its schema once: that tells a database from any other file, and
+// finds a WAL store in a directory this process cannot write. Even to read a WAL store, SQLite
+// needs its -shm file beside it; a store nobody can change there is read as the immutable file
+// it is. One that someone else may be writing is not: an immutable read would miss their writes.
+Connection connect(const std::string& path, OpenMode mode, std::chrono::milliseconds busy_timeout) {
+  constexpr const char* probe = "SELECT count(*) FROM sqlite_schema";
+  Connection connection(
+      path,
+      mode == OpenMode::create ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READWRITE,
+      busy_timeout);
+  const int rc = connection.try_exec(probe);
+  if (rc == SQLITE_OK) return connection;
+  if ((rc & 0xff) == SQLITE_NOTADB) {
+    throw InvalidArgument(
+        fmt::format("'{}' is not a SQLite database ({})", path, sqlite3_errmsg(connection.get())));
+  }
+  if (mode == OpenMode::existing &&
+      (rc == SQLITE_READONLY_DIRECTORY || (rc & 0xff) == SQLITE_CANTOPEN) && frozen(path)) {
+    Connection immutable(path, immutable_uri(path), SQLITE_OPEN_READONLY | SQLITE_OPEN_URI,
+                         busy_timeout);
+    immutable.exec(probe);
+    return immutable;
+  }
+  connection.fail(rc, sqlite3_errmsg(connection.get()), probe);
+}
+
 }  // namespace
 
-std::unique_ptr<Store> open(const std::string& path, OpenMode mode) {
+std::unique_ptr<Store> open(const std::string& path, OpenMode mode,
+                            std::chrono::milliseconds busy_timeout) {
   if (mode == OpenMode::existing && path != ":memory:" && !std::filesystem::exists(path)) {
     throw NotFound(fmt::format("no SQLite database at '{}'; create it with 'prkl init'", path));
   }
-  return std::make_unique<SqliteStore>(path, mode);
+  return std::make_unique<SqliteStore>(connect(path, mode, busy_timeout), mode);
 }
 
 }  // namespace prkl::sqlite

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -7,7 +8,9 @@
 
 namespace prkl::sqlite {
 
-/// Opens the SQLite store at `path` (":memory:" for a private in-memory one).
-std::unique_ptr<Store> open(const std::string& path, OpenMode mode);
+/// Opens the SQLite store at `path` (":memory:" for a private in-memory one). Writers wait up to
+/// `busy_timeout` for another connection's write lock.
+std::unique_ptr<Store> open(const std::string& path, OpenMode mode,
+                            std::chrono::milliseconds busy_timeout);
 
 }  // namespace prkl::sqlite
