@@ -255,3 +255,49 @@ TEST_CASE("rates_json writes percentiles as keys of their own, wherever they are
   const RateField last[] = {RateField::count, RateField::percentiles};
   CHECK(rates_json(days, last) == R"([{"count":3,"p50":9,"p90":null},{"count":0}])");
 }
+
+TEST_CASE("the generator refuses options it cannot honour, naming them and their bounds") {
+  const auto refused = [](auto change) {
+    GeneratorOptions options;
+    change(options);
+    try {
+      generate(options);
+    } catch (const InvalidArgument& e) {
+      return std::string(e.what());
+    }
+    return std::string("accepted");
+  };
+  // More ports than there are codes once looped forever.
+  CHECK(refused([](auto& o) { o.ports = 430'000; }) ==
+        "generator option ports is 430000, outside 2..100000");
+  CHECK(refused([](auto& o) { o.ports = 1; }) == "generator option ports is 1, outside 2..100000");
+  // A count of days this large overflowed the size of the prices.
+  CHECK(refused([](auto& o) { o.days = 4'611'686'018'427'387'904; }) ==
+        "generator option days is 4611686018427387904, outside 1..36600");
+  CHECK(refused([](auto& o) { o.prices_per_day = std::numeric_limits<std::int64_t>::max(); }) ==
+        "generator option prices_per_day is 9223372036854775807, outside 1..1000");
+  CHECK(refused([](auto& o) { o.lanes = 3'000'000'000; }) ==
+        "generator option lanes is 3000000000, outside 1..39800");
+  CHECK(refused([](auto& o) {
+          o.ports = 100'000;
+          o.lanes = 10'000'001;
+        }) == "generator option lanes is 10000001, outside 1..10000000");
+  CHECK(refused([](auto& o) {
+          o.lanes = 10'000;
+          o.days = 36'600;
+        }) ==
+        "generator options: 10000 lanes x 36600 days x 3 prices a day is 1098000000 prices, "
+        "more than the maximum of 100000000");
+  CHECK(refused([](auto& o) {
+          o.first_day = parse_date("9999-12-01");
+          o.days = 40;
+        }) ==
+        "generator option first_day 9999-12-01 with 40 days runs outside "
+        "0001-01-01..9999-12-31");
+  CHECK(refused([](auto& o) {
+          o.ports = 2;
+          o.lanes = 2;
+          o.days = 1;
+          o.prices_per_day = 1;
+        }) == "accepted");
+}

@@ -268,3 +268,17 @@ def test_exchange_rates_and_batch_show(tmp_path):
                              "CNSGH", "--destination", "NLRTM", "--min-count", "1",
                              "--currency", "GBP", db=db, check=0).stdout)[0]
     assert (in_gbp["min"], in_gbp["max"]) == (490, 700)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--ports", "430000"], "generator option ports is 430000, outside 2..100000"),
+    (["--days", "4611686018427387904"],
+     "generator option days is 4611686018427387904, outside 1..36600"),
+    (["--lanes", "100", "--ports", "10"], "generator option lanes is 100, outside 1..90"),
+    (["--prices-per-day", "0"], "generator option prices_per_day is 0, outside 1..1000"),
+])
+def test_generate_refuses_options_out_of_bounds(tmp_path, args, message):
+    # --ports 430000 once ran out of codes and looped forever; the days overflowed.
+    out = prkl("generate", *args, "--dump", tmp_path / "never.sql", check=2)
+    assert out.stderr == f"prkl: {message}\n"
+    assert not (tmp_path / "never.sql").exists()
