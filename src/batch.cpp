@@ -2,6 +2,7 @@
 
 #include "exact.hpp"
 #include "prkl/exchange.hpp"
+#include "text.hpp"
 
 #include <csv.h>
 #include <fmt/format.h>
@@ -105,9 +106,9 @@ struct CsvReader {
       const auto member = batch_field(name);
       if (!member) {
         error = fmt::format(
-            "{}: unknown column '{}' in the header (expected origin, destination, price and day "
+            "{}: unknown column {} in the header (expected origin, destination, price and day "
             "or date_from and date_to)",
-            path, name);
+            path, quoted_value(name));
         return;
       }
       for (const auto& [earlier_member, earlier] : seen) {
@@ -139,7 +140,9 @@ struct CsvReader {
 
 std::vector<BatchRow> read_batch_csv(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw InvalidArgument(fmt::format("cannot read batch file '{}'", path.string()));
+  if (!in) {
+    throw InvalidArgument(fmt::format("cannot read batch file {}", quoted_value(path.string())));
+  }
 
   csv_parser parser;
   if (csv_init(&parser, CSV_STRICT | CSV_STRICT_FINI) != 0) throw std::bad_alloc();
@@ -184,10 +187,11 @@ void check_port(const std::string& code, const char* field, std::int64_t row,
   if (code.empty()) {
     errors.push_back({row, field, fmt::format("{} is missing", field)});
   } else if (!geography.find_port(code)) {
-    errors.push_back({row, field,
-                      geography.find_region(code)
-                          ? fmt::format("'{}' is a region; a price needs a port code", code)
-                          : fmt::format("unknown port '{}'", code)});
+    errors.push_back(
+        {row, field,
+         geography.find_region(code)
+             ? fmt::format("{} is a region; a price needs a port code", quoted_value(code))
+             : fmt::format("unknown port {}", quoted_value(code))});
   }
 }
 
@@ -214,10 +218,10 @@ void check_price(const std::string& text, std::int64_t row, const Options& optio
   if (text.empty()) {
     errors.push_back({row, "price", "price is missing"});
   } else if (ec == std::errc::result_out_of_range) {
-    errors.push_back({row, "price", fmt::format("price '{}' is out of range", text)});
+    errors.push_back({row, "price", fmt::format("price {} is out of range", quoted_value(text))});
   } else if (ec != std::errc{} || stop != end) {
     errors.push_back({row, "price",
-                      fmt::format("price '{}' is not a whole number of {}", text,
+                      fmt::format("price {} is not a whole number of {}", quoted_value(text),
                                   in_base_currency ? "dollars" : "units of its currency")});
   } else if (value <= 0) {
     errors.push_back({row, "price", fmt::format("price {} is not positive", value)});
@@ -235,12 +239,27 @@ void check_price(const std::string& text, std::int64_t row, const Options& optio
 
 std::vector<RowError> validate_rows(const std::vector<BatchRow>& rows, const Geography& geography,
                                     const Options& options) {
+  static constexpr std::pair<std::string BatchRow::*, const char*> text_fields[] = {
+      {&BatchRow::origin, "origin"},    {&BatchRow::destination, "destination"},
+      {&BatchRow::day, "day"},          {&BatchRow::date_from, "date_from"},
+      {&BatchRow::date_to, "date_to"},  {&BatchRow::price, "price"},
+      {&BatchRow::currency, "currency"}};
   std::vector<RowError> errors;
   std::int64_t expanded = 0;  // prices the rows become, counted before anything is expanded
   for (std::size_t i = 0; i < rows.size(); ++i) {
     const BatchRow& r = rows[i];
     const auto row = std::int64_t(i) + 1;
     ++expanded;
+    // Text that is not clean is all that is said of its row: every other check would only
+    // echo it again.
+    bool clean = true;
+    for (const auto& [member, field] : text_fields) {
+      if (auto error = text_error(field, r.*member)) {
+        errors.push_back({row, field, std::move(*error)});
+        clean = false;
+      }
+    }
+    if (!clean) continue;
     check_port(r.origin, "origin", row, geography, errors);
     check_port(r.destination, "destination", row, geography, errors);
     if (!r.day.empty()) {
@@ -269,8 +288,8 @@ std::vector<RowError> validate_rows(const std::vector<BatchRow>& rows, const Geo
     const bool in_base_currency = r.currency.empty() || r.currency == base_currency;
     if (!in_base_currency && !is_currency_code(r.currency)) {
       errors.push_back({row, "currency",
-                        fmt::format("currency '{}' is not an ISO 4217 code (three capital letters)",
-                                    r.currency)});
+                        fmt::format("currency {} is not an ISO 4217 code (three capital letters)",
+                                    quoted_value(r.currency))});
     }
     check_price(r.price, row, options, in_base_currency, errors);
   }
@@ -362,9 +381,9 @@ void check_currencies(const std::vector<BatchRow>& rows, const RateTable& rates,
     }
     if (!std::binary_search(known.begin(), known.end(), r.currency)) {
       errors.push_back({row, "currency",
-                        fmt::format("unknown currency '{}': no exchange rate was ever loaded for "
+                        fmt::format("unknown currency {}: no exchange rate was ever loaded for "
                                     "it (prkl fx import)",
-                                    r.currency)});
+                                    quoted_value(r.currency))});
       continue;
     }
     std::int64_t amount = 0;
@@ -415,11 +434,12 @@ void check_currencies(const std::vector<BatchRow>& rows, const RateTable& rates,
 }
 
 void check_batch_id(const std::string& id) {
-  const bool printable = std::all_of(id.begin(), id.end(), [](char c) {
-    return static_cast<unsigned char>(c) >= 0x20 && c != 0x7F;
-  });
-  if (id.empty() || id.size() > 200 || !printable) {
-    throw InvalidArgument(fmt::format("batch id '{}' must be 1 to 200 printable characters", id));
+  if (auto error = text_error("batch id", id)) {
+    throw InvalidArgument(*error + "; an id must be 1 to 200 bytes of printable UTF-8");
+  }
+  if (id.empty() || id.size() > 200) {
+    throw InvalidArgument(
+        fmt::format("batch id {} must be 1 to 200 bytes of printable UTF-8", quoted_value(id)));
   }
 }
 

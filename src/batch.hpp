@@ -37,7 +37,7 @@ void check_currencies(const std::vector<BatchRow>& rows, const RateTable& rates,
                       std::span<const std::string> known, const Options& options,
                       std::vector<RowError>& errors);
 
-/// Checks a caller's batch id: 1..200 printable characters.
+/// Checks a caller's batch id: 1..200 bytes of clean text (see text_error()).
 void check_batch_id(const std::string& id);
 
 }  // namespace prkl::detail

@@ -27,22 +27,35 @@ std::vector<RowError> Geography::check(std::span<const Region> regions, std::spa
                                        std::span<const std::int64_t> region_lines,
                                        std::span<const std::int64_t> port_lines) {
   std::vector<RowError> errors;
+  // Text that is not clean is reported alone: the other checks would only repeat it.
+  const auto clean = [&errors](std::int64_t line, const char* field, std::string_view what,
+                               std::string_view text) {
+    if (auto error = text_error(what, text)) {
+      errors.push_back({line, field, std::move(*error)});
+      return false;
+    }
+    return true;
+  };
   std::unordered_map<std::string_view, std::size_t> by_slug;
   for (std::size_t i = 0; i < regions.size(); ++i) {
     const Region& r = regions[i];
+    const std::int64_t line = line_of(region_lines, i);
+    clean(line, "name", "region name", r.name);
+    if (r.parent_slug) clean(line, "parent_slug", "parent region slug", *r.parent_slug);
+    if (!clean(line, "slug", "region slug", r.slug)) continue;
     if (r.slug.empty()) {
-      errors.push_back({line_of(region_lines, i), "slug", "region slug is empty"});
+      errors.push_back({line, "slug", "region slug is empty"});
     } else if (!by_slug.emplace(r.slug, i).second) {
       errors.push_back(
-          {line_of(region_lines, i), "slug", fmt::format("duplicate region slug '{}'", r.slug)});
+          {line, "slug", fmt::format("duplicate region slug {}", quoted_value(r.slug))});
     }
   }
   for (std::size_t i = 0; i < regions.size(); ++i) {
     const Region& r = regions[i];
-    if (r.parent_slug && !by_slug.contains(*r.parent_slug)) {
-      errors.push_back(
-          {line_of(region_lines, i), "parent_slug",
-           fmt::format("region '{}' has unknown parent region '{}'", r.slug, *r.parent_slug)});
+    if (r.parent_slug && !by_slug.contains(*r.parent_slug) && !text_error({}, *r.parent_slug)) {
+      errors.push_back({line_of(region_lines, i), "parent_slug",
+                        fmt::format("region {} has unknown parent region {}", quoted_value(r.slug),
+                                    quoted_value(*r.parent_slug))});
     }
   }
   // A cycle is a walk up the parents that comes back to where it started. Each region is
@@ -60,9 +73,10 @@ std::vector<RowError> Geography::check(std::span<const Region> regions, std::spa
       if (found == by_slug.end()) break;
       at = found->second;
       if (state[at] == 1) {
-        errors.push_back({line_of(region_lines, walk.back()), "parent_slug",
-                          fmt::format("region '{}' is its own ancestor (cycle through '{}')",
-                                      regions[walk.back()].slug, regions[at].slug)});
+        errors.push_back(
+            {line_of(region_lines, walk.back()), "parent_slug",
+             fmt::format("region {} is its own ancestor (cycle through {})",
+                         quoted_value(regions[walk.back()].slug), quoted_value(regions[at].slug))});
         break;
       }
     }
@@ -71,20 +85,27 @@ std::vector<RowError> Geography::check(std::span<const Region> regions, std::spa
   std::unordered_set<std::string_view> codes;
   for (std::size_t i = 0; i < ports.size(); ++i) {
     const Port& p = ports[i];
-    if (!is_port_code(p.code)) {
-      errors.push_back({line_of(port_lines, i), "code",
-                        fmt::format("port code '{}' is not 5 capital letters or digits", p.code)});
-    } else if (!codes.insert(p.code).second) {
-      errors.push_back(
-          {line_of(port_lines, i), "code", fmt::format("duplicate port code '{}'", p.code)});
+    const std::int64_t line = line_of(port_lines, i);
+    clean(line, "name", "port name", p.name);
+    if (clean(line, "code", "port code", p.code)) {
+      if (!is_port_code(p.code)) {
+        errors.push_back(
+            {line, "code",
+             fmt::format("port code {} is not 5 capital letters or digits", quoted_value(p.code))});
+      } else if (!codes.insert(p.code).second) {
+        errors.push_back(
+            {line, "code", fmt::format("duplicate port code {}", quoted_value(p.code))});
+      }
     }
-    if (!by_slug.contains(p.region_slug)) {
-      errors.push_back({line_of(port_lines, i), "parent_slug",
-                        fmt::format("port '{}' is in unknown region '{}'", p.code, p.region_slug)});
+    if (clean(line, "parent_slug", "port region slug", p.region_slug) &&
+        !by_slug.contains(p.region_slug)) {
+      errors.push_back({line, "parent_slug",
+                        fmt::format("port {} is in unknown region {}", quoted_value(p.code),
+                                    quoted_value(p.region_slug))});
     }
   }
-  std::sort(errors.begin(), errors.end(),
-            [](const RowError& a, const RowError& b) { return a.row < b.row; });
+  std::stable_sort(errors.begin(), errors.end(),
+                   [](const RowError& a, const RowError& b) { return a.row < b.row; });
   return errors;
 }
 
@@ -143,7 +164,8 @@ std::vector<std::string> Geography::resolve(std::string_view location) const {
   if (const Port* port = find_port(location)) return {port->code};
   const auto region = region_index_.find(location);
   if (region == region_index_.end()) {
-    throw NotFound(fmt::format("unknown location '{}': not a port code or region slug", location));
+    throw NotFound(
+        fmt::format("unknown location {}: not a port code or region slug", quoted_value(location)));
   }
   std::vector<std::string> codes;
   codes.reserve(region_ports_[region->second].size());
@@ -153,7 +175,9 @@ std::vector<std::string> Geography::resolve(std::string_view location) const {
 
 std::vector<Port> Geography::ports_in_region(std::string_view slug) const {
   const auto region = region_index_.find(slug);
-  if (region == region_index_.end()) throw NotFound(fmt::format("unknown region '{}'", slug));
+  if (region == region_index_.end()) {
+    throw NotFound(fmt::format("unknown region {}", quoted_value(slug)));
+  }
   std::vector<Port> out;
   for (std::size_t p : region_ports_[region->second]) out.push_back(ports_[p]);
   return out;
@@ -164,7 +188,9 @@ std::vector<Port> Geography::search(std::string_view text, std::string_view regi
   const std::vector<std::size_t>* within = nullptr;
   if (!region.empty()) {
     const auto found = region_index_.find(region);
-    if (found == region_index_.end()) throw NotFound(fmt::format("unknown region '{}'", region));
+    if (found == region_index_.end()) {
+      throw NotFound(fmt::format("unknown region {}", quoted_value(region)));
+    }
     within = &region_ports_[found->second];
   }
   const std::string needle = fold_case(text);

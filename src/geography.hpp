@@ -20,8 +20,8 @@ class Geography {
   Geography(std::vector<Region> regions, std::vector<Port> ports);
 
   /// Every problem in a region tree and its ports: duplicate codes or slugs, unknown parents,
-  /// cycles, ports in unknown regions, malformed codes. `*_lines` give each row's line for the
-  /// report (row index + 1 when empty).
+  /// cycles, ports in unknown regions, malformed codes, slugs and names that are not clean text
+  /// (text_error()). `*_lines` give each row's line for the report (row index + 1 when empty).
   static std::vector<RowError> check(std::span<const Region> regions, std::span<const Port> ports,
                                      std::span<const std::int64_t> region_lines = {},
                                      std::span<const std::int64_t> port_lines = {});

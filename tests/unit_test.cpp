@@ -301,3 +301,22 @@ TEST_CASE("the generator refuses options it cannot honour, naming them and their
           o.prices_per_day = 1;
         }) == "accepted");
 }
+
+TEST_CASE("messages quote values escaped and cut short") {
+  CHECK(quoted_value("CNSHA") == "'CNSHA'");
+  CHECK(quoted_value("Måløy") == "'Måløy'");
+  CHECK(quoted_value("a\x1b[2Jb") == "'a\\x1b[2Jb'");
+  CHECK(quoted_value("tab\there\nnul" + std::string(1, '\0')) == "'tab\\there\\nnul\\x00'");
+  CHECK(quoted_value("\xff\xc3") == "'\\xff\\xc3'");           // not UTF-8, and cut short
+  CHECK(quoted_value("\xed\xa0\x80") == "'\\xed\\xa0\\x80'");  // a surrogate
+  CHECK(quoted_value("\xc2\x9b") == "'\\xc2\\x9b'");           // C1 control: CSI
+  CHECK(quoted_value("back\\slash") == "'back\\\\slash'");
+  const std::string long_value(10'000'000, 'x');
+  CHECK(quoted_value(long_value) == "'" + std::string(200, 'x') + "...' (10000000 bytes)");
+  // Cut between characters, never inside one.
+  std::string accents;
+  for (int i = 0; i < 150; ++i) accents += "é";
+  CHECK(quoted_value(accents) == "'" + accents.substr(0, 200) + "...' (300 bytes)");
+  CHECK(quoted_value(std::string(199, 'a') + "é") ==
+        "'" + std::string(199, 'a') + "...' (201 bytes)");
+}

@@ -117,7 +117,9 @@ BatchRow row_from_dict(const py::dict& d, std::size_t index) {
   for (const auto& [key, value] : d) {
     const auto name = py::str(key).cast<std::string>();
     const auto member = batch_field(name);
-    if (!member) throw InvalidArgument(fmt::format("row {}: unknown key '{}'", index + 1, name));
+    if (!member) {
+      throw InvalidArgument(fmt::format("row {}: unknown key {}", index + 1, quoted_value(name)));
+    }
     row.*member = field_text(value, name.c_str());
   }
   return row;

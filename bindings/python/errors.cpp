@@ -4,6 +4,8 @@
 
 #include <prkl/error.hpp>
 
+#include <cstring>
+
 #include "bindings.hpp"
 
 namespace prkl::python {
@@ -24,6 +26,19 @@ PyObject* batch_conflict_type;
 PyObject* not_found_type;
 PyObject* validation_error_type;
 PyObject* storage_error_type;
+
+// prkl's messages are valid UTF-8 (values go through quoted_value()); anything that slips
+// through anyway is shown escaped rather than turned into a UnicodeDecodeError.
+py::str message_of(const std::exception& e) {
+  const char* what = e.what();
+  PyObject* text = PyUnicode_DecodeUTF8(what, Py_ssize_t(std::strlen(what)), "backslashreplace");
+  if (!text) throw py::error_already_set();
+  return py::reinterpret_steal<py::str>(text);
+}
+
+void raise(PyObject* type, const std::exception& e) {
+  PyErr_SetObject(type, message_of(e).ptr());
+}
 
 }  // namespace
 
@@ -53,20 +68,20 @@ void bind_errors(py::module_& m) {
       py::list errors;
       for (const auto& row_error : e.errors()) errors.append(py::cast(row_error));
       py::object instance = py::reinterpret_steal<py::object>(
-          PyObject_CallFunction(validation_error_type, "s", e.what()));
+          PyObject_CallFunction(validation_error_type, "O", message_of(e).ptr()));
       if (!instance) throw py::error_already_set();
       instance.attr("errors") = errors;
       PyErr_SetObject(validation_error_type, instance.ptr());
     } catch (const BatchConflict& e) {
-      PyErr_SetString(batch_conflict_type, e.what());
+      raise(batch_conflict_type, e);
     } catch (const InvalidArgument& e) {
-      PyErr_SetString(invalid_argument_type, e.what());
+      raise(invalid_argument_type, e);
     } catch (const NotFound& e) {
-      PyErr_SetString(not_found_type, e.what());
+      raise(not_found_type, e);
     } catch (const StorageError& e) {
-      PyErr_SetString(storage_error_type, e.what());
+      raise(storage_error_type, e);
     } catch (const Error& e) {
-      PyErr_SetString(error_type, e.what());
+      raise(error_type, e);
     } catch (const py::error_already_set&) {
       throw;  // a Python exception on its way back out
     } catch (const py::builtin_exception&) {
@@ -74,7 +89,7 @@ void bind_errors(py::module_& m) {
     } catch (const std::bad_alloc&) {
       throw;  // MemoryError
     } catch (const std::exception& e) {
-      PyErr_SetString(error_type, e.what());
+      raise(error_type, e);
     }
   });
 }

@@ -130,7 +130,8 @@ struct RatesOptions {
       int value = 0;
       const auto [stop, error] = std::from_chars(item.data(), item.data() + item.size(), value);
       if (error != std::errc{} || stop != item.data() + item.size()) {
-        throw prkl::InvalidArgument(fmt::format("--percentiles: '{}' is not a whole number", item));
+        throw prkl::InvalidArgument(
+            fmt::format("--percentiles: {} is not a whole number", prkl::quoted_value(item)));
       }
       o.percentiles.push_back(value);
     }
@@ -222,7 +223,7 @@ json rates_used_json(const std::vector<prkl::ExchangeRate>& rates) {
 int run_batch_show(const std::string& url, const std::string& id, const std::string& format) {
   auto db = prkl::Database::open(url);
   const auto found = db.batch(id);
-  if (!found) throw prkl::NotFound(fmt::format("no batch '{}' was applied", id));
+  if (!found) throw prkl::NotFound(fmt::format("no batch {} was applied", prkl::quoted_value(id)));
   if (format == "json") {
     fmt::print("{}\n", json{{"batch_id", found->batch_id},
                             {"rows", found->rows},
@@ -337,7 +338,9 @@ int run_generate(const std::string& url, GenerateOptions o) {
   const auto data = prkl::generate(o.generator);
   if (!o.dump.empty()) {
     std::ofstream out(o.dump, std::ios::binary);
-    if (!out) throw prkl::InvalidArgument(fmt::format("cannot write '{}'", o.dump));
+    if (!out) {
+      throw prkl::InvalidArgument(fmt::format("cannot write {}", prkl::quoted_value(o.dump)));
+    }
     prkl::write_dump(out, data);
   } else {
     auto db = prkl::Database::open(url, prkl::OpenMode::create);

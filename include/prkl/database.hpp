@@ -64,6 +64,9 @@ struct CacheStats {
 
 /// Not thread-safe: use one Database per thread (each opens its own connection). Databases of
 /// one process opened on the same URL share one in-memory copy of the lane-day aggregates.
+/// Text from outside (locations, codes, search text, batch ids, batch rows, loaded names and
+/// slugs) must be valid UTF-8 without control characters; other text is refused with an
+/// InvalidArgument (or a RowError) naming it, before anything is written.
 class Database {
  public:
   /// Opens `url` (see open_store()). Writers pass OpenMode::create.
@@ -119,7 +122,7 @@ class Database {
   BatchResult apply(const Batch& batch, const Progress& progress = {});
 
   /// The ledger's record of a batch id, with the exchange rates it converted prices at;
-  /// nullopt when the id was never applied.
+  /// nullopt when the id was never applied. Throws InvalidArgument for an id apply() refuses.
   std::optional<BatchResult> batch(std::string_view id);
 
   /// Reads exchange-rate files (see read_exchange_rates()) and stores them in one transaction.

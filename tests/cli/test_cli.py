@@ -282,3 +282,48 @@ def test_generate_refuses_options_out_of_bounds(tmp_path, args, message):
     out = prkl("generate", *args, "--dump", tmp_path / "never.sql", check=2)
     assert out.stderr == f"prkl: {message}\n"
     assert not (tmp_path / "never.sql").exists()
+
+
+def test_text_that_is_not_clean_is_refused_everywhere(tmp_path):
+    db = f"sqlite:{tmp_path / 't.db'}"
+    prkl("import-dump", RATESTASK, db=db, check=0)
+    good = write(tmp_path / "good.csv", "origin,destination,day,price\nCNSGH,NLRTM,2016-02-01,900\n")
+    # A batch id that is not UTF-8 was committed, and then its JSON answer failed.
+    for bad_id in (os.fsdecode(b"\xff"), "esc\x1b[2J"):
+        out = prkl("batch", "apply", good, "--id", bad_id, "--format", "json", db=db, check=2)
+        assert "batch id '" in out.stderr and "an id must be 1 to 200 bytes" in out.stderr
+        assert "\x1b" not in out.stderr
+    assert "batch id '\\xff' is not valid UTF-8" in prkl("batch", "show", os.fsdecode(b"\xff"),
+                                                         db=db, check=2).stderr
+    days = json.loads(prkl("rates", "--from", "2016-02-01", "--to", "2016-02-01", "--origin",
+                           "CNSGH", "--destination", "NLRTM", db=db, check=0).stdout)
+    assert days[0]["count"] == 0
+
+    dirty = tmp_path / "dirty.csv"
+    dirty.write_bytes(b"origin,destination,day,price\n"
+                      b"CNSGH,\"NL\tRTM\",2016-02-01,900\n"
+                      b"CNSGH,NLRTM,2016-02-01,9\xff\n"
+                      b"CN\x1bSGH,NLRTM,2016-02-01,900\n")
+    out = prkl("batch", "validate", dirty, db=db, check=2)
+    assert ("row 1 (line 2): destination: destination 'NL\\tRTM' holds the control character "
+            "\\t at byte 3") in out.stderr
+    assert ("row 2 (line 3): price: price '9\\xff' is not valid UTF-8 (byte \\xff at byte 2)"
+            in out.stderr)
+    assert "row 3 (line 4): origin: origin 'CN\\x1bSGH'" in out.stderr
+
+    for location in ("CN\x1bSGH", os.fsdecode(b"\xc3"), "x" * 10_000):
+        out = prkl("rates", "--from", "2016-02-01", "--to", "2016-02-01", "--origin", location,
+                   "--destination", "NLRTM", db=db, check=2)
+        assert len(out.stderr) < 300 and "\x1b" not in out.stderr
+    out = prkl("ports", "--search", "os\tlo", db=db, check=2)
+    assert "search text 'os\\tlo' holds the control character \\t at byte 3" in out.stderr
+
+    # A name that is not UTF-8, in a dump: once loaded, after which `ports` failed for good.
+    broken = tmp_path / "broken.sql"
+    broken.write_bytes(b"COPY regions (slug, name, parent_slug) FROM stdin;\nr\tR\\377\t\\N\n\\.\n"
+                       b"COPY ports (code, name, parent_slug) FROM stdin;\nAAAAA\tA\\033\tr\n\\.\n")
+    db2 = f"sqlite:{tmp_path / 'b.db'}"
+    out = prkl("import-dump", broken, db=db2, check=2)
+    assert "line 2: name: region name 'R\\xff' is not valid UTF-8" in out.stderr
+    assert "line 5: name: port name 'A\\x1b' holds the control character \\x1b" in out.stderr
+    assert json.loads(prkl("ports", db=db2, check=0).stdout) == []

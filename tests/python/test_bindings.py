@@ -275,3 +275,41 @@ def test_currencies(real_url, tmp_path):
         ("currency", "no EUR exchange rate for 2017-07-01 or the 7 days before it")]
     with pytest.raises(prkl.NotFound, match="unknown currency 'CHF'"):
         db.rates("2017-06-03", "2017-06-03", "CNSGH", "NLRTM", currency="CHF")
+
+
+def test_text_that_is_not_clean_is_refused(empty_url, tmp_path):
+    db = prkl.connect(empty_url, create=True)
+    # A name that is not UTF-8 once loaded, after which every ports() raised UnicodeDecodeError.
+    dump = tmp_path / "dirty.sql"
+    dump.write_bytes(b"COPY regions (slug, name, parent_slug) FROM stdin;\nr\tR\\377\t\\N\n\\.\n"
+                     b"COPY ports (code, name, parent_slug) FROM stdin;\nAAAAA\tA\tr\n"
+                     b"BBBBB\tB\\033[2J\tr\n\\.\n")
+    with pytest.raises(prkl.ValidationError) as refused:
+        db.import_dump(dump)
+    assert [(e.row, e.field, e.message) for e in refused.value.errors] == [
+        (2, "name", "region name 'R\\xff' is not valid UTF-8 (byte \\xff at byte 2)"),
+        (6, "name", "port name 'B\\x1b[2J' holds the control character \\x1b at byte 2")]
+    assert db.ports() == []
+
+    dump.write_bytes(b"COPY regions (slug, name, parent_slug) FROM stdin;\nr\tR\t\\N\n\\.\n"
+                     b"COPY ports (code, name, parent_slug) FROM stdin;\nAAAAA\tA\tr\n"
+                     b"BBBBB\tB\tr\n\\.\n")
+    db.import_dump(dump)
+    rows = [{"origin": "AAAAA", "destination": "BBBBB", "day": "2024-01-01", "price": 5},
+            {"origin": "AAAAA\x1b", "destination": "BBBBB", "day": "2024-01-01", "price": 5},
+            ("AAAAA", "BBBBB", "2024-01-01\t", 5)]
+    with pytest.raises(prkl.ValidationError) as refused:
+        db.apply(rows, batch_id="dirty")
+    assert [(e.row, e.field) for e in refused.value.errors] == [(2, "origin"), (3, "day")]
+    assert refused.value.errors[0].message == \
+        "origin 'AAAAA\\x1b' holds the control character \\x1b at byte 6"
+    with pytest.raises(prkl.InvalidArgument, match=r"batch id 'a\\x1bb' holds the control"):
+        db.apply(rows[:1], batch_id="a\x1bb")
+    assert db.batch("dirty") is None
+    with pytest.raises(prkl.InvalidArgument, match=r"origin 'AAAAA\\x00'"):
+        db.rates("2024-01-01", "2024-01-01", "AAAAA\x00", "BBBBB")
+    with pytest.raises(prkl.InvalidArgument, match=r"region 'r\\x7f'"):
+        db.ports(region="r\x7f")
+    with pytest.raises(prkl.NotFound, match=r"\.\.\.' \(100000 bytes\)"):
+        db.port("A" * 100_000)
+    assert db.rates("2024-01-01", "2024-01-01", "AAAAA", "BBBBB", min_count=1)[0].count == 0

@@ -498,8 +498,8 @@ class PgStore final : public Store {
       if (!connection_.broken()) throw;
       // Whether the COMMIT reached the server is unknown; the id makes a retry safe.
       throw StorageError(fmt::format(
-          "{}; batch '{}' may or may not have been applied: apply it again with the same id",
-          e.what(), record.id));
+          "{}; batch {} may or may not have been applied: apply it again with the same id",
+          e.what(), quoted_value(record.id)));
     }
   }
 

@@ -12,7 +12,8 @@ Connection::Connection(const std::string& path, int flags) {
     const std::string message = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
     sqlite3_close(db_);
     db_ = nullptr;
-    throw StorageError(fmt::format("cannot open SQLite database '{}': {}", path, message));
+    throw StorageError(
+        fmt::format("cannot open SQLite database {}: {}", quoted_value(path), message));
   }
   sqlite3_extended_result_codes(db_, 1);
 }

@@ -199,9 +199,9 @@ class SqliteStore final : public Store {
       added_on_open_ = init();
     } else if (const auto missing = missing_objects(); !missing.empty()) {
       throw StorageError(
-          fmt::format("'{}' is not a prkl database of this version (it has no {}); bring it up "
+          fmt::format("{} is not a prkl database of this version (it has no {}); bring it up "
                       "to date with 'prkl init'",
-                      path_, missing.front()));
+                      quoted_value(path_), missing.front()));
     }
     prepare();
   }
@@ -592,7 +592,8 @@ class SqliteStore final : public Store {
 
 std::unique_ptr<Store> open(const std::string& path, OpenMode mode) {
   if (mode == OpenMode::existing && path != ":memory:" && !std::filesystem::exists(path)) {
-    throw NotFound(fmt::format("no SQLite database at '{}'; create it with 'prkl init'", path));
+    throw NotFound(
+        fmt::format("no SQLite database at {}; create it with 'prkl init'", quoted_value(path)));
   }
   return std::make_unique<SqliteStore>(path, mode);
 }
