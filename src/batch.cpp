@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstring>
 #include <fstream>
 #include <limits>
 #include <optional>
@@ -55,6 +56,10 @@ std::string BatchRow::*batch_field(std::string_view name) {
 
 namespace {
 
+// No field of a batch needs more; a longer one is a broken file, refused before libcsv (which
+// grows its buffer a block at a time) has gathered much of it.
+constexpr std::size_t max_field_bytes = 4096;
+
 struct CsvReader {
   std::string path;
   std::vector<std::string BatchRow::*> fields;  // by column position, from the header
@@ -62,17 +67,32 @@ struct CsvReader {
   std::vector<BatchRow> rows;
   BatchRow current;
   std::size_t column = 0;
-  std::int64_t record = 0;  // records seen, header included
+  std::int64_t records = 0;      // records seen, header included
+  std::int64_t line = 1;         // the physical line being read
+  std::int64_t record_line = 1;  // the physical line the current record began on
   std::optional<std::string> error;
+
+  // How a message names a field: by its header column once the header is read.
+  std::string field_name(std::size_t at) const {
+    if (records > 0 && at < header.size()) return fmt::format("field {}", quoted_value(header[at]));
+    return fmt::format("{} field {}", records == 0 ? "header" : "the", at + 1);
+  }
+
+  std::string too_long(std::size_t at) const {
+    return fmt::format("{}: line {}: {} is longer than {} bytes; no batch field needs that many",
+                       path, record_line, field_name(at), max_field_bytes);
+  }
 
   void on_field(std::string_view value) {
     if (error) return;
-    if (record == 0) {
+    if (value.size() > max_field_bytes) {
+      error = too_long(column);
+    } else if (records == 0) {
       header.emplace_back(value);
     } else if (column < fields.size()) {
       current.*fields[column] = std::string(value);
     } else if (!(value.empty() && column == fields.size())) {
-      error = fmt::format("{}: line {}: more fields than the header's {}", path, record + 1,
+      error = fmt::format("{}: line {}: more fields than the header's {}", path, record_line,
                           fields.size());
     }
     ++column;
@@ -80,18 +100,18 @@ struct CsvReader {
 
   void on_record_end() {
     if (error) return;
-    if (record == 0) {
+    if (records == 0) {
       take_header();
     } else if (column == 1 && current.origin.empty() && current.destination.empty() &&
                current.price.empty() && current.day.empty() && current.date_from.empty()) {
       // A blank line carries no row.
     } else {
-      current.source_line = record + 1;
+      current.source_line = record_line;
       rows.push_back(std::move(current));
     }
     current = BatchRow{};
     column = 0;
-    ++record;
+    ++records;
   }
 
   void take_header() {
@@ -150,6 +170,11 @@ std::vector<BatchRow> read_batch_csv(const std::filesystem::path& path) {
     csv_parser* p;
     ~Free() { csv_free(p); }
   } free_parser{&parser};
+  // libcsv's default 128-byte blocks would take a field's buffer to its size in many copies.
+  csv_set_blk_size(&parser, 2 * max_field_bytes);
+  // The state csv_init() leaves: between records. A record begins on the line being fed when
+  // the parser is in it as the line (or the line's next piece) starts.
+  const int between_records = parser.pstate;
 
   CsvReader reader;
   reader.path = path.string();
@@ -159,22 +184,39 @@ std::vector<BatchRow> read_batch_csv(const std::filesystem::path& path) {
   };
   const auto on_end = [](int, void* self) { static_cast<CsvReader*>(self)->on_record_end(); };
 
+  // Fed a line at a time, so that the reader knows the physical line (quoted fields may span
+  // several), and in pieces of at most max_field_bytes, so that a field too long is caught by
+  // the size of libcsv's buffer before it grows much beyond the limit.
   std::vector<char> buffer(1 << 16);
   while (in) {
     in.read(buffer.data(), std::streamsize(buffer.size()));
     const auto got = std::size_t(in.gcount());
-    if (csv_parse(&parser, buffer.data(), got, on_field, on_end, &reader) != got) {
-      throw InvalidArgument(fmt::format("{}: malformed CSV after line {}: {}", reader.path,
-                                        reader.record, csv_strerror(csv_error(&parser))));
+    for (std::size_t at = 0; at < got;) {
+      const char* piece = buffer.data() + at;
+      std::size_t size = std::min(got - at, max_field_bytes);
+      const void* newline = std::memchr(piece, '\n', size);
+      if (newline) size = std::size_t(static_cast<const char*>(newline) - piece) + 1;
+      if (parser.pstate == between_records) reader.record_line = reader.line;
+      if (csv_parse(&parser, piece, size, on_field, on_end, &reader) != size) {
+        throw InvalidArgument(fmt::format("{}: malformed CSV on line {}: {}", reader.path,
+                                          reader.line, csv_strerror(csv_error(&parser))));
+      }
+      if (reader.error) throw InvalidArgument(*reader.error);
+      if (parser.entry_pos > max_field_bytes) throw InvalidArgument(reader.too_long(reader.column));
+      if (newline) ++reader.line;
+      at += size;
     }
-    if (reader.error) throw InvalidArgument(*reader.error);
   }
   if (csv_fini(&parser, on_field, on_end, &reader) != 0) {
-    throw InvalidArgument(fmt::format("{}: malformed CSV at the end of the file: {}", reader.path,
-                                      csv_strerror(csv_error(&parser))));
+    throw InvalidArgument(
+        fmt::format("{}: malformed CSV at the end of the file (the record from "
+                    "line {} is not finished): {}",
+                    reader.path, reader.record_line, csv_strerror(csv_error(&parser))));
   }
   if (reader.error) throw InvalidArgument(*reader.error);
-  if (reader.record == 0) throw InvalidArgument(fmt::format("{}: the file is empty", reader.path));
+  if (reader.records == 0) {
+    throw InvalidArgument(fmt::format("{}: the file is empty", reader.path));
+  }
   return std::move(reader.rows);
 }
 

@@ -320,3 +320,54 @@ TEST_CASE("messages quote values escaped and cut short") {
   CHECK(quoted_value(std::string(199, 'a') + "é") ==
         "'" + std::string(199, 'a') + "...' (201 bytes)");
 }
+
+TEST_CASE("CSV batches: a quoted field over several lines, and rows named by their line") {
+  TempFile file(
+      "origin,destination,day,price\n"
+      "CNSHA,\"NO\n\nOSL\",2024-01-01,1\n"
+      "\n"
+      "CNSHA,NOOSL,2024-01-02,2\r\n"
+      "  CNSHA,NOOSL,2024-01-03,3\n",
+      ".csv");
+  const auto rows = read_batch_csv(file.path);
+  REQUIRE(rows.size() == 3);
+  CHECK(rows[0].source_line == 2);
+  CHECK(rows[0].destination == "NO\n\nOSL");
+  CHECK(rows[1].source_line == 6);  // not record 3, nor line 3
+  CHECK(rows[2].source_line == 7);
+  CHECK(rows[2].price == "3");
+
+  TempFile wide("origin,destination,day,price\n\"A\nB\",B,2024-01-01,1\nA,\"B\n\",2024-01-01,1,x\n",
+                ".csv");
+  CHECK_THROWS_WITH(read_batch_csv(wide.path), Catch::Contains("line 4: more fields"));
+  TempFile broken("origin,destination,day,price\n\"A\nB\",B,2024-01-01,1\nA,B\"C,2024-01-01,1\n",
+                  ".csv");
+  CHECK_THROWS_WITH(read_batch_csv(broken.path), Catch::Contains("malformed CSV on line 4"));
+  TempFile open_quote("origin,destination,day,price\nA,B,2024-01-01,1\n\"A,\n\n", ".csv");
+  CHECK_THROWS_WITH(read_batch_csv(open_quote.path),
+                    Catch::Contains("the record from line 3 is not finished"));
+}
+
+TEST_CASE("CSV batches: a field longer than 4 KB is refused, naming its line and column") {
+  const std::string header = "origin,destination,day,price\n";
+  TempFile at_limit(header + "CNSHA," + std::string(4096, 'N') + ",2024-01-01,1\n", ".csv");
+  CHECK(read_batch_csv(at_limit.path).at(0).destination.size() == 4096);
+  // 10 MB in one field, unquoted and quoted: libcsv would grow its buffer to all of it, 128
+  // bytes at a time.
+  for (const std::string& field :
+       {std::string(10'000'000, 'N'),
+        "\"" + std::string(5'000'000, 'N') + "\n" + std::string(5'000'000, 'N') + "\""}) {
+    TempFile huge(header + "CNSHA,NOOSL,2024-01-01,1\nCNSHA," + field + ",2024-01-01,1\n", ".csv");
+    CHECK_THROWS_WITH(read_batch_csv(huge.path),
+                      Catch::EndsWith("line 3: field 'destination' is longer than 4096 bytes; no "
+                                      "batch field needs that many"));
+  }
+  TempFile last_field(header + "CNSHA,NOOSL,2024-01-01," + std::string(4097, '1'), ".csv");
+  CHECK_THROWS_WITH(read_batch_csv(last_field.path),
+                    Catch::Contains("line 2: field 'price' is longer than 4096 bytes"));
+  TempFile in_header("origin,destination,day,price," + std::string(5000, 'h') + "\n", ".csv");
+  CHECK_THROWS_WITH(read_batch_csv(in_header.path),
+                    Catch::Contains("line 1: header field 5 is longer than 4096 bytes"));
+  TempFile unknown("origin,destination,day,pr\x1bice\n", ".csv");
+  CHECK_THROWS_WITH(read_batch_csv(unknown.path), Catch::Contains("unknown column 'pr\\x1bice'"));
+}

@@ -301,15 +301,15 @@ def test_text_that_is_not_clean_is_refused_everywhere(tmp_path):
 
     dirty = tmp_path / "dirty.csv"
     dirty.write_bytes(b"origin,destination,day,price\n"
-                      b"CNSGH,\"NL\tRTM\",2016-02-01,900\n"
+                      b"CNSGH,\"NL\nRTM\",2016-02-01,900\n"
                       b"CNSGH,NLRTM,2016-02-01,9\xff\n"
                       b"CN\x1bSGH,NLRTM,2016-02-01,900\n")
     out = prkl("batch", "validate", dirty, db=db, check=2)
-    assert ("row 1 (line 2): destination: destination 'NL\\tRTM' holds the control character "
-            "\\t at byte 3") in out.stderr
-    assert ("row 2 (line 3): price: price '9\\xff' is not valid UTF-8 (byte \\xff at byte 2)"
+    assert ("row 1 (line 2): destination: destination 'NL\\nRTM' holds the control character "
+            "\\n at byte 3") in out.stderr
+    assert ("row 2 (line 4): price: price '9\\xff' is not valid UTF-8 (byte \\xff at byte 2)"
             in out.stderr)
-    assert "row 3 (line 4): origin: origin 'CN\\x1bSGH'" in out.stderr
+    assert "row 3 (line 5): origin: origin 'CN\\x1bSGH'" in out.stderr
 
     for location in ("CN\x1bSGH", os.fsdecode(b"\xc3"), "x" * 10_000):
         out = prkl("rates", "--from", "2016-02-01", "--to", "2016-02-01", "--origin", location,
@@ -327,3 +327,14 @@ def test_text_that_is_not_clean_is_refused_everywhere(tmp_path):
     assert "line 2: name: region name 'R\\xff' is not valid UTF-8" in out.stderr
     assert "line 5: name: port name 'A\\x1b' holds the control character \\x1b" in out.stderr
     assert json.loads(prkl("ports", db=db2, check=0).stdout) == []
+
+
+def test_a_huge_csv_field_is_refused_naming_its_line_and_column(tmp_path):
+    db = f"sqlite:{tmp_path / 'h.db'}"
+    prkl("import-dump", RATESTASK, db=db, check=0)
+    huge = tmp_path / "huge.csv"
+    huge.write_text("origin,destination,day,price\nCNSGH,NLRTM,2016-02-01,900\n"
+                    "CNSGH,\"" + "N" * 10_000_000 + "\",2016-02-01,900\n")
+    out = prkl("batch", "validate", huge, db=db, check=2)
+    assert out.stderr == (f"prkl: {huge}: line 3: field 'destination' is longer than 4096 bytes; "
+                          "no batch field needs that many\n")
