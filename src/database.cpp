@@ -6,6 +6,7 @@
 #include <limits>
 #include <tuple>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "batch.hpp"
 #include "exact.hpp"
@@ -58,7 +59,8 @@ Database::Database(std::unique_ptr<Store> store, Options options,
         Limit{options_.max_batch_prices, "max_batch_prices", 1, any},
         Limit{options_.max_rate_age_days, "max_rate_age_days", 0, 3660},
         Limit{options_.max_matrix_lanes, "max_matrix_lanes", 1, 1'000'000},
-        Limit{options_.max_percentile_prices, "max_percentile_prices", 1, any}}) {
+        Limit{options_.max_percentile_prices, "max_percentile_prices", 1, any},
+        Limit{options_.max_region_depth, "max_region_depth", 1, 256}}) {
     if (value < least || value > most) {
       throw InvalidArgument(
           fmt::format("Options::{} is {}, outside {}..{}", name, value, least, most));
@@ -79,6 +81,19 @@ StoreVersion Database::refresh_geography() {
   // The cache takes the generation its own snapshot was read at, which may be newer than `now`.
   if (!geography_ || now.geography != geography_generation_) {
     GeographySnapshot snapshot = store_->geography();
+    // Regions written by other SQL never passed load()'s checks; a cycle or a tree too deep for
+    // the tree's consumers is refused here, before anything is answered from it. In slug order,
+    // so that the region named is the same on every backend.
+    std::sort(snapshot.regions.begin(), snapshot.regions.end(),
+              [](const Region& a, const Region& b) { return a.slug < b.slug; });
+    const std::vector<RowError> broken =
+        detail::Geography::check_tree(snapshot.regions, options_.max_region_depth);
+    if (!broken.empty()) {
+      throw StorageError(
+          fmt::format("the store's regions table cannot be used: {}{}", broken.front().message,
+                      broken.size() > 1 ? fmt::format(" (and {} more problems)", broken.size() - 1)
+                                        : std::string()));
+    }
     geography_ =
         std::make_unique<detail::Geography>(std::move(snapshot.regions), std::move(snapshot.ports));
     geography_generation_ = snapshot.generation;
@@ -534,9 +549,10 @@ std::int64_t Database::save_exchange_rates(std::span<const ExchangeRate> rates, 
 }
 
 ImportSummary Database::load(const Dataset& data, bool replace, const Progress& progress) {
-  std::vector<RowError> errors =
-      detail::Geography::check(data.regions, data.ports, data.region_lines, data.port_lines);
-  detail::Geography geo(data.regions, data.ports);
+  std::vector<RowError> errors = detail::Geography::check(
+      data.regions, data.ports, options_.max_region_depth, data.region_lines, data.port_lines);
+  std::unordered_set<std::string_view> codes;
+  for (const Port& port : data.ports) codes.insert(port.code);
   for (std::size_t i = 0; i < data.prices.size(); ++i) {
     const Price& p = data.prices[i];
     const std::int64_t line =
@@ -544,7 +560,7 @@ ImportSummary Database::load(const Dataset& data, bool replace, const Progress& 
     for (const auto& [code, field] :
          {std::pair{&p.origin, "orig_code"}, std::pair{&p.destination, "dest_code"}}) {
       // A known code's text is check()'s to report, on its port's row.
-      if (geo.find_port(*code)) continue;
+      if (codes.contains(*code)) continue;
       auto error = detail::text_error("price port code", *code);
       errors.push_back({line, field,
                         error ? std::move(*error)

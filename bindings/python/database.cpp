@@ -419,7 +419,7 @@ void bind_database(py::module_& m) {
       "connect",
       [](const std::string& url, bool create, std::size_t pool_size, std::int64_t max_range_days,
          std::int64_t max_price, std::int64_t max_rate_age_days, std::int64_t max_matrix_lanes,
-         std::int64_t max_percentile_prices) {
+         std::int64_t max_percentile_prices, std::int64_t max_region_depth) {
         if (pool_size < 1) throw InvalidArgument(fmt::format("pool_size {} is below 1", pool_size));
         Options options;
         options.max_range_days = max_range_days;
@@ -427,6 +427,7 @@ void bind_database(py::module_& m) {
         options.max_rate_age_days = max_rate_age_days;
         options.max_matrix_lanes = max_matrix_lanes;
         options.max_percentile_prices = max_percentile_prices;
+        options.max_region_depth = max_region_depth;
         const bool private_memory = url.find(":memory:") != std::string::npos;
         py::gil_scoped_release release;
         return std::make_unique<Pool>(url, create, options, private_memory ? 1 : pool_size);
@@ -437,6 +438,7 @@ void bind_database(py::module_& m) {
       py::arg("max_rate_age_days") = Options{}.max_rate_age_days,
       py::arg("max_matrix_lanes") = Options{}.max_matrix_lanes,
       py::arg("max_percentile_prices") = Options{}.max_percentile_prices,
+      py::arg("max_region_depth") = Options{}.max_region_depth,
       "Opens a store: 'sqlite:PATH', 'sqlite::memory:', 'postgresql://...' or a libpq "
       "key=value string. create=True makes the store and its schema if missing.");
 }

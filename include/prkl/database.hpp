@@ -45,6 +45,11 @@ struct Options {
   /// cell it falls in); more is refused before any is read. 8 bytes each, plus what the store's
   /// client buffers.
   std::int64_t max_percentile_prices = 5'000'000;
+  /// Most levels of the region tree, a root being level 1. Loading a deeper tree is refused
+  /// naming the region row one level too deep; a store whose regions (written by other SQL)
+  /// nest deeper, or in a cycle, is refused by every call that needs them. At most 256: every
+  /// consumer of region_tree() (JSON encoders, Python) nests a level or two per region.
+  std::int64_t max_region_depth = 64;
 };
 
 /// What a dump import loaded.

@@ -270,6 +270,50 @@ def test_exchange_rates_and_batch_show(tmp_path):
     assert (in_gbp["min"], in_gbp["max"]) == (490, 700)
 
 
+def chain_dump(path, depth):
+    """A dump of regions r1 > r2 > ... > r<depth>, with a port in the deepest."""
+    rows = "".join(f"r{i}\tRegion {i}\t{'r' + str(i - 1) if i > 1 else chr(92) + 'N'}\n"
+                   for i in range(1, depth + 1))
+    path.write_text("COPY regions (slug, name, parent_slug) FROM stdin;\n" + rows
+                    + "\\.\nCOPY ports (code, name, parent_slug) FROM stdin;\n"
+                    f"AADEP\tDeep\tr{depth}\n\\.\n")
+    return path
+
+
+def test_a_deep_region_chain_is_refused_not_crashed_on(tmp_path):
+    db = f"sqlite:{tmp_path / 'deep.db'}"
+    # 100,000 levels: once minutes of quadratic work, now refused on the region one level too
+    # deep (on line 66: the COPY line comes first).
+    out = prkl("import-dump", chain_dump(tmp_path / "deep.sql", 100_000), db=db, check=2)
+    assert ("line 66: parent_slug: region 'r65' is nested 65 levels deep below the root region "
+            "'r1', more than the limit of 64 (Options::max_region_depth)") in out.stderr
+    assert json.loads(prkl("regions", db=db, check=0).stdout) == []
+
+    # 30,000 levels written by another SQL client: the tree view overflowed the stack.
+    path = tmp_path / "sql.db"
+    prkl("init", db=f"sqlite:{path}", check=0)
+    subprocess.run(["sqlite3", path,
+                    "INSERT INTO regions (slug, name, parent_slug) WITH RECURSIVE n(i) AS "
+                    "(SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 30000) "
+                    "SELECT 'r' || i, 'R', CASE WHEN i > 1 THEN 'r' || (i - 1) END FROM n"],
+                   check=True)
+    for args in (["regions", "--format", "table"], ["regions"], ["ports", "--region", "r1"]):
+        out = prkl(*args, db=f"sqlite:{path}", check=1)
+        assert "the store's regions table cannot be used: region 'r65'" in out.stderr, args
+
+    # Exactly the limit works, through every view of the tree.
+    db = f"sqlite:{tmp_path / 'limit.db'}"
+    prkl("import-dump", chain_dump(tmp_path / "limit.sql", 64), db=db, check=0)
+    table = prkl("regions", "--format", "table", db=db, check=0).stdout.splitlines()
+    assert len(table) == 64 and table[63] == " " * 126 + "r64 (Region 64): AADEP"
+    node, depth = json.loads(prkl("regions", db=db, check=0).stdout)[0], 1
+    while node["regions"]:
+        node, depth = node["regions"][0], depth + 1
+    assert depth == 64 and node["ports"] == ["AADEP"]
+    assert [p["code"] for p in json.loads(prkl("ports", "--region", "r1", db=db,
+                                               check=0).stdout)] == ["AADEP"]
+
+
 @pytest.mark.parametrize("args, message", [
     (["--ports", "430000"], "generator option ports is 430000, outside 2..100000"),
     (["--days", "4611686018427387904"],

@@ -1,4 +1,5 @@
-// Hostile input on every backend: text that is not clean UTF-8, values too long to repeat. Each is refused with a typed error naming it, before
+// Hostile input on every backend: region trees too deep or in a cycle, text that is not clean
+// UTF-8, values too long to repeat. Each is refused with a typed error naming it, before
 // anything is written, and nothing crashes.
 
 #include <fmt/format.h>
@@ -14,6 +15,33 @@ namespace {
 
 Date day(std::string_view text) {
   return parse_date(text);
+}
+
+// r1 > r2 > ... > r<depth>, with a port in the deepest region and one in the root, and a price
+// between them.
+Dataset chain(std::int64_t depth) {
+  Dataset d;
+  d.regions.reserve(std::size_t(depth));
+  for (std::int64_t i = 1; i <= depth; ++i) {
+    d.regions.push_back({fmt::format("r{}", i), fmt::format("Region {}", i),
+                         i == 1 ? std::nullopt : std::optional(fmt::format("r{}", i - 1))});
+  }
+  d.ports = {{"AADEP", "Deep", fmt::format("r{}", depth)}, {"AATOP", "Top", "r1"}};
+  d.prices = {{"AADEP", "AATOP", day("2024-01-01"), 100}};
+  return d;
+}
+
+std::int64_t tree_depth(const std::vector<RegionNode>& roots) {
+  std::int64_t deepest = 0;
+  std::vector<std::pair<const RegionNode*, std::int64_t>> stack;
+  for (const auto& root : roots) stack.push_back({&root, 1});
+  while (!stack.empty()) {
+    const auto [node, depth] = stack.back();
+    stack.pop_back();
+    deepest = std::max(deepest, depth);
+    for (const auto& child : node->children) stack.push_back({&child, depth + 1});
+  }
+  return deepest;
 }
 
 // Messages about ASCII input with bad bytes in it must come out as printable ASCII.
@@ -39,6 +67,100 @@ Database small_db() {
 }
 
 }  // namespace
+
+TEST_CASE("a region chain deeper than max_region_depth is refused at load, naming its row",
+          "[conformance][load][depth]") {
+  Database db = Database::open(test::new_store_url(), OpenMode::create);
+  SECTION("100,000 levels: one error, on the row one level too deep") {
+    // Once a stack overflow in the tree view and minutes of quadratic work in every command.
+    try {
+      db.load(chain(100'000));
+      FAIL("a 100,000-level chain loaded");
+    } catch (const ValidationFailed& e) {
+      REQUIRE(e.errors().size() == 1);
+      CHECK(e.errors()[0] ==
+            RowError{65, "parent_slug",
+                     "region 'r65' is nested 65 levels deep below the root region 'r1', more "
+                     "than the limit of 64 (Options::max_region_depth)"});
+    }
+    CHECK(db.store().empty());
+  }
+  SECTION("exactly the limit loads, and resolves at every level") {
+    db.load(chain(64));
+    CHECK(db.resolve("r1") == std::vector<std::string>{"AADEP", "AATOP"});
+    CHECK(db.resolve("r64") == std::vector<std::string>{"AADEP"});
+    CHECK(db.resolve("r2") == std::vector<std::string>{"AADEP"});
+    CHECK(db.ports_in_region("r33").at(0).code == "AADEP");
+    CHECK(db.search_ports("", 10, 0, "r60").size() == 1);
+    CHECK(tree_depth(db.region_tree()) == 64);
+    CHECK(db.rates({day("2024-01-01"), day("2024-01-01"), "r64", "r1", 1})[0].count == 1);
+  }
+  SECTION("the limit is an option, itself bounded") {
+    Database deeper(open_store(test::new_store_url(), OpenMode::create),
+                    Options{.max_region_depth = 200});
+    deeper.load(chain(200));
+    CHECK(tree_depth(deeper.region_tree()) == 200);
+    Database other(open_store(test::new_store_url(), OpenMode::create),
+                   Options{.max_region_depth = 200});
+    try {
+      other.load(chain(201));
+      FAIL("a 201-level chain loaded under a limit of 200");
+    } catch (const ValidationFailed& e) {
+      REQUIRE(e.errors().size() == 1);
+      CHECK(e.errors()[0].row == 201);
+    }
+    for (const std::int64_t bad : {0, 257}) {
+      CHECK_THROWS_MATCHES(Database(open_store(test::new_store_url(), OpenMode::create),
+                                    Options{.max_region_depth = bad}),
+                           InvalidArgument,
+                           Catch::Matchers::Message(fmt::format(
+                               "Options::max_region_depth is {}, outside 1..256", bad)));
+    }
+  }
+  SECTION("a cycle is refused, once, where it closes") {
+    Dataset looped = chain(5);
+    looped.regions[0].parent_slug = "r5";
+    try {
+      db.load(looped);
+      FAIL("a cycle loaded");
+    } catch (const ValidationFailed& e) {
+      REQUIRE(e.errors().size() == 1);
+      CHECK(e.errors()[0] ==
+            RowError{2, "parent_slug", "region 'r2' is its own ancestor (cycle through 'r1')"});
+    }
+    CHECK(db.store().empty());
+  }
+}
+
+TEST_CASE("regions other SQL nested too deep or in a cycle are refused, not crashed on",
+          "[conformance][depth][foreign]") {
+  const std::string url = test::new_store_url();
+  Database db = Database::open(url, OpenMode::create);
+  db.load(chain(3));
+  CHECK(db.resolve("r1").size() == 2);
+
+  // 100,000 levels below r3, written in one statement by another client.
+  test::run_sql(url,
+                "INSERT INTO regions (slug, name, parent_slug) "
+                "WITH RECURSIVE n(i) AS (SELECT 4 UNION ALL SELECT i + 1 FROM n WHERE i < 100003) "
+                "SELECT 'r' || i, 'Deep', 'r' || (i - 1) FROM n");
+  const std::string too_deep =
+      "the store's regions table cannot be used: region 'r65' is nested 65 levels deep below the "
+      "root region 'r1', more than the limit of 64 (Options::max_region_depth)";
+  CHECK_THROWS_MATCHES(db.region_tree(), StorageError, Catch::Matchers::Message(too_deep));
+  CHECK_THROWS_MATCHES(db.resolve("r1"), StorageError, Catch::Matchers::Message(too_deep));
+  CHECK_THROWS_AS(db.rates({day("2024-01-01"), day("2024-01-01"), "AADEP", "AATOP"}), StorageError);
+  CHECK_THROWS_AS(Database::open(url).region_tree(), StorageError);
+  test::run_sql(url, "DELETE FROM regions WHERE name = 'Deep'");
+  CHECK(db.region_tree().size() == 1);
+
+  test::run_sql(url, "UPDATE regions SET parent_slug = 'r3' WHERE slug = 'r1'");
+  CHECK_THROWS_MATCHES(db.resolve("AADEP"), StorageError,
+                       Catch::Matchers::Message("the store's regions table cannot be used: region "
+                                                "'r2' is its own ancestor (cycle through 'r1')"));
+  test::run_sql(url, "UPDATE regions SET parent_slug = NULL WHERE slug = 'r1'");
+  CHECK(db.resolve("r1").size() == 2);
+}
 
 TEST_CASE("a data set with text that is not clean UTF-8 is refused, naming row and field",
           "[conformance][load][text]") {
