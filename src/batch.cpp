@@ -2,12 +2,14 @@
 
 #include "exact.hpp"
 #include "prkl/exchange.hpp"
+#include "text.hpp"
 
 #include <csv.h>
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <charconv>
+#include <cstring>
 #include <fstream>
 #include <limits>
 #include <optional>
@@ -54,6 +56,10 @@ std::string BatchRow::*batch_field(std::string_view name) {
 
 namespace {
 
+// No field of a batch needs more; a longer one is a broken file, refused before libcsv (which
+// grows its buffer a block at a time) has gathered much of it.
+constexpr std::size_t max_field_bytes = 4096;
+
 struct CsvReader {
   std::string path;
   std::vector<std::string BatchRow::*> fields;  // by column position, from the header
@@ -61,17 +67,32 @@ struct CsvReader {
   std::vector<BatchRow> rows;
   BatchRow current;
   std::size_t column = 0;
-  std::int64_t record = 0;  // records seen, header included
+  std::int64_t records = 0;      // records seen, header included
+  std::int64_t line = 1;         // the physical line being read
+  std::int64_t record_line = 1;  // the physical line the current record began on
   std::optional<std::string> error;
+
+  // How a message names a field: by its header column once the header is read.
+  std::string field_name(std::size_t at) const {
+    if (records > 0 && at < header.size()) return fmt::format("field {}", quoted_value(header[at]));
+    return fmt::format("{} field {}", records == 0 ? "header" : "the", at + 1);
+  }
+
+  std::string too_long(std::size_t at) const {
+    return fmt::format("{}: line {}: {} is longer than {} bytes; no batch field needs that many",
+                       path, record_line, field_name(at), max_field_bytes);
+  }
 
   void on_field(std::string_view value) {
     if (error) return;
-    if (record == 0) {
+    if (value.size() > max_field_bytes) {
+      error = too_long(column);
+    } else if (records == 0) {
       header.emplace_back(value);
     } else if (column < fields.size()) {
       current.*fields[column] = std::string(value);
     } else if (!(value.empty() && column == fields.size())) {
-      error = fmt::format("{}: line {}: more fields than the header's {}", path, record + 1,
+      error = fmt::format("{}: line {}: more fields than the header's {}", path, record_line,
                           fields.size());
     }
     ++column;
@@ -79,18 +100,18 @@ struct CsvReader {
 
   void on_record_end() {
     if (error) return;
-    if (record == 0) {
+    if (records == 0) {
       take_header();
     } else if (column == 1 && current.origin.empty() && current.destination.empty() &&
                current.price.empty() && current.day.empty() && current.date_from.empty()) {
       // A blank line carries no row.
     } else {
-      current.source_line = record + 1;
+      current.source_line = record_line;
       rows.push_back(std::move(current));
     }
     current = BatchRow{};
     column = 0;
-    ++record;
+    ++records;
   }
 
   void take_header() {
@@ -105,9 +126,9 @@ struct CsvReader {
       const auto member = batch_field(name);
       if (!member) {
         error = fmt::format(
-            "{}: unknown column '{}' in the header (expected origin, destination, price and day "
+            "{}: unknown column {} in the header (expected origin, destination, price and day "
             "or date_from and date_to)",
-            path, name);
+            path, quoted_value(name));
         return;
       }
       for (const auto& [earlier_member, earlier] : seen) {
@@ -139,7 +160,9 @@ struct CsvReader {
 
 std::vector<BatchRow> read_batch_csv(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw InvalidArgument(fmt::format("cannot read batch file '{}'", path.string()));
+  if (!in) {
+    throw InvalidArgument(fmt::format("cannot read batch file {}", quoted_value(path.string())));
+  }
 
   csv_parser parser;
   if (csv_init(&parser, CSV_STRICT | CSV_STRICT_FINI) != 0) throw std::bad_alloc();
@@ -147,6 +170,11 @@ std::vector<BatchRow> read_batch_csv(const std::filesystem::path& path) {
     csv_parser* p;
     ~Free() { csv_free(p); }
   } free_parser{&parser};
+  // libcsv's default 128-byte blocks would take a field's buffer to its size in many copies.
+  csv_set_blk_size(&parser, 2 * max_field_bytes);
+  // The state csv_init() leaves: between records. A record begins on the line being fed when
+  // the parser is in it as the line (or the line's next piece) starts.
+  const int between_records = parser.pstate;
 
   CsvReader reader;
   reader.path = path.string();
@@ -156,22 +184,39 @@ std::vector<BatchRow> read_batch_csv(const std::filesystem::path& path) {
   };
   const auto on_end = [](int, void* self) { static_cast<CsvReader*>(self)->on_record_end(); };
 
+  // Fed a line at a time, so that the reader knows the physical line (quoted fields may span
+  // several), and in pieces of at most max_field_bytes, so that a field too long is caught by
+  // the size of libcsv's buffer before it grows much beyond the limit.
   std::vector<char> buffer(1 << 16);
   while (in) {
     in.read(buffer.data(), std::streamsize(buffer.size()));
     const auto got = std::size_t(in.gcount());
-    if (csv_parse(&parser, buffer.data(), got, on_field, on_end, &reader) != got) {
-      throw InvalidArgument(fmt::format("{}: malformed CSV after line {}: {}", reader.path,
-                                        reader.record, csv_strerror(csv_error(&parser))));
+    for (std::size_t at = 0; at < got;) {
+      const char* piece = buffer.data() + at;
+      std::size_t size = std::min(got - at, max_field_bytes);
+      const void* newline = std::memchr(piece, '\n', size);
+      if (newline) size = std::size_t(static_cast<const char*>(newline) - piece) + 1;
+      if (parser.pstate == between_records) reader.record_line = reader.line;
+      if (csv_parse(&parser, piece, size, on_field, on_end, &reader) != size) {
+        throw InvalidArgument(fmt::format("{}: malformed CSV on line {}: {}", reader.path,
+                                          reader.line, csv_strerror(csv_error(&parser))));
+      }
+      if (reader.error) throw InvalidArgument(*reader.error);
+      if (parser.entry_pos > max_field_bytes) throw InvalidArgument(reader.too_long(reader.column));
+      if (newline) ++reader.line;
+      at += size;
     }
-    if (reader.error) throw InvalidArgument(*reader.error);
   }
   if (csv_fini(&parser, on_field, on_end, &reader) != 0) {
-    throw InvalidArgument(fmt::format("{}: malformed CSV at the end of the file: {}", reader.path,
-                                      csv_strerror(csv_error(&parser))));
+    throw InvalidArgument(
+        fmt::format("{}: malformed CSV at the end of the file (the record from "
+                    "line {} is not finished): {}",
+                    reader.path, reader.record_line, csv_strerror(csv_error(&parser))));
   }
   if (reader.error) throw InvalidArgument(*reader.error);
-  if (reader.record == 0) throw InvalidArgument(fmt::format("{}: the file is empty", reader.path));
+  if (reader.records == 0) {
+    throw InvalidArgument(fmt::format("{}: the file is empty", reader.path));
+  }
   return std::move(reader.rows);
 }
 
@@ -184,10 +229,11 @@ void check_port(const std::string& code, const char* field, std::int64_t row,
   if (code.empty()) {
     errors.push_back({row, field, fmt::format("{} is missing", field)});
   } else if (!geography.find_port(code)) {
-    errors.push_back({row, field,
-                      geography.find_region(code)
-                          ? fmt::format("'{}' is a region; a price needs a port code", code)
-                          : fmt::format("unknown port '{}'", code)});
+    errors.push_back(
+        {row, field,
+         geography.find_region(code)
+             ? fmt::format("{} is a region; a price needs a port code", quoted_value(code))
+             : fmt::format("unknown port {}", quoted_value(code))});
   }
 }
 
@@ -214,10 +260,10 @@ void check_price(const std::string& text, std::int64_t row, const Options& optio
   if (text.empty()) {
     errors.push_back({row, "price", "price is missing"});
   } else if (ec == std::errc::result_out_of_range) {
-    errors.push_back({row, "price", fmt::format("price '{}' is out of range", text)});
+    errors.push_back({row, "price", fmt::format("price {} is out of range", quoted_value(text))});
   } else if (ec != std::errc{} || stop != end) {
     errors.push_back({row, "price",
-                      fmt::format("price '{}' is not a whole number of {}", text,
+                      fmt::format("price {} is not a whole number of {}", quoted_value(text),
                                   in_base_currency ? "dollars" : "units of its currency")});
   } else if (value <= 0) {
     errors.push_back({row, "price", fmt::format("price {} is not positive", value)});
@@ -240,12 +286,27 @@ std::optional<std::string> price_problem(std::int64_t dollars, const Options& op
 
 std::vector<RowError> validate_rows(const std::vector<BatchRow>& rows, const Geography& geography,
                                     const Options& options) {
+  static constexpr std::pair<std::string BatchRow::*, const char*> text_fields[] = {
+      {&BatchRow::origin, "origin"},    {&BatchRow::destination, "destination"},
+      {&BatchRow::day, "day"},          {&BatchRow::date_from, "date_from"},
+      {&BatchRow::date_to, "date_to"},  {&BatchRow::price, "price"},
+      {&BatchRow::currency, "currency"}};
   std::vector<RowError> errors;
   std::int64_t expanded = 0;  // prices the rows become, counted before anything is expanded
   for (std::size_t i = 0; i < rows.size(); ++i) {
     const BatchRow& r = rows[i];
     const auto row = std::int64_t(i) + 1;
     ++expanded;
+    // Text that is not clean is all that is said of its row: every other check would only
+    // echo it again.
+    bool clean = true;
+    for (const auto& [member, field] : text_fields) {
+      if (auto error = text_error(field, r.*member)) {
+        errors.push_back({row, field, std::move(*error)});
+        clean = false;
+      }
+    }
+    if (!clean) continue;
     check_port(r.origin, "origin", row, geography, errors);
     check_port(r.destination, "destination", row, geography, errors);
     if (!r.day.empty()) {
@@ -274,8 +335,8 @@ std::vector<RowError> validate_rows(const std::vector<BatchRow>& rows, const Geo
     const bool in_base_currency = r.currency.empty() || r.currency == base_currency;
     if (!in_base_currency && !is_currency_code(r.currency)) {
       errors.push_back({row, "currency",
-                        fmt::format("currency '{}' is not an ISO 4217 code (three capital letters)",
-                                    r.currency)});
+                        fmt::format("currency {} is not an ISO 4217 code (three capital letters)",
+                                    quoted_value(r.currency))});
     }
     check_price(r.price, row, options, in_base_currency, errors);
   }
@@ -367,9 +428,9 @@ void check_currencies(const std::vector<BatchRow>& rows, const RateTable& rates,
     }
     if (!std::binary_search(known.begin(), known.end(), r.currency)) {
       errors.push_back({row, "currency",
-                        fmt::format("unknown currency '{}': no exchange rate was ever loaded for "
+                        fmt::format("unknown currency {}: no exchange rate was ever loaded for "
                                     "it (prkl fx import)",
-                                    r.currency)});
+                                    quoted_value(r.currency))});
       continue;
     }
     std::int64_t amount = 0;
@@ -420,11 +481,12 @@ void check_currencies(const std::vector<BatchRow>& rows, const RateTable& rates,
 }
 
 void check_batch_id(const std::string& id) {
-  const bool printable = std::all_of(id.begin(), id.end(), [](char c) {
-    return static_cast<unsigned char>(c) >= 0x20 && c != 0x7F;
-  });
-  if (id.empty() || id.size() > 200 || !printable) {
-    throw InvalidArgument(fmt::format("batch id '{}' must be 1 to 200 printable characters", id));
+  if (auto error = text_error("batch id", id)) {
+    throw InvalidArgument(*error + "; an id must be 1 to 200 bytes of printable UTF-8");
+  }
+  if (id.empty() || id.size() > 200) {
+    throw InvalidArgument(
+        fmt::format("batch id {} must be 1 to 200 bytes of printable UTF-8", quoted_value(id)));
   }
 }
 

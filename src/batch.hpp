@@ -38,7 +38,7 @@ void check_currencies(const std::vector<BatchRow>& rows, const RateTable& rates,
                       std::span<const std::string> known, const Options& options,
                       std::vector<RowError>& errors);
 
-/// Checks a caller's batch id: 1..200 printable characters.
+/// Checks a caller's batch id: 1..200 bytes of clean text (see text_error()).
 void check_batch_id(const std::string& id);
 
 /// What is wrong with a price in dollars, if anything: the one rule for batches and loaded data

@@ -6,6 +6,7 @@
 #include <limits>
 #include <tuple>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "batch.hpp"
 #include "exact.hpp"
@@ -15,6 +16,7 @@
 #include "prkl/error.hpp"
 #include "prkl/exchange.hpp"
 #include "rates.hpp"
+#include "text.hpp"
 
 namespace prkl {
 
@@ -49,7 +51,8 @@ void check_options(const Options& options) {
         Limit{options.max_batch_prices, "max_batch_prices", 1, any},
         Limit{options.max_rate_age_days, "max_rate_age_days", 0, 3660},
         Limit{options.max_matrix_lanes, "max_matrix_lanes", 1, 1'000'000},
-        Limit{options.max_percentile_prices, "max_percentile_prices", 1, any}}) {
+        Limit{options.max_percentile_prices, "max_percentile_prices", 1, any},
+        Limit{options.max_region_depth, "max_region_depth", 1, 256}}) {
     if (value < least || value > most) {
       throw InvalidArgument(
           fmt::format("Options::{} is {}, outside {}..{}", name, value, least, most));
@@ -95,6 +98,19 @@ StoreVersion Database::refresh_geography() {
   // The cache takes the generation its own snapshot was read at, which may be newer than `now`.
   if (!geography_ || now.geography != geography_generation_) {
     GeographySnapshot snapshot = store_->geography();
+    // Regions written by other SQL never passed load()'s checks; a cycle or a tree too deep for
+    // the tree's consumers is refused here, before anything is answered from it. In slug order,
+    // so that the region named is the same on every backend.
+    std::sort(snapshot.regions.begin(), snapshot.regions.end(),
+              [](const Region& a, const Region& b) { return a.slug < b.slug; });
+    const std::vector<RowError> broken =
+        detail::Geography::check_tree(snapshot.regions, options_.max_region_depth);
+    if (!broken.empty()) {
+      throw StorageError(
+          fmt::format("the store's regions table cannot be used: {}{}", broken.front().message,
+                      broken.size() > 1 ? fmt::format(" (and {} more problems)", broken.size() - 1)
+                                        : std::string()));
+    }
     geography_ =
         std::make_unique<detail::Geography>(std::move(snapshot.regions), std::move(snapshot.ports));
     geography_generation_ = snapshot.generation;
@@ -147,8 +163,8 @@ void check_rates_question(const MatrixQuery& query, const Options& options) {
     }
   }
   if (!is_currency_code(o.currency)) {
-    throw InvalidArgument(
-        fmt::format("currency '{}' is not an ISO 4217 code (three capital letters)", o.currency));
+    throw InvalidArgument(fmt::format("currency {} is not an ISO 4217 code (three capital letters)",
+                                      quoted_value(o.currency)));
   }
   if (query.origins.empty() || query.destinations.empty()) {
     throw InvalidArgument("a rates matrix needs at least one origin and one destination");
@@ -163,9 +179,11 @@ void check_rates_question(const MatrixQuery& query, const Options& options) {
   for (const auto& [locations, what] :
        {std::pair{&query.origins, "origin"}, std::pair{&query.destinations, "destination"}}) {
     for (std::size_t i = 0; i < locations->size(); ++i) {
+      detail::require_text(what, (*locations)[i]);
       const auto earlier = locations->begin() + std::ptrdiff_t(i);
       if (std::find(locations->begin(), earlier, (*locations)[i]) != earlier) {
-        throw InvalidArgument(fmt::format("{} '{}' is given twice", what, (*locations)[i]));
+        throw InvalidArgument(
+            fmt::format("{} {} is given twice", what, quoted_value((*locations)[i])));
       }
     }
   }
@@ -261,8 +279,8 @@ std::vector<LaneRates> Database::rates_matrix(const MatrixQuery& query) {
     if (rates.empty()) {
       const std::vector<std::string> known = store_->currencies();
       if (!std::binary_search(known.begin(), known.end(), options.currency)) {
-        throw NotFound(fmt::format("unknown currency '{}': no exchange rate was ever loaded for it",
-                                   options.currency));
+        throw NotFound(fmt::format("unknown currency {}: no exchange rate was ever loaded for it",
+                                   quoted_value(options.currency)));
       }
     }
     const detail::RateTable table(std::move(rates), options_.max_rate_age_days);
@@ -392,15 +410,18 @@ CacheStats Database::cache_stats() {
 }
 
 std::vector<std::string> Database::resolve(std::string_view location) {
+  detail::require_text("location", location);
   return geography().resolve(location);
 }
 
 Port Database::port(std::string_view code) {
+  detail::require_text("port code", code);
   if (const Port* found = geography().find_port(code)) return *found;
-  throw NotFound(fmt::format("unknown port '{}'", code));
+  throw NotFound(fmt::format("unknown port {}", quoted_value(code)));
 }
 
 std::vector<Port> Database::ports_in_region(std::string_view slug) {
+  detail::require_text("region", slug);
   return geography().ports_in_region(slug);
 }
 
@@ -408,6 +429,8 @@ std::vector<Port> Database::search_ports(std::string_view text, std::int64_t lim
                                          std::int64_t offset, std::string_view region) {
   if (limit < 0) throw InvalidArgument(fmt::format("limit {} is negative", limit));
   if (offset < 0) throw InvalidArgument(fmt::format("offset {} is negative", offset));
+  detail::require_text("search text", text);
+  detail::require_text("region", region);
   return geography().search(text, region, limit, offset);
 }
 
@@ -472,8 +495,8 @@ BatchResult Database::apply(const Batch& batch, const Progress& progress) {
       bad_rows += i == 0 || errors[i].row != errors[i - 1].row;
     }
     throw ValidationFailed(fmt::format("batch{} has {} bad row{}; nothing was written",
-                                       batch.id.empty() ? "" : " '" + batch.id + "'", bad_rows,
-                                       bad_rows == 1 ? "" : "s"),
+                                       batch.id.empty() ? "" : " " + quoted_value(batch.id),
+                                       bad_rows, bad_rows == 1 ? "" : "s"),
                            std::move(errors));
   }
   detail::ExpandedBatch expanded = detail::expand_rows(batch.rows, rates);
@@ -489,8 +512,8 @@ BatchResult Database::apply(const Batch& batch, const Progress& progress) {
   const auto replay = [&](const BatchRecord& first) {
     if (first.digest != record.digest) {
       throw BatchConflict(
-          fmt::format("batch id '{}' was applied on {} with different rows; the first batch stands",
-                      first.id, first.applied_at));
+          fmt::format("batch id {} was applied on {} with different rows; the first batch stands",
+                      quoted_value(first.id), first.applied_at));
     }
     return result_of(first, true);
   };
@@ -500,6 +523,8 @@ BatchResult Database::apply(const Batch& batch, const Progress& progress) {
 }
 
 std::optional<BatchResult> Database::batch(std::string_view id) {
+  // An id apply() would refuse was never applied; saying so beats a lookup that echoes it.
+  detail::check_batch_id(std::string(id));
   if (auto record = store_->find_batch(id)) return result_of(*record, true);
   return std::nullopt;
 }
@@ -513,8 +538,8 @@ std::int64_t Database::save_exchange_rates(std::span<const ExchangeRate> rates, 
   for (const ExchangeRate& rate : rates) {
     if (!is_currency_code(rate.currency) || rate.currency == base_currency) {
       throw InvalidArgument(
-          fmt::format("exchange rate for '{}' on {}: not a currency code other than USD",
-                      rate.currency, format_date(rate.day)));
+          fmt::format("exchange rate for {} on {}: not a currency code other than USD",
+                      quoted_value(rate.currency), format_date(rate.day)));
     }
     if (rate.units <= 0) {
       throw InvalidArgument(fmt::format("exchange rate for {} on {} is {}: not above 0",
@@ -541,18 +566,22 @@ std::int64_t Database::save_exchange_rates(std::span<const ExchangeRate> rates, 
 }
 
 ImportSummary Database::load(const Dataset& data, bool replace, const Progress& progress) {
-  std::vector<RowError> errors =
-      detail::Geography::check(data.regions, data.ports, data.region_lines, data.port_lines);
-  detail::Geography geo(data.regions, data.ports);
+  std::vector<RowError> errors = detail::Geography::check(
+      data.regions, data.ports, options_.max_region_depth, data.region_lines, data.port_lines);
+  std::unordered_set<std::string_view> codes;
+  for (const Port& port : data.ports) codes.insert(port.code);
   for (std::size_t i = 0; i < data.prices.size(); ++i) {
     const Price& p = data.prices[i];
     const std::int64_t line =
         i < data.price_lines.size() ? data.price_lines[i] : std::int64_t(i) + 1;
     for (const auto& [code, field] :
          {std::pair{&p.origin, "orig_code"}, std::pair{&p.destination, "dest_code"}}) {
-      if (!geo.find_port(*code)) {
-        errors.push_back({line, field, fmt::format("price on unknown port '{}'", *code)});
-      }
+      // A known code's text is check()'s to report, on its port's row.
+      if (codes.contains(*code)) continue;
+      auto error = detail::text_error("price port code", *code);
+      errors.push_back({line, field,
+                        error ? std::move(*error)
+                              : fmt::format("price on unknown port {}", quoted_value(*code))});
     }
     if (auto problem = detail::price_problem(p.price, options_)) {
       errors.push_back({line, "price", std::move(*problem)});

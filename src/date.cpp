@@ -25,12 +25,13 @@ Date parse_date(std::string_view text, std::string_view what) {
                       parse_digits(text.substr(0, 4), y) && parse_digits(text.substr(5, 2), m) &&
                       parse_digits(text.substr(8, 2), d);
   if (!shaped) {
-    throw InvalidArgument(fmt::format("{}: malformed date '{}': expected YYYY-MM-DD", what, text));
+    throw InvalidArgument(
+        fmt::format("{}: malformed date {}: expected YYYY-MM-DD", what, quoted_value(text)));
   }
   const std::chrono::year_month_day ymd{std::chrono::year{y}, std::chrono::month{unsigned(m)},
                                         std::chrono::day{unsigned(d)}};
   if (y == 0 || !ymd.ok()) {
-    throw InvalidArgument(fmt::format("{}: '{}' is not a calendar day", what, text));
+    throw InvalidArgument(fmt::format("{}: {} is not a calendar day", what, quoted_value(text)));
   }
   return Date{ymd};
 }

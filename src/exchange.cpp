@@ -28,7 +28,7 @@ std::string format_rate(std::int64_t units) {
 
 std::int64_t parse_rate(std::string_view text, std::string_view what) {
   const auto bad = [&](std::string_view why) {
-    return InvalidArgument(fmt::format("{}: rate '{}' {}", what, text, why));
+    return InvalidArgument(fmt::format("{}: rate {} {}", what, quoted_value(text), why));
   };
   // Digits and a decimal point, then an optional exponent: a JSON number, read as the decimal
   // it spells rather than the double nearest to it.
@@ -101,7 +101,7 @@ class RateFileReader final : public nlohmann::json_sax<nlohmann::json> {
   bool number_float(number_float_t, const string_t& text) override { return number(text); }
   bool string(string_t& v) override {
     if (depth_ == 1 && key_ == "base") {
-      if (v != "USD") fail(fmt::format("base is '{}', not USD", v));
+      if (v != "USD") fail(fmt::format("base is {}, not USD", quoted_value(v)));
       base_seen_ = true;
       return true;
     }
@@ -116,7 +116,8 @@ class RateFileReader final : public nlohmann::json_sax<nlohmann::json> {
       rates_seen_ = true;
       return true;
     }
-    if (depth_ > 2) fail(fmt::format("key 'rates.{}' holds an object, not a number", key_));
+    if (depth_ > 2)
+      fail(fmt::format("key {} holds an object, not a number", quoted_value("rates." + key_)));
     return true;  // other top-level objects (a license note, say) are not ours to judge
   }
   bool end_object() override {
@@ -126,7 +127,8 @@ class RateFileReader final : public nlohmann::json_sax<nlohmann::json> {
   }
   bool start_array(std::size_t) override {
     ++depth_;
-    if (in_rates_) fail(fmt::format("key 'rates.{}' holds an array, not a number", key_));
+    if (in_rates_)
+      fail(fmt::format("key {} holds an array, not a number", quoted_value("rates." + key_)));
     return true;
   }
   bool end_array() override {
@@ -154,17 +156,18 @@ class RateFileReader final : public nlohmann::json_sax<nlohmann::json> {
     throw InvalidArgument(fmt::format("{}: {}", path_, why));
   }
   bool value(std::string_view what) {
-    if (in_rates_) fail(fmt::format("key 'rates.{}' holds {}, not a number", key_, what));
+    if (in_rates_)
+      fail(fmt::format("key {} holds {}, not a number", quoted_value("rates." + key_), what));
     if (depth_ == 1 && key_ == "base") fail(fmt::format("key 'base' holds {}, not \"USD\"", what));
     return true;
   }
   bool number(const std::string& text) {
     if (depth_ == 1 && key_ == "base") fail("key 'base' holds a number, not \"USD\"");
     if (!in_rates_) return true;  // "timestamp" and the like
-    const std::string where = fmt::format("{}: key 'rates.{}'", path_, key_);
+    const std::string where = fmt::format("{}: key {}", path_, quoted_value("rates." + key_));
     if (!is_currency_code(key_)) {
-      throw InvalidArgument(
-          fmt::format("{}: '{}' is not a currency code (three capital letters)", where, key_));
+      throw InvalidArgument(fmt::format("{}: {} is not a currency code (three capital letters)",
+                                        where, quoted_value(key_)));
     }
     const std::int64_t units = parse_rate(text, where);
     if (key_ == base_currency) {
@@ -173,7 +176,7 @@ class RateFileReader final : public nlohmann::json_sax<nlohmann::json> {
     }
     if (std::any_of(rates_.begin(), rates_.end(),
                     [&](const ExchangeRate& r) { return r.currency == key_; })) {
-      fail(fmt::format("key 'rates.{}' appears twice", key_));
+      fail(fmt::format("key {} appears twice", quoted_value("rates." + key_)));
     }
     rates_.push_back({key_, day_, units});
     return true;

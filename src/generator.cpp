@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
 #include <set>
 
@@ -57,18 +58,41 @@ std::string place_name(Random& random) {
   return name;
 }
 
+void check_options(const GeneratorOptions& o) {
+  const auto in = [](std::int64_t value, const char* name, std::int64_t least, std::int64_t most) {
+    if (value < least || value > most) {
+      throw InvalidArgument(
+          fmt::format("generator option {} is {}, outside {}..{}", name, value, least, most));
+    }
+  };
+  // Drawn at random among 24 country prefixes x 26^3: a quarter of the 421,824 codes keeps
+  // the draws of new codes from going round in circles.
+  in(o.ports, "ports", 2, max_generated_ports);
+  in(o.lanes, "lanes", 1, std::min(o.ports * (o.ports - 1), max_generated_lanes));
+  in(o.days, "days", 1, max_generated_days);
+  in(o.prices_per_day, "prices_per_day", 1, max_generated_prices_per_day);
+  // Dates are written and read as YYYY-MM-DD.
+  const Date first{std::chrono::year{1} / 1 / 1}, last{std::chrono::year{9999} / 12 / 31};
+  if (o.first_day < first || o.first_day > last ||
+      o.first_day + std::chrono::days{o.days - 1} > last) {
+    throw InvalidArgument(fmt::format(
+        "generator option first_day {} with {} days runs outside 0001-01-01..9999-12-31",
+        format_date(o.first_day), o.days));
+  }
+  // The factors are bounded above, so the product fits.
+  const std::int64_t prices = o.lanes * o.days * o.prices_per_day;
+  if (prices > max_generated_prices) {
+    throw InvalidArgument(fmt::format(
+        "generator options: {} lanes x {} days x {} prices a day is {} prices, more than the "
+        "maximum of {}",
+        o.lanes, o.days, o.prices_per_day, prices, max_generated_prices));
+  }
+}
+
 }  // namespace
 
 Dataset generate(const GeneratorOptions& o) {
-  if (o.ports < 2 || o.lanes < 1 || o.days < 1 || o.prices_per_day < 1) {
-    throw InvalidArgument(fmt::format(
-        "generator needs at least 2 ports, 1 lane, 1 day and 1 price a day (got {}, {}, {}, {})",
-        o.ports, o.lanes, o.days, o.prices_per_day));
-  }
-  if (o.lanes > o.ports * (o.ports - 1)) {
-    throw InvalidArgument(fmt::format("{} lanes need more than {} ports ({} lanes at most)",
-                                      o.lanes, o.ports, o.ports * (o.ports - 1)));
-  }
+  check_options(o);
   Random random(o.seed);
   Dataset data;
 

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <optional>
 #include <unordered_set>
 
 #include "text.hpp"
@@ -23,68 +24,139 @@ std::int64_t line_of(std::span<const std::int64_t> lines, std::size_t i) {
 
 }  // namespace
 
-std::vector<RowError> Geography::check(std::span<const Region> regions, std::span<const Port> ports,
-                                       std::span<const std::int64_t> region_lines,
-                                       std::span<const std::int64_t> port_lines) {
-  std::vector<RowError> errors;
+std::vector<RowError> Geography::check_tree(std::span<const Region> regions, std::int64_t max_depth,
+                                            std::span<const std::int64_t> region_lines) {
+  constexpr std::size_t none = std::size_t(-1);
   std::unordered_map<std::string_view, std::size_t> by_slug;
-  for (std::size_t i = 0; i < regions.size(); ++i) {
-    const Region& r = regions[i];
-    if (r.slug.empty()) {
-      errors.push_back({line_of(region_lines, i), "slug", "region slug is empty"});
-    } else if (!by_slug.emplace(r.slug, i).second) {
-      errors.push_back(
-          {line_of(region_lines, i), "slug", fmt::format("duplicate region slug '{}'", r.slug)});
-    }
-  }
-  for (std::size_t i = 0; i < regions.size(); ++i) {
-    const Region& r = regions[i];
-    if (r.parent_slug && !by_slug.contains(*r.parent_slug)) {
-      errors.push_back(
-          {line_of(region_lines, i), "parent_slug",
-           fmt::format("region '{}' has unknown parent region '{}'", r.slug, *r.parent_slug)});
-    }
-  }
-  // A cycle is a walk up the parents that comes back to where it started. Each region is
-  // reported once, on the row of the region that closes the loop.
-  std::vector<int> state(regions.size(), 0);  // 0 unvisited, 1 on the current walk, 2 done
+  for (std::size_t i = 0; i < regions.size(); ++i) by_slug.emplace(regions[i].slug, i);
+  const auto parent_of = [&](std::size_t i) {
+    if (!regions[i].parent_slug) return none;
+    const auto found = by_slug.find(*regions[i].parent_slug);
+    return found == by_slug.end() ? none : found->second;
+  };
+
+  // Each region's level (a root is 1) and root, found by walking up from every region not yet
+  // known until a known one, a root or the walk itself is met, then numbering the walk on the
+  // way back: every region is walked once.
+  constexpr std::int64_t unknown = 0, on_walk = -1, unrooted = -2;
+  std::vector<std::int64_t> level(regions.size(), unknown);
+  std::vector<std::size_t> root(regions.size(), none);
+  std::vector<RowError> errors;
+  std::vector<std::size_t> walk;
   for (std::size_t start = 0; start < regions.size(); ++start) {
-    std::vector<std::size_t> walk;
-    std::size_t at = start;
-    while (state[at] == 0) {
-      state[at] = 1;
+    if (level[start] != unknown) continue;
+    walk.clear();
+    std::int64_t above = 0;  // the level of the region above the walk's top
+    std::size_t top_root = none;
+    for (std::size_t at = start;;) {
+      level[at] = on_walk;
       walk.push_back(at);
-      const auto& parent = regions[at].parent_slug;
-      if (!parent) break;
-      const auto found = by_slug.find(*parent);
-      if (found == by_slug.end()) break;
-      at = found->second;
-      if (state[at] == 1) {
-        errors.push_back({line_of(region_lines, walk.back()), "parent_slug",
-                          fmt::format("region '{}' is its own ancestor (cycle through '{}')",
-                                      regions[walk.back()].slug, regions[at].slug)});
+      const std::size_t parent = parent_of(at);
+      if (parent == none) {
+        top_root = at;
         break;
       }
+      if (level[parent] > 0) {
+        above = level[parent];
+        top_root = root[parent];
+        break;
+      }
+      if (level[parent] == unrooted) {
+        above = unrooted;
+        break;
+      }
+      if (level[parent] == on_walk) {
+        // The walk came back to itself: a cycle, reported once, where it closes.
+        errors.push_back(
+            {line_of(region_lines, at), "parent_slug",
+             fmt::format("region {} is its own ancestor (cycle through {})",
+                         quoted_value(regions[at].slug), quoted_value(regions[parent].slug))});
+        above = unrooted;
+        break;
+      }
+      at = parent;
     }
-    for (std::size_t w : walk) state[w] = 2;
-  }
-  std::unordered_set<std::string_view> codes;
-  for (std::size_t i = 0; i < ports.size(); ++i) {
-    const Port& p = ports[i];
-    if (!is_port_code(p.code)) {
-      errors.push_back({line_of(port_lines, i), "code",
-                        fmt::format("port code '{}' is not 5 capital letters or digits", p.code)});
-    } else if (!codes.insert(p.code).second) {
-      errors.push_back(
-          {line_of(port_lines, i), "code", fmt::format("duplicate port code '{}'", p.code)});
-    }
-    if (!by_slug.contains(p.region_slug)) {
-      errors.push_back({line_of(port_lines, i), "parent_slug",
-                        fmt::format("port '{}' is in unknown region '{}'", p.code, p.region_slug)});
+    for (auto w = walk.rbegin(); w != walk.rend(); ++w) {
+      level[*w] = above == unrooted ? unrooted : ++above;
+      root[*w] = top_root;
+      if (level[*w] == max_depth + 1) {
+        errors.push_back(
+            {line_of(region_lines, *w), "parent_slug",
+             fmt::format("region {} is nested {} levels deep below the root region {}, more than "
+                         "the limit of {} (Options::max_region_depth)",
+                         quoted_value(regions[*w].slug), level[*w],
+                         quoted_value(regions[top_root].slug), max_depth)});
+      }
     }
   }
   std::sort(errors.begin(), errors.end(),
             [](const RowError& a, const RowError& b) { return a.row < b.row; });
+  return errors;
+}
+
+std::vector<RowError> Geography::check(std::span<const Region> regions, std::span<const Port> ports,
+                                       std::int64_t max_depth,
+                                       std::span<const std::int64_t> region_lines,
+                                       std::span<const std::int64_t> port_lines) {
+  std::vector<RowError> errors;
+  // Text that is not clean is reported alone: the other checks would only repeat it.
+  const auto clean = [&errors](std::int64_t line, const char* field, std::string_view what,
+                               std::string_view text) {
+    if (auto error = text_error(what, text)) {
+      errors.push_back({line, field, std::move(*error)});
+      return false;
+    }
+    return true;
+  };
+  std::unordered_map<std::string_view, std::size_t> by_slug;
+  for (std::size_t i = 0; i < regions.size(); ++i) {
+    const Region& r = regions[i];
+    const std::int64_t line = line_of(region_lines, i);
+    clean(line, "name", "region name", r.name);
+    if (r.parent_slug) clean(line, "parent_slug", "parent region slug", *r.parent_slug);
+    if (!clean(line, "slug", "region slug", r.slug)) continue;
+    if (r.slug.empty()) {
+      errors.push_back({line, "slug", "region slug is empty"});
+    } else if (!by_slug.emplace(r.slug, i).second) {
+      errors.push_back(
+          {line, "slug", fmt::format("duplicate region slug {}", quoted_value(r.slug))});
+    }
+  }
+  for (std::size_t i = 0; i < regions.size(); ++i) {
+    const Region& r = regions[i];
+    if (r.parent_slug && !by_slug.contains(*r.parent_slug) && !text_error({}, *r.parent_slug)) {
+      errors.push_back({line_of(region_lines, i), "parent_slug",
+                        fmt::format("region {} has unknown parent region {}", quoted_value(r.slug),
+                                    quoted_value(*r.parent_slug))});
+    }
+  }
+  for (RowError& error : check_tree(regions, max_depth, region_lines)) {
+    errors.push_back(std::move(error));
+  }
+  std::unordered_set<std::string_view> codes;
+  for (std::size_t i = 0; i < ports.size(); ++i) {
+    const Port& p = ports[i];
+    const std::int64_t line = line_of(port_lines, i);
+    clean(line, "name", "port name", p.name);
+    if (clean(line, "code", "port code", p.code)) {
+      if (!is_port_code(p.code)) {
+        errors.push_back(
+            {line, "code",
+             fmt::format("port code {} is not 5 capital letters or digits", quoted_value(p.code))});
+      } else if (!codes.insert(p.code).second) {
+        errors.push_back(
+            {line, "code", fmt::format("duplicate port code {}", quoted_value(p.code))});
+      }
+    }
+    if (clean(line, "parent_slug", "port region slug", p.region_slug) &&
+        !by_slug.contains(p.region_slug)) {
+      errors.push_back({line, "parent_slug",
+                        fmt::format("port {} is in unknown region {}", quoted_value(p.code),
+                                    quoted_value(p.region_slug))});
+    }
+  }
+  std::stable_sort(errors.begin(), errors.end(),
+                   [](const RowError& a, const RowError& b) { return a.row < b.row; });
   return errors;
 }
 
@@ -100,33 +172,70 @@ Geography::Geography(std::vector<Region> regions, std::vector<Port> ports)
     folded_.push_back(fold_case(ports_[i].code + '\n' + ports_[i].name));
   }
 
-  children_.resize(regions_.size());
-  own_ports_.resize(regions_.size());
-  region_ports_.resize(regions_.size());
-  for (std::size_t i = 0; i < regions_.size(); ++i) {
+  const std::size_t n = regions_.size();
+  children_.resize(n);
+  own_ports_.resize(n);
+  std::vector<bool> is_root(n, true);
+  for (std::size_t i = 0; i < n; ++i) {
     if (!regions_[i].parent_slug) continue;
     const auto parent = region_index_.find(*regions_[i].parent_slug);
-    if (parent != region_index_.end()) children_[parent->second].push_back(i);
+    if (parent != region_index_.end()) {
+      children_[parent->second].push_back(i);
+      is_root[i] = false;
+    }
   }
   for (std::size_t p = 0; p < ports_.size(); ++p) {
     const auto region = region_index_.find(ports_[p].region_slug);
     if (region != region_index_.end()) own_ports_[region->second].push_back(p);
   }
-  // Each region collects its subtree by walking down; `seen` keeps a cycle from looping.
-  for (std::size_t r = 0; r < regions_.size(); ++r) {
-    std::vector<bool> seen(regions_.size(), false);
-    std::vector<std::size_t> stack{r};
-    auto& out = region_ports_[r];
+
+  // The walk down, from each root, then from whatever a cycle kept out of reach; `first_`
+  // marks a region visited, so a cycle is entered once and never looped.
+  constexpr std::size_t unvisited = std::size_t(-1);
+  first_.assign(n, unvisited);
+  end_.assign(n, unvisited);
+  walk_.reserve(n);
+  std::vector<std::pair<std::size_t, std::size_t>> stack;  // region, next child to visit
+  const auto walk_from = [&](std::size_t start) {
+    first_[start] = walk_.size();
+    walk_.push_back(start);
+    stack.push_back({start, 0});
     while (!stack.empty()) {
-      const std::size_t at = stack.back();
-      stack.pop_back();
-      if (seen[at]) continue;
-      seen[at] = true;
-      out.insert(out.end(), own_ports_[at].begin(), own_ports_[at].end());
-      stack.insert(stack.end(), children_[at].begin(), children_[at].end());
+      auto& [region, next] = stack.back();
+      if (next == children_[region].size()) {
+        end_[region] = walk_.size();
+        stack.pop_back();
+        continue;
+      }
+      const std::size_t child = children_[region][next++];
+      if (first_[child] != unvisited) continue;
+      first_[child] = walk_.size();
+      walk_.push_back(child);
+      stack.push_back({child, 0});
     }
-    std::sort(out.begin(), out.end());
+  };
+  for (std::size_t r = 0; r < n; ++r) {
+    if (is_root[r]) walk_from(r);
   }
+  rooted_ = walk_.size();
+  for (std::size_t r = 0; r < n; ++r) {
+    if (first_[r] == unvisited) walk_from(r);
+  }
+  walk_port_start_.reserve(n + 1);
+  walk_ports_.reserve(ports_.size());
+  for (const std::size_t r : walk_) {
+    walk_port_start_.push_back(walk_ports_.size());
+    walk_ports_.insert(walk_ports_.end(), own_ports_[r].begin(), own_ports_[r].end());
+  }
+  walk_port_start_.push_back(walk_ports_.size());
+}
+
+std::vector<std::size_t> Geography::subtree_ports(std::size_t region) const {
+  const auto begin = walk_ports_.begin() + std::ptrdiff_t(walk_port_start_[first_[region]]);
+  const auto end = walk_ports_.begin() + std::ptrdiff_t(walk_port_start_[end_[region]]);
+  std::vector<std::size_t> out(begin, end);
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 const Port* Geography::find_port(std::string_view code) const {
@@ -143,29 +252,35 @@ std::vector<std::string> Geography::resolve(std::string_view location) const {
   if (const Port* port = find_port(location)) return {port->code};
   const auto region = region_index_.find(location);
   if (region == region_index_.end()) {
-    throw NotFound(fmt::format("unknown location '{}': not a port code or region slug", location));
+    throw NotFound(
+        fmt::format("unknown location {}: not a port code or region slug", quoted_value(location)));
   }
+  const std::vector<std::size_t> ports = subtree_ports(region->second);
   std::vector<std::string> codes;
-  codes.reserve(region_ports_[region->second].size());
-  for (std::size_t p : region_ports_[region->second]) codes.push_back(ports_[p].code);
+  codes.reserve(ports.size());
+  for (std::size_t p : ports) codes.push_back(ports_[p].code);
   return codes;
 }
 
 std::vector<Port> Geography::ports_in_region(std::string_view slug) const {
   const auto region = region_index_.find(slug);
-  if (region == region_index_.end()) throw NotFound(fmt::format("unknown region '{}'", slug));
+  if (region == region_index_.end()) {
+    throw NotFound(fmt::format("unknown region {}", quoted_value(slug)));
+  }
   std::vector<Port> out;
-  for (std::size_t p : region_ports_[region->second]) out.push_back(ports_[p]);
+  for (std::size_t p : subtree_ports(region->second)) out.push_back(ports_[p]);
   return out;
 }
 
 std::vector<Port> Geography::search(std::string_view text, std::string_view region,
                                     std::int64_t limit, std::int64_t offset) const {
-  const std::vector<std::size_t>* within = nullptr;
+  std::optional<std::vector<std::size_t>> within;
   if (!region.empty()) {
     const auto found = region_index_.find(region);
-    if (found == region_index_.end()) throw NotFound(fmt::format("unknown region '{}'", region));
-    within = &region_ports_[found->second];
+    if (found == region_index_.end()) {
+      throw NotFound(fmt::format("unknown region {}", quoted_value(region)));
+    }
+    within = subtree_ports(found->second);
   }
   const std::string needle = fold_case(text);
   const std::size_t candidates = within ? within->size() : ports_.size();
@@ -182,26 +297,20 @@ std::vector<Port> Geography::search(std::string_view text, std::string_view regi
 }
 
 std::vector<RegionNode> Geography::tree() const {
-  // Built bottom-up from each root; a region caught in a cycle has no root and is left out,
-  // which check() prevents on every input path.
-  const auto build = [this](const auto& self, std::size_t r,
-                            std::vector<bool>& seen) -> RegionNode {
-    seen[r] = true;
-    RegionNode node{regions_[r], {}, {}};
+  // Bottom-up along the walk read backwards, so that every child is complete before it is
+  // moved into its parent; children come in slug order, as children_ holds them.
+  std::vector<RegionNode> nodes(regions_.size());
+  for (std::size_t k = rooted_; k-- > 0;) {
+    const std::size_t r = walk_[k];
+    RegionNode& node = nodes[r];
+    node.region = regions_[r];
     for (std::size_t p : own_ports_[r]) node.port_codes.push_back(ports_[p].code);
-    std::sort(node.port_codes.begin(), node.port_codes.end());
-    std::vector<std::size_t> kids = children_[r];
-    std::sort(kids.begin(), kids.end());
-    for (std::size_t c : kids) {
-      if (!seen[c]) node.children.push_back(self(self, c, seen));
-    }
-    return node;
-  };
+    node.children.reserve(children_[r].size());
+    for (std::size_t c : children_[r]) node.children.push_back(std::move(nodes[c]));
+  }
   std::vector<RegionNode> roots;
-  std::vector<bool> seen(regions_.size(), false);
-  for (std::size_t r = 0; r < regions_.size(); ++r) {
-    const auto& parent = regions_[r].parent_slug;
-    if (!parent || !region_index_.contains(*parent)) roots.push_back(build(build, r, seen));
+  for (std::size_t k = 0; k < rooted_; k = end_[walk_[k]]) {
+    roots.push_back(std::move(nodes[walk_[k]]));
   }
   return roots;
 }

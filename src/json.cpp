@@ -17,8 +17,8 @@ RateField rate_field(std::string_view name) {
   if (name == "max") return RateField::max;
   if (name == "percentiles") return RateField::percentiles;
   throw InvalidArgument(fmt::format(
-      "unknown rates field '{}' (expected day, count, average_price, min, max or percentiles)",
-      name));
+      "unknown rates field {} (expected day, count, average_price, min, max or percentiles)",
+      quoted_value(name)));
 }
 
 namespace {

@@ -14,7 +14,8 @@ Bucket parse_bucket(std::string_view text) {
   if (text == "day") return Bucket::day;
   if (text == "week") return Bucket::week;
   if (text == "month") return Bucket::month;
-  throw InvalidArgument(fmt::format("unknown bucket '{}' (expected day, week or month)", text));
+  throw InvalidArgument(
+      fmt::format("unknown bucket {} (expected day, week or month)", quoted_value(text)));
 }
 
 std::string_view to_string(Bucket bucket) noexcept {

@@ -25,7 +25,8 @@ std::unique_ptr<Store> open_store(std::string_view url, OpenMode mode,
   if (url.starts_with("sqlite:")) {
     std::string_view path = url.substr(7);
     if (path.starts_with("//")) path.remove_prefix(2);  // sqlite:///abs/path, sqlite://rel/path
-    if (path.empty()) throw InvalidArgument(fmt::format("database URL '{}' has no path", url));
+    if (path.empty())
+      throw InvalidArgument(fmt::format("database URL {} has no path", quoted_value(url)));
     return sqlite::open(std::string(path), mode, busy_timeout);
   }
   // libpq takes URIs and key/value strings ("host=db dbname=rates") alike.
@@ -36,14 +37,14 @@ std::unique_ptr<Store> open_store(std::string_view url, OpenMode mode,
 #ifdef PRKL_WITH_POSTGRES
     return postgres::open(std::string(url), mode, connect_timeout);
 #else
-    throw InvalidArgument(
-        fmt::format("database URL '{}': this build of prkl has no PostgreSQL backend", url));
+    throw InvalidArgument(fmt::format(
+        "database URL {}: this build of prkl has no PostgreSQL backend", quoted_value(url)));
 #endif
   }
   throw InvalidArgument(
-      fmt::format("database URL '{}' has an unknown scheme (expected sqlite:PATH, sqlite::memory:, "
+      fmt::format("database URL {} has an unknown scheme (expected sqlite:PATH, sqlite::memory:, "
                   "postgresql://... or a libpq key=value string)",
-                  url));
+                  quoted_value(url)));
 }
 
 }  // namespace prkl

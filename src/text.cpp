@@ -1,5 +1,7 @@
 #include "text.hpp"
 
+#include <fmt/format.h>
+
 #include <cstdint>
 
 namespace prkl::detail {
@@ -40,7 +42,87 @@ void append_utf8(std::string& out, char32_t c) {
   }
 }
 
+// One UTF-8 sequence at the start of `text`: its length and code point, or length 0 when the
+// first byte does not begin a valid sequence (a stray continuation byte, an overlong form, a
+// surrogate, beyond U+10FFFF, or cut short).
+struct Sequence {
+  std::size_t length = 0;
+  char32_t code_point = 0;
+};
+
+Sequence next_sequence(std::string_view text) {
+  const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
+  const unsigned char lead = byte(0);
+  if (lead < 0x80) return {1, lead};
+  std::size_t length = 0;
+  unsigned char low = 0x80, high = 0xBF;  // the bounds of the second byte
+  if (lead >= 0xC2 && lead <= 0xDF) {
+    length = 2;
+  } else if (lead >= 0xE0 && lead <= 0xEF) {
+    length = 3;
+    if (lead == 0xE0) low = 0xA0;   // overlong below
+    if (lead == 0xED) high = 0x9F;  // surrogates above
+  } else if (lead >= 0xF0 && lead <= 0xF4) {
+    length = 4;
+    if (lead == 0xF0) low = 0x90;   // overlong below
+    if (lead == 0xF4) high = 0x8F;  // beyond U+10FFFF above
+  } else {
+    return {};
+  }
+  if (text.size() < length || byte(1) < low || byte(1) > high) return {};
+  char32_t c = lead & (0x7F >> length);
+  for (std::size_t i = 1; i < length; ++i) {
+    if ((byte(i) & 0xC0) != 0x80) return {};
+    c = (c << 6) | (byte(i) & 0x3F);
+  }
+  return {length, c};
+}
+
+bool is_control(char32_t c) {
+  return c < 0x20 || (c >= 0x7F && c <= 0x9F);
+}
+
+void append_escaped(std::string& out, std::string_view bytes) {
+  for (const char b : bytes) {
+    switch (b) {
+      case '\t':
+        out += "\\t";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      default:
+        fmt::format_to(std::back_inserter(out), "\\x{:02x}", static_cast<unsigned char>(b));
+    }
+  }
+}
+
 }  // namespace
+
+std::optional<std::string> text_error(std::string_view what, std::string_view text) {
+  for (std::size_t i = 0; i < text.size();) {
+    const Sequence s = next_sequence(text.substr(i));
+    if (s.length == 0) {
+      return fmt::format("{} {} is not valid UTF-8 (byte \\x{:02x} at byte {})", what,
+                         quoted_value(text), static_cast<unsigned char>(text[i]), i + 1);
+    }
+    if (is_control(s.code_point)) {
+      std::string shown;
+      append_escaped(shown, text.substr(i, s.length));
+      return fmt::format("{} {} holds the control character {} at byte {}", what,
+                         quoted_value(text), shown, i + 1);
+    }
+    i += s.length;
+  }
+  return std::nullopt;
+}
+
+void require_text(std::string_view what, std::string_view text) {
+  if (auto error = text_error(what, text)) throw InvalidArgument(std::move(*error));
+}
 
 std::string fold_case(std::string_view text) {
   std::string out;
@@ -71,3 +153,29 @@ std::string fold_case(std::string_view text) {
 }
 
 }  // namespace prkl::detail
+
+namespace prkl {
+
+std::string quoted_value(std::string_view value) {
+  // Enough to recognise a value by; a 10 MB field is not repeated in full.
+  constexpr std::size_t most_shown = 200;
+  std::string out = "'";
+  std::size_t i = 0;
+  while (i < value.size()) {
+    const detail::Sequence s = detail::next_sequence(value.substr(i));
+    const std::size_t length = s.length == 0 ? 1 : s.length;
+    if (i + length > most_shown) break;
+    if (s.length == 0 || detail::is_control(s.code_point)) {
+      detail::append_escaped(out, value.substr(i, length));
+    } else if (value[i] == '\\') {
+      out += "\\\\";
+    } else {
+      out.append(value.substr(i, length));
+    }
+    i += length;
+  }
+  if (i < value.size()) return fmt::format("{}...' ({} bytes)", out, value.size());
+  return out + "'";
+}
+
+}  // namespace prkl

@@ -1,7 +1,10 @@
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
+
+#include "prkl/error.hpp"
 
 namespace prkl::detail {
 
@@ -9,5 +12,16 @@ namespace prkl::detail {
 /// and Cyrillic capitals map to their small letters; everything else (and any invalid byte)
 /// passes through unchanged. The same rule serves every backend, so searches agree everywhere.
 std::string fold_case(std::string_view utf8);
+
+/// The one check of text that comes from outside (ids, codes, slugs, names, locations, batch
+/// fields): nullopt when `text` is valid UTF-8 without control characters (C0 ones, tab and
+/// newline among them, DEL and C1), otherwise the message for it, naming `what` and the value
+/// (through quoted_value()): "origin 'CN\x1bSH' holds the control character \x1b at byte 2".
+/// Such text would break every JSON answer and terminal it later reaches, so it is refused on
+/// the way in.
+std::optional<std::string> text_error(std::string_view what, std::string_view text);
+
+/// Throws InvalidArgument with text_error()'s message, if any.
+void require_text(std::string_view what, std::string_view text);
 
 }  // namespace prkl::detail

@@ -403,3 +403,119 @@ TEST_CASE("rates_json writes percentiles as keys of their own, wherever they are
   const RateField last[] = {RateField::count, RateField::percentiles};
   CHECK(rates_json(days, last) == R"([{"count":3,"p50":9,"p90":null},{"count":0}])");
 }
+
+TEST_CASE("the generator refuses options it cannot honour, naming them and their bounds") {
+  const auto refused = [](auto change) {
+    GeneratorOptions options;
+    change(options);
+    try {
+      generate(options);
+    } catch (const InvalidArgument& e) {
+      return std::string(e.what());
+    }
+    return std::string("accepted");
+  };
+  // More ports than there are codes once looped forever.
+  CHECK(refused([](auto& o) { o.ports = 430'000; }) ==
+        "generator option ports is 430000, outside 2..100000");
+  CHECK(refused([](auto& o) { o.ports = 1; }) == "generator option ports is 1, outside 2..100000");
+  // A count of days this large overflowed the size of the prices.
+  CHECK(refused([](auto& o) { o.days = 4'611'686'018'427'387'904; }) ==
+        "generator option days is 4611686018427387904, outside 1..36600");
+  CHECK(refused([](auto& o) { o.prices_per_day = std::numeric_limits<std::int64_t>::max(); }) ==
+        "generator option prices_per_day is 9223372036854775807, outside 1..1000");
+  CHECK(refused([](auto& o) { o.lanes = 3'000'000'000; }) ==
+        "generator option lanes is 3000000000, outside 1..39800");
+  CHECK(refused([](auto& o) {
+          o.ports = 100'000;
+          o.lanes = 10'000'001;
+        }) == "generator option lanes is 10000001, outside 1..10000000");
+  CHECK(refused([](auto& o) {
+          o.lanes = 10'000;
+          o.days = 36'600;
+        }) ==
+        "generator options: 10000 lanes x 36600 days x 3 prices a day is 1098000000 prices, "
+        "more than the maximum of 100000000");
+  CHECK(refused([](auto& o) {
+          o.first_day = parse_date("9999-12-01");
+          o.days = 40;
+        }) ==
+        "generator option first_day 9999-12-01 with 40 days runs outside "
+        "0001-01-01..9999-12-31");
+  CHECK(refused([](auto& o) {
+          o.ports = 2;
+          o.lanes = 2;
+          o.days = 1;
+          o.prices_per_day = 1;
+        }) == "accepted");
+}
+
+TEST_CASE("messages quote values escaped and cut short") {
+  CHECK(quoted_value("CNSHA") == "'CNSHA'");
+  CHECK(quoted_value("Måløy") == "'Måløy'");
+  CHECK(quoted_value("a\x1b[2Jb") == "'a\\x1b[2Jb'");
+  CHECK(quoted_value("tab\there\nnul" + std::string(1, '\0')) == "'tab\\there\\nnul\\x00'");
+  CHECK(quoted_value("\xff\xc3") == "'\\xff\\xc3'");           // not UTF-8, and cut short
+  CHECK(quoted_value("\xed\xa0\x80") == "'\\xed\\xa0\\x80'");  // a surrogate
+  CHECK(quoted_value("\xc2\x9b") == "'\\xc2\\x9b'");           // C1 control: CSI
+  CHECK(quoted_value("back\\slash") == "'back\\\\slash'");
+  const std::string long_value(10'000'000, 'x');
+  CHECK(quoted_value(long_value) == "'" + std::string(200, 'x') + "...' (10000000 bytes)");
+  // Cut between characters, never inside one.
+  std::string accents;
+  for (int i = 0; i < 150; ++i) accents += "é";
+  CHECK(quoted_value(accents) == "'" + accents.substr(0, 200) + "...' (300 bytes)");
+  CHECK(quoted_value(std::string(199, 'a') + "é") ==
+        "'" + std::string(199, 'a') + "...' (201 bytes)");
+}
+
+TEST_CASE("CSV batches: a quoted field over several lines, and rows named by their line") {
+  TempFile file(
+      "origin,destination,day,price\n"
+      "CNSHA,\"NO\n\nOSL\",2024-01-01,1\n"
+      "\n"
+      "CNSHA,NOOSL,2024-01-02,2\r\n"
+      "  CNSHA,NOOSL,2024-01-03,3\n",
+      ".csv");
+  const auto rows = read_batch_csv(file.path);
+  REQUIRE(rows.size() == 3);
+  CHECK(rows[0].source_line == 2);
+  CHECK(rows[0].destination == "NO\n\nOSL");
+  CHECK(rows[1].source_line == 6);  // not record 3, nor line 3
+  CHECK(rows[2].source_line == 7);
+  CHECK(rows[2].price == "3");
+
+  TempFile wide("origin,destination,day,price\n\"A\nB\",B,2024-01-01,1\nA,\"B\n\",2024-01-01,1,x\n",
+                ".csv");
+  CHECK_THROWS_WITH(read_batch_csv(wide.path), Catch::Contains("line 4: more fields"));
+  TempFile broken("origin,destination,day,price\n\"A\nB\",B,2024-01-01,1\nA,B\"C,2024-01-01,1\n",
+                  ".csv");
+  CHECK_THROWS_WITH(read_batch_csv(broken.path), Catch::Contains("malformed CSV on line 4"));
+  TempFile open_quote("origin,destination,day,price\nA,B,2024-01-01,1\n\"A,\n\n", ".csv");
+  CHECK_THROWS_WITH(read_batch_csv(open_quote.path),
+                    Catch::Contains("the record from line 3 is not finished"));
+}
+
+TEST_CASE("CSV batches: a field longer than 4 KB is refused, naming its line and column") {
+  const std::string header = "origin,destination,day,price\n";
+  TempFile at_limit(header + "CNSHA," + std::string(4096, 'N') + ",2024-01-01,1\n", ".csv");
+  CHECK(read_batch_csv(at_limit.path).at(0).destination.size() == 4096);
+  // 10 MB in one field, unquoted and quoted: libcsv would grow its buffer to all of it, 128
+  // bytes at a time.
+  for (const std::string& field :
+       {std::string(10'000'000, 'N'),
+        "\"" + std::string(5'000'000, 'N') + "\n" + std::string(5'000'000, 'N') + "\""}) {
+    TempFile huge(header + "CNSHA,NOOSL,2024-01-01,1\nCNSHA," + field + ",2024-01-01,1\n", ".csv");
+    CHECK_THROWS_WITH(read_batch_csv(huge.path),
+                      Catch::EndsWith("line 3: field 'destination' is longer than 4096 bytes; no "
+                                      "batch field needs that many"));
+  }
+  TempFile last_field(header + "CNSHA,NOOSL,2024-01-01," + std::string(4097, '1'), ".csv");
+  CHECK_THROWS_WITH(read_batch_csv(last_field.path),
+                    Catch::Contains("line 2: field 'price' is longer than 4096 bytes"));
+  TempFile in_header("origin,destination,day,price," + std::string(5000, 'h') + "\n", ".csv");
+  CHECK_THROWS_WITH(read_batch_csv(in_header.path),
+                    Catch::Contains("line 1: header field 5 is longer than 4096 bytes"));
+  TempFile unknown("origin,destination,day,pr\x1bice\n", ".csv");
+  CHECK_THROWS_WITH(read_batch_csv(unknown.path), Catch::Contains("unknown column 'pr\\x1bice'"));
+}

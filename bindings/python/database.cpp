@@ -120,7 +120,9 @@ BatchRow row_from_dict(const py::dict& d, std::size_t index) {
   for (const auto& [key, value] : d) {
     const auto name = py::str(key).cast<std::string>();
     const auto member = batch_field(name);
-    if (!member) throw InvalidArgument(fmt::format("row {}: unknown key '{}'", index + 1, name));
+    if (!member) {
+      throw InvalidArgument(fmt::format("row {}: unknown key {}", index + 1, quoted_value(name)));
+    }
     row.*member = field_text(value, name.c_str());
   }
   return row;
@@ -420,7 +422,8 @@ void bind_database(py::module_& m) {
       "connect",
       [](const std::string& url, bool create, std::size_t pool_size, std::int64_t max_range_days,
          std::int64_t max_price, std::int64_t max_rate_age_days, std::int64_t max_matrix_lanes,
-         std::int64_t max_percentile_prices, std::int64_t connect_timeout, double busy_timeout) {
+         std::int64_t max_percentile_prices, std::int64_t connect_timeout, double busy_timeout,
+         std::int64_t max_region_depth) {
         if (pool_size < 1) throw InvalidArgument(fmt::format("pool_size {} is below 1", pool_size));
         // Seconds, as Python's own sqlite3.connect(timeout=) takes them; NaN fails the test too.
         constexpr double most_seconds = std::numeric_limits<int>::max() / 1000.0;
@@ -436,6 +439,7 @@ void bind_database(py::module_& m) {
         options.max_percentile_prices = max_percentile_prices;
         options.connect_timeout = std::chrono::seconds{connect_timeout};
         options.busy_timeout = std::chrono::milliseconds(std::llround(busy_timeout * 1000));
+        options.max_region_depth = max_region_depth;
         const bool private_memory = url.find(":memory:") != std::string::npos;
         py::gil_scoped_release release;
         return std::make_unique<Pool>(url, create, options, private_memory ? 1 : pool_size);
@@ -448,6 +452,7 @@ void bind_database(py::module_& m) {
       py::arg("max_percentile_prices") = Options{}.max_percentile_prices,
       py::arg("connect_timeout") = Options{}.connect_timeout.count(),
       py::arg("busy_timeout") = std::chrono::duration<double>(Options{}.busy_timeout).count(),
+      py::arg("max_region_depth") = Options{}.max_region_depth,
       "Opens a store: 'sqlite:PATH', 'sqlite::memory:', 'postgresql://...' or a libpq "
       "key=value string. create=True makes the store and its schema if missing. "
       "connect_timeout: seconds each attempt to reach a PostgreSQL server may take (0: no "

@@ -4,6 +4,8 @@
 
 #include <prkl/error.hpp>
 
+#include <cstring>
+
 #include "bindings.hpp"
 
 namespace prkl::python {
@@ -34,6 +36,19 @@ void raise_storage_error(PyObject* type, const StorageError& e) {
   if (!instance) throw py::error_already_set();
   instance.attr("code") = e.code();
   PyErr_SetObject(type, instance.ptr());
+}
+
+// prkl's messages are valid UTF-8 (values go through quoted_value()); anything that slips
+// through anyway is shown escaped rather than turned into a UnicodeDecodeError.
+py::str message_of(const std::exception& e) {
+  const char* what = e.what();
+  PyObject* text = PyUnicode_DecodeUTF8(what, Py_ssize_t(std::strlen(what)), "backslashreplace");
+  if (!text) throw py::error_already_set();
+  return py::reinterpret_steal<py::str>(text);
+}
+
+void raise(PyObject* type, const std::exception& e) {
+  PyErr_SetObject(type, message_of(e).ptr());
 }
 
 }  // namespace
@@ -76,16 +91,16 @@ void bind_errors(py::module_& m) {
       py::list errors;
       for (const auto& row_error : e.errors()) errors.append(py::cast(row_error));
       py::object instance = py::reinterpret_steal<py::object>(
-          PyObject_CallFunction(validation_error_type, "s", e.what()));
+          PyObject_CallFunction(validation_error_type, "O", message_of(e).ptr()));
       if (!instance) throw py::error_already_set();
       instance.attr("errors") = errors;
       PyErr_SetObject(validation_error_type, instance.ptr());
     } catch (const BatchConflict& e) {
-      PyErr_SetString(batch_conflict_type, e.what());
+      raise(batch_conflict_type, e);
     } catch (const InvalidArgument& e) {
-      PyErr_SetString(invalid_argument_type, e.what());
+      raise(invalid_argument_type, e);
     } catch (const NotFound& e) {
-      PyErr_SetString(not_found_type, e.what());
+      raise(not_found_type, e);
     } catch (const ConnectionLost& e) {
       raise_storage_error(connection_lost_type, e);
     } catch (const InDoubt& e) {
@@ -93,7 +108,7 @@ void bind_errors(py::module_& m) {
     } catch (const StorageError& e) {
       raise_storage_error(storage_error_type, e);
     } catch (const Error& e) {
-      PyErr_SetString(error_type, e.what());
+      raise(error_type, e);
     } catch (const py::error_already_set&) {
       throw;  // a Python exception on its way back out
     } catch (const py::builtin_exception&) {
@@ -101,7 +116,7 @@ void bind_errors(py::module_& m) {
     } catch (const std::bad_alloc&) {
       throw;  // MemoryError
     } catch (const std::exception& e) {
-      PyErr_SetString(error_type, e.what());
+      raise(error_type, e);
     }
   });
 }

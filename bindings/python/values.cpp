@@ -55,15 +55,35 @@ py::list rates_used_list(const BatchResult& r) {
   return out;
 }
 
-py::dict region_dict(const RegionNode& node) {
-  py::list children;
-  for (const auto& child : node.children) children.append(region_dict(child));
-  py::dict d;
-  d["slug"] = node.region.slug;
-  d["name"] = node.region.name;
-  d["ports"] = node.port_codes;
-  d["regions"] = children;
-  return d;
+// Depth first with a stack of its own rather than recursion, like every walk of the tree.
+py::dict region_dict(const RegionNode& root) {
+  struct Open {
+    const RegionNode* node;
+    py::list children;
+    std::size_t next = 0;
+  };
+  const auto finish = [](const RegionNode& node, py::list children) {
+    py::dict d;
+    d["slug"] = node.region.slug;
+    d["name"] = node.region.name;
+    d["ports"] = node.port_codes;
+    d["regions"] = std::move(children);
+    return d;
+  };
+  std::vector<Open> open;
+  open.push_back({&root, py::list()});
+  for (;;) {
+    Open& top = open.back();
+    if (top.next < top.node->children.size()) {
+      const RegionNode* child = &top.node->children[top.next++];
+      open.push_back({child, py::list()});
+      continue;
+    }
+    py::dict done = finish(*top.node, std::move(top.children));
+    open.pop_back();
+    if (open.empty()) return done;
+    open.back().children.append(std::move(done));
+  }
 }
 
 }  // namespace

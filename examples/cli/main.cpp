@@ -36,19 +36,49 @@ json port_json(const prkl::Port& p) {
   return {{"code", p.code}, {"name", p.name}, {"region", p.region_slug}};
 }
 
-json region_json(const prkl::RegionNode& node) {
-  json children = json::array();
-  for (const auto& child : node.children) children.push_back(region_json(child));
-  return {{"slug", node.region.slug},
-          {"name", node.region.name},
-          {"ports", node.port_codes},
-          {"regions", std::move(children)}};
+// The region tree is walked with stacks of its own, never by recursion: its depth is the
+// data's (up to Options::max_region_depth).
+json regions_json(const std::vector<prkl::RegionNode>& roots) {
+  struct Open {
+    const prkl::RegionNode* node;
+    json children = json::array();
+    std::size_t next = 0;
+  };
+  json out = json::array();
+  std::vector<Open> open;
+  for (const auto& root : roots) {
+    open.push_back({&root});
+    while (!open.empty()) {
+      Open& top = open.back();
+      if (top.next < top.node->children.size()) {
+        const prkl::RegionNode* child = &top.node->children[top.next++];
+        open.push_back({child});
+        continue;
+      }
+      json done = {{"slug", top.node->region.slug},
+                   {"name", top.node->region.name},
+                   {"ports", top.node->port_codes},
+                   {"regions", std::move(top.children)}};
+      open.pop_back();
+      (open.empty() ? out : open.back().children).push_back(std::move(done));
+    }
+  }
+  return out;
 }
 
-void print_region_table(const prkl::RegionNode& node, int depth) {
-  fmt::print("{:{}}{} ({}){}\n", "", depth * 2, node.region.slug, node.region.name,
-             node.port_codes.empty() ? "" : fmt::format(": {}", fmt::join(node.port_codes, " ")));
-  for (const auto& child : node.children) print_region_table(child, depth + 1);
+void print_region_table(const std::vector<prkl::RegionNode>& roots) {
+  std::vector<std::pair<const prkl::RegionNode*, std::size_t>> stack;  // node, depth
+  for (auto root = roots.rbegin(); root != roots.rend(); ++root) stack.push_back({&*root, 0});
+  while (!stack.empty()) {
+    const auto [node, depth] = stack.back();
+    stack.pop_back();
+    fmt::print(
+        "{:{}}{} ({}){}\n", "", depth * 2, node->region.slug, node->region.name,
+        node->port_codes.empty() ? "" : fmt::format(": {}", fmt::join(node->port_codes, " ")));
+    for (auto child = node->children.rbegin(); child != node->children.rend(); ++child) {
+      stack.push_back({&*child, depth + 1});
+    }
+  }
 }
 
 std::string optional_text(const std::optional<std::int64_t>& v) {
@@ -130,7 +160,8 @@ struct RatesOptions {
       int value = 0;
       const auto [stop, error] = std::from_chars(item.data(), item.data() + item.size(), value);
       if (error != std::errc{} || stop != item.data() + item.size()) {
-        throw prkl::InvalidArgument(fmt::format("--percentiles: '{}' is not a whole number", item));
+        throw prkl::InvalidArgument(
+            fmt::format("--percentiles: {} is not a whole number", prkl::quoted_value(item)));
       }
       o.percentiles.push_back(value);
     }
@@ -222,7 +253,7 @@ json rates_used_json(const std::vector<prkl::ExchangeRate>& rates) {
 int run_batch_show(const std::string& url, const std::string& id, const std::string& format) {
   auto db = prkl::Database::open(url);
   const auto found = db.batch(id);
-  if (!found) throw prkl::NotFound(fmt::format("no batch '{}' was applied", id));
+  if (!found) throw prkl::NotFound(fmt::format("no batch {} was applied", prkl::quoted_value(id)));
   if (format == "json") {
     fmt::print("{}\n", json{{"batch_id", found->batch_id},
                             {"rows", found->rows},
@@ -274,11 +305,9 @@ int run_regions(const std::string& url, const std::string& format) {
   auto db = prkl::Database::open(url);
   const auto tree = db.region_tree();
   if (format == "json") {
-    json out = json::array();
-    for (const auto& node : tree) out.push_back(region_json(node));
-    fmt::print("{}\n", out.dump(2));
+    fmt::print("{}\n", regions_json(tree).dump(2));
   } else {
-    for (const auto& node : tree) print_region_table(node, 0);
+    print_region_table(tree);
   }
   return 0;
 }
@@ -340,7 +369,9 @@ int run_generate(const std::string& url, GenerateOptions o) {
   const auto data = prkl::generate(o.generator);
   if (!o.dump.empty()) {
     std::ofstream out(o.dump, std::ios::binary);
-    if (!out) throw prkl::InvalidArgument(fmt::format("cannot write '{}'", o.dump));
+    if (!out) {
+      throw prkl::InvalidArgument(fmt::format("cannot write {}", prkl::quoted_value(o.dump)));
+    }
     prkl::write_dump(out, data);
   } else {
     auto db = prkl::Database::open(url, prkl::OpenMode::create);

@@ -53,6 +53,11 @@ struct Options {
   /// SQLite: how long a write waits for another connection's (or process's) write to finish
   /// before it fails with a StorageError saying so. 0 fails at once. PostgreSQL ignores it.
   std::chrono::milliseconds busy_timeout = default_busy_timeout;
+  /// Most levels of the region tree, a root being level 1. Loading a deeper tree is refused
+  /// naming the region row one level too deep; a store whose regions (written by other SQL)
+  /// nest deeper, or in a cycle, is refused by every call that needs them. At most 256: every
+  /// consumer of region_tree() (JSON encoders, Python) nests a level or two per region.
+  std::int64_t max_region_depth = 64;
 };
 
 /// What a dump import loaded.
@@ -72,6 +77,9 @@ struct CacheStats {
 
 /// Not thread-safe: use one Database per thread (each opens its own connection). Databases of
 /// one process opened on the same URL share one in-memory copy of the lane-day aggregates.
+/// Text from outside (locations, codes, search text, batch ids, batch rows, loaded names and
+/// slugs) must be valid UTF-8 without control characters; other text is refused with an
+/// InvalidArgument (or a RowError) naming it, before anything is written.
 class Database {
  public:
   /// Opens `url` (see open_store()). Writers pass OpenMode::create.
@@ -127,7 +135,7 @@ class Database {
   BatchResult apply(const Batch& batch, const Progress& progress = {});
 
   /// The ledger's record of a batch id, with the exchange rates it converted prices at;
-  /// nullopt when the id was never applied.
+  /// nullopt when the id was never applied. Throws InvalidArgument for an id apply() refuses.
   std::optional<BatchResult> batch(std::string_view id);
 
   /// Reads exchange-rate files (see read_exchange_rates()) and stores them in one transaction.

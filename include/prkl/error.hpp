@@ -7,10 +7,17 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
 namespace prkl {
+
+/// How every prkl message shows a value it was given: in single quotes, with control characters
+/// and bytes that are not UTF-8 escaped (\x1b, \t, \xff; a backslash as \\), and cut after 200
+/// bytes with "..." and the value's whole length, so that a message stays one readable line of
+/// valid UTF-8 whatever the value holds.
+std::string quoted_value(std::string_view value);
 
 /// Root of every error prkl throws.
 class Error : public std::runtime_error {

@@ -9,20 +9,32 @@
 
 namespace prkl {
 
+/// The bounds of GeneratorOptions: beyond them the generator would run out of port codes, loop
+/// or overflow.
+inline constexpr std::int64_t max_generated_ports = 100'000;
+inline constexpr std::int64_t max_generated_lanes = 10'000'000;
+inline constexpr std::int64_t max_generated_days = 36'600;
+inline constexpr std::int64_t max_generated_prices_per_day = 1'000;
+/// Of lanes x days x prices_per_day, the mean number of prices made.
+inline constexpr std::int64_t max_generated_prices = 100'000'000;
+
 struct GeneratorOptions {
   std::uint64_t seed = 1;
-  /// Number of ports, spread over a region tree of several levels.
+  /// Number of ports, spread over a region tree of several levels: 2..max_generated_ports.
   std::int64_t ports = 200;
-  /// Number of origin/destination lanes that have prices.
+  /// Number of origin/destination lanes that have prices: 1..ports x (ports - 1), and at most
+  /// max_generated_lanes.
   std::int64_t lanes = 2'000;
-  /// Days of prices, starting at `first_day`.
+  /// Days of prices, starting at `first_day`: 1..max_generated_days, none after 9999-12-31.
   std::int64_t days = 31;
   Date first_day = Date{std::chrono::year{2024} / 1 / 1};
-  /// Mean prices per lane and day; some lane-days get none, some many.
+  /// Mean prices per lane and day, 1..max_generated_prices_per_day; some lane-days get none,
+  /// some many.
   std::int64_t prices_per_day = 3;
 };
 
-/// The same options give the same data on every platform and compiler.
+/// The same options give the same data on every platform and compiler. Throws InvalidArgument
+/// naming the option and its bounds when one is out of them (see above).
 Dataset generate(const GeneratorOptions& options);
 
 }  // namespace prkl

@@ -329,3 +329,117 @@ def test_exchange_rates_and_batch_show(tmp_path):
                              "CNSGH", "--destination", "NLRTM", "--min-count", "1",
                              "--currency", "GBP", db=db, check=0).stdout)[0]
     assert (in_gbp["min"], in_gbp["max"]) == (490, 700)
+
+
+def chain_dump(path, depth):
+    """A dump of regions r1 > r2 > ... > r<depth>, with a port in the deepest."""
+    rows = "".join(f"r{i}\tRegion {i}\t{'r' + str(i - 1) if i > 1 else chr(92) + 'N'}\n"
+                   for i in range(1, depth + 1))
+    path.write_text("COPY regions (slug, name, parent_slug) FROM stdin;\n" + rows
+                    + "\\.\nCOPY ports (code, name, parent_slug) FROM stdin;\n"
+                    f"AADEP\tDeep\tr{depth}\n\\.\n")
+    return path
+
+
+def test_a_deep_region_chain_is_refused_not_crashed_on(tmp_path):
+    db = f"sqlite:{tmp_path / 'deep.db'}"
+    # 100,000 levels: once minutes of quadratic work, now refused on the region one level too
+    # deep (on line 66: the COPY line comes first).
+    out = prkl("import-dump", chain_dump(tmp_path / "deep.sql", 100_000), db=db, check=2)
+    assert ("line 66: parent_slug: region 'r65' is nested 65 levels deep below the root region "
+            "'r1', more than the limit of 64 (Options::max_region_depth)") in out.stderr
+    assert json.loads(prkl("regions", db=db, check=0).stdout) == []
+
+    # 30,000 levels written by another SQL client: the tree view overflowed the stack.
+    path = tmp_path / "sql.db"
+    prkl("init", db=f"sqlite:{path}", check=0)
+    subprocess.run(["sqlite3", path,
+                    "INSERT INTO regions (slug, name, parent_slug) WITH RECURSIVE n(i) AS "
+                    "(SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 30000) "
+                    "SELECT 'r' || i, 'R', CASE WHEN i > 1 THEN 'r' || (i - 1) END FROM n"],
+                   check=True)
+    for args in (["regions", "--format", "table"], ["regions"], ["ports", "--region", "r1"]):
+        out = prkl(*args, db=f"sqlite:{path}", check=1)
+        assert "the store's regions table cannot be used: region 'r65'" in out.stderr, args
+
+    # Exactly the limit works, through every view of the tree.
+    db = f"sqlite:{tmp_path / 'limit.db'}"
+    prkl("import-dump", chain_dump(tmp_path / "limit.sql", 64), db=db, check=0)
+    table = prkl("regions", "--format", "table", db=db, check=0).stdout.splitlines()
+    assert len(table) == 64 and table[63] == " " * 126 + "r64 (Region 64): AADEP"
+    node, depth = json.loads(prkl("regions", db=db, check=0).stdout)[0], 1
+    while node["regions"]:
+        node, depth = node["regions"][0], depth + 1
+    assert depth == 64 and node["ports"] == ["AADEP"]
+    assert [p["code"] for p in json.loads(prkl("ports", "--region", "r1", db=db,
+                                               check=0).stdout)] == ["AADEP"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--ports", "430000"], "generator option ports is 430000, outside 2..100000"),
+    (["--days", "4611686018427387904"],
+     "generator option days is 4611686018427387904, outside 1..36600"),
+    (["--lanes", "100", "--ports", "10"], "generator option lanes is 100, outside 1..90"),
+    (["--prices-per-day", "0"], "generator option prices_per_day is 0, outside 1..1000"),
+])
+def test_generate_refuses_options_out_of_bounds(tmp_path, args, message):
+    # --ports 430000 once ran out of codes and looped forever; the days overflowed.
+    out = prkl("generate", *args, "--dump", tmp_path / "never.sql", check=2)
+    assert out.stderr == f"prkl: {message}\n"
+    assert not (tmp_path / "never.sql").exists()
+
+
+def test_text_that_is_not_clean_is_refused_everywhere(tmp_path):
+    db = f"sqlite:{tmp_path / 't.db'}"
+    prkl("import-dump", RATESTASK, db=db, check=0)
+    good = write(tmp_path / "good.csv", "origin,destination,day,price\nCNSGH,NLRTM,2016-02-01,900\n")
+    # A batch id that is not UTF-8 was committed, and then its JSON answer failed.
+    for bad_id in (os.fsdecode(b"\xff"), "esc\x1b[2J"):
+        out = prkl("batch", "apply", good, "--id", bad_id, "--format", "json", db=db, check=2)
+        assert "batch id '" in out.stderr and "an id must be 1 to 200 bytes" in out.stderr
+        assert "\x1b" not in out.stderr
+    assert "batch id '\\xff' is not valid UTF-8" in prkl("batch", "show", os.fsdecode(b"\xff"),
+                                                         db=db, check=2).stderr
+    days = json.loads(prkl("rates", "--from", "2016-02-01", "--to", "2016-02-01", "--origin",
+                           "CNSGH", "--destination", "NLRTM", db=db, check=0).stdout)
+    assert days[0]["count"] == 0
+
+    dirty = tmp_path / "dirty.csv"
+    dirty.write_bytes(b"origin,destination,day,price\n"
+                      b"CNSGH,\"NL\nRTM\",2016-02-01,900\n"
+                      b"CNSGH,NLRTM,2016-02-01,9\xff\n"
+                      b"CN\x1bSGH,NLRTM,2016-02-01,900\n")
+    out = prkl("batch", "validate", dirty, db=db, check=2)
+    assert ("row 1 (line 2): destination: destination 'NL\\nRTM' holds the control character "
+            "\\n at byte 3") in out.stderr
+    assert ("row 2 (line 4): price: price '9\\xff' is not valid UTF-8 (byte \\xff at byte 2)"
+            in out.stderr)
+    assert "row 3 (line 5): origin: origin 'CN\\x1bSGH'" in out.stderr
+
+    for location in ("CN\x1bSGH", os.fsdecode(b"\xc3"), "x" * 10_000):
+        out = prkl("rates", "--from", "2016-02-01", "--to", "2016-02-01", "--origin", location,
+                   "--destination", "NLRTM", db=db, check=2)
+        assert len(out.stderr) < 300 and "\x1b" not in out.stderr
+    out = prkl("ports", "--search", "os\tlo", db=db, check=2)
+    assert "search text 'os\\tlo' holds the control character \\t at byte 3" in out.stderr
+
+    # A name that is not UTF-8, in a dump: once loaded, after which `ports` failed for good.
+    broken = tmp_path / "broken.sql"
+    broken.write_bytes(b"COPY regions (slug, name, parent_slug) FROM stdin;\nr\tR\\377\t\\N\n\\.\n"
+                       b"COPY ports (code, name, parent_slug) FROM stdin;\nAAAAA\tA\\033\tr\n\\.\n")
+    db2 = f"sqlite:{tmp_path / 'b.db'}"
+    out = prkl("import-dump", broken, db=db2, check=2)
+    assert "line 2: name: region name 'R\\xff' is not valid UTF-8" in out.stderr
+    assert "line 5: name: port name 'A\\x1b' holds the control character \\x1b" in out.stderr
+    assert json.loads(prkl("ports", db=db2, check=0).stdout) == []
+
+
+def test_a_huge_csv_field_is_refused_naming_its_line_and_column(tmp_path):
+    db = f"sqlite:{tmp_path / 'h.db'}"
+    prkl("import-dump", RATESTASK, db=db, check=0)
+    huge = tmp_path / "huge.csv"
+    huge.write_text("origin,destination,day,price\nCNSGH,NLRTM,2016-02-01,900\n"
+                    "CNSGH,\"" + "N" * 10_000_000 + "\",2016-02-01,900\n")
+    out = prkl("batch", "validate", huge, db=db, check=2)
+    assert out.stderr == (f"prkl: {huge}: line 3: field 'destination' is longer than 4096 bytes; "
+                          "no batch field needs that many\n")

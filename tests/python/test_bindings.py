@@ -298,3 +298,81 @@ def test_currencies(real_url, tmp_path):
         ("currency", "no EUR exchange rate for 2017-07-01 or the 7 days before it")]
     with pytest.raises(prkl.NotFound, match="unknown currency 'CHF'"):
         db.rates("2017-06-03", "2017-06-03", "CNSGH", "NLRTM", currency="CHF")
+
+
+def chain_dump(path, depth):
+    rows = "".join(f"r{i}\tRegion {i}\t{'r' + str(i - 1) if i > 1 else chr(92) + 'N'}\n"
+                   for i in range(1, depth + 1))
+    path.write_text("COPY regions (slug, name, parent_slug) FROM stdin;\n" + rows
+                    + f"\\.\nCOPY ports (code, name, parent_slug) FROM stdin;\nAADEP\tDeep\tr{depth}\n\\.\n")
+    return path
+
+
+def test_region_depth_is_limited_and_never_crashes(empty_url, tmp_path):
+    db = prkl.connect(empty_url, create=True)
+    with pytest.raises(prkl.ValidationError) as refused:
+        db.import_dump(chain_dump(tmp_path / "deep.sql", 100_000))
+    assert [(e.row, e.field) for e in refused.value.errors] == [(66, "parent_slug")]
+    assert "Options::max_region_depth" in refused.value.errors[0].message
+
+    # Written by another client, 30,000 levels crashed region_tree() with a stack overflow.
+    if empty_url.startswith("sqlite:"):
+        import sqlite3
+        with sqlite3.connect(empty_url[len("sqlite:"):]) as other:
+            other.execute("INSERT INTO regions (slug, name, parent_slug) WITH RECURSIVE n(i) AS "
+                          "(SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 30000) "
+                          "SELECT 'r' || i, 'R', CASE WHEN i > 1 THEN 'r' || (i - 1) END FROM n")
+        with pytest.raises(prkl.StorageError, match="region 'r65' is nested 65 levels deep"):
+            db.region_tree()
+        return
+
+    # The limit is a keyword of connect(), bounded itself.
+    deeper = prkl.connect(empty_url, max_region_depth=100)
+    deeper.import_dump(chain_dump(tmp_path / "100.sql", 100))
+    node, depth = deeper.region_tree()[0].to_dict(), 1
+    while node["regions"]:
+        node, depth = node["regions"][0], depth + 1
+    assert depth == 100 and node["ports"] == ["AADEP"]
+    # The same store under the default limit is refused, not answered from.
+    with pytest.raises(prkl.StorageError, match="more than the limit of 64"):
+        prkl.connect(empty_url).resolve("r1")
+    with pytest.raises(prkl.InvalidArgument, match="max_region_depth is 1000, outside 1..256"):
+        prkl.connect(empty_url, max_region_depth=1000)
+
+
+def test_text_that_is_not_clean_is_refused(empty_url, tmp_path):
+    db = prkl.connect(empty_url, create=True)
+    # A name that is not UTF-8 once loaded, after which every ports() raised UnicodeDecodeError.
+    dump = tmp_path / "dirty.sql"
+    dump.write_bytes(b"COPY regions (slug, name, parent_slug) FROM stdin;\nr\tR\\377\t\\N\n\\.\n"
+                     b"COPY ports (code, name, parent_slug) FROM stdin;\nAAAAA\tA\tr\n"
+                     b"BBBBB\tB\\033[2J\tr\n\\.\n")
+    with pytest.raises(prkl.ValidationError) as refused:
+        db.import_dump(dump)
+    assert [(e.row, e.field, e.message) for e in refused.value.errors] == [
+        (2, "name", "region name 'R\\xff' is not valid UTF-8 (byte \\xff at byte 2)"),
+        (6, "name", "port name 'B\\x1b[2J' holds the control character \\x1b at byte 2")]
+    assert db.ports() == []
+
+    dump.write_bytes(b"COPY regions (slug, name, parent_slug) FROM stdin;\nr\tR\t\\N\n\\.\n"
+                     b"COPY ports (code, name, parent_slug) FROM stdin;\nAAAAA\tA\tr\n"
+                     b"BBBBB\tB\tr\n\\.\n")
+    db.import_dump(dump)
+    rows = [{"origin": "AAAAA", "destination": "BBBBB", "day": "2024-01-01", "price": 5},
+            {"origin": "AAAAA\x1b", "destination": "BBBBB", "day": "2024-01-01", "price": 5},
+            ("AAAAA", "BBBBB", "2024-01-01\t", 5)]
+    with pytest.raises(prkl.ValidationError) as refused:
+        db.apply(rows, batch_id="dirty")
+    assert [(e.row, e.field) for e in refused.value.errors] == [(2, "origin"), (3, "day")]
+    assert refused.value.errors[0].message == \
+        "origin 'AAAAA\\x1b' holds the control character \\x1b at byte 6"
+    with pytest.raises(prkl.InvalidArgument, match=r"batch id 'a\\x1bb' holds the control"):
+        db.apply(rows[:1], batch_id="a\x1bb")
+    assert db.batch("dirty") is None
+    with pytest.raises(prkl.InvalidArgument, match=r"origin 'AAAAA\\x00'"):
+        db.rates("2024-01-01", "2024-01-01", "AAAAA\x00", "BBBBB")
+    with pytest.raises(prkl.InvalidArgument, match=r"region 'r\\x7f'"):
+        db.ports(region="r\x7f")
+    with pytest.raises(prkl.NotFound, match=r"\.\.\.' \(100000 bytes\)"):
+        db.port("A" * 100_000)
+    assert db.rates("2024-01-01", "2024-01-01", "AAAAA", "BBBBB", min_count=1)[0].count == 0

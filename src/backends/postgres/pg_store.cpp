@@ -520,14 +520,14 @@ class PgStore final : public Store {
     } catch (const InDoubt& e) {
       // The ledger makes the retry safe: it answers the id if the first attempt landed.
       throw InDoubt(
-          fmt::format("{}; batch '{}' may or may not have been applied: apply it again with the "
+          fmt::format("{}; batch {} may or may not have been applied: apply it again with the "
                       "same id",
-                      e.what(), record.id),
+                      e.what(), quoted_value(record.id)),
           e.code());
     } catch (const ConnectionLost& e) {
-      throw ConnectionLost(
-          fmt::format("{}; batch '{}' was not applied: apply it again", e.what(), record.id),
-          e.code());
+      throw ConnectionLost(fmt::format("{}; batch {} was not applied: apply it again", e.what(),
+                                       quoted_value(record.id)),
+                           e.code());
     }
   }
 

@@ -25,7 +25,8 @@ Connection::Connection(const std::string& path, const std::string& name, int fla
     const std::string message = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
     sqlite3_close(db_);
     db_ = nullptr;
-    throw StorageError(fmt::format("cannot open SQLite database '{}': {}", path, message));
+    throw StorageError(
+        fmt::format("cannot open SQLite database {}: {}", quoted_value(path), message));
   }
   sqlite3_extended_result_codes(db_, 1);
   // Before any statement: the first one may already meet another process's lock.

@@ -222,9 +222,9 @@ class SqliteStore final : public Store {
       refuse_foreign_file();
       if (const auto missing = missing_objects(); !missing.empty()) {
         throw StorageError(
-            fmt::format("'{}' is not a prkl database of this version (it has no {}); bring it up "
+            fmt::format("{} is not a prkl database of this version (it has no {}); bring it up "
                         "to date with 'prkl init'",
-                        path_, missing.front()));
+                        quoted_value(path_), missing.front()));
       }
     }
     prepare();
@@ -735,7 +735,8 @@ Connection connect(const std::string& path, OpenMode mode, std::chrono::millisec
 std::unique_ptr<Store> open(const std::string& path, OpenMode mode,
                             std::chrono::milliseconds busy_timeout) {
   if (mode == OpenMode::existing && path != ":memory:" && !std::filesystem::exists(path)) {
-    throw NotFound(fmt::format("no SQLite database at '{}'; create it with 'prkl init'", path));
+    throw NotFound(
+        fmt::format("no SQLite database at {}; create it with 'prkl init'", quoted_value(path)));
   }
   return std::make_unique<SqliteStore>(connect(path, mode, busy_timeout), mode);
 }
