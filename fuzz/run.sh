@@ -12,7 +12,7 @@ limit=(-max_total_time=60)
 if [ "${1:-}" = "--runs" ]; then limit=(-runs="$2"); shift 2
 elif [[ "${1:-}" =~ ^[0-9]+$ ]]; then limit=(-max_total_time="$1"); shift; fi
 harnesses=("$@")
-[ ${#harnesses[@]} -gt 0 ] || harnesses=(dump dates resolve)
+[ ${#harnesses[@]} -gt 0 ] || harnesses=(dump csv_batch dates resolve store_url)
 
 launcher=()
 command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)

@@ -24,4 +24,7 @@ PRKL_XENETA_DIR="$data" BUILD_DIR=build bench/run.sh --smoke >/dev/null
 BUILD_DIR=build-asan scripts/build.sh -DPRKL_XENETA_DIR="$data" -DPRKL_BUILD_TESTS=ON -DPRKL_SANITIZE=ON \
   -DPRKL_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=Debug
 (cd build-asan && ctest --output-on-failure --timeout 900 -j "$jobs")
+# The fuzzers' smoke pass: each harness, built with clang, ASan and UBSan, for a few seconds on
+# its seeds (fuzz/run.sh SECONDS runs them for longer).
+PRKL_XENETA_DIR="$data" fuzz/run.sh "${PRKL_FUZZ_SECONDS:-10}"
 echo "test.sh: all tests passed"

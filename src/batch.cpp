@@ -163,7 +163,10 @@ std::vector<BatchRow> read_batch_csv(const std::filesystem::path& path) {
   if (!in) {
     throw InvalidArgument(fmt::format("cannot read batch file {}", quoted_value(path.string())));
   }
+  return read_batch_csv(in, path.string());
+}
 
+std::vector<BatchRow> read_batch_csv(std::istream& in, std::string_view name) {
   csv_parser parser;
   if (csv_init(&parser, CSV_STRICT | CSV_STRICT_FINI) != 0) throw std::bad_alloc();
   struct Free {
@@ -177,7 +180,7 @@ std::vector<BatchRow> read_batch_csv(const std::filesystem::path& path) {
   const int between_records = parser.pstate;
 
   CsvReader reader;
-  reader.path = path.string();
+  reader.path = std::string(name);
   const auto on_field = [](void* data, std::size_t size, void* self) {
     static_cast<CsvReader*>(self)->on_field(
         std::string_view(static_cast<const char*>(data), data ? size : 0));

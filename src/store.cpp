@@ -22,34 +22,41 @@ std::unique_ptr<Store> open_store(std::string_view url, OpenMode mode,
                                       connect_timeout.count(), std::numeric_limits<int>::max()));
   }
   const auto busy_timeout = options.busy_timeout;
-  if (url.starts_with("sqlite:")) {
-    std::string_view path = url.substr(7);
-    if (path.starts_with("//")) path.remove_prefix(2);  // sqlite:///abs/path, sqlite://rel/path
-    if (path.empty())
-      throw InvalidArgument(fmt::format("database URL {} has no path", quoted_value(url)));
-    return sqlite::open(std::string(path), mode, busy_timeout);
+  const detail::StoreTarget target = detail::store_target(url);
+  if (target.backend == detail::StoreTarget::sqlite) {
+    return sqlite::open(target.location, mode, busy_timeout);
   }
-  // libpq takes URIs and key/value strings ("host=db dbname=rates") alike.
-  const bool postgres =
-      url.starts_with("postgres://") || url.starts_with("postgresql://") ||
-      (url.find("://") == std::string_view::npos && url.find('=') != std::string_view::npos);
-  if (postgres) {
 #ifdef PRKL_WITH_POSTGRES
-    return postgres::open(std::string(url), mode, connect_timeout);
+  return postgres::open(target.location, mode, connect_timeout);
 #else
-    throw InvalidArgument(fmt::format(
-        "database URL {}: this build of prkl has no PostgreSQL backend", quoted_value(url)));
+  throw InvalidArgument(fmt::format("database URL {}: this build of prkl has no PostgreSQL backend",
+                                    quoted_value(url)));
 #endif
-  }
-  throw InvalidArgument(
-      fmt::format("database URL {} has an unknown scheme (expected sqlite:PATH, sqlite::memory:, "
-                  "postgresql://... or a libpq key=value string)",
-                  quoted_value(url)));
 }
 
 }  // namespace prkl
 
 namespace prkl::detail {
+
+StoreTarget store_target(std::string_view url) {
+  if (url.starts_with("sqlite:")) {
+    std::string_view path = url.substr(7);
+    if (path.starts_with("//")) path.remove_prefix(2);  // sqlite:///abs/path, sqlite://rel/path
+    if (path.empty()) {
+      throw InvalidArgument(fmt::format("database URL {} has no path", quoted_value(url)));
+    }
+    return {StoreTarget::sqlite, std::string(path)};
+  }
+  // libpq takes URIs and key/value strings ("host=db dbname=rates") alike.
+  const bool postgres =
+      url.starts_with("postgres://") || url.starts_with("postgresql://") ||
+      (url.find("://") == std::string_view::npos && url.find('=') != std::string_view::npos);
+  if (postgres) return {StoreTarget::postgres, std::string(url)};
+  throw InvalidArgument(
+      fmt::format("database URL {} has an unknown scheme (expected sqlite:PATH, sqlite::memory:, "
+                  "postgresql://... or a libpq key=value string)",
+                  quoted_value(url)));
+}
 
 void refuse_load_over_data() {
   throw InvalidArgument(

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <iosfwd>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -71,5 +72,7 @@ std::string BatchRow::*batch_field(std::string_view name);
 /// `date_from` and `date_to`; optionally `currency`. Unknown columns are an error (a typo must not
 /// drop data). Throws InvalidArgument for a missing file, a bad header or malformed CSV quoting.
 std::vector<BatchRow> read_batch_csv(const std::filesystem::path& path);
+/// The same from a stream; `name` stands for the file in messages.
+std::vector<BatchRow> read_batch_csv(std::istream& in, std::string_view name = "batch");
 
 }  // namespace prkl
