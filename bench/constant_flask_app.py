@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The ceiling: a Flask endpoint that answers GET /rates with a constant answer (the real one for
 the benchmark's question, read once at start), so its req/s is what Flask and gunicorn allow on
 this machine with no data access at all. Only for bench/http_bench.sh.

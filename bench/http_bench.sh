@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Requests per second for GET /rates (a region-to-region month on the real data) under wrk:
 # the Flask example on prkl (PostgreSQL and SQLite) next to a plain Flask + psycopg2 app running
 # the SQL itself and a Flask endpoint returning the same answer as a constant (the ceiling), on

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The baseline: how ratestask-style apps answer /rates today. Flask, psycopg2, one connection
 per thread, and the SQL written by hand (recursive CTEs for the regions, generate_series for the
 days). Only for bench/http_bench.sh.

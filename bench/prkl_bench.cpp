@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // prkl next to the plain way, side by side in one process: rates on SQLite and PostgreSQL
 // against the hand-written recursive-CTE SQL on PostgreSQL, cold start, batch writes against a
 // plain COPY (PostgreSQL) and a plain prepared-insert loop (SQLite), and readers while a large

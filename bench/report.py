@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Turns bench/run.sh's measurements (JSON lines) into benchmarks.md and benchmarks.png.
 
     python3 bench/report.py RESULTS.jsonl OUT_DIR COMMAND SECONDS

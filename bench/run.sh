@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Every comparison in docs/benchmarks.md, in one run on this machine: builds prkl, starts a
 # throwaway PostgreSQL (fsync on, as in production), builds each data set with the generator
 # (and reads the real dump), runs build/bench/prkl_bench and bench/http_bench.sh, and writes

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Finds libcsv (Debian: libcsv-dev), which ships no CMake or pkg-config files.
 # Defines LibCSV::LibCSV.
 find_path(LibCSV_INCLUDE_DIR NAMES csv.h)

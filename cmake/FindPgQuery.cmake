@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Finds libpg_query (Debian: libpg-query-dev), PostgreSQL's own SQL parser as a library; it ships
 # no CMake or pkg-config files. Defines PgQuery::PgQuery.
 find_path(PgQuery_INCLUDE_DIR NAMES pg_query.h)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // CSV batches on arbitrary bytes: read, then checked against a small world as a batch is before
 // it is written. Either step may refuse with prkl::Error; none may crash, hang or grow without
 // bound (ranges are counted before they are expanded).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Dates, buckets and exchange rates from text: parsed or refused with prkl::InvalidArgument;
 // whatever parses prints back as the same text.
 #include <prkl/prkl.hpp>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The dump reader on arbitrary bytes: it returns a data set or throws prkl::Error, and never
 // crashes, hangs or leaks; a data set it returns survives a write_dump/read_dump round trip.
 #include <prkl/prkl.hpp>

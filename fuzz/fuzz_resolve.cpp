@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Location resolution over random region trees (chains past the depth limit, cycles, dangling
 // parents, unknown regions): check() reports what is broken, the Geography copes with anything, and
 // for a tree check() accepts every region resolves to exactly the ports found by walking each

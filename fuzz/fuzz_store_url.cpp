@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Store URLs on arbitrary bytes: prkl decides which backend a URL names without touching
 // anything, or refuses it with prkl::InvalidArgument; what it hands libpq, libpq parses or
 // refuses with a message.

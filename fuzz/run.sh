@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Builds the libFuzzer harnesses with clang, ASan and UBSan into BUILD_DIR (default build-fuzz)
 # and runs each for SECONDS (default 60), or for RUNS executions with --runs, one after another.
 # The corpus of each grows in BUILD_DIR/corpus/<harness>, seeded from fuzz/seeds/<harness> and,
@@ -17,7 +18,7 @@ harnesses=("$@")
 launcher=()
 command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 CC=clang CXX=clang++ cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DPRKL_BUILD_FUZZERS=ON -DPRKL_SANITIZE=ON -DPRKL_BUILD_TESTS=OFF -DPRKL_BUILD_BENCH=OFF \
+  -DPRKL_BUILD_FUZZERS=ON -DPRKL_SANITIZE=ON -DBUILD_SHARED_LIBS=OFF -DPRKL_BUILD_TESTS=OFF -DPRKL_BUILD_BENCH=OFF \
   -DPRKL_BUILD_PYTHON=OFF -DPRKL_BUILD_CLI=OFF -DPRKL_INSTALL=OFF "${launcher[@]}" >/dev/null
 cmake --build "$build_dir" -j "$(nproc)" --target $(printf 'fuzz_%s ' "${harnesses[@]}") >/dev/null
 

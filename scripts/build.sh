@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Configures and builds prkl into BUILD_DIR (default: build). Extra arguments go to CMake.
 set -euo pipefail
 cd "$(dirname "$0")/.."

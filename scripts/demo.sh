@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The main job: set up, build, make a sample SQLite database, and ask it for rates.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Installs everything prkl builds and tests with, from Debian 12's packages only.
 set -euo pipefail
 packages=(

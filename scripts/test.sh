@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Every test: set up, build, run the suite; then the same under ASan and UBSan.
 set -euo pipefail
 cd "$(dirname "$0")/.."

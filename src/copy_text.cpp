@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "copy_text.hpp"
 
 #include <fmt/format.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "prkl/date.hpp"
 
 #include <fmt/format.h>

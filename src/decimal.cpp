@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "prkl/decimal.hpp"
 
 #include <fmt/format.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "prkl/dump.hpp"
 
 #include <fmt/format.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "prkl/error.hpp"
 
 namespace prkl {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 
 // Exact arithmetic for what 64 bits cannot hold: sums of converted prices, interpolated

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "prkl/generator.hpp"
 
 #include <fmt/format.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "geography.hpp"
 
 #include <fmt/format.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "prkl/json.hpp"
 
 #include <fmt/format.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "rates.hpp"
 
 #include <fmt/format.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 
 // Turning per-day aggregates (and, for percentiles, the prices themselves) into a rates answer:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "prkl/store.hpp"
 
 #include <fmt/format.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Backend-independent parts: dates, exact averages, dump and CSV reading, the generator.
 
 #include <fmt/format.h>

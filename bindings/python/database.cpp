@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // prkl.Database: the C++ Database behind a small connection pool, so that one object serves
 // many threads. Arguments are converted while holding the GIL; the store work runs without it.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // prkl.Error is the root of every exception; InvalidArgument is also a ValueError, NotFound also
 // a LookupError, so plain Python code that catches those keeps working. No C++ exception reaches
 // Python as a bare RuntimeError.

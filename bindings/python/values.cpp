@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The values the API returns. Each has attributes for Python code and to_dict() for JSON.
 
 #include <fmt/format.h>

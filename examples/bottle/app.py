@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The ratestask rates API from Bottle: how little a frontend needs on top of prkl.
 
     PRKL_DB=sqlite:rates.db PYTHONPATH=build/python gunicorn --threads 8 --chdir examples/bottle app:app

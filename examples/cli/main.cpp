@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The `prkl` command-line tool. Exit status: 0 success, 2 bad usage or bad input, 1 anything
 // else; errors go to stderr as one line (plus one line per bad row), never as a raw exception.
 
@@ -405,7 +406,7 @@ void add_rates_options(CLI::App* command, RatesOptions& o) {
 
 int main(int argc, char** argv) {
   CLI::App app{"prkl: freight-rate data: rates, ports and price batches"};
-  app.set_version_flag("--version", prkl::version);
+  app.set_version_flag("--version", std::string("prkl ") + prkl::version());
   app.require_subcommand(1);
   std::string db_url = "sqlite:prkl.db";
   app.add_option("--db", db_url,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The ratestask and operations-task rates APIs, served by prkl from Flask.
 
     PRKL_DB=sqlite:rates.db PYTHONPATH=build/python gunicorn --threads 8 --chdir examples/flask 'app:create_app()'

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 
 /// \file
@@ -9,6 +10,7 @@
 #include <string>
 #include <string_view>
 #include <vector>
+#include "prkl/export.hpp"
 
 #include "prkl/date.hpp"
 #include "prkl/model.hpp"
@@ -18,7 +20,7 @@ namespace prkl {
 /// One input row, as text, the way it arrives from CSV, JSON or a form. A row carries either
 /// `day`, or `date_from` and `date_to` (one price for every day of that inclusive range, as the
 /// ratestask upload did).
-struct BatchRow {
+struct PRKL_EXPORT BatchRow {
   std::string origin;
   std::string destination;
   std::string day;
@@ -65,14 +67,14 @@ struct BatchResult {
 /// `destination` (or `dest_code`, `destination_code`), `day`, `date_from`, `date_to`, `price`,
 /// `currency`.
 /// nullptr for any other name.
-std::string BatchRow::*batch_field(std::string_view name);
+PRKL_EXPORT std::string BatchRow::*batch_field(std::string_view name);
 
 /// Reads a CSV batch. The header row names the columns, in any order: `origin`, `destination`
 /// (or `orig_code`/`origin_code`, `dest_code`/`destination_code`), `price`, and either `day` or
 /// `date_from` and `date_to`; optionally `currency`. Unknown columns are an error (a typo must not
 /// drop data). Throws InvalidArgument for a missing file, a bad header or malformed CSV quoting.
-std::vector<BatchRow> read_batch_csv(const std::filesystem::path& path);
+PRKL_EXPORT std::vector<BatchRow> read_batch_csv(const std::filesystem::path& path);
 /// The same from a stream; `name` stands for the file in messages.
-std::vector<BatchRow> read_batch_csv(std::istream& in, std::string_view name = "batch");
+PRKL_EXPORT std::vector<BatchRow> read_batch_csv(std::istream& in, std::string_view name = "batch");
 
 }  // namespace prkl

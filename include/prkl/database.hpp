@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 
 /// \file
@@ -14,6 +15,7 @@
 #include <string>
 #include <string_view>
 #include <vector>
+#include "prkl/export.hpp"
 
 #include "prkl/batch.hpp"
 #include "prkl/error.hpp"
@@ -81,77 +83,82 @@ struct CacheStats {
 /// slugs) must be valid UTF-8 without control characters; other text is refused with an
 /// InvalidArgument (or a RowError) naming it, before anything is written.
 class Database {
+  // Members are exported one by one, so the private ones that name the core's internals stay
+  // inside the library.
  public:
   /// Opens `url` (see open_store()). Writers pass OpenMode::create.
-  static Database open(std::string_view url, OpenMode mode = OpenMode::existing,
-                       Options options = {});
+  PRKL_EXPORT static Database open(std::string_view url, OpenMode mode = OpenMode::existing,
+                                   Options options = {});
 
-  explicit Database(std::unique_ptr<Store> store, Options options = {});
-  Database(Database&&) noexcept;
-  Database& operator=(Database&&) noexcept;
-  ~Database();
+  PRKL_EXPORT explicit Database(std::unique_ptr<Store> store, Options options = {});
+  PRKL_EXPORT Database(Database&&) noexcept;
+  PRKL_EXPORT Database& operator=(Database&&) noexcept;
+  PRKL_EXPORT ~Database();
 
   Store& store() noexcept { return *store_; }
   const Options& options() const noexcept { return options_; }
 
   /// Creates the missing parts of the schema; returns what it added.
-  std::vector<std::string> init();
+  PRKL_EXPORT std::vector<std::string> init();
 
   /// One entry per day of the range, ascending. Throws InvalidArgument for a reversed or too
   /// long range, a bad min_count or scale; NotFound for an unknown origin or destination.
   /// Answered from an in-memory copy of the store's lane-day aggregates, brought up to date
   /// first with whatever anyone committed since (one cheap version read when nothing did).
-  std::vector<RateDay> rates(const RatesQuery& query);
+  PRKL_EXPORT std::vector<RateDay> rates(const RatesQuery& query);
 
   /// Every origin with every destination (origins outer, each a port or a region), under one
   /// version check and, with percentiles, one read of the prices. At most
   /// Options::max_matrix_lanes pairs; more is an InvalidArgument naming the limit.
-  std::vector<LaneRates> rates_matrix(const MatrixQuery& query);
+  PRKL_EXPORT std::vector<LaneRates> rates_matrix(const MatrixQuery& query);
 
   /// Size of the in-memory copy of the aggregates (loaded by the first rates call).
-  CacheStats cache_stats();
+  PRKL_EXPORT CacheStats cache_stats();
 
   /// The port codes a location stands for: the port itself, or every port of a region and of
   /// its sub-regions at any depth. Sorted. Throws NotFound when it is neither.
-  std::vector<std::string> resolve(std::string_view location);
+  PRKL_EXPORT std::vector<std::string> resolve(std::string_view location);
 
   /// Throws NotFound for an unknown code.
-  Port port(std::string_view code);
+  PRKL_EXPORT Port port(std::string_view code);
   /// Every port of the region and its sub-regions, by code. Throws NotFound.
-  std::vector<Port> ports_in_region(std::string_view slug);
+  PRKL_EXPORT std::vector<Port> ports_in_region(std::string_view slug);
   /// Ports whose code or name contains `text`, ignoring case (Unicode simple case folding for
   /// Latin, Greek and Cyrillic letters), by code; all ports when `text` is empty; only the ports
   /// of `region` (at any depth) when it is given. Throws NotFound for an unknown region.
-  std::vector<Port> search_ports(std::string_view text, std::int64_t limit = 100,
-                                 std::int64_t offset = 0, std::string_view region = {});
+  PRKL_EXPORT std::vector<Port> search_ports(std::string_view text, std::int64_t limit = 100,
+                                             std::int64_t offset = 0, std::string_view region = {});
   /// The region forest, roots and children ordered by slug.
-  std::vector<RegionNode> region_tree();
+  PRKL_EXPORT std::vector<RegionNode> region_tree();
 
   /// Checks every row; returns every problem (empty when the batch is good). Does not write.
-  std::vector<RowError> validate(const Batch& batch);
+  PRKL_EXPORT std::vector<RowError> validate(const Batch& batch);
   /// Validates, then writes the whole batch in one transaction. Throws ValidationFailed with
   /// every bad row (nothing written), BatchConflict when the id was applied with other content.
   /// An id applied before returns its first result with `replayed` set.
-  BatchResult apply(const Batch& batch, const Progress& progress = {});
+  PRKL_EXPORT BatchResult apply(const Batch& batch, const Progress& progress = {});
 
   /// The ledger's record of a batch id, with the exchange rates it converted prices at;
   /// nullopt when the id was never applied. Throws InvalidArgument for an id apply() refuses.
-  std::optional<BatchResult> batch(std::string_view id);
+  PRKL_EXPORT std::optional<BatchResult> batch(std::string_view id);
 
   /// Reads exchange-rate files (see read_exchange_rates()) and stores them in one transaction.
   /// A day and currency stored before with another rate is refused, naming both rates, and
   /// nothing is stored, unless `replace` is set. Returns how many rates were new or changed.
-  std::int64_t import_exchange_rates(const std::filesystem::path& path, bool replace = false);
+  PRKL_EXPORT std::int64_t import_exchange_rates(const std::filesystem::path& path,
+                                                 bool replace = false);
   /// Stores exchange rates the same way.
-  std::int64_t save_exchange_rates(std::span<const ExchangeRate> rates, bool replace = false);
+  PRKL_EXPORT std::int64_t save_exchange_rates(std::span<const ExchangeRate> rates,
+                                               bool replace = false);
 
   /// Loads a plain-SQL pg_dump file (see read_dump()) in one transaction. Refuses a store that
   /// already holds data unless `replace` is set, in which case everything (batch ledger too) is
   /// replaced. `progress` hears the reading (in bytes), then the writing (in rows).
-  ImportSummary import_dump(const std::filesystem::path& path, bool replace = false,
-                            const Progress& progress = {});
+  PRKL_EXPORT ImportSummary import_dump(const std::filesystem::path& path, bool replace = false,
+                                        const Progress& progress = {});
   /// Loads a data set the same way (used by import_dump and the sample generator).
-  ImportSummary load(const Dataset& data, bool replace = false, const Progress& progress = {});
+  PRKL_EXPORT ImportSummary load(const Dataset& data, bool replace = false,
+                                 const Progress& progress = {});
 
  private:
   Database(std::unique_ptr<Store> store, Options options,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 
 /// \file
@@ -6,6 +7,7 @@
 #include <chrono>
 #include <string>
 #include <string_view>
+#include "prkl/export.hpp"
 
 namespace prkl {
 
@@ -14,9 +16,9 @@ using Date = std::chrono::sys_days;
 /// Parses a strict ISO 8601 calendar date, `YYYY-MM-DD`, years 0001..9999.
 /// Throws InvalidArgument naming `text` when it is malformed or not a real day (2021-02-30).
 /// `what` names the parameter in the message ("date_from").
-Date parse_date(std::string_view text, std::string_view what = "date");
+PRKL_EXPORT Date parse_date(std::string_view text, std::string_view what = "date");
 
 /// Formats as `YYYY-MM-DD`.
-std::string format_date(Date day);
+PRKL_EXPORT std::string format_date(Date day);
 
 }  // namespace prkl

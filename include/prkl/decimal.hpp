@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 
 /// \file
@@ -5,12 +6,13 @@
 
 #include <cstdint>
 #include <string>
+#include "prkl/export.hpp"
 
 namespace prkl {
 
 /// A decimal number `units / 10^scale`. Averages are produced at a fixed scale, so two values of
 /// the same query compare by units.
-struct Decimal {
+struct PRKL_EXPORT Decimal {
   std::int64_t units = 0;
   int scale = 0;
 
@@ -27,6 +29,6 @@ inline constexpr int max_average_scale = 9;
 /// The intermediate product is 128-bit, so no `sum` of 64-bit integers overflows.
 /// Throws InvalidArgument when count <= 0, scale is outside 0..max_average_scale, or the
 /// result does not fit in 64 bits.
-Decimal exact_average(std::int64_t sum, std::int64_t count, int scale = 0);
+PRKL_EXPORT Decimal exact_average(std::int64_t sum, std::int64_t count, int scale = 0);
 
 }  // namespace prkl

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 
 /// \file
@@ -5,6 +6,7 @@
 
 #include <filesystem>
 #include <iosfwd>
+#include "prkl/export.hpp"
 
 #include "prkl/model.hpp"
 #include "prkl/store.hpp"
@@ -21,10 +23,11 @@ namespace prkl {
 /// row, a file without a COPY or INSERT into the three tables, and a pg_dump file without
 /// pg_dump's closing comment. CRLF line ends, a byte order mark and psql's \restrict lines are
 /// accepted. Rows are not checked against each other here; Database::load does that.
-Dataset read_dump(const std::filesystem::path& path, const Progress& progress = {});
-Dataset read_dump(std::istream& in, const Progress& progress = {}, std::int64_t total_bytes = 0);
+PRKL_EXPORT Dataset read_dump(const std::filesystem::path& path, const Progress& progress = {});
+PRKL_EXPORT Dataset read_dump(std::istream& in, const Progress& progress = {},
+                              std::int64_t total_bytes = 0);
 
 /// Writes `data` as a plain-SQL dump that read_dump() and PostgreSQL's psql both load.
-void write_dump(std::ostream& out, const Dataset& data);
+PRKL_EXPORT void write_dump(std::ostream& out, const Dataset& data);
 
 }  // namespace prkl

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 
 /// \file
@@ -10,6 +11,7 @@
 #include <string_view>
 #include <utility>
 #include <vector>
+#include "prkl/export.hpp"
 
 namespace prkl {
 
@@ -17,29 +19,29 @@ namespace prkl {
 /// and bytes that are not UTF-8 escaped (\x1b, \t, \xff; a backslash as \\), and cut after 200
 /// bytes with "..." and the value's whole length, so that a message stays one readable line of
 /// valid UTF-8 whatever the value holds.
-std::string quoted_value(std::string_view value);
+PRKL_EXPORT std::string quoted_value(std::string_view value);
 
 /// Root of every error prkl throws.
-class Error : public std::runtime_error {
+class PRKL_EXPORT Error : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
 
 /// A value given by the caller is malformed or out of range (a bad date, a reversed range, an
 /// unknown option). The message names the value.
-class InvalidArgument : public Error {
+class PRKL_EXPORT InvalidArgument : public Error {
  public:
   using Error::Error;
 };
 
 /// A port, region or database that was asked for does not exist. The message names it.
-class NotFound : public Error {
+class PRKL_EXPORT NotFound : public Error {
  public:
   using Error::Error;
 };
 
 /// A batch id was applied before with different content; the earlier batch stands.
-class BatchConflict : public InvalidArgument {
+class PRKL_EXPORT BatchConflict : public InvalidArgument {
  public:
   using InvalidArgument::InvalidArgument;
 };
@@ -58,7 +60,7 @@ struct RowError {
 
 /// Input was checked as a whole and some rows are bad; errors() lists every one of them.
 /// Nothing was written.
-class ValidationFailed : public Error {
+class PRKL_EXPORT ValidationFailed : public Error {
  public:
   ValidationFailed(std::string what, std::vector<RowError> errors);
   const std::vector<RowError>& errors() const noexcept { return errors_; }
@@ -71,7 +73,7 @@ class ValidationFailed : public Error {
 /// ConnectionLost and InDoubt are the kinds worth catching on their own. Any other kind (I/O, a
 /// locked database, a broken schema, a constraint the database's owner added) is not cured by
 /// asking again at once.
-class StorageError : public Error {
+class PRKL_EXPORT StorageError : public Error {
  public:
   enum class Kind {
     /// Anything not below.
@@ -106,7 +108,7 @@ class StorageError : public Error {
 };
 
 /// StorageError::Kind::connection_lost: nothing was written; asking again is safe.
-class ConnectionLost : public StorageError {
+class PRKL_EXPORT ConnectionLost : public StorageError {
  public:
   explicit ConnectionLost(const std::string& what, std::string code = {})
       : StorageError(Kind::connection_lost, what, std::move(code)) {}
@@ -114,7 +116,7 @@ class ConnectionLost : public StorageError {
 
 /// StorageError::Kind::in_doubt: a write may or may not have landed; apply it again with the
 /// same batch id.
-class InDoubt : public StorageError {
+class PRKL_EXPORT InDoubt : public StorageError {
  public:
   explicit InDoubt(const std::string& what, std::string code = {})
       : StorageError(Kind::in_doubt, what, std::move(code)) {}

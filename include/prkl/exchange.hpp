@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 
 /// \file
@@ -8,6 +9,7 @@
 #include <string>
 #include <string_view>
 #include <vector>
+#include "prkl/export.hpp"
 
 #include "prkl/model.hpp"
 
@@ -19,21 +21,21 @@ namespace prkl {
 /// floating point): more than exchange_rate_scale fraction digits, a rate of 0 or below, a base
 /// other than USD, a currency that is not three capital letters, or malformed JSON is an
 /// InvalidArgument naming the path and the key. The USD rate itself, when present, must be 1.
-std::vector<ExchangeRate> read_exchange_rate_file(const std::filesystem::path& path);
+PRKL_EXPORT std::vector<ExchangeRate> read_exchange_rate_file(const std::filesystem::path& path);
 
 /// Every `YYYY-MM-DD.json` file of `path` (a directory, read in name order) or `path` itself
 /// (one file). A directory without such files is an InvalidArgument.
-std::vector<ExchangeRate> read_exchange_rates(const std::filesystem::path& path);
+PRKL_EXPORT std::vector<ExchangeRate> read_exchange_rates(const std::filesystem::path& path);
 
 /// A rate's units (at exchange_rate_scale) as plain decimal text without trailing zeros:
 /// 921400000000 is "0.9214".
-std::string format_rate(std::int64_t units);
+PRKL_EXPORT std::string format_rate(std::int64_t units);
 
 /// "0.9214", "1", "1.2e-05" as units at exchange_rate_scale; throws InvalidArgument, naming
 /// `what`, for anything malformed, not above 0, too precise or too large.
-std::int64_t parse_rate(std::string_view text, std::string_view what);
+PRKL_EXPORT std::int64_t parse_rate(std::string_view text, std::string_view what);
 
 /// True for three capital ASCII letters (the shape of an ISO 4217 code).
-bool is_currency_code(std::string_view code) noexcept;
+PRKL_EXPORT bool is_currency_code(std::string_view code) noexcept;
 
 }  // namespace prkl

@@ -1,9 +1,11 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 
 /// \file
 /// A deterministic generator of realistic sample data, for demos and scale tests.
 
 #include <cstdint>
+#include "prkl/export.hpp"
 
 #include "prkl/model.hpp"
 
@@ -35,6 +37,6 @@ struct GeneratorOptions {
 
 /// The same options give the same data on every platform and compiler. Throws InvalidArgument
 /// naming the option and its bounds when one is out of them (see above).
-Dataset generate(const GeneratorOptions& options);
+PRKL_EXPORT Dataset generate(const GeneratorOptions& options);
 
 }  // namespace prkl

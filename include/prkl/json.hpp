@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 
 /// \file
@@ -7,6 +8,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include "prkl/export.hpp"
 
 #include "prkl/model.hpp"
 
@@ -18,16 +20,17 @@ enum class RateField { day, count, average_price, min, max, percentiles };
 
 /// The field a key names ("day", "count", "average_price", "min", "max", "percentiles");
 /// throws InvalidArgument naming any other.
-RateField rate_field(std::string_view name);
+PRKL_EXPORT RateField rate_field(std::string_view name);
 
 /// A JSON array with one object per day, each with `fields` in the order given. Days are
 /// "YYYY-MM-DD"; average_price is the exact decimal (a JSON number with the query's scale) or
 /// null; min and max are null on days without prices. `newest_first` lists the days in reverse.
-std::string rates_json(std::span<const RateDay> days, std::span<const RateField> fields,
-                       bool newest_first = false);
+PRKL_EXPORT std::string rates_json(std::span<const RateDay> days, std::span<const RateField> fields,
+                                   bool newest_first = false);
 
 /// `{"lanes": [{"origin": ..., "destination": ..., "rates": [...]}, ...]}`, each lane's rates
 /// as rates_json() writes them.
-std::string rates_matrix_json(std::span<const LaneRates> lanes, std::span<const RateField> fields);
+PRKL_EXPORT std::string rates_matrix_json(std::span<const LaneRates> lanes,
+                                          std::span<const RateField> fields);
 
 }  // namespace prkl

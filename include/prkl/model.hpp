@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 
 /// \file
@@ -8,6 +9,7 @@
 #include <string>
 #include <string_view>
 #include <vector>
+#include "prkl/export.hpp"
 
 #include "prkl/date.hpp"
 #include "prkl/decimal.hpp"
@@ -65,12 +67,12 @@ struct DailyAggregate {
 enum class Bucket { day, week, month };
 
 /// "day", "week" or "month"; throws InvalidArgument naming anything else.
-Bucket parse_bucket(std::string_view text);
-std::string_view to_string(Bucket bucket) noexcept;
+PRKL_EXPORT Bucket parse_bucket(std::string_view text);
+PRKL_EXPORT std::string_view to_string(Bucket bucket) noexcept;
 
 /// The calendar start of the bucket holding `day`: the day itself, its week's Monday, or the
 /// 1st of its month.
-Date bucket_start(Bucket bucket, Date day) noexcept;
+PRKL_EXPORT Date bucket_start(Bucket bucket, Date day) noexcept;
 
 /// The currency prices are stored in, and answers are given in unless a query asks otherwise.
 inline constexpr std::string_view base_currency = "USD";

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 
 /// \file
@@ -16,6 +17,7 @@
 #include <string>
 #include <string_view>
 #include <vector>
+#include "prkl/export.hpp"
 
 #include "prkl/model.hpp"
 
@@ -71,7 +73,7 @@ struct LaneDay {
 };
 
 /// Receives lane-days from Store::read_lane_days().
-class LaneDayReceiver {
+class PRKL_EXPORT LaneDayReceiver {
  public:
   virtual ~LaneDayReceiver() = default;
   /// Called once, before any row: `complete` when the rows are every lane-day with prices,
@@ -87,7 +89,7 @@ struct LaneKey {
 };
 
 /// Receives prices from Store::read_prices().
-class PriceReceiver {
+class PRKL_EXPORT PriceReceiver {
  public:
   virtual ~PriceReceiver() = default;
   /// `lane` is the price's lane's index in the span given to read_prices().
@@ -113,7 +115,7 @@ enum class OpenMode {
 /// Whether a load may replace data already in the store.
 enum class LoadMode { into_empty, replace };
 
-class Store {
+class PRKL_EXPORT Store {
  public:
   virtual ~Store() = default;
   Store() = default;
@@ -189,7 +191,7 @@ struct StoreOptions {
 /// `postgresql://...` or a libpq key=value string. Throws InvalidArgument for an unknown scheme
 /// or a file that is not a SQLite database, and NotFound when mode is `existing` and the store
 /// does not exist.
-std::unique_ptr<Store> open_store(std::string_view url, OpenMode mode,
-                                  const StoreOptions& options = {});
+PRKL_EXPORT std::unique_ptr<Store> open_store(std::string_view url, OpenMode mode,
+                                              const StoreOptions& options = {});
 
 }  // namespace prkl

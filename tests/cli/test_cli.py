@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The `prkl` command-line contract, exercised as a user would: real processes, real files."""
 
 import json

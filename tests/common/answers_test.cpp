@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Richer answers on every backend: percentiles, week and month buckets, matrices and
 // currencies, checked against PostgreSQL's own SQL (percentile_cont, date_trunc) on the test
 // server and against conversions worked out by hand.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The conformance suite: every backend runs this same source with the same expectations.
 
 #include <fmt/format.h>

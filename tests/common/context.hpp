@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 
 // What the shared conformance suite needs from a backend: fresh stores. Each backend's test

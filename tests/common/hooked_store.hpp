@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 
 // A Store that runs a test's code at the moments a race can happen: another client's write

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Hostile input on every backend: region trees too deep or in a cycle, text that is not clean
 // UTF-8, values too long to repeat. Each is refused with a typed error naming it, before
 // anything is written, and nothing crashes.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 
 // The PostgreSQL test server the CTest fixture starts: the PostgreSQL backend's stores, and the

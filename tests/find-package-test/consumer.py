@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The installed Python package: imports from the install prefix and finds the installed libprkl."""
 
 import prkl

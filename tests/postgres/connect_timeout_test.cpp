@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // PostgreSQL only, without the test server: a server that takes the TCP connection and never
 // answers. Without a connect timeout libpq would wait for ever; the test's CTest TIMEOUT is the
 // only clock here.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // PostgreSQL only: which StorageError kind and SQLSTATE a failure carries, provoked for real on
 // the test server by a plain SQL client, as a database's owner or an administrator would.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // PostgreSQL only: what happens when the server drops prkl's connection.
 
 #include <fmt/format.h>

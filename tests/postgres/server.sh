@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # A throwaway PostgreSQL server for the tests and benchmarks.
 #   server.sh start DIR   initdb a cluster in a fresh /tmp directory, start it on a free loopback
 #                         port with its unix socket there, and write a libpq connection string to

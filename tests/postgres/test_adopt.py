@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Existing PostgreSQL databases, loaded from the Xeneta dumps with psql the way their users load
 them, adopted with `prkl init` and queried through prkl: the answers equal SQLite's, day by day."""
 

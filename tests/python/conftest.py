@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Stores for the Python tests: a SQLite file, and a database on the throwaway PostgreSQL server
 that CTest started (tests/postgres/server.sh). Without that server the PostgreSQL cases fail."""
 

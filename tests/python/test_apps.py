@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The Flask and Bottle examples over real HTTP: gunicorn on a free loopback port, urllib calls."""
 
 import contextlib

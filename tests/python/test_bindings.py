@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """`import prkl` on both backends: answers, exceptions, batches and threads."""
 
 import datetime

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Storage failures reach Python as their kinds (ConnectionLost, InDoubt, StorageError) with the
 backend's code, provoked for real: a plain SQL client, an outage of the test server's database,
 a server that never answers."""

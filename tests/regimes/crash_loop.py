@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Crash loop: kill -9 a process applying a large batch at random moments, again and again,
 then check the store: its integrity, that the batch is either all there or not at all, and that
 a retry with the same id lands it exactly once.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The reliability regimes at full size, on both backends: the crash loop (200 kills each) and the
 # soak (60 s of 8 readers and 2 writers each). Starts its own PostgreSQL server and stops it.
 # Needs a build with the Python module (BUILD_DIR, default build). Figures go to stdout;

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Soak: readers and writers on one store at once for a while. Every batch puts 7 prices on each
 of 5 days, so a read that sees some batch boundary sees the same count, a multiple of 7, on every
 day; each batch's prices carry a value derived from its id, so the totals show each landed once.

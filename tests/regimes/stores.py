@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Fresh stores for the reliability regimes: a SQLite file, or a new database on the PostgreSQL
 server whose key/value conninfo is in $PRKL_TEST_PG_CONNINFO_FILE (started by CTest or run.sh)."""
 

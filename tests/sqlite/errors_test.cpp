@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // SQLite only: a StorageError carries SQLite's extended result code.
 
 #include <catch2/catch.hpp>

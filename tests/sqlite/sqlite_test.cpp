@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // What only the SQLite backend has: a file that may be something else, a directory that may be
 // read-only, a file that may not grow, and writers of other processes waiting on one lock.
 

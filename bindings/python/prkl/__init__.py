@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """prkl: freight-rate data. Daily price statistics between ports and regions, all-or-nothing
 price batches, and port lookup, over SQLite or PostgreSQL.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Type stubs for prkl's native module."""
 
 import datetime

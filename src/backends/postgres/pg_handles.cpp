@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "pg_handles.hpp"
 
 #include <fmt/format.h>

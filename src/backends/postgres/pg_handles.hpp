@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 
 // RAII owners for libpq: a connection, a result, and a transaction that rolls back unless

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "pg_store.hpp"
 
 #include <fmt/format.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "sqlite_handles.hpp"
 
 #include <fmt/format.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 
 // RAII owners for the SQLite C API: a connection, a prepared statement that is reset and rebound

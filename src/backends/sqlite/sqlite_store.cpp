@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "sqlite_store.hpp"
 
 #include <fmt/format.h>

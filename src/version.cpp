@@ -1,0 +1,11 @@
+// SPDX-License-Identifier: MIT
+#include "prkl/version.hpp"
+
+namespace prkl {
+
+// Compiled into the library, so it reports the library's version whatever headers the caller saw.
+const char* version() noexcept {
+  return PRKL_VERSION_STRING;
+}
+
+}  // namespace prkl
