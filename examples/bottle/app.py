@@ -5,19 +5,35 @@
 
 GET /rates?date_from=&date_to=&origin=&destination=[&bucket=week][&percentiles=25,50,75][&currency=EUR]
 
-A store that cannot be reached is 503 with Retry-After; any other failure of the store is 500.
+GET /ports?search=&region=&limit=&offset=,  GET /health
+
+Every error is JSON, {"error": "..."}, never Bottle's HTML page: 400 for a bad parameter, 404 for
+an unknown port, region or route, 405, 503 with Retry-After when the store cannot be reached, and
+500 for any other failure. The store (PRKL_DB) is opened on first use in each worker process, so
+`gunicorn --preload` never shares a connection across a fork.
 """
 
 import functools
 import json
 import os
+import threading
 
 import bottle
 
 import prkl
 
 app = bottle.Bottle()
-db = prkl.connect(os.environ.get("PRKL_DB", "sqlite:prkl.db"))
+_connection = {"pid": None, "db": None}
+_connection_lock = threading.Lock()
+
+
+def get_db():
+    """This process's prkl database: thread-safe, but opened after any fork."""
+    with _connection_lock:
+        if _connection["db"] is None or _connection["pid"] != os.getpid():
+            _connection["db"] = prkl.connect(os.environ.get("PRKL_DB", "sqlite:prkl.db"))
+            _connection["pid"] = os.getpid()
+        return _connection["db"]
 
 
 def answer(status, body):
@@ -30,13 +46,20 @@ def fail(status, message):
     return answer(status, {"error": message})
 
 
-def storage_errors(route):
-    """Installed on every route: a lost connection is worth asking again, other failures not."""
+def prkl_errors(route):
+    """Installed on every route: each prkl error gets its status, whichever route raised it."""
     @functools.wraps(route)
     def wrapper(*args, **kwargs):
         try:
             return route(*args, **kwargs)
+        except prkl.InvalidArgument as e:
+            return fail(400, str(e))
+        except prkl.NotFound as e:
+            return fail(404, str(e))
+        except prkl.ValidationError as e:
+            return answer(422, {"error": str(e), "errors": [row.to_dict() for row in e.errors]})
         except (prkl.ConnectionLost, prkl.InDoubt) as e:
+            # A lost connection is worth asking again; other failures of the store are not.
             bottle.response.set_header("Retry-After", "5")
             return fail(503, f"the rate store is unavailable: {e}")
         except prkl.StorageError as e:
@@ -44,7 +67,7 @@ def storage_errors(route):
     return wrapper
 
 
-app.install(storage_errors)
+app.install(prkl_errors)
 
 
 @app.get("/rates")
@@ -62,14 +85,9 @@ def rates():
         if not asked or not all(-1000 < p < 1000 for p in asked):
             return fail(400, f"parameter 'percentiles': '{q.percentiles}' is not a list of "
                              "percentiles like 25,50,75")
-    try:
-        days = db.rates(q.date_from, q.date_to, q.origin, q.destination,
-                        bucket=q.get("bucket") or "day", percentiles=asked,
-                        currency=q.get("currency") or "USD")
-    except prkl.InvalidArgument as e:
-        return fail(400, str(e))
-    except prkl.NotFound as e:
-        return fail(404, str(e))
+    days = get_db().rates(q.date_from, q.date_to, q.origin, q.destination,
+                          bucket=q.get("bucket") or "day", percentiles=asked,
+                          currency=q.get("currency") or "USD")
     out = []
     for d in days:
         values = d.to_dict()
@@ -88,21 +106,31 @@ def ports():
         if not text.isdigit() or int(text) > 1_000_000_000:
             return fail(400, f"parameter '{name}': '{text}' is not an integer in 0..1000000000")
         numbers[name] = int(text)
-    try:
-        found = db.ports(region=q.get("region") or None, search=q.get("search") or None,
-                         **numbers)
-    except prkl.NotFound as e:
-        return fail(404, str(e))
+    found = get_db().ports(region=q.get("region") or None, search=q.get("search") or None,
+                           **numbers)
     return answer(200, {"ports": [p.to_dict() for p in found]})
 
 
 @app.get("/health")
 def health():
+    db = get_db()
     db.ping()
     return answer(200, {"status": "ok", "backend": db.backend})
 
 
-@app.error(404)
-@app.error(405)
-def no_route(error):
-    return fail(error.status_code, f"no route {bottle.request.method} {bottle.request.path}")
+def json_error(error):
+    """Bottle's answer to whatever no route handled (404, 405, an uncaught exception: 500) as
+    JSON in place of its HTML page."""
+    bottle.response.content_type = "application/json"
+    if error.status_code == 404:
+        message = f"no route {bottle.request.method} {bottle.request.path}"
+    elif error.status_code == 405:
+        message = f"{bottle.request.method} is not allowed on {bottle.request.path}"
+    elif error.status_code >= 500:
+        message = "internal error"
+    else:
+        message = str(error.body)
+    return json.dumps({"error": message})
+
+
+app.default_error_handler = json_error

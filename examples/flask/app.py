@@ -3,6 +3,17 @@
 
     PRKL_DB=sqlite:rates.db PYTHONPATH=build/python gunicorn --threads 8 --chdir examples/flask 'app:create_app()'
 
+In another Flask app, mount the routes under any prefix and configure them through app.config:
+
+    from app import rates
+    app.config["PRKL_DB"] = "postgresql://..."
+    app.register_blueprint(rates, url_prefix="/freight")
+
+create_app() reads every PRKL_* environment variable into app.config (PRKL_DB, the store's URL;
+PRKL_URL_PREFIX; PRKL_MAX_CONTENT_LENGTH, the largest upload in bytes, 64 MiB by default). The
+store is opened on first use in each worker process, so `gunicorn --preload` never shares a
+connection across a fork.
+
 GET  /rates?date_from=&date_to=&origin=&destination=     ratestask: [{"day", "average_price"}, ...]
 GET  /rates?date_from=&date_to=&orig_code=&dest_code=    operations-task: {"rates": [{"count", "day", "price"}]}
      both also take &bucket=day|week|month, &percentiles=25,50,75 (adds "p25", ... keys) and
@@ -12,22 +23,28 @@ GET  /rates/matrix?date_from=&date_to=&origins=a,b&destinations=c,d (same option
 POST /prices    date_from, date_to, origin_code, destination_code, price[, currency] (JSON or form)
 POST /batches   a CSV body (?batch_id= or Idempotency-Key) or JSON {"batch_id", "rows": [...]}
 GET  /ports?search=&region=&limit=&offset=,  GET /ports/<code>,  GET /regions,  GET /health
+GET  /openapi.json   the OpenAPI 3 description of all of the above
 
 Bad input is 400 with {"error": "..."} naming the parameter and value; an unknown port or region
-is 404; a batch with bad rows is 422 with every row error. A store that cannot be reached is 503
+is 404; a batch with bad rows is 422 with every row error; an upload over the size limit is 413. A store that cannot be reached is 503
 with Retry-After (nothing was written); so is a write whose connection was lost while it
 committed, with the "batch_id" to send it again with (it lands once). Any other failure of the
-store is 500.
+store is 500, and so is any other failure: every error is JSON, never an HTML page.
 """
 
 import csv
 import io
+import json
 import os
+import threading
 import uuid
 
-from flask import Flask, g, jsonify, request
+from flask import Blueprint, Flask, abort, current_app, g, jsonify, request, url_for
+from werkzeug.exceptions import HTTPException
 
 import prkl
+
+from openapi import openapi_document
 
 
 class BadRequest(Exception):
@@ -82,48 +99,273 @@ def answer_options(args):
             "currency": args.get("currency") or "USD"}
 
 
+rates = Blueprint("prkl_rates", __name__)
+
+# Uploads are whole CSV batches; this bounds what one request may make the worker hold.
+DEFAULT_MAX_CONTENT_LENGTH = 64 * 1024 * 1024
+
+
+class _Connection:
+    """The store of one app in one process, opened on first use. A prkl database is safe to
+    share between threads (it pools its connections), but not across fork: gunicorn --preload
+    imports the app before forking its workers, so each worker opens its own here."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.pid = None
+        self.db = None
+
+    def get(self, url):
+        with self.lock:
+            if self.db is None or self.pid != os.getpid():
+                self.db = prkl.connect(url)
+                self.pid = os.getpid()
+            return self.db
+
+
+def get_db():
+    """The app's prkl database (app.config["PRKL_DB"])."""
+    connection = current_app.extensions.setdefault("prkl", _Connection())
+    return connection.get(current_app.config.get("PRKL_DB", "sqlite:prkl.db"))
+
+
+def error(status, message, **extra):
+    return jsonify({"error": message, **extra}), status
+
+
+@rates.errorhandler(BadRequest)
+def bad_request(e):
+    return error(400, str(e))
+
+
+@rates.errorhandler(prkl.InvalidArgument)
+def invalid(e):
+    return error(400, str(e))
+
+
+@rates.errorhandler(prkl.NotFound)
+def not_found(e):
+    return error(404, str(e))
+
+
+@rates.errorhandler(prkl.ValidationError)
+def invalid_rows(e):
+    return error(422, str(e), errors=[row.to_dict() for row in e.errors])
+
+
+@rates.errorhandler(prkl.ConnectionLost)
+def unreachable(e):
+    body, status = error(503, f"the rate store is unavailable: {e}")
+    return body, status, {"Retry-After": RETRY_AFTER}
+
+
+@rates.errorhandler(prkl.InDoubt)
+def in_doubt(e):
+    # The batch id makes the retry safe: it lands once whether or not this one did.
+    batch_id = g.get("batch_id")
+    body, status = error(503, f"the write may or may not have landed; send it again with "
+                              f"batch_id (or Idempotency-Key) '{batch_id}': {e}",
+                         batch_id=batch_id)
+    return body, status, {"Retry-After": RETRY_AFTER}
+
+
+@rates.errorhandler(prkl.StorageError)
+def store_failed(e):
+    return error(500, f"the rate store failed: {e}")
+
+
+@rates.errorhandler(HTTPException)
+def http_error(e):
+    """Flask's own errors (413 for an upload over MAX_CONTENT_LENGTH, 404, 405) as JSON."""
+    return error(e.code, f"{e.name}: {e.description}")
+
+
+@rates.errorhandler(Exception)
+def unexpected(e):
+    """Anything else is a bug worth logging in full, and still a JSON answer."""
+    if isinstance(e, HTTPException):
+        return http_error(e)
+    current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
+    return error(500, "internal error")
+
+
+def ratestask_fields(options):
+    return ("day", "average_price") + (("percentiles",) if options["percentiles"] else ())
+
+
+@rates.get("/rates")
+def rates_route():
+    db = get_db()
+    args = request.args
+    date_from, date_to = required(args, "date_from"), required(args, "date_to")
+    options = answer_options(args)
+    if "orig_code" in args or "dest_code" in args:
+        # operations-task: newest day first, the exact average in cents, count 0 not null.
+        days = db.rates(date_from, date_to, required(args, "orig_code"),
+                        required(args, "dest_code"), min_count=3,
+                        scale=integer(args, "scale", 2), **options)
+        out = []
+        for d in reversed(days):
+            values = d.to_dict()
+            entry = {"count": d.count, "day": values.pop("day"),
+                     "price": values.pop("average_price")}
+            entry.update((k, v) for k, v in values.items() if k.startswith("p"))
+            out.append(entry)
+        return jsonify({"rates": out})
+    # Written as JSON by prkl itself: no Python object per day on the hot path.
+    body = db.rates_json(date_from, date_to, required(args, "origin"),
+                         required(args, "destination"), fields=ratestask_fields(options),
+                         **options)
+    return current_app.response_class(body + "\n", mimetype="application/json")
+
+
+@rates.get("/rates/matrix")
+def rates_matrix():
+    args = request.args
+    options = answer_options(args)
+    body = get_db().rates_matrix_json(required(args, "date_from"), required(args, "date_to"),
+                                      codes(args, "origins"), codes(args, "destinations"),
+                                      fields=ratestask_fields(options), **options)
+    return current_app.response_class(body + "\n", mimetype="application/json")
+
+
+def apply_status(result):
+    body = {k: v for k, v in result.to_dict().items() if k != "replayed"}
+    # A retried batch id gets the first answer again; the header tells it was a replay.
+    headers = {"Idempotent-Replayed": "true"} if result.replayed else {}
+    return jsonify(body), 201, headers
+
+
+@rates.post("/prices")
+def upload_price():
+    db = get_db()
+    data = request.get_json(silent=True) if request.is_json else request.form
+    if data is None or not hasattr(data, "get"):
+        raise BadRequest("expected a JSON object or a form")
+    row = {"origin": required(data, "origin_code"),
+           "destination": required(data, "destination_code"),
+           "date_from": required(data, "date_from"), "date_to": required(data, "date_to"),
+           "price": str(required(data, "price"))}
+    if data.get("currency"):
+        row["currency"] = str(data.get("currency"))
+    batch_id = g.batch_id = request.headers.get("Idempotency-Key") or f"price-{uuid.uuid4()}"
+    errors = db.validate([row])
+    unknown = [e for e in errors if e.message.startswith("unknown port")]
+    if unknown:
+        return error(404, unknown[0].message)
+    if errors:
+        return error(400, "; ".join(f"{e.field}: {e.message}" for e in errors))
+    return apply_status(db.apply([row], batch_id=batch_id))
+
+
+@rates.before_request
+def refuse_large_uploads():
+    # Werkzeug 2.2 (Debian 12) enforces MAX_CONTENT_LENGTH only when it parses a form; a body
+    # declared larger is refused here before anything reads it.
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    if limit is not None and (request.content_length or 0) > limit:
+        abort(413)
+
+
+def upload_body():
+    """The request body, read no further than MAX_CONTENT_LENGTH even when it came chunked,
+    without a length to check beforehand."""
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    if limit is None:
+        return request.get_data()
+    body = request.stream.read(limit + 1)
+    if len(body) > limit:
+        abort(413)
+    return body
+
+
+@rates.post("/batches")
+def upload_batch():
+    raw = upload_body()
+    if request.is_json:
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            body = None
+        if not isinstance(body, dict) or not isinstance(body.get("rows"), list):
+            raise BadRequest('expected {"batch_id": "...", "rows": [...]}')
+        batch_id = body.get("batch_id") or request.headers.get("Idempotency-Key")
+        rows = body["rows"]
+        if not all(isinstance(r, (dict, list)) for r in rows):
+            raise BadRequest("every row must be an object or an array")
+    else:
+        batch_id = request.args.get("batch_id") or request.headers.get("Idempotency-Key")
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise BadRequest("the CSV body is not UTF-8") from None
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        try:
+            rows = [{k: v for k, v in r.items() if k is not None} for r in reader]
+        except csv.Error as e:
+            raise BadRequest(f"malformed CSV: {e}") from None
+    if not batch_id:
+        raise BadRequest("missing parameter 'batch_id' (or an Idempotency-Key header)")
+    g.batch_id = str(batch_id)
+    return apply_status(get_db().apply(rows, batch_id=str(batch_id)))
+
+
+@rates.get("/ports")
+def ports():
+    args = request.args
+    found = get_db().ports(region=args.get("region") or None,
+                           search=args.get("search") or None,
+                           limit=integer(args, "limit", 100), offset=integer(args, "offset", 0))
+    return jsonify({"ports": [p.to_dict() for p in found]})
+
+
+@rates.get("/ports/<code>")
+def port(code):
+    return jsonify(get_db().port(code).to_dict())
+
+
+@rates.get("/regions")
+def regions():
+    return jsonify({"regions": [node.to_dict() for node in get_db().region_tree()]})
+
+
+@rates.get("/health")
+def health():
+    db = get_db()
+    db.ping()
+    return jsonify({"status": "ok", "backend": db.backend})
+
+
+@rates.get("/openapi.json")
+def openapi():
+    # The paths are relative to wherever the blueprint is mounted.
+    base_url = url_for("prkl_rates.openapi")[: -len("/openapi.json")] or "/"
+    return jsonify(openapi_document(prkl.__version__, base_url))
+
+
+def config_from_environment(app):
+    """Every PRKL_* environment variable into app.config; values that read as JSON (numbers,
+    true/false) become those, as Flask's from_prefixed_env() does."""
+    for name, text in os.environ.items():
+        if name.startswith("PRKL_"):
+            try:
+                app.config[name] = json.loads(text)
+            except ValueError:
+                app.config[name] = text
+
+
 def create_app(db_url=None):
+    """The examples' standalone app: the rates blueprint at PRKL_URL_PREFIX (default /)."""
     app = Flask(__name__)
     app.json.sort_keys = False
-    db = prkl.connect(db_url or os.environ.get("PRKL_DB", "sqlite:prkl.db"))
+    config_from_environment(app)
+    if db_url:
+        app.config["PRKL_DB"] = db_url
+    app.config["MAX_CONTENT_LENGTH"] = app.config.get("PRKL_MAX_CONTENT_LENGTH",
+                                                      DEFAULT_MAX_CONTENT_LENGTH)
+    app.register_blueprint(rates, url_prefix=app.config.get("PRKL_URL_PREFIX") or None)
 
-    def error(status, message, **extra):
-        return jsonify({"error": message, **extra}), status
-
-    @app.errorhandler(BadRequest)
-    def bad_request(e):
-        return error(400, str(e))
-
-    @app.errorhandler(prkl.InvalidArgument)
-    def invalid(e):
-        return error(400, str(e))
-
-    @app.errorhandler(prkl.NotFound)
-    def not_found(e):
-        return error(404, str(e))
-
-    @app.errorhandler(prkl.ValidationError)
-    def invalid_rows(e):
-        return error(422, str(e), errors=[row.to_dict() for row in e.errors])
-
-    @app.errorhandler(prkl.ConnectionLost)
-    def unreachable(e):
-        body, status = error(503, f"the rate store is unavailable: {e}")
-        return body, status, {"Retry-After": RETRY_AFTER}
-
-    @app.errorhandler(prkl.InDoubt)
-    def in_doubt(e):
-        # The batch id makes the retry safe: it lands once whether or not this one did.
-        batch_id = g.get("batch_id")
-        body, status = error(503, f"the write may or may not have landed; send it again with "
-                                  f"batch_id (or Idempotency-Key) '{batch_id}': {e}",
-                             batch_id=batch_id)
-        return body, status, {"Retry-After": RETRY_AFTER}
-
-    @app.errorhandler(prkl.StorageError)
-    def store_failed(e):
-        return error(500, f"the rate store failed: {e}")
-
+    # Routing fails before any blueprint is chosen, so these two belong to the app.
     @app.errorhandler(404)
     def no_route(e):
         return error(404, f"no route {request.method} {request.path}")
@@ -131,114 +373,6 @@ def create_app(db_url=None):
     @app.errorhandler(405)
     def wrong_method(e):
         return error(405, f"{request.method} is not allowed on {request.path}")
-
-    def ratestask_fields(options):
-        return ("day", "average_price") + (("percentiles",) if options["percentiles"] else ())
-
-    @app.get("/rates")
-    def rates():
-        args = request.args
-        date_from, date_to = required(args, "date_from"), required(args, "date_to")
-        options = answer_options(args)
-        if "orig_code" in args or "dest_code" in args:
-            # operations-task: newest day first, the exact average in cents, count 0 not null.
-            days = db.rates(date_from, date_to, required(args, "orig_code"),
-                            required(args, "dest_code"), min_count=3,
-                            scale=integer(args, "scale", 2), **options)
-            out = []
-            for d in reversed(days):
-                values = d.to_dict()
-                entry = {"count": d.count, "day": values.pop("day"),
-                         "price": values.pop("average_price")}
-                entry.update((k, v) for k, v in values.items() if k.startswith("p"))
-                out.append(entry)
-            return jsonify({"rates": out})
-        # Written as JSON by prkl itself: no Python object per day on the hot path.
-        body = db.rates_json(date_from, date_to, required(args, "origin"),
-                             required(args, "destination"), fields=ratestask_fields(options),
-                             **options)
-        return app.response_class(body + "\n", mimetype="application/json")
-
-    @app.get("/rates/matrix")
-    def rates_matrix():
-        args = request.args
-        options = answer_options(args)
-        body = db.rates_matrix_json(required(args, "date_from"), required(args, "date_to"),
-                                    codes(args, "origins"), codes(args, "destinations"),
-                                    fields=ratestask_fields(options), **options)
-        return app.response_class(body + "\n", mimetype="application/json")
-
-    def apply_status(result):
-        body = {k: v for k, v in result.to_dict().items() if k != "replayed"}
-        # A retried batch id gets the first answer again; the header tells it was a replay.
-        headers = {"Idempotent-Replayed": "true"} if result.replayed else {}
-        return jsonify(body), 201, headers
-
-    @app.post("/prices")
-    def upload_price():
-        data = request.get_json(silent=True) if request.is_json else request.form
-        if data is None or not hasattr(data, "get"):
-            raise BadRequest("expected a JSON object or a form")
-        row = {"origin": required(data, "origin_code"),
-               "destination": required(data, "destination_code"),
-               "date_from": required(data, "date_from"), "date_to": required(data, "date_to"),
-               "price": str(required(data, "price"))}
-        if data.get("currency"):
-            row["currency"] = str(data.get("currency"))
-        batch_id = g.batch_id = request.headers.get("Idempotency-Key") or f"price-{uuid.uuid4()}"
-        errors = db.validate([row])
-        unknown = [e for e in errors if e.message.startswith("unknown port")]
-        if unknown:
-            return error(404, unknown[0].message)
-        if errors:
-            return error(400, "; ".join(f"{e.field}: {e.message}" for e in errors))
-        return apply_status(db.apply([row], batch_id=batch_id))
-
-    @app.post("/batches")
-    def upload_batch():
-        if request.is_json:
-            body = request.get_json(silent=True)
-            if not isinstance(body, dict) or not isinstance(body.get("rows"), list):
-                raise BadRequest('expected {"batch_id": "...", "rows": [...]}')
-            batch_id = body.get("batch_id") or request.headers.get("Idempotency-Key")
-            rows = body["rows"]
-            if not all(isinstance(r, (dict, list)) for r in rows):
-                raise BadRequest("every row must be an object or an array")
-        else:
-            batch_id = request.args.get("batch_id") or request.headers.get("Idempotency-Key")
-            try:
-                text = request.get_data(as_text=False).decode("utf-8-sig")
-            except UnicodeDecodeError:
-                raise BadRequest("the CSV body is not UTF-8") from None
-            reader = csv.DictReader(io.StringIO(text, newline=""))
-            try:
-                rows = [{k: v for k, v in r.items() if k is not None} for r in reader]
-            except csv.Error as e:
-                raise BadRequest(f"malformed CSV: {e}") from None
-        if not batch_id:
-            raise BadRequest("missing parameter 'batch_id' (or an Idempotency-Key header)")
-        g.batch_id = str(batch_id)
-        return apply_status(db.apply(rows, batch_id=str(batch_id)))
-
-    @app.get("/ports")
-    def ports():
-        args = request.args
-        found = db.ports(region=args.get("region") or None, search=args.get("search") or None,
-                         limit=integer(args, "limit", 100), offset=integer(args, "offset", 0))
-        return jsonify({"ports": [p.to_dict() for p in found]})
-
-    @app.get("/ports/<code>")
-    def port(code):
-        return jsonify(db.port(code).to_dict())
-
-    @app.get("/regions")
-    def regions():
-        return jsonify({"regions": [node.to_dict() for node in db.region_tree()]})
-
-    @app.get("/health")
-    def health():
-        db.ping()
-        return jsonify({"status": "ok", "backend": db.backend})
 
     return app
 

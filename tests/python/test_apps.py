@@ -24,15 +24,15 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 class Server:
-    def __init__(self, app_dir, target, db_url):
+    def __init__(self, app_dir, target, db_url, extra_args=(), env=None):
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
-        env = dict(os.environ, PRKL_DB=db_url,
+        env = dict(os.environ, PRKL_DB=db_url, **(env or {}),
                    PYTHONPATH=os.pathsep.join([os.environ["PYTHONPATH"], str(app_dir)]))
         self.process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "--threads", "4", "--chdir", str(app_dir),
-             "-b", f"127.0.0.1:{self.port}", target],
+             "-b", f"127.0.0.1:{self.port}", *extra_args, target],
             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 30
         while True:
@@ -366,3 +366,168 @@ def test_flask_any_other_storage_failure_is_500(backend, empty_url):
         assert status == 500 and "Retry-After" not in headers and "failed" in body["error"], body
     finally:
         server.stop()
+
+
+# ---- The examples as parts of other applications -------------------------------------------
+
+def example_module(name):
+    """examples/<name>/app.py imported in this process (each under its own module name)."""
+    import importlib.util
+    directory = EXAMPLES / name
+    sys.path.insert(0, str(directory))
+    try:
+        spec = importlib.util.spec_from_file_location(f"{name}_example", directory / "app.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(directory))
+    return module
+
+
+def test_flask_blueprint_mounts_under_any_prefix(real_url):
+    import flask
+    example = example_module("flask")
+    host = flask.Flask("host")
+    host.config["PRKL_DB"] = real_url
+    host.register_blueprint(example.rates, url_prefix="/freight")
+    client = host.test_client()
+    response = client.get("/freight/rates", query_string={
+        "date_from": "2016-01-01", "date_to": "2016-01-10", "origin": "CNSGH",
+        "destination": "north_europe_main"})
+    assert response.status_code == 200
+    assert [d["average_price"] for d in response.json] == RATESTASK_ANSWER
+    assert client.get("/rates").status_code == 404  # only under the prefix
+    response = client.get("/freight/ports/XXXXX")
+    assert response.status_code == 404 and "XXXXX" in response.json["error"]
+    assert client.get("/freight/openapi.json").json["servers"] == [{"url": "/freight"}]
+
+
+def test_flask_configuration_from_environment(real_url, monkeypatch):
+    monkeypatch.setenv("PRKL_DB", real_url)
+    monkeypatch.setenv("PRKL_URL_PREFIX", "/v1")
+    monkeypatch.setenv("PRKL_MAX_CONTENT_LENGTH", "1000")
+    app = example_module("flask").create_app()
+    assert app.config["PRKL_DB"] == real_url and app.config["MAX_CONTENT_LENGTH"] == 1000
+    client = app.test_client()
+    assert client.get("/v1/ports/CNSGH").json["name"] == "Shanghai"
+    # An upload over the limit is refused before it is read, as JSON.
+    body = b"origin,destination,date_from,date_to,price\n" + b"CNSGH,NLRTM,2016-01-01,2016-01-01,1\n" * 100
+    response = client.post("/v1/batches?batch_id=big", data=body, content_type="text/csv")
+    assert response.status_code == 413 and "error" in response.json
+    assert prkl.connect(real_url).batch("big") is None
+
+
+def test_flask_unexpected_errors_are_json(real_url, monkeypatch):
+    example = example_module("flask")
+    app = example.create_app(real_url)
+
+    def broken():
+        raise RuntimeError("a bug")
+    monkeypatch.setattr(example, "get_db", broken)
+    response = app.test_client().get("/ports/CNSGH")
+    assert response.status_code == 500
+    assert response.json == {"error": "internal error"}  # the bug's text stays in the log
+
+
+def check_openapi_3(document, routes):
+    """The OpenAPI 3.0 rules the document must keep (Debian 12 packages no OpenAPI validator):
+    the required top-level fields, an operation object with responses for every path, parameters
+    with name, place and schema (path ones required and present in the path), every $ref
+    resolving inside the document, and exactly the app's routes described."""
+    assert document["openapi"].startswith("3.0.")
+    assert document["info"]["title"] and document["info"]["version"] == prkl.__version__
+
+    def resolve(ref):
+        assert ref.startswith("#/"), ref
+        node = document
+        for part in ref[2:].split("/"):
+            assert part in node, f"unresolved $ref {ref}"
+            node = node[part]
+        return node
+
+    def walk(node):
+        if isinstance(node, dict):
+            if "$ref" in node:
+                resolve(node["$ref"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+    walk(document)
+    methods = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
+    described = set()
+    for path, item in document["paths"].items():
+        assert path.startswith("/")
+        for method, operation in item.items():
+            assert method in methods, (path, method)
+            described.add((method.upper(), path))
+            assert operation["responses"], (path, method)
+            for status, response in operation["responses"].items():
+                assert status == "default" or (status.isdigit() and len(status) == 3)
+                response = resolve(response["$ref"]) if "$ref" in response else response
+                assert response["description"]
+            for parameter in operation.get("parameters", []):
+                assert parameter["in"] in {"query", "header", "path", "cookie"}
+                assert parameter["name"] and "schema" in parameter
+                if parameter["in"] == "path":
+                    assert parameter["required"] is True
+                    assert "{" + parameter["name"] + "}" in path
+    assert described == routes
+
+
+def test_flask_openapi_document_describes_every_route(real_url):
+    app = example_module("flask").create_app(real_url)
+    routes = {(method, str(rule).replace("<", "{").replace(">", "}"))
+              for rule in app.url_map.iter_rules() if rule.endpoint != "static"
+              for method in rule.methods - {"HEAD", "OPTIONS"}}
+    response = app.test_client().get("/openapi.json")
+    assert response.status_code == 200
+    check_openapi_3(response.json, routes)
+    json.dumps(response.json)  # plain JSON all through
+
+
+@pytest.mark.parametrize("app_dir,target", APPS)
+def test_gunicorn_preload_with_several_workers(real_url, app_dir, target):
+    server = Server(app_dir, target, real_url, extra_args=("--preload", "--workers", "2"))
+    try:
+        for _ in range(8):  # spread over both workers
+            status, _, body = server.get("/rates", date_from="2016-01-01",
+                                         date_to="2016-01-10", origin="CNSGH",
+                                         destination="north_europe_main")
+            assert status == 200 and [d["average_price"] for d in body] == RATESTASK_ANSWER
+    finally:
+        server.stop()
+
+
+def wsgi_call(app, method, path, query=""):
+    from wsgiref.util import setup_testing_defaults
+    environ = {}
+    setup_testing_defaults(environ)
+    environ.update(REQUEST_METHOD=method, PATH_INFO=path, QUERY_STRING=query)
+    started = {}
+
+    def start_response(status, headers, exc_info=None):
+        started.update(status=int(status.split()[0]), headers=dict(headers))
+    body = b"".join(app(environ, start_response))
+    return started["status"], started["headers"], body
+
+
+def test_bottle_every_error_is_json(real_url, monkeypatch):
+    monkeypatch.setenv("PRKL_DB", real_url)
+    example = example_module("bottle")
+    cases = [("GET", "/nowhere", "", 404), ("POST", "/rates", "", 405),
+             ("GET", "/rates", "date_from=2016-01-01&date_to=2016-01-02&origin=CNSGH", 400),
+             ("GET", "/ports", "region=atlantis", 404)]
+    for method, path, query, status in cases:
+        got, headers, body = wsgi_call(example.app, method, path, query)
+        assert got == status, (path, body)
+        assert headers["Content-Type"].startswith("application/json")
+        assert "error" in json.loads(body)
+
+    def broken():
+        raise RuntimeError("a bug")
+    monkeypatch.setattr(example, "get_db", broken)
+    got, headers, body = wsgi_call(example.app, "GET", "/health")
+    assert got == 500 and headers["Content-Type"].startswith("application/json")
+    assert json.loads(body) == {"error": "internal error"}

@@ -1,0 +1,165 @@
+# SPDX-License-Identifier: MIT
+"""The OpenAPI 3 description of the Flask example's routes, built with apispec (Debian's
+python3-apispec) and served at GET /openapi.json."""
+
+from apispec import APISpec
+
+
+def _query(name, description, required=False, schema=None):
+    return {"name": name, "in": "query", "required": required, "description": description,
+            "schema": schema or {"type": "string"}}
+
+
+DATE = {"type": "string", "format": "date"}
+INTEGER = {"type": "integer", "minimum": 0}
+ANSWER_OPTIONS = [
+    _query("bucket", "day (default), week (Monday to Sunday) or month",
+           schema={"type": "string", "enum": ["day", "week", "month"]}),
+    _query("percentiles", "comma-separated percents, 1..99 (adds p25, p50, ... keys)"),
+    _query("currency", "ISO 4217 code; each day converted at its own exchange rate (default USD)"),
+]
+ERRORS = {
+    "400": {"$ref": "#/components/responses/BadRequest"},
+    "404": {"$ref": "#/components/responses/NotFound"},
+    "500": {"$ref": "#/components/responses/StoreFailed"},
+    "503": {"$ref": "#/components/responses/Unavailable"},
+}
+
+
+def _json(schema_name, description):
+    return {"description": description,
+            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema_name}"}}}}
+
+
+def openapi_document(version, base_url="/"):
+    """`base_url`: where the routes are mounted (the blueprint's prefix)."""
+    spec = APISpec(title="prkl freight rates", version=version, openapi_version="3.0.3",
+                   servers=[{"url": base_url}],
+                   info={"description": "The ratestask and operations-task rates APIs served by "
+                                        "prkl, with ports, regions and batch uploads."})
+    nullable_number = {"type": "number", "nullable": True}
+    spec.components.schema("Error", {
+        "type": "object", "required": ["error"],
+        "properties": {"error": {"type": "string"},
+                       "errors": {"type": "array", "items": {"$ref": "#/components/schemas/RowError"}},
+                       "batch_id": {"type": "string"}}})
+    spec.components.schema("RowError", {
+        "type": "object", "properties": {"row": {"type": "integer"}, "field": {"type": "string"},
+                                         "message": {"type": "string"}}})
+    spec.components.schema("RatestaskDay", {
+        "type": "object", "required": ["day", "average_price"],
+        "properties": {"day": DATE, "average_price": nullable_number},
+        "additionalProperties": nullable_number,
+        "description": "One day (or bucket); p25, p50, ... when percentiles were asked."})
+    spec.components.schema("OperationsTaskRates", {
+        "type": "object", "required": ["rates"],
+        "properties": {"rates": {"type": "array", "items": {
+            "type": "object", "required": ["count", "day", "price"],
+            "properties": {"count": INTEGER, "day": DATE, "price": nullable_number}}}}})
+    spec.components.schema("Matrix", {
+        "type": "object", "required": ["lanes"],
+        "properties": {"lanes": {"type": "array", "items": {
+            "type": "object", "properties": {
+                "origin": {"type": "string"}, "destination": {"type": "string"},
+                "rates": {"type": "array", "items": {"$ref": "#/components/schemas/RatestaskDay"}}}}}}})
+    spec.components.schema("BatchResult", {
+        "type": "object",
+        "properties": {"batch_id": {"type": "string"}, "rows": INTEGER, "prices": INTEGER}})
+    spec.components.schema("Port", {
+        "type": "object", "required": ["code", "name", "region"],
+        "properties": {"code": {"type": "string", "minLength": 5, "maxLength": 5},
+                       "name": {"type": "string"}, "region": {"type": "string"}}})
+    spec.components.schema("RegionNode", {
+        "type": "object",
+        "properties": {"slug": {"type": "string"}, "name": {"type": "string"},
+                       "children": {"type": "array", "items": {"$ref": "#/components/schemas/RegionNode"}}}})
+    for name, description in [("BadRequest", "a malformed or missing parameter, named"),
+                              ("NotFound", "an unknown port, region or route"),
+                              ("StoreFailed", "the store failed"),
+                              ("Unavailable", "the store cannot be reached now: ask again after "
+                                              "Retry-After seconds")]:
+        spec.components.response(name, _json("Error", description))
+
+    rates_params = [
+        _query("date_from", "first day, YYYY-MM-DD", True, DATE),
+        _query("date_to", "last day, YYYY-MM-DD", True, DATE),
+        _query("origin", "ratestask: a port code or a region slug"),
+        _query("destination", "ratestask: a port code or a region slug"),
+        _query("orig_code", "operations-task: a port code or a region slug"),
+        _query("dest_code", "operations-task: a port code or a region slug"),
+        _query("scale", "operations-task: decimal places of price (default 2)", schema=INTEGER),
+    ] + ANSWER_OPTIONS
+    spec.path(path="/rates", operations={"get": {
+        "summary": "Price statistics for every day of a range between two locations",
+        "parameters": rates_params,
+        "responses": {"200": {"description": "ratestask (origin, destination): an array of days; "
+                                             "operations-task (orig_code, dest_code): {rates}",
+                              "content": {"application/json": {"schema": {"oneOf": [
+                                  {"type": "array", "items": {"$ref": "#/components/schemas/RatestaskDay"}},
+                                  {"$ref": "#/components/schemas/OperationsTaskRates"}]}}}},
+                      **ERRORS}}})
+    spec.path(path="/rates/matrix", operations={"get": {
+        "summary": "Every origin with every destination, up to 100 pairs",
+        "parameters": [_query("date_from", "first day", True, DATE),
+                       _query("date_to", "last day", True, DATE),
+                       _query("origins", "comma-separated ports or regions", True),
+                       _query("destinations", "comma-separated ports or regions", True)] + ANSWER_OPTIONS,
+        "responses": {"200": _json("Matrix", "one entry per pair, origins outer"), **ERRORS}}})
+    upload_errors = {**ERRORS, "413": _json("Error", "the body is over the size limit"),
+                     "422": _json("Error", "bad rows, every one listed; nothing written")}
+    spec.path(path="/prices", operations={"post": {
+        "summary": "One price for every day of a range",
+        "parameters": [{"name": "Idempotency-Key", "in": "header", "schema": {"type": "string"}}],
+        "requestBody": {"required": True, "content": {ctype: {"schema": {
+            "type": "object",
+            "required": ["date_from", "date_to", "origin_code", "destination_code", "price"],
+            "properties": {"date_from": DATE, "date_to": DATE, "origin_code": {"type": "string"},
+                           "destination_code": {"type": "string"},
+                           "price": {"type": "string", "description": "decimal, in currency"},
+                           "currency": {"type": "string"}}}}
+            for ctype in ("application/json", "application/x-www-form-urlencoded")}},
+        "responses": {"201": _json("BatchResult", "written (or replayed: Idempotent-Replayed)"),
+                      **upload_errors}}})
+    spec.path(path="/batches", operations={"post": {
+        "summary": "A batch of rows, written all or nothing, once per batch id",
+        "parameters": [_query("batch_id", "the batch id (or an Idempotency-Key header)"),
+                       {"name": "Idempotency-Key", "in": "header", "schema": {"type": "string"}}],
+        "requestBody": {"required": True, "content": {
+            "text/csv": {"schema": {"type": "string"}},
+            "application/json": {"schema": {"type": "object", "required": ["rows"], "properties": {
+                "batch_id": {"type": "string"},
+                "rows": {"type": "array", "items": {"type": "object"}}}}}}},
+        "responses": {"201": _json("BatchResult", "written (or replayed: Idempotent-Replayed)"),
+                      **upload_errors}}})
+    spec.path(path="/ports", operations={"get": {
+        "summary": "Ports by case-insensitive search, within a region at any depth",
+        "parameters": [_query("search", "text in the code or name"),
+                       _query("region", "a region slug"),
+                       _query("limit", "at most this many (default 100)", schema=INTEGER),
+                       _query("offset", "skip this many", schema=INTEGER)],
+        "responses": {"200": {"description": "ports by code", "content": {"application/json": {
+            "schema": {"type": "object", "properties": {
+                "ports": {"type": "array", "items": {"$ref": "#/components/schemas/Port"}}}}}}},
+            **ERRORS}}})
+    spec.path(path="/ports/{code}", operations={"get": {
+        "summary": "One port",
+        "parameters": [{"name": "code", "in": "path", "required": True,
+                        "schema": {"type": "string"}}],
+        "responses": {"200": _json("Port", "the port"), **ERRORS}}})
+    spec.path(path="/regions", operations={"get": {
+        "summary": "The region forest",
+        "responses": {"200": {"description": "roots and children by slug", "content": {
+            "application/json": {"schema": {"type": "object", "properties": {
+                "regions": {"type": "array", "items": {"$ref": "#/components/schemas/RegionNode"}}}}}}},
+            **ERRORS}}})
+    spec.path(path="/health", operations={"get": {
+        "summary": "The store answers",
+        "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {
+            "type": "object", "properties": {"status": {"type": "string"},
+                                             "backend": {"type": "string"}}}}}},
+                      "503": {"$ref": "#/components/responses/Unavailable"}}}})
+    spec.path(path="/openapi.json", operations={"get": {
+        "summary": "This document",
+        "responses": {"200": {"description": "OpenAPI 3.0",
+                              "content": {"application/json": {"schema": {"type": "object"}}}}}}})
+    return spec.to_dict()
