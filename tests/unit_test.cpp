@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 #include <fstream>
 #include <limits>
+#include <prkl/format.hpp>
 #include <prkl/prkl.hpp>
 #include <sstream>
 
@@ -71,6 +72,22 @@ TEST_CASE("decimals print with their scale") {
   CHECK(Decimal{5, 3}.to_string() == "0.005");
   CHECK(Decimal{std::numeric_limits<std::int64_t>::min(), 1}.to_string() ==
         "-922337203685477580.8");
+}
+
+TEST_CASE("fmt formats decimals and rate days") {
+  CHECK(fmt::format("{}", Decimal{111250, 2}) == "1112.50");
+  CHECK(fmt::format("[{:>8}]", Decimal{-25, 2}) == "[   -0.25]");
+  const RateDay day{parse_date("2016-01-05"),
+                    24,
+                    Decimal{1142, 0},
+                    1001,
+                    1300,
+                    {{50, Decimal{1140, 0}}, {90, std::nullopt}}};
+  CHECK(fmt::format("{}", day) ==
+        "2016-01-05 count=24 average=1142 min=1001 max=1300 p50=1140 p90=null");
+  const RateDay empty{parse_date("2016-01-03"), 0, std::nullopt, std::nullopt, std::nullopt, {}};
+  CHECK(fmt::format("{:.10}", empty) == "2016-01-03");
+  CHECK(fmt::format("{}", empty) == "2016-01-03 count=0 average=null min=null max=null");
 }
 
 TEST_CASE("dumps: COPY blocks, escapes, any order, trailing statements") {
