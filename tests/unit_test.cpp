@@ -74,6 +74,25 @@ TEST_CASE("decimals print with their scale") {
         "-922337203685477580.8");
 }
 
+TEST_CASE("store URLs are shown without their password") {
+  CHECK(redact_url("postgresql://rates:s3cret@db.example:5432/rates?sslmode=require") ==
+        "postgresql://rates:***@db.example:5432/rates?sslmode=require");
+  CHECK(redact_url("postgres://rates:p@ss@db/rates") == "postgres://rates:***@db/rates");
+  CHECK(redact_url("postgresql://db/rates?user=a&password=s3cret&sslmode=require") ==
+        "postgresql://db/rates?user=a&password=***&sslmode=require");
+  CHECK(redact_url("postgresql://rates@db/rates") == "postgresql://rates@db/rates");
+  CHECK(redact_url("POSTGRESQL://u:pw@h") == "POSTGRESQL://u:***@h");
+  CHECK(redact_url("host=db password=s3cret dbname=rates") == "host=db password=*** dbname=rates");
+  // libpq quotes with '...' and escapes \' and \\ inside.
+  CHECK(redact_url(R"(host=db password = 'it\'s \\ secret' dbname=rates)") ==
+        "host=db password = *** dbname=rates");
+  CHECK(redact_url("host=db passwordx=1 password='a b'") == "host=db passwordx=1 password=***");
+  CHECK(redact_url("sqlite:/tmp/password=x.db") == "sqlite:/tmp/password=x.db");
+  CHECK(redact_url("") == "");
+  CHECK(redact_url("password=") == "password=***");
+  CHECK(redact_url("=x password") == "=x password");
+}
+
 TEST_CASE("fmt formats decimals and rate days") {
   CHECK(fmt::format("{}", Decimal{111250, 2}) == "1112.50");
   CHECK(fmt::format("[{:>8}]", Decimal{-25, 2}) == "[   -0.25]");

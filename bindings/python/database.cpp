@@ -47,6 +47,7 @@ class Pool {
   Lease take() {
     std::unique_lock lock(mutex_);
     for (;;) {
+      if (closed_) throw Error(fmt::format("prkl.Database({}) is closed", redact_url(url_)));
       if (!idle_.empty()) {
         auto db = std::move(idle_.back());
         idle_.pop_back();
@@ -70,10 +71,31 @@ class Pool {
 
   const std::string& url() const { return url_; }
 
+  /// Closes the idle connections now and each borrowed one when it comes back; every later
+  /// call throws. Closing twice is harmless, as for sqlite3 and psycopg connections.
+  void close() {
+    std::vector<std::unique_ptr<Database>> closing;
+    {
+      std::lock_guard lock(mutex_);
+      closed_ = true;
+      closing.swap(idle_);
+    }
+    returned_.notify_all();  // waiters wake to find it closed
+  }
+
+  bool closed() {
+    std::lock_guard lock(mutex_);
+    return closed_;
+  }
+
  private:
   void give_back(std::unique_ptr<Database> db) {
     {
       std::lock_guard lock(mutex_);
+      if (closed_) {
+        --opened_;
+        return;  // `db` closes as it goes out of scope
+      }
       idle_.push_back(std::move(db));
     }
     returned_.notify_one();
@@ -86,6 +108,7 @@ class Pool {
   std::condition_variable returned_;
   std::vector<std::unique_ptr<Database>> idle_;
   std::size_t opened_ = 0;
+  bool closed_ = false;
 };
 
 Date date_argument(const py::handle& value, const char* what) {
@@ -212,7 +235,32 @@ void bind_database(py::module_& m) {
   py::class_<Pool>(m, "Database",
                    "A prkl store. Safe to share between threads: each call borrows one of up to "
                    "`pool_size` connections and releases the GIL while it works.")
-      .def_property_readonly("url", &Pool::url)
+      .def_property_readonly(
+          "url", [](const Pool& pool) { return redact_url(pool.url()); },
+          "The store's URL with any password shown as ***.")
+      .def(
+          "close",
+          [](Pool& pool) {
+            py::gil_scoped_release release;  // a connection may take a moment to close
+            pool.close();
+          },
+          "Close every connection; later calls raise prkl.Error. Closing again does nothing.")
+      .def_property_readonly("closed", &Pool::closed)
+      .def("__enter__", [](py::object self) { return self; })
+      .def(
+          "__exit__",
+          [](Pool& pool, const py::object&, const py::object&, const py::object&) {
+            py::gil_scoped_release release;
+            pool.close();
+            return false;  // exceptions from the block go on
+          },
+          "`with prkl.connect(url) as db:` closes db at the end of the block, as duckdb and "
+          "psycopg connections do.")
+      .def("__repr__",
+           [](Pool& pool) {
+             return fmt::format("<prkl.Database url='{}'{}>", redact_url(pool.url()),
+                                pool.closed() ? " closed" : "");
+           })
       .def_property_readonly("backend",
                              [](Pool& pool) {
                                py::gil_scoped_release release;

@@ -19,6 +19,7 @@ import os
 import threading
 
 import bottle
+import simplejson
 
 import prkl
 
@@ -39,7 +40,8 @@ def get_db():
 def answer(status, body):
     bottle.response.status = status
     bottle.response.content_type = "application/json"
-    return json.dumps(body)
+    # Decimals (averages asked with a scale) as JSON numbers with their exact text.
+    return simplejson.dumps(body, use_decimal=True)
 
 
 def fail(status, message):

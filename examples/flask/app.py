@@ -42,6 +42,9 @@ import uuid
 from flask import Blueprint, Flask, abort, current_app, g, jsonify, request, url_for
 from werkzeug.exceptions import HTTPException
 
+import simplejson
+from flask.json.provider import DefaultJSONProvider
+
 import prkl
 
 from openapi import openapi_document
@@ -129,6 +132,23 @@ def get_db():
     return connection.get(current_app.config.get("PRKL_DB", "sqlite:prkl.db"))
 
 
+def exact_json(value, status=200):
+    """A JSON response whose decimal.Decimal values are numbers with their exact text (1112.50),
+    whichever JSON provider the host app has (Flask's own writes Decimals as strings)."""
+    return current_app.response_class(simplejson.dumps(value, use_decimal=True) + "\n",
+                                      status=status, mimetype="application/json")
+
+
+class ExactJSONProvider(DefaultJSONProvider):
+    """jsonify() with Decimals as exact JSON numbers, for the standalone app."""
+
+    def dumps(self, obj, **kwargs):
+        kwargs.setdefault("default", self.default)
+        kwargs.setdefault("ensure_ascii", self.ensure_ascii)
+        kwargs.setdefault("sort_keys", self.sort_keys)
+        return simplejson.dumps(obj, use_decimal=True, **kwargs)
+
+
 def error(status, message, **extra):
     return jsonify({"error": message, **extra}), status
 
@@ -211,7 +231,7 @@ def rates_route():
                      "price": values.pop("average_price")}
             entry.update((k, v) for k, v in values.items() if k.startswith("p"))
             out.append(entry)
-        return jsonify({"rates": out})
+        return exact_json({"rates": out})
     # Written as JSON by prkl itself: no Python object per day on the hot path.
     body = db.rates_json(date_from, date_to, required(args, "origin"),
                          required(args, "destination"), fields=ratestask_fields(options),
@@ -357,6 +377,7 @@ def config_from_environment(app):
 def create_app(db_url=None):
     """The examples' standalone app: the rates blueprint at PRKL_URL_PREFIX (default /)."""
     app = Flask(__name__)
+    app.json = ExactJSONProvider(app)
     app.json.sort_keys = False
     config_from_environment(app)
     if db_url:

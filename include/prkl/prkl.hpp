@@ -15,4 +15,5 @@
 #include "prkl/json.hpp"
 #include "prkl/model.hpp"
 #include "prkl/store.hpp"
+#include "prkl/url.hpp"
 #include "prkl/version.hpp"

@@ -531,3 +531,20 @@ def test_bottle_every_error_is_json(real_url, monkeypatch):
     got, headers, body = wsgi_call(example.app, "GET", "/health")
     assert got == 500 and headers["Content-Type"].startswith("application/json")
     assert json.loads(body) == {"error": "internal error"}
+
+
+def test_decimals_keep_their_exact_text_in_json(real_url, monkeypatch):
+    # 2016-01-02's average is exactly 1112: a float would print 1112.0, the scale asks for 1112.00.
+    query = {"date_from": "2016-01-02", "date_to": "2016-01-02", "orig_code": "CNSGH",
+             "dest_code": "north_europe_main"}
+    flask_app = example_module("flask").create_app(real_url)
+    body = flask_app.test_client().get("/rates", query_string=query).get_data(as_text=True)
+    assert '"price": 1112.00' in body
+    body = flask_app.test_client().get("/rates", query_string={**query, "scale": "4"}).get_data(
+        as_text=True)
+    assert '"price": 1112.0000' in body
+    monkeypatch.setenv("PRKL_DB", real_url)
+    bottle_app = example_module("bottle").app
+    _, _, body = wsgi_call(bottle_app, "GET", "/rates", "date_from=2016-01-02&date_to=2016-01-02"
+                           "&origin=CNSGH&destination=north_europe_main&percentiles=50")
+    assert json.loads(body)[0]["average_price"] == 1112

@@ -1,8 +1,10 @@
 # SPDX-License-Identifier: MIT
 """`import prkl` on both backends: answers, exceptions, batches and threads."""
 
+import copy
 import datetime
 import decimal
+import pickle
 import threading
 
 import pytest
@@ -31,7 +33,10 @@ def test_scaled_average_is_a_decimal(real_url):
                                        scale=2)[0]
     assert isinstance(day.average_price, decimal.Decimal)
     assert day.average_price == decimal.Decimal("1111.92")
-    assert day.to_dict()["average_price"] == 1111.92
+    # to_dict() keeps the exact value; a float only when asked for.
+    assert day.to_dict()["average_price"] == decimal.Decimal("1111.92")
+    assert isinstance(day.to_dict()["average_price"], decimal.Decimal)
+    assert day.to_dict(float_ok=True)["average_price"] == 1111.92
 
 
 def test_rates_json_is_the_same_answer_as_exact_text(real_url):
@@ -250,7 +255,8 @@ def test_percentiles_buckets_and_matrix(real_url):
     assert weeks[1].percentiles == {25: 10, 50: 10, 75: 10}
     scaled = db.rates(*args, bucket="month", percentiles=[10], scale=2, min_count=1)[0]
     assert scaled.percentiles[10] == decimal.Decimal("46.00")  # rank 0.4: 10 + 0.4 * (100 - 10)
-    assert scaled.to_dict()["p10"] == 46.0
+    assert str(scaled.to_dict()["p10"]) == "46.00"
+    assert scaled.to_dict(float_ok=True)["p10"] == 46.0
     assert db.rates(*args, percentiles=[50])[0].percentiles == {50: None}  # below min_count
 
     lanes = db.rates_matrix("2016-01-01", "2016-01-10", ["CNSGH", "china_main"],
@@ -377,3 +383,82 @@ def test_text_that_is_not_clean_is_refused(empty_url, tmp_path):
     with pytest.raises(prkl.NotFound, match=r"\.\.\.' \(100000 bytes\)"):
         db.port("A" * 100_000)
     assert db.rates("2024-01-01", "2024-01-01", "AAAAA", "BBBBB", min_count=1)[0].count == 0
+
+
+def test_connect_as_a_context_manager_and_close(real_url):
+    with prkl.connect(real_url) as db:
+        assert not db.closed
+        assert db.port("CNSGH").name == "Shanghai"
+    assert db.closed
+    with pytest.raises(prkl.Error, match="closed"):
+        db.port("CNSGH")
+    db.close()  # again: nothing happens
+    db = prkl.connect(real_url)
+    with pytest.raises(ZeroDivisionError):
+        with db:
+            1 / 0  # the block's exception goes on, and the database is closed all the same
+    assert db.closed
+
+
+def test_repr_and_url_never_show_the_password():
+    # Connecting fails (nothing listens there), so the URL shows up in the error too.
+    for url, shown in [
+            ("postgresql://rates:s3cret@127.0.0.1:1/rates?connect_timeout=1",
+             "postgresql://rates:***@127.0.0.1:1/rates?connect_timeout=1"),
+            ("host=127.0.0.1 port=1 password='s3cret word' dbname=rates connect_timeout=1",
+             "host=127.0.0.1 port=1 password=*** dbname=rates connect_timeout=1")]:
+        with pytest.raises(prkl.Error) as caught:
+            prkl.connect(url)
+        assert "s3cret" not in str(caught.value)
+        assert prkl.redact_url(url) == shown
+
+
+def test_repr_of_an_open_database(tmp_path):
+    url = f"sqlite:{tmp_path / 'r.db'}"
+    with prkl.connect(url, create=True) as db:
+        assert repr(db) == f"<prkl.Database url='{url}'>" and db.url == url
+    assert repr(db) == f"<prkl.Database url='{url}' closed>"
+
+
+def test_values_compare_hash_and_pickle(real_url):
+    db = prkl.connect(real_url)
+    args = ("2016-01-01", "2016-01-10", "CNSGH", "north_europe_main")
+    days = db.rates(*args, scale=2, percentiles=[25, 50])
+    again = db.rates(*args, scale=2, percentiles=[25, 50])
+    assert days == again and days[0] is not again[0]
+    assert days[0] != days[1] and days[0] != "2016-01-01"
+    assert len({*days, *again}) == len(days)  # equal values hash alike
+    ports = db.ports()
+    tree = db.region_tree()
+    result = db.apply([{"origin": "CNSGH", "destination": "NLRTM", "date_from": "2016-02-01",
+                        "date_to": "2016-02-03", "price": "10", "currency": "USD"}],
+                      batch_id="pickle-me")
+    errors = db.validate([{"origin": "XXXXX", "destination": "NLRTM", "date_from": "2016-02-01",
+                           "date_to": "2016-02-01", "price": "-1"}])
+    for value in [days, ports, tree, result, errors]:
+        for copied in (pickle.loads(pickle.dumps(value)), copy.deepcopy(value)):
+            assert copied == value
+            assert [hash(x) for x in (copied if isinstance(copied, list) else [copied])] == \
+                [hash(x) for x in (value if isinstance(value, list) else [value])]
+    assert {p: p.code for p in ports}[ports[0]] == ports[0].code  # usable as dict keys
+    assert errors and errors[0] == pickle.loads(pickle.dumps(errors[0]))
+
+
+def test_deepest_region_tree_pickles(tmp_path):
+    depth = 256  # the deepest max_region_depth allows
+    dump = tmp_path / "deep.sql"
+    regions = "\n".join(f"r{i}\tR{i}\t{'r' + str(i - 1) if i else chr(92) + 'N'}"
+                        for i in range(depth))
+    dump.write_text(f"COPY regions (slug, name, parent_slug) FROM stdin;\n{regions}\n\\.\n"
+                    "COPY ports (code, name, parent_slug) FROM stdin;\n"
+                    f"AAAAA\tA\tr{depth - 1}\n\\.\n"
+                    "COPY prices (orig_code, dest_code, day, price) FROM stdin;\n\\.\n")
+    db = prkl.connect(f"sqlite:{tmp_path / 'deep.db'}", create=True, max_region_depth=depth)
+    db.import_dump(dump)
+    tree = db.region_tree()
+    copied = pickle.loads(pickle.dumps(tree))
+    assert copied == tree and hash(copied[0]) == hash(tree[0])
+    node = copied[0]
+    for _ in range(depth - 1):
+        node = node.regions[0]
+    assert node.slug == f"r{depth - 1}" and node.ports == ["AAAAA"]

@@ -25,10 +25,11 @@ from ._prkl import (  # noqa: F401
     ValidationError,
     __version__,
     connect,
+    redact_url,
 )
 
 __all__ = [
     "BatchConflict", "BatchResult", "ConnectionLost", "Database", "Error", "InDoubt",
     "InvalidArgument", "NotFound", "Port", "RateDay", "RegionNode", "RowError", "StorageError",
-    "ValidationError", "connect",
+    "ValidationError", "connect", "redact_url",
 ]

@@ -59,9 +59,10 @@ class RateDay:
     @property
     def percentiles(self) -> dict[int, Value]:
         """The asked percentiles by percent, valued like average_price."""
-    def to_dict(self) -> dict[str, object]:
-        """JSON-ready: day as 'YYYY-MM-DD', average_price (and p25, p50, ...) as int, float or
-        None, count, min, max."""
+    def to_dict(self, *, float_ok: bool = False) -> dict[str, object]:
+        """For JSON: day as 'YYYY-MM-DD', count, min, max, and average_price (and p25, p50, ...)
+        exact: int, decimal.Decimal (when a scale was asked) or None. float_ok=True gives floats
+        in place of Decimals, exact only to 15 significant digits."""
 
 class Port:
     @property
@@ -112,9 +113,16 @@ class BatchResult:
     def to_dict(self) -> dict[str, object]: ...
 
 class Database:
-    """A prkl store, safe to share between threads."""
+    """A prkl store, safe to share between threads; `with prkl.connect(url) as db:` closes it
+    at the end of the block."""
     @property
-    def url(self) -> str: ...
+    def url(self) -> str:
+        """The URL, with any password shown as ***."""
+    @property
+    def closed(self) -> bool: ...
+    def close(self) -> None: ...
+    def __enter__(self) -> "Database": ...
+    def __exit__(self, *exc: object) -> bool: ...
     @property
     def backend(self) -> str: ...
     def rates(self, date_from: DateLike, date_to: DateLike, origin: str, destination: str,
@@ -151,3 +159,6 @@ def connect(url: str, create: bool = False, pool_size: int = 8, max_range_days: 
             max_price: int = 1000000, max_rate_age_days: int = 7, max_matrix_lanes: int = 100,
             max_percentile_prices: int = 5000000, connect_timeout: int = 10,
             busy_timeout: float = 30.0, max_region_depth: int = 64) -> Database: ...
+
+def redact_url(url: str) -> str:
+    """The URL with any password shown as ***."""
