@@ -6,7 +6,7 @@ packages=(
   build-essential cmake ccache pkg-config clang-format clang libclang-rt-14-dev
   libsqlite3-dev sqlite3 libpq-dev postgresql
   libfmt-dev libboost-dev libcsv-dev libpg-query-dev nlohmann-json3-dev libcli11-dev catch2 libbenchmark-dev
-  pybind11-dev python3-dev python3-pytest python3-flask python3-bottle python3-apispec python3-simplejson gunicorn
+  pybind11-dev python3-dev python3-pytest python3-flask python3-bottle python3-apispec python3-simplejson python3-venv python3-setuptools python3-wheel gunicorn
   python3-psycopg2 python3-matplotlib wrk curl doxygen
 )
 missing=()
