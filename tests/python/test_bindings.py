@@ -462,3 +462,48 @@ def test_deepest_region_tree_pickles(tmp_path):
     for _ in range(depth - 1):
         node = node.regions[0]
     assert node.slug == f"r{depth - 1}" and node.ports == ["AAAAA"]
+
+
+def test_rates_as_columns_and_as_a_dataframe(real_url):
+    db = prkl.connect(real_url)
+    args = ("2016-01-01", "2016-01-10", "CNSGH", "north_europe_main")
+    days = db.rates(*args, percentiles=[50])
+    columns = db.rates_columns(*args, percentiles=[50])
+    assert list(columns) == ["day", "count", "average_price", "min", "max", "p50"]
+    assert columns["day"] == [d.day for d in days]
+    assert columns["average_price"] == [d.average_price for d in days]
+    assert columns["average_price"][:4] == [1112, 1112, None, None]
+    assert columns["p50"] == [d.percentiles[50] for d in days]
+
+    import pandas
+    frame = db.rates_frame(*args, scale=2)
+    assert list(frame.index.strftime("%Y-%m-%d")) == [d.day.isoformat() for d in days]
+    assert str(frame["count"].dtype) == "Int64" and frame["min"].isna().tolist()[2]
+    # Exact values survive: Decimals, not floats.
+    assert frame["average_price"].iloc[0] == decimal.Decimal("1111.92")
+    assert isinstance(frame["average_price"].iloc[0], decimal.Decimal)
+    assert frame["average_price"].iloc[2] is None
+    assert len(prkl.rates_frame([])) == 0 and isinstance(frame, pandas.DataFrame)
+
+
+def test_columns_need_no_pandas(real_url, tmp_path):
+    # In a fresh interpreter where pandas cannot be imported: the lists work, the DataFrame
+    # says what to install.
+    script = tmp_path / "no_pandas.py"
+    script.write_text(f"""
+import sys
+sys.modules["pandas"] = None  # import pandas fails
+import prkl
+db = prkl.connect({real_url!r})
+assert db.rates_columns("2016-01-01", "2016-01-02", "CNSGH", "NLRTM")["day"]
+try:
+    db.rates_frame("2016-01-01", "2016-01-02", "CNSGH", "NLRTM")
+except ImportError as e:
+    assert "python3-pandas" in str(e)
+else:
+    raise SystemExit("rates_frame without pandas did not raise")
+""")
+    import os
+    import subprocess
+    import sys
+    subprocess.run([sys.executable, str(script)], check=True, env=dict(os.environ))

@@ -28,8 +28,24 @@ from ._prkl import (  # noqa: F401
     redact_url,
 )
 
+from .columns import rates_columns, rates_frame  # noqa: F401
+
+
+def _rates_columns(self, *args, **kwargs):
+    """db.rates(...) as columns: {"day": [...], "count": [...], "average_price": [...], ...}."""
+    return rates_columns(self.rates(*args, **kwargs))
+
+
+def _rates_frame(self, *args, **kwargs):
+    """db.rates(...) as a pandas DataFrame indexed by day (pandas imported only now)."""
+    return rates_frame(self.rates(*args, **kwargs))
+
+
+Database.rates_columns = _rates_columns
+Database.rates_frame = _rates_frame
+
 __all__ = [
     "BatchConflict", "BatchResult", "ConnectionLost", "Database", "Error", "InDoubt",
     "InvalidArgument", "NotFound", "Port", "RateDay", "RegionNode", "RowError", "StorageError",
-    "ValidationError", "connect", "redact_url",
+    "ValidationError", "connect", "rates_columns", "rates_frame", "redact_url",
 ]

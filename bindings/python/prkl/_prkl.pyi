@@ -133,6 +133,12 @@ class Database:
                    fields: Sequence[str] = ("day", "count", "average_price", "min", "max"),
                    newest_first: bool = False, bucket: str = "day",
                    percentiles: Sequence[int] | None = None, currency: str = "USD") -> str: ...
+    def rates_columns(self, date_from: DateLike, date_to: DateLike, origin: str,
+                      destination: str, **options: object) -> dict[str, list[object]]:
+        """rates() as one list per field (day, count, average_price, min, max, p25, ...)."""
+    def rates_frame(self, date_from: DateLike, date_to: DateLike, origin: str, destination: str,
+                    **options: object) -> "pandas.DataFrame":
+        """rates() as a pandas DataFrame indexed by day (needs python3-pandas)."""
     def rates_matrix(self, date_from: DateLike, date_to: DateLike, origins: Sequence[str],
                      destinations: Sequence[str], min_count: int = 3, scale: int = 0,
                      bucket: str = "day", percentiles: Sequence[int] | None = None,
