@@ -8,9 +8,8 @@
 
 #include <chrono>
 #include <cmath>
-#include <condition_variable>
 #include <limits>
-#include <mutex>
+#include <prkl/pool.hpp>
 #include <prkl/prkl.hpp>
 
 #include "bindings.hpp"
@@ -18,98 +17,6 @@
 namespace prkl::python {
 
 namespace {
-
-// Opens connections on demand up to `limit` and lends each to one thread at a time. An
-// in-memory SQLite store is private to its connection, so it gets exactly one.
-class Pool {
- public:
-  Pool(std::string url, bool create, Options options, std::size_t limit)
-      : url_(std::move(url)), options_(options), limit_(limit) {
-    idle_.push_back(std::make_unique<Database>(
-        Database::open(url_, create ? OpenMode::create : OpenMode::existing, options_)));
-    opened_ = 1;
-  }
-
-  class Lease {
-   public:
-    Lease(Pool& pool, std::unique_ptr<Database> db) : pool_(pool), db_(std::move(db)) {}
-    ~Lease() { pool_.give_back(std::move(db_)); }
-    Lease(const Lease&) = delete;
-    Lease& operator=(const Lease&) = delete;
-    Database* operator->() { return db_.get(); }
-    Database& operator*() { return *db_; }
-
-   private:
-    Pool& pool_;
-    std::unique_ptr<Database> db_;
-  };
-
-  Lease take() {
-    std::unique_lock lock(mutex_);
-    for (;;) {
-      if (closed_) throw Error(fmt::format("prkl.Database({}) is closed", redact_url(url_)));
-      if (!idle_.empty()) {
-        auto db = std::move(idle_.back());
-        idle_.pop_back();
-        return Lease(*this, std::move(db));
-      }
-      if (opened_ < limit_) {
-        ++opened_;
-        lock.unlock();
-        try {
-          return Lease(*this, std::make_unique<Database>(
-                                  Database::open(url_, OpenMode::existing, options_)));
-        } catch (...) {
-          std::lock_guard relock(mutex_);
-          --opened_;
-          throw;
-        }
-      }
-      returned_.wait(lock);
-    }
-  }
-
-  const std::string& url() const { return url_; }
-
-  /// Closes the idle connections now and each borrowed one when it comes back; every later
-  /// call throws. Closing twice is harmless, as for sqlite3 and psycopg connections.
-  void close() {
-    std::vector<std::unique_ptr<Database>> closing;
-    {
-      std::lock_guard lock(mutex_);
-      closed_ = true;
-      closing.swap(idle_);
-    }
-    returned_.notify_all();  // waiters wake to find it closed
-  }
-
-  bool closed() {
-    std::lock_guard lock(mutex_);
-    return closed_;
-  }
-
- private:
-  void give_back(std::unique_ptr<Database> db) {
-    {
-      std::lock_guard lock(mutex_);
-      if (closed_) {
-        --opened_;
-        return;  // `db` closes as it goes out of scope
-      }
-      idle_.push_back(std::move(db));
-    }
-    returned_.notify_one();
-  }
-
-  std::string url_;
-  Options options_;
-  std::size_t limit_;
-  std::mutex mutex_;
-  std::condition_variable returned_;
-  std::vector<std::unique_ptr<Database>> idle_;
-  std::size_t opened_ = 0;
-  bool closed_ = false;
-};
 
 Date date_argument(const py::handle& value, const char* what) {
   if (py::isinstance<py::str>(value)) return parse_date(value.cast<std::string>(), what);
@@ -264,7 +171,7 @@ void bind_database(py::module_& m) {
       .def_property_readonly("backend",
                              [](Pool& pool) {
                                py::gil_scoped_release release;
-                               return std::string(pool.take()->store().backend());
+                               return std::string(pool.borrow()->store().backend());
                              })
       .def(
           "rates",
@@ -278,7 +185,7 @@ void bind_database(py::module_& m) {
             std::vector<RateDay> days;
             {
               py::gil_scoped_release release;
-              days = pool.take()->rates(query);
+              days = pool.borrow()->rates(query);
             }
             return days;
           },
@@ -304,7 +211,7 @@ void bind_database(py::module_& m) {
             std::string text;
             {
               py::gil_scoped_release release;
-              text = rates_json(pool.take()->rates(query), keys, newest_first);
+              text = rates_json(pool.borrow()->rates(query), keys, newest_first);
             }
             return text;
           },
@@ -329,7 +236,7 @@ void bind_database(py::module_& m) {
             std::vector<LaneRates> lanes;
             {
               py::gil_scoped_release release;
-              lanes = pool.take()->rates_matrix(query);
+              lanes = pool.borrow()->rates_matrix(query);
             }
             py::list out;
             for (LaneRates& lane : lanes) {
@@ -358,7 +265,7 @@ void bind_database(py::module_& m) {
             std::string text;
             {
               py::gil_scoped_release release;
-              text = rates_matrix_json(pool.take()->rates_matrix(query), keys);
+              text = rates_matrix_json(pool.borrow()->rates_matrix(query), keys);
             }
             return text;
           },
@@ -374,14 +281,14 @@ void bind_database(py::module_& m) {
           "resolve",
           [](Pool& pool, const std::string& location) {
             py::gil_scoped_release release;
-            return pool.take()->resolve(location);
+            return pool.borrow()->resolve(location);
           },
           py::arg("location"), "The sorted port codes a port code or region slug stands for.")
       .def(
           "port",
           [](Pool& pool, const std::string& code) {
             py::gil_scoped_release release;
-            return pool.take()->port(code);
+            return pool.borrow()->port(code);
           },
           py::arg("code"), "The port with this code; NotFound otherwise.")
       .def(
@@ -389,8 +296,8 @@ void bind_database(py::module_& m) {
           [](Pool& pool, const std::optional<std::string>& region,
              const std::optional<std::string>& search, std::int64_t limit, std::int64_t offset) {
             py::gil_scoped_release release;
-            return pool.take()->search_ports(search.value_or(""), limit, offset,
-                                             region.value_or(""));
+            return pool.borrow()->search_ports(search.value_or(""), limit, offset,
+                                               region.value_or(""));
           },
           py::arg("region") = py::none(), py::arg("search") = py::none(), py::arg("limit") = 100,
           py::arg("offset") = 0,
@@ -400,7 +307,7 @@ void bind_database(py::module_& m) {
           "region_tree",
           [](Pool& pool) {
             py::gil_scoped_release release;
-            return pool.take()->region_tree();
+            return pool.borrow()->region_tree();
           },
           "The region forest: RegionNode roots with their sub-regions and ports.")
       .def(
@@ -408,7 +315,7 @@ void bind_database(py::module_& m) {
           [](Pool& pool, const py::object& rows) {
             Batch batch{"", batch_rows(rows)};
             py::gil_scoped_release release;
-            return pool.take()->validate(batch);
+            return pool.borrow()->validate(batch);
           },
           py::arg("rows"),
           "Every problem of every row, as RowError objects (empty when the batch is good). "
@@ -418,7 +325,7 @@ void bind_database(py::module_& m) {
           [](Pool& pool, const py::object& rows, const std::optional<std::string>& batch_id) {
             Batch batch{batch_id.value_or(""), batch_rows(rows)};
             py::gil_scoped_release release;
-            return pool.take()->apply(batch);
+            return pool.borrow()->apply(batch);
           },
           py::arg("rows"), py::arg("batch_id") = py::none(),
           "Validates, then writes every row in one transaction, or nothing (ValidationError "
@@ -428,7 +335,7 @@ void bind_database(py::module_& m) {
           "batch",
           [](Pool& pool, const std::string& batch_id) {
             py::gil_scoped_release release;
-            return pool.take()->batch(batch_id);
+            return pool.borrow()->batch(batch_id);
           },
           py::arg("batch_id"),
           "The ledger's BatchResult for an applied batch id (with the exchange rates it used), "
@@ -437,7 +344,7 @@ void bind_database(py::module_& m) {
           "import_exchange_rates",
           [](Pool& pool, const std::filesystem::path& path, bool replace) {
             py::gil_scoped_release release;
-            return pool.take()->import_exchange_rates(path, replace);
+            return pool.borrow()->import_exchange_rates(path, replace);
           },
           py::arg("path"), py::arg("replace") = false,
           "Loads openexchangerates-style YYYY-MM-DD.json files (one file or a directory) in "
@@ -447,7 +354,7 @@ void bind_database(py::module_& m) {
           "import_dump",
           [](Pool& pool, const std::filesystem::path& path, bool replace) {
             py::gil_scoped_release release;
-            const auto summary = pool.take()->import_dump(path, replace);
+            const auto summary = pool.borrow()->import_dump(path, replace);
             return std::tuple{summary.regions, summary.ports, summary.prices};
           },
           py::arg("path"), py::arg("replace") = false,
@@ -456,14 +363,14 @@ void bind_database(py::module_& m) {
           "init",
           [](Pool& pool) {
             py::gil_scoped_release release;
-            return pool.take()->init();
+            return pool.borrow()->init();
           },
           "Creates what is missing of the schema; returns what was added.")
       .def(
           "ping",
           [](Pool& pool) {
             py::gil_scoped_release release;
-            pool.take()->store().version();
+            pool.borrow()->store().version();
           },
           "Raises StorageError unless the store answers.");
 
@@ -472,13 +379,16 @@ void bind_database(py::module_& m) {
       [](const std::string& url, bool create, std::size_t pool_size, std::int64_t max_range_days,
          std::int64_t max_price, std::int64_t max_rate_age_days, std::int64_t max_matrix_lanes,
          std::int64_t max_percentile_prices, std::int64_t connect_timeout, double busy_timeout,
-         std::int64_t max_region_depth) {
+         std::int64_t max_region_depth, double pool_timeout) {
         if (pool_size < 1) throw InvalidArgument(fmt::format("pool_size {} is below 1", pool_size));
         // Seconds, as Python's own sqlite3.connect(timeout=) takes them; NaN fails the test too.
         constexpr double most_seconds = std::numeric_limits<int>::max() / 1000.0;
-        if (!(busy_timeout >= 0 && busy_timeout <= most_seconds)) {
-          throw InvalidArgument(fmt::format("busy_timeout {} is outside 0..{} seconds",
-                                            busy_timeout, std::int64_t(most_seconds)));
+        for (const auto& [name, seconds] :
+             {std::pair{"busy_timeout", busy_timeout}, std::pair{"pool_timeout", pool_timeout}}) {
+          if (!(seconds >= 0 && seconds <= most_seconds)) {
+            throw InvalidArgument(fmt::format("{} {} is outside 0..{} seconds", name, seconds,
+                                              std::int64_t(most_seconds)));
+          }
         }
         Options options;
         options.max_range_days = max_range_days;
@@ -489,9 +399,13 @@ void bind_database(py::module_& m) {
         options.connect_timeout = std::chrono::seconds{connect_timeout};
         options.busy_timeout = std::chrono::milliseconds(std::llround(busy_timeout * 1000));
         options.max_region_depth = max_region_depth;
-        const bool private_memory = url.find(":memory:") != std::string::npos;
+        PoolOptions pool;
+        pool.max_size = pool_size;
+        pool.borrow_timeout = std::chrono::milliseconds(std::llround(pool_timeout * 1000));
+        pool.mode = create ? OpenMode::create : OpenMode::existing;
+        pool.options = options;
         py::gil_scoped_release release;
-        return std::make_unique<Pool>(url, create, options, private_memory ? 1 : pool_size);
+        return std::make_unique<Pool>(url, pool);
       },
       py::arg("url"), py::arg("create") = false, py::arg("pool_size") = 8,
       py::arg("max_range_days") = Options{}.max_range_days,
@@ -502,11 +416,14 @@ void bind_database(py::module_& m) {
       py::arg("connect_timeout") = Options{}.connect_timeout.count(),
       py::arg("busy_timeout") = std::chrono::duration<double>(Options{}.busy_timeout).count(),
       py::arg("max_region_depth") = Options{}.max_region_depth,
+      py::arg("pool_timeout") = std::chrono::duration<double>(PoolOptions{}.borrow_timeout).count(),
       "Opens a store: 'sqlite:PATH', 'sqlite::memory:', 'postgresql://...' or a libpq "
       "key=value string. create=True makes the store and its schema if missing. "
       "connect_timeout: seconds each attempt to reach a PostgreSQL server may take (0: no "
       "limit) unless the URL sets its own; ConnectionLost when it cannot. busy_timeout: "
-      "seconds a SQLite write waits for another writer before StorageError.");
+      "seconds a SQLite write waits for another writer before StorageError. pool_size: "
+      "connections shared by the threads using this Database; pool_timeout: seconds a call "
+      "waits for one of them before StorageError.");
 }
 
 }  // namespace prkl::python

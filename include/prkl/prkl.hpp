@@ -14,6 +14,7 @@
 #include "prkl/generator.hpp"
 #include "prkl/json.hpp"
 #include "prkl/model.hpp"
+#include "prkl/pool.hpp"
 #include "prkl/store.hpp"
 #include "prkl/url.hpp"
 #include "prkl/version.hpp"

@@ -82,3 +82,17 @@ TEST_CASE(
       db.rates({parse_date("2024-02-01"), parse_date("2024-02-01"), "r", "r", 1, 0}).at(0).count ==
       100'000);
 }
+
+TEST_CASE("a pool lends a working Database after the server dropped its idle connections",
+          "[postgresql]") {
+  const std::string url = test::new_store_url();
+  Database::open(url, OpenMode::create).load(two_ports());
+  PoolOptions options;
+  options.check_after_idle = std::chrono::milliseconds{0};  // check (and so revive) every borrow
+  Pool pool(url, options);
+  { auto warm = pool.borrow(); }
+  terminate_sessions(url);  // as a failover or an idle timeout on the way would
+  auto db = pool.borrow();
+  CHECK(db->port("AAAAA").name == "A");
+  CHECK(pool.size() == 1);
+}
