@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "prkl/error.hpp"
+#include "prkl/exchange.hpp"
 
 namespace prkl {
 
@@ -20,6 +21,104 @@ RateField rate_field(std::string_view name) {
   throw InvalidArgument(fmt::format(
       "unknown rates field {} (expected day, count, average_price, min, max or percentiles)",
       quoted_value(name)));
+}
+
+namespace {
+
+// Codes and slugs are plain text, but nothing stops a slug or a name from holding a quote or a
+// control character.
+void append_string(std::string& out, std::string_view text) {
+  out += '"';
+  for (const char c : text) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          fmt::format_to(std::back_inserter(out), "\\u{:04x}", int(c));
+        } else {
+          out += c;
+        }
+    }
+  }
+  out += '"';
+}
+
+}  // namespace
+
+std::vector<Field> fields(const RateDay& day) {
+  const auto decimal = [](const std::optional<Decimal>& v) -> FieldValue {
+    if (v) return *v;
+    return std::monostate{};
+  };
+  const auto whole = [](const std::optional<std::int64_t>& v) -> FieldValue {
+    if (v) return *v;
+    return std::monostate{};
+  };
+  std::vector<Field> out{{"day", format_date(day.day)},
+                         {"average_price", decimal(day.average)},
+                         {"count", day.count},
+                         {"min", whole(day.min)},
+                         {"max", whole(day.max)}};
+  for (const Percentile& p : day.percentiles) {
+    out.push_back({fmt::format("p{}", p.percent), decimal(p.value)});
+  }
+  return out;
+}
+
+std::vector<Field> fields(const Port& port) {
+  return {{"code", port.code}, {"name", port.name}, {"region", port.region_slug}};
+}
+
+std::vector<Field> fields(const Region& region) {
+  FieldValue parent = std::monostate{};
+  if (region.parent_slug) parent = *region.parent_slug;
+  return {{"slug", region.slug}, {"name", region.name}, {"parent", std::move(parent)}};
+}
+
+std::vector<Field> fields(const RowError& error) {
+  return {{"row", error.row}, {"field", error.field}, {"message", error.message}};
+}
+
+std::vector<Field> fields(const ExchangeRate& rate) {
+  return {{"currency", rate.currency},
+          {"day", format_date(rate.day)},
+          {"rate", format_rate(rate.units)}};
+}
+
+std::vector<Field> fields(const BatchResult& result) {
+  return {{"batch_id", result.batch_id},
+          {"rows", result.rows},
+          {"prices", result.prices},
+          {"applied_at", result.applied_at},
+          {"replayed", result.replayed}};
+}
+
+void append_json(std::string& out, const FieldValue& value) {
+  struct Writer {
+    std::string& out;
+    void operator()(std::monostate) const { out += "null"; }
+    void operator()(std::int64_t v) const { fmt::format_to(std::back_inserter(out), "{}", v); }
+    void operator()(const Decimal& v) const { out += v.to_string(); }
+    void operator()(const std::string& v) const { append_string(out, v); }
+    void operator()(bool v) const { out += v ? "true" : "false"; }
+  };
+  std::visit(Writer{out}, value);
+}
+
+void append_json(std::string& out, std::span<const Field> fields) {
+  out += '{';
+  for (const Field& field : fields) {
+    if (out.back() != '{') out += ", ";
+    append_string(out, field.name);
+    out += ": ";
+    append_json(out, field.value);
+  }
+  out += '}';
 }
 
 namespace {
@@ -63,29 +162,6 @@ void append_day(std::string& out, const RateDay& d, std::span<const RateField> f
     }
   }
   out += '}';
-}
-
-// A JSON string for a location: codes and slugs are plain text, but nothing stops a slug from
-// holding a quote or a control character.
-void append_string(std::string& out, std::string_view text) {
-  out += '"';
-  for (const char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          fmt::format_to(std::back_inserter(out), "\\u{:04x}", int(c));
-        } else {
-          out += c;
-        }
-    }
-  }
-  out += '"';
 }
 
 }  // namespace

@@ -441,6 +441,29 @@ TEST_CASE("rates_json writes percentiles as keys of their own, wherever they are
   CHECK(rates_json(days, last) == R"([{"count":3,"p50":9,"p90":null},{"count":0}])");
 }
 
+TEST_CASE("fields() describe each value once, and append_json writes them exactly") {
+  const RateDay day{parse_date("2024-01-01"), 3, Decimal{117467, 2}, 1000, 1300, {{50, {}}}};
+  std::string out;
+  append_json(out, fields(day));
+  CHECK(out == R"({"day": "2024-01-01", "average_price": 1174.67, "count": 3, "min": 1000, )"
+               R"("max": 1300, "p50": null})");
+
+  out.clear();
+  append_json(out, fields(Region{"north_europe", "North \"Europe\"\n", std::nullopt}));
+  CHECK(out == R"({"slug": "north_europe", "name": "North \"Europe\"\u000a", "parent": null})");
+
+  const BatchResult result{"b-1", 2, 5, "2024-01-01T00:00:00Z", true, {}};
+  CHECK(fields(result) == std::vector<Field>{{"batch_id", std::string("b-1")},
+                                             {"rows", std::int64_t{2}},
+                                             {"prices", std::int64_t{5}},
+                                             {"applied_at", std::string("2024-01-01T00:00:00Z")},
+                                             {"replayed", true}});
+  // An exchange rate is text with every digit it was given, never a rounded number.
+  const auto rate = fields(ExchangeRate{"EUR", parse_date("2024-01-02"), 91'000'000});
+  REQUIRE(rate.size() == 3);
+  CHECK(std::get<std::string>(rate[2].value) == format_rate(91'000'000));
+}
+
 TEST_CASE("the generator refuses options it cannot honour, naming them and their bounds") {
   const auto refused = [](auto change) {
     GeneratorOptions options;

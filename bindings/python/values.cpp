@@ -37,6 +37,29 @@ py::object dict_number(const std::optional<Decimal>& value, bool float_ok) {
   return py::float_(std::stod(value->to_string()));
 }
 
+// Every to_dict() is built from prkl::fields(), the description the CLI and the examples share,
+// so the keys and their order are the same wherever a value is shown.
+py::dict fields_dict(const std::vector<Field>& fields, bool float_ok = false) {
+  py::dict out;
+  for (const Field& field : fields) {
+    out[py::str(field.name)] = std::visit(
+        [float_ok](const auto& value) -> py::object {
+          using T = std::decay_t<decltype(value)>;
+          if constexpr (std::is_same_v<T, std::monostate>) {
+            return py::none();
+          } else if constexpr (std::is_same_v<T, Decimal>) {
+            return dict_number(value, float_ok);
+          } else if constexpr (std::is_same_v<T, std::int64_t>) {
+            return py::int_(value);
+          } else {
+            return py::cast(value);
+          }
+        },
+        field.value);
+  }
+  return out;
+}
+
 // Pickle states and hashes are built from plain tuples of the fields.
 py::object decimal_state(const std::optional<Decimal>& value) {
   if (!value) return py::none();
@@ -197,9 +220,7 @@ py::dict region_dict(const RegionNode& root) {
     std::size_t next = 0;
   };
   const auto finish = [](const RegionNode& node, py::list children) {
-    py::dict d;
-    d["slug"] = node.region.slug;
-    d["name"] = node.region.name;
+    py::dict d = fields_dict(fields(node.region));
     d["ports"] = node.port_codes;
     d["regions"] = std::move(children);
     return d;
@@ -243,18 +264,7 @@ void bind_values(py::module_& m) {
               "The asked percentiles by percent ({50: 1120}), valued like average_price.")
           .def(
               "to_dict",
-              [](const RateDay& d, bool float_ok) {
-                py::dict out;
-                out["day"] = format_date(d.day);
-                out["average_price"] = dict_number(d.average, float_ok);
-                out["count"] = d.count;
-                out["min"] = optional_int(d.min);
-                out["max"] = optional_int(d.max);
-                for (const Percentile& p : d.percentiles) {
-                  out[py::str(fmt::format("p{}", p.percent))] = dict_number(p.value, float_ok);
-                }
-                return out;
-              },
+              [](const RateDay& d, bool float_ok) { return fields_dict(fields(d), float_ok); },
               py::kw_only(), py::arg("float_ok") = false,
               "Values for JSON: day as YYYY-MM-DD; average_price (and p25, p50, ... when asked) "
               "exact, as int, decimal.Decimal (when a scale was asked) or None. float_ok=True "
@@ -270,14 +280,7 @@ void bind_values(py::module_& m) {
                   .def_readonly("code", &Port::code)
                   .def_readonly("name", &Port::name)
                   .def_readonly("region", &Port::region_slug)
-                  .def("to_dict",
-                       [](const Port& p) {
-                         py::dict d;
-                         d["code"] = p.code;
-                         d["name"] = p.name;
-                         d["region"] = p.region_slug;
-                         return d;
-                       })
+                  .def("to_dict", [](const Port& p) { return fields_dict(fields(p)); })
                   .def("__repr__", [](const Port& p) {
                     return fmt::format("Port(code='{}', name='{}', region='{}')", p.code, p.name,
                                        p.region_slug);
@@ -302,14 +305,7 @@ void bind_values(py::module_& m) {
           .def_readonly("row", &RowError::row, "1-based row of the batch (or line of the dump).")
           .def_readonly("field", &RowError::field)
           .def_readonly("message", &RowError::message)
-          .def("to_dict",
-               [](const RowError& e) {
-                 py::dict d;
-                 d["row"] = e.row;
-                 d["field"] = e.field;
-                 d["message"] = e.message;
-                 return d;
-               })
+          .def("to_dict", [](const RowError& e) { return fields_dict(fields(e)); })
           .def("__repr__", [](const RowError& e) {
             return fmt::format("RowError(row={}, field='{}', message='{}')", e.row, e.field,
                                e.message);
@@ -330,20 +326,10 @@ void bind_values(py::module_& m) {
                                  "(datetime.date) and rate (decimal.Decimal, units per USD).")
           .def("to_dict",
                [](const BatchResult& r) {
-                 py::dict d;
-                 d["batch_id"] = r.batch_id;
-                 d["rows"] = r.rows;
-                 d["prices"] = r.prices;
-                 d["applied_at"] = r.applied_at;
-                 d["replayed"] = r.replayed;
+                 py::dict d = fields_dict(fields(r));
                  py::list rates;
-                 for (const ExchangeRate& rate : r.rates_used) {
-                   py::dict item;
-                   item["currency"] = rate.currency;
-                   item["day"] = format_date(rate.day);
-                   item["rate"] = format_rate(rate.units);
-                   rates.append(item);
-                 }
+                 for (const ExchangeRate& rate : r.rates_used)
+                   rates.append(fields_dict(fields(rate)));
                  d["rates_used"] = rates;
                  return d;
                })

@@ -8,18 +8,21 @@
 #include <CLI/CLI.hpp>
 #include <charconv>
 #include <cstdio>
-#include <fstream>
-#include <iostream>
-#include <nlohmann/json.hpp>
+#include <prkl/json.hpp>
 #include <prkl/prkl.hpp>
+#include <prkl/url.hpp>
 #include <set>
+#include <sstream>
+
+#include "input.hpp"
+#include "output.hpp"
 
 namespace {
 
+using namespace prkl_cli;
+
 constexpr int exit_bad_input = 2;
 constexpr int exit_failure = 1;
-
-using nlohmann::json;
 
 // Prints "label: 42%" over itself on a terminal; prints nothing when stderr is a file or pipe.
 prkl::Progress terminal_progress(std::string label) {
@@ -33,102 +36,91 @@ prkl::Progress terminal_progress(std::string label) {
   };
 }
 
-json port_json(const prkl::Port& p) {
-  return {{"code", p.code}, {"name", p.name}, {"region", p.region_slug}};
+std::vector<std::string> columns_of(const Record& record) {
+  std::vector<std::string> names;
+  for (const auto& field : record) names.push_back(field.name);
+  return names;
 }
 
-// The region tree is walked with stacks of its own, never by recursion: its depth is the
-// data's (up to Options::max_region_depth).
-json regions_json(const std::vector<prkl::RegionNode>& roots) {
+// The columns of a day's record, known even when there are no days to show.
+std::vector<std::string> rate_columns(const std::vector<int>& percentiles) {
+  prkl::RateDay shape;
+  for (const int p : percentiles) shape.percentiles.push_back({p, std::nullopt});
+  return columns_of(prkl::fields(shape));
+}
+
+// A region tree in JSON: each region's fields with its own ports and its sub-regions. The tree
+// is walked with stacks of its own, never by recursion: its depth is the data's (up to
+// Options::max_region_depth).
+std::string regions_json(const std::vector<prkl::RegionNode>& roots) {
   struct Open {
     const prkl::RegionNode* node;
-    json children = json::array();
+    std::vector<std::string> children;
     std::size_t next = 0;
   };
-  json out = json::array();
+  std::vector<std::string> out;
   std::vector<Open> open;
   for (const auto& root : roots) {
-    open.push_back({&root});
+    open.push_back({&root, {}});
     while (!open.empty()) {
       Open& top = open.back();
       if (top.next < top.node->children.size()) {
         const prkl::RegionNode* child = &top.node->children[top.next++];
-        open.push_back({child});
+        open.push_back({child, {}});
         continue;
       }
-      json done = {{"slug", top.node->region.slug},
-                   {"name", top.node->region.name},
-                   {"ports", top.node->port_codes},
-                   {"regions", std::move(top.children)}};
+      std::string done;
+      prkl::append_json(done, prkl::fields(top.node->region));
+      done.pop_back();
+      done += ", \"ports\": [";
+      for (std::size_t i = 0; i < top.node->port_codes.size(); ++i) {
+        if (i > 0) done += ", ";
+        prkl::append_json(done, prkl::FieldValue(top.node->port_codes[i]));
+      }
+      done += "], \"regions\": [";
+      for (std::size_t i = 0; i < top.children.size(); ++i) {
+        if (i > 0) done += ", ";
+        done += top.children[i];
+      }
+      done += "]}";
       open.pop_back();
       (open.empty() ? out : open.back().children).push_back(std::move(done));
+    }
+  }
+  return json_lines(out, "") + "\n";
+}
+
+// The tree depth first, one region per record, for the flat formats: its fields, its depth and
+// its own ports (separated by spaces).
+std::vector<Record> region_records(const std::vector<prkl::RegionNode>& roots) {
+  std::vector<Record> out;
+  std::vector<std::pair<const prkl::RegionNode*, std::int64_t>> stack;  // node, depth
+  for (auto root = roots.rbegin(); root != roots.rend(); ++root) stack.push_back({&*root, 0});
+  while (!stack.empty()) {
+    const auto [node, depth] = stack.back();
+    stack.pop_back();
+    Record record = prkl::fields(node->region);
+    record.push_back({"depth", depth});
+    record.push_back({"ports", fmt::format("{}", fmt::join(node->port_codes, " "))});
+    out.push_back(std::move(record));
+    for (auto child = node->children.rbegin(); child != node->children.rend(); ++child) {
+      stack.push_back({&*child, depth + 1});
     }
   }
   return out;
 }
 
-void print_region_table(const std::vector<prkl::RegionNode>& roots) {
-  std::vector<std::pair<const prkl::RegionNode*, std::size_t>> stack;  // node, depth
-  for (auto root = roots.rbegin(); root != roots.rend(); ++root) stack.push_back({&*root, 0});
-  while (!stack.empty()) {
-    const auto [node, depth] = stack.back();
-    stack.pop_back();
-    fmt::print(
-        "{:{}}{} ({}){}\n", "", depth * 2, node->region.slug, node->region.name,
-        node->port_codes.empty() ? "" : fmt::format(": {}", fmt::join(node->port_codes, " ")));
-    for (auto child = node->children.rbegin(); child != node->children.rend(); ++child) {
-      stack.push_back({&*child, depth + 1});
-    }
+std::string region_table(const std::vector<prkl::RegionNode>& roots) {
+  std::string out;
+  for (const auto& record : region_records(roots)) {
+    const auto& slug = std::get<std::string>(record[0].value);
+    const auto& name = std::get<std::string>(record[1].value);
+    const auto depth = std::get<std::int64_t>(record[3].value);
+    const auto& ports = std::get<std::string>(record[4].value);
+    fmt::format_to(std::back_inserter(out), "{:{}}{} ({}){}\n", "", depth * 2, slug, name,
+                   ports.empty() ? "" : ": " + ports);
   }
-}
-
-std::string optional_text(const std::optional<std::int64_t>& v) {
-  return v ? std::to_string(*v) : "null";
-}
-
-std::string optional_text(const std::optional<prkl::Decimal>& v) {
-  return v ? v->to_string() : "null";
-}
-
-// Averages are exact decimals, so the JSON is written by hand: a JSON library would route a
-// non-integer average through a double.
-std::string day_json(const prkl::RateDay& d) {
-  std::string out = fmt::format(
-      "{{\"day\": \"{}\", \"average_price\": {}, \"count\": {}, \"min\": {}, \"max\": {}",
-      prkl::format_date(d.day), optional_text(d.average), d.count, optional_text(d.min),
-      optional_text(d.max));
-  for (const auto& p : d.percentiles) {
-    fmt::format_to(std::back_inserter(out), ", \"p{}\": {}", p.percent, optional_text(p.value));
-  }
-  return out + "}";
-}
-
-std::string days_json(const std::vector<prkl::RateDay>& days, std::string_view indent) {
-  std::string out = "[";
-  for (const auto& d : days) {
-    fmt::format_to(std::back_inserter(out), "{}\n{}  {}", out.size() > 1 ? "," : "", indent,
-                   day_json(d));
-  }
-  return out + (days.empty() ? "]" : fmt::format("\n{}]", indent));
-}
-
-void print_rates_table(const std::vector<prkl::RateDay>& days) {
-  std::string header = fmt::format("{:<10}  {:>6}  {:>13}  {:>10}  {:>10}", "day", "count",
-                                   "average_price", "min", "max");
-  if (!days.empty()) {
-    for (const auto& p : days.front().percentiles) {
-      header += fmt::format("  {:>10}", fmt::format("p{}", p.percent));
-    }
-  }
-  fmt::print("{}\n", header);
-  const auto text = [](const auto& v) { return v ? fmt::format("{}", optional_text(v)) : "-"; };
-  for (const auto& d : days) {
-    std::string line =
-        fmt::format("{:<10}  {:>6}  {:>13}  {:>10}  {:>10}", prkl::format_date(d.day), d.count,
-                    text(d.average), text(d.min), text(d.max));
-    for (const auto& p : d.percentiles) line += fmt::format("  {:>10}", text(p.value));
-    fmt::print("{}\n", line);
-  }
+  return out;
 }
 
 // Batch errors name the row and its line in the CSV file; dump errors name the dump's line.
@@ -143,10 +135,27 @@ void print_row_errors(const std::vector<prkl::RowError>& errors,
   }
 }
 
-// Each command's options, filled by CLI11, and the function that runs it.
+// What every command shares: the store, where the answer goes and in which format.
+struct Common {
+  std::string db_url = "sqlite:prkl.db";
+  std::string output;
+  std::string format;  // empty: table on a terminal, JSON otherwise
+
+  Format listing_format() const {
+    return parse_format(format, output.empty() && isatty(STDOUT_FILENO));
+  }
+  // Reports (what a batch did) are sentences unless JSON is asked for.
+  bool report_as_json() const {
+    if (format.empty() || format == "table") return false;
+    if (format == "json") return true;
+    throw prkl::InvalidArgument(fmt::format("--format {}: this command reports in table or json",
+                                            prkl::quoted_value(format)));
+  }
+  std::string store() const { return prkl::redact_url(db_url); }
+};
 
 struct RatesOptions {
-  std::string from, to, origin, destination, format = "json";
+  std::string from, to, origin, destination;
   std::vector<std::string> origins, destinations;  // the matrix command's
   std::int64_t min_count = 3;
   int scale = 0;
@@ -171,12 +180,12 @@ struct RatesOptions {
 };
 
 struct PortsOptions {
-  std::string code, region, search, format = "json";
+  std::string code, region, search;
   std::int64_t limit = 100, offset = 0;
 };
 
 struct BatchOptions {
-  std::string path, id, format = "table";  // a sentence by default; JSON for scripts
+  std::string path, id;
 };
 
 struct GenerateOptions {
@@ -185,145 +194,155 @@ struct GenerateOptions {
   bool replace = false;
 };
 
-int run_init(const std::string& url) {
-  auto db = prkl::Database::open(url, prkl::OpenMode::create);
+std::string run_init(const Common& c) {
+  auto db = prkl::Database::open(c.db_url, prkl::OpenMode::create);
   const auto added = db.init();
-  fmt::print("{}: {}\n", url,
-             added.empty() ? "schema complete, nothing added"
-                           : fmt::format("added {}", fmt::join(added, ", ")));
-  return 0;
+  return fmt::format("{}: {}\n", c.store(),
+                     added.empty() ? "schema complete, nothing added"
+                                   : fmt::format("added {}", fmt::join(added, ", ")));
 }
 
-int run_import(const std::string& url, const std::string& path, bool replace) {
-  auto db = prkl::Database::open(url, prkl::OpenMode::create);
-  const auto data = prkl::read_dump(path, terminal_progress("reading " + path));
+std::string run_import(const Common& c, const std::string& path, bool replace) {
+  // Read first: a file that cannot be read leaves no new store behind.
+  const auto data = read_dump_input(path, terminal_progress("reading " + input_name(path)));
+  auto db = prkl::Database::open(c.db_url, prkl::OpenMode::create);
   const auto summary = db.load(data, replace, terminal_progress("writing"));
-  fmt::print("loaded {} regions, {} ports, {} prices from {}\n", summary.regions, summary.ports,
-             summary.prices, path);
-  return 0;
+  return fmt::format("loaded {} regions, {} ports, {} prices from {}\n", summary.regions,
+                     summary.ports, summary.prices, input_name(path));
 }
 
-int run_rates(const std::string& url, const RatesOptions& o) {
-  auto db = prkl::Database::open(url);
+std::string run_rates(const Common& c, const RatesOptions& o) {
+  const Format format = c.listing_format();
+  auto db = prkl::Database::open(c.db_url);
   const prkl::RatesOptions options = o.options();
   const auto days = db.rates({prkl::parse_date(o.from, "--from"), prkl::parse_date(o.to, "--to"),
                               o.origin, o.destination, options.min_count, options.scale,
                               options.bucket, options.percentiles, options.currency});
-  if (o.format == "json") {
-    fmt::print("{}\n", days_json(days, ""));
-  } else {
-    print_rates_table(days);
-  }
-  return 0;
+  std::vector<Record> records;
+  for (const auto& day : days) records.push_back(prkl::fields(day));
+  return render(records, rate_columns(options.percentiles), format);
 }
 
-int run_matrix(const std::string& url, const RatesOptions& o) {
-  auto db = prkl::Database::open(url);
+std::string run_matrix(const Common& c, const RatesOptions& o) {
+  const Format format = c.listing_format();
+  auto db = prkl::Database::open(c.db_url);
+  const prkl::RatesOptions options = o.options();
   const auto lanes =
       db.rates_matrix({prkl::parse_date(o.from, "--from"), prkl::parse_date(o.to, "--to"),
-                       o.origins, o.destinations, o.options()});
-  if (o.format == "json") {
-    std::string out = "{\"lanes\": [";
-    for (std::size_t i = 0; i < lanes.size(); ++i) {
-      fmt::format_to(std::back_inserter(out),
-                     "{}\n  {{\"origin\": {}, \"destination\": {}, \"rates\": {}}}",
-                     i > 0 ? "," : "", json(lanes[i].origin).dump(),
-                     json(lanes[i].destination).dump(), days_json(lanes[i].days, "  "));
-    }
-    fmt::print("{}\n]}}\n", out);
-  } else {
+                       o.origins, o.destinations, options});
+  if (format == Format::json) {
+    std::vector<std::string> items;
     for (const auto& lane : lanes) {
-      fmt::print("{} -> {}\n", lane.origin, lane.destination);
-      print_rates_table(lane.days);
-      fmt::print("\n");
+      std::vector<std::string> days;
+      for (const auto& day : lane.days) prkl::append_json(days.emplace_back(), prkl::fields(day));
+      std::string& item = items.emplace_back();
+      prkl::append_json(item, std::vector<prkl::Field>{{"origin", lane.origin},
+                                                       {"destination", lane.destination}});
+      item.pop_back();
+      item += ", \"rates\": " + json_lines(days, "  ") + "}";
+    }
+    return "{\"lanes\": " + json_lines(items, "") + "}\n";
+  }
+  // The flat formats: one record per lane and day.
+  std::vector<Record> records;
+  for (const auto& lane : lanes) {
+    for (const auto& day : lane.days) {
+      Record record{{"origin", lane.origin}, {"destination", lane.destination}};
+      for (auto& field : prkl::fields(day)) record.push_back(std::move(field));
+      records.push_back(std::move(record));
     }
   }
-  return 0;
+  std::vector<std::string> columns{"origin", "destination"};
+  for (auto& name : rate_columns(options.percentiles)) columns.push_back(std::move(name));
+  return render(records, columns, format);
 }
 
-json rates_used_json(const std::vector<prkl::ExchangeRate>& rates) {
-  json out = json::array();
-  for (const auto& r : rates) {
-    out.push_back({{"currency", r.currency},
-                   {"day", prkl::format_date(r.day)},
-                   {"rate", prkl::format_rate(r.units)}});
+std::string rates_used_json(const std::vector<prkl::ExchangeRate>& rates) {
+  std::vector<std::string> items;
+  for (const auto& rate : rates) prkl::append_json(items.emplace_back(), prkl::fields(rate));
+  return json_lines(items, "  ");
+}
+
+// A batch's record as JSON, with the exchange rates its prices were converted at.
+std::string batch_json(const prkl::BatchResult& result, bool with_replayed) {
+  auto fields = prkl::fields(result);
+  if (!with_replayed) std::erase_if(fields, [](const auto& f) { return f.name == "replayed"; });
+  std::vector<std::string> lines;
+  for (const auto& field : fields) {
+    std::string& line = lines.emplace_back();
+    prkl::append_json(line, prkl::FieldValue(field.name));
+    line += ": ";
+    prkl::append_json(line, field.value);
+  }
+  lines.push_back("\"rates_used\": " + rates_used_json(result.rates_used));
+  return fmt::format("{{\n  {}\n}}\n", fmt::join(lines, ",\n  "));
+}
+
+std::string run_batch_show(const Common& c, const std::string& id) {
+  const bool as_json = c.report_as_json();
+  auto db = prkl::Database::open(c.db_url);
+  const auto found = db.batch(id);
+  if (!found) throw prkl::NotFound(fmt::format("no batch {} was applied", prkl::quoted_value(id)));
+  if (as_json) return batch_json(*found, false);
+  std::string out = fmt::format("batch '{}': {} rows, {} prices, applied at {}\n", found->batch_id,
+                                found->rows, found->prices, found->applied_at);
+  if (found->rates_used.empty()) return out + "all prices were in USD\n";
+  out += "converted to USD at (units per USD):\n";
+  for (const auto& r : found->rates_used) {
+    fmt::format_to(std::back_inserter(out), "  {} {} {}\n", r.currency, prkl::format_date(r.day),
+                   prkl::format_rate(r.units));
   }
   return out;
 }
 
-int run_batch_show(const std::string& url, const std::string& id, const std::string& format) {
-  auto db = prkl::Database::open(url);
-  const auto found = db.batch(id);
-  if (!found) throw prkl::NotFound(fmt::format("no batch {} was applied", prkl::quoted_value(id)));
-  if (format == "json") {
-    fmt::print("{}\n", json{{"batch_id", found->batch_id},
-                            {"rows", found->rows},
-                            {"prices", found->prices},
-                            {"applied_at", found->applied_at},
-                            {"rates_used", rates_used_json(found->rates_used)}}
-                           .dump(2));
-    return 0;
-  }
-  fmt::print("batch '{}': {} rows, {} prices, applied at {}\n", found->batch_id, found->rows,
-             found->prices, found->applied_at);
-  if (found->rates_used.empty()) {
-    fmt::print("all prices were in USD\n");
-  } else {
-    fmt::print("converted to USD at (units per USD):\n");
-    for (const auto& r : found->rates_used) {
-      fmt::print("  {} {} {}\n", r.currency, prkl::format_date(r.day), prkl::format_rate(r.units));
-    }
-  }
-  return 0;
-}
-
-int run_fx_import(const std::string& url, const std::string& path, bool replace) {
+std::string run_fx_import(const Common& c, const std::string& path, bool replace) {
   // Read first: a file that cannot be read leaves no new store behind.
   const auto rates = prkl::read_exchange_rates(path);
-  auto db = prkl::Database::open(url, prkl::OpenMode::create);
+  auto db = prkl::Database::open(c.db_url, prkl::OpenMode::create);
   const std::int64_t written = db.save_exchange_rates(rates, replace);
-  fmt::print("read {} exchange rates from {}; {} were new or changed\n", rates.size(), path,
-             written);
-  return 0;
+  return fmt::format("read {} exchange rates from {}; {} were new or changed\n", rates.size(), path,
+                     written);
 }
 
-int run_ports(const std::string& url, const PortsOptions& o) {
-  auto db = prkl::Database::open(url);
+std::string run_ports(const Common& c, const PortsOptions& o) {
+  const Format format = c.listing_format();
+  auto db = prkl::Database::open(c.db_url);
   const std::vector<prkl::Port> found = o.code.empty()
                                             ? db.search_ports(o.search, o.limit, o.offset, o.region)
                                             : std::vector<prkl::Port>{db.port(o.code)};
-  if (o.format == "json") {
-    json out = json::array();
-    for (const auto& p : found) out.push_back(port_json(p));
-    fmt::print("{}\n", out.dump(2));
-  } else {
-    for (const auto& p : found) fmt::print("{}  {:<20}  {}\n", p.code, p.region_slug, p.name);
-  }
-  return 0;
+  std::vector<Record> records;
+  for (const auto& port : found) records.push_back(prkl::fields(port));
+  return render(records, columns_of(prkl::fields(prkl::Port{})), format);
 }
 
-int run_regions(const std::string& url, const std::string& format) {
-  auto db = prkl::Database::open(url);
+std::string run_regions(const Common& c) {
+  const Format format = c.listing_format();
+  auto db = prkl::Database::open(c.db_url);
   const auto tree = db.region_tree();
-  if (format == "json") {
-    fmt::print("{}\n", regions_json(tree).dump(2));
-  } else {
-    print_region_table(tree);
+  switch (format) {
+    case Format::json:
+      return regions_json(tree);
+    case Format::table:
+      return region_table(tree);
+    default: {
+      auto columns = columns_of(prkl::fields(prkl::Region{}));
+      columns.insert(columns.end(), {"depth", "ports"});
+      return render(region_records(tree), columns, format);
+    }
   }
-  return 0;
 }
 
 int report_bad_rows(const std::string& path, std::string_view what,
                     const std::vector<prkl::RowError>& errors,
                     const std::vector<prkl::BatchRow>& rows) {
-  fmt::print(stderr, "prkl: {}: {}\n", path, what);
+  fmt::print(stderr, "prkl: {}: {}\n", input_name(path), what);
   print_row_errors(errors, &rows);
   return exit_bad_input;
 }
 
-int run_batch_validate(const std::string& url, const BatchOptions& o) {
-  auto db = prkl::Database::open(url);
-  const prkl::Batch batch{o.id, prkl::read_batch_csv(o.path)};
+int run_batch_validate(const Common& c, const BatchOptions& o, std::string& out) {
+  auto db = prkl::Database::open(c.db_url);
+  const prkl::Batch batch{o.id, read_batch_input(o.path)};
   const auto errors = db.validate(batch);
   if (!errors.empty()) {
     std::set<std::int64_t> bad_rows;
@@ -332,64 +351,58 @@ int run_batch_validate(const std::string& url, const BatchOptions& o) {
         o.path, fmt::format("{} bad row{}", bad_rows.size(), bad_rows.size() == 1 ? "" : "s"),
         errors, batch.rows);
   }
-  fmt::print("{}: {} rows, all valid\n", o.path, batch.rows.size());
+  out = fmt::format("{}: {} rows, all valid\n", input_name(o.path), batch.rows.size());
   return 0;
 }
 
-int run_batch_apply(const std::string& url, const BatchOptions& o) {
+int run_batch_apply(const Common& c, const BatchOptions& o, std::string& out) {
+  const bool as_json = c.report_as_json();
   // A batch needs the ports of a store that exists; a new one has none, so the batch could only
   // fail there, and would leave an empty store behind.
-  auto db = prkl::Database::open(url);
-  const prkl::Batch batch{o.id, prkl::read_batch_csv(o.path)};
+  auto db = prkl::Database::open(c.db_url);
+  const prkl::Batch batch{o.id, read_batch_input(o.path)};
   prkl::BatchResult result;
   try {
-    result = db.apply(batch, terminal_progress("applying " + o.path));
+    result = db.apply(batch, terminal_progress("applying " + input_name(o.path)));
   } catch (const prkl::ValidationFailed& e) {
     return report_bad_rows(o.path, e.what(), e.errors(), batch.rows);
   }
-  if (o.format == "json") {
-    fmt::print("{}\n", json{{"batch_id", result.batch_id},
-                            {"rows", result.rows},
-                            {"prices", result.prices},
-                            {"applied_at", result.applied_at},
-                            {"replayed", result.replayed},
-                            {"rates_used", rates_used_json(result.rates_used)}}
-                           .dump(2));
+  if (as_json) {
+    out = batch_json(result, true);
   } else if (result.replayed) {
-    fmt::print("batch '{}' was already applied at {} ({} rows, {} prices); nothing changed\n",
-               result.batch_id, result.applied_at, result.rows, result.prices);
+    out =
+        fmt::format("batch '{}' was already applied at {} ({} rows, {} prices); nothing changed\n",
+                    result.batch_id, result.applied_at, result.rows, result.prices);
   } else {
-    fmt::print("applied batch '{}': {} rows, {} prices\n", result.batch_id, result.rows,
-               result.prices);
+    out = fmt::format("applied batch '{}': {} rows, {} prices\n", result.batch_id, result.rows,
+                      result.prices);
   }
   return 0;
 }
 
-int run_generate(const std::string& url, GenerateOptions o) {
+std::string run_generate(const Common& c, GenerateOptions o) {
   o.generator.first_day = prkl::parse_date(o.first_day, "--first-day");
   const auto data = prkl::generate(o.generator);
   if (!o.dump.empty()) {
-    std::ofstream out(o.dump, std::ios::binary);
-    if (!out) {
-      throw prkl::InvalidArgument(fmt::format("cannot write {}", prkl::quoted_value(o.dump)));
-    }
-    prkl::write_dump(out, data);
+    std::ostringstream text;
+    prkl::write_dump(text, data);
+    write_output(text.str(), o.dump);
   } else {
-    auto db = prkl::Database::open(url, prkl::OpenMode::create);
+    auto db = prkl::Database::open(c.db_url, prkl::OpenMode::create);
     db.load(data, o.replace, terminal_progress("writing"));
   }
-  fmt::print("generated {} regions, {} ports, {} prices into {}\n", data.regions.size(),
-             data.ports.size(), data.prices.size(), o.dump.empty() ? url : o.dump);
-  return 0;
+  return fmt::format("generated {} regions, {} ports, {} prices into {}\n", data.regions.size(),
+                     data.ports.size(), data.prices.size(), o.dump.empty() ? c.store() : o.dump);
 }
 
-void add_format(CLI::App* command, std::string& format) {
-  command->add_option("--format", format, "json or table")
-      ->check(CLI::IsMember({"json", "table"}))
-      ->capture_default_str();
+constexpr std::string_view listing_formats =
+    "table, json, csv or ndjson (default: table on a terminal, json otherwise)";
+
+void add_format(CLI::App* command, Common& common, std::string_view description) {
+  command->add_option("--format", common.format, std::string(description));
 }
 
-void add_rates_options(CLI::App* command, RatesOptions& o) {
+void add_rates_options(CLI::App* command, RatesOptions& o, Common& common) {
   command->add_option("--min-count", o.min_count, "Fewest prices for a day to get an average")
       ->capture_default_str();
   command->add_option("--scale", o.scale, "Fraction digits of the average and percentiles")
@@ -399,28 +412,74 @@ void add_rates_options(CLI::App* command, RatesOptions& o) {
   command->add_option("--percentiles", o.percentiles, "Percentiles to add, e.g. 25,50,75");
   command->add_option("--currency", o.currency, "ISO 4217 code of the answer")
       ->capture_default_str();
-  add_format(command, o.format);
+  add_format(command, common, listing_formats);
+}
+
+// CLI11 says "The following arguments were not expected: x" for a command it does not know;
+// this names it as one. Returns the unknown command's words, or nothing when all are known.
+std::string unknown_command(CLI::App& app, int argc, char** argv) {
+  CLI::App* current = &app;
+  std::string path;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view word = argv[i];
+    if (word == "--") return {};
+    if (word.starts_with("-")) {
+      // An option of this command or a parent's that takes a value: skip the value too.
+      if (word.find('=') != std::string_view::npos || word.size() < 2) continue;
+      for (CLI::App* owner = current; owner != nullptr; owner = owner->get_parent()) {
+        const CLI::Option* option = owner->get_option_no_throw(std::string(word));
+        if (option != nullptr) {
+          if (option->get_type_size() != 0) ++i;
+          break;
+        }
+      }
+      continue;
+    }
+    const auto commands = current->get_subcommands([](CLI::App*) { return true; });
+    if (commands.empty()) return {};  // a positional argument
+    const auto next_it = std::find_if(commands.begin(), commands.end(), [&](CLI::App* command) {
+      return command->check_name(std::string(word));
+    });
+    CLI::App* next = next_it == commands.end() ? nullptr : *next_it;
+    path += path.empty() ? std::string(word) : " " + std::string(word);
+    if (next == nullptr) return path;
+    current = next;
+  }
+  return {};
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"prkl: freight-rate data: rates, ports and price batches"};
-  app.set_version_flag("--version", std::string("prkl ") + prkl::version());
+  CLI::App app{"prkl: freight-rate data: rates, ports and price batches", "prkl"};
+  app.set_version_flag("--version", std::string("prkl ") + prkl::version(),
+                       "Print the version and exit");
+  app.set_help_flag("-h,--help", "Print this help and exit");
+  app.footer(
+      "--db and -o may also follow the command. Listings (rates, matrix, ports, regions) are\n"
+      "tables on a terminal and JSON otherwise; --format chooses. A FILE may be '-' for standard\n"
+      "input, and may be gzip-compressed. Exit status: 0 success, 2 bad usage or bad input,\n"
+      "1 anything else.");
+  app.get_formatter()->column_width(32);  // the longest option with its type, then two spaces
   app.require_subcommand(1);
-  std::string db_url = "sqlite:prkl.db";
-  app.add_option("--db", db_url,
+  // Options of `prkl` itself are accepted after the command too: `prkl rates ... --db X`.
+  app.fallthrough();
+  Common common;
+  app.add_option("--db", common.db_url,
                  "Store: sqlite:PATH, sqlite::memory:, postgresql://... or a libpq key=value "
                  "string")
       ->envname("PRKL_DB")
       ->capture_default_str();
+  app.add_option("-o,--output", common.output,
+                 "Write the answer to this file (replaced whole, never half-written)");
 
   auto* init = app.add_subcommand("init", "Create the store and whatever of its schema is missing");
 
   auto* import_dump = app.add_subcommand("import-dump", "Load a plain-SQL PostgreSQL dump");
   std::string dump_path;
   bool replace = false;
-  import_dump->add_option("FILE", dump_path, "pg_dump plain-SQL file")->required();
+  import_dump->add_option("FILE", dump_path, "pg_dump plain-SQL file, '-' for standard input")
+      ->required();
   import_dump->add_flag("--replace", replace, "Replace the data the store already holds");
 
   auto* rates = app.add_subcommand("rates", "Daily price statistics between two locations");
@@ -430,19 +489,23 @@ int main(int argc, char** argv) {
   rates->add_option("--origin", rates_options.origin, "Port code or region slug")->required();
   rates->add_option("--destination", rates_options.destination, "Port code or region slug")
       ->required();
-  add_rates_options(rates, rates_options);
+  add_rates_options(rates, rates_options, common);
 
   auto* matrix = app.add_subcommand("matrix", "Rates for every origin with every destination");
   RatesOptions matrix_options;
   matrix->add_option("--from", matrix_options.from, "First day, YYYY-MM-DD")->required();
   matrix->add_option("--to", matrix_options.to, "Last day, YYYY-MM-DD (inclusive)")->required();
-  matrix->add_option("--origins", matrix_options.origins, "Port codes or region slugs")
+  matrix
+      ->add_option("--origins", matrix_options.origins,
+                   "Port codes or region slugs, comma-separated")
       ->required()
       ->delimiter(',');
-  matrix->add_option("--destinations", matrix_options.destinations, "Port codes or region slugs")
+  matrix
+      ->add_option("--destinations", matrix_options.destinations,
+                   "Port codes or region slugs, comma-separated")
       ->required()
       ->delimiter(',');
-  add_rates_options(matrix, matrix_options);
+  add_rates_options(matrix, matrix_options, common);
 
   auto* fx = app.add_subcommand("fx", "Exchange rates");
   fx->require_subcommand(1);
@@ -459,42 +522,50 @@ int main(int argc, char** argv) {
   ports->add_option("--code", ports_options.code, "One port by code");
   ports->add_option("--region", ports_options.region, "Ports of a region, at any depth");
   ports->add_option("--search", ports_options.search, "Case-insensitive text in code or name");
-  ports->add_option("--limit", ports_options.limit)->capture_default_str();
-  ports->add_option("--offset", ports_options.offset)->capture_default_str();
-  add_format(ports, ports_options.format);
+  ports->add_option("--limit", ports_options.limit, "Most ports to list")->capture_default_str();
+  ports->add_option("--offset", ports_options.offset, "Ports to skip before listing")
+      ->capture_default_str();
+  add_format(ports, common, listing_formats);
 
   auto* regions = app.add_subcommand("regions", "The region tree with each region's ports");
-  std::string regions_format = "json";
-  add_format(regions, regions_format);
+  add_format(regions, common, listing_formats);
 
   auto* batch = app.add_subcommand("batch", "Validate or apply a CSV batch of prices");
   batch->require_subcommand(1);
   BatchOptions batch_options;
   auto* validate = batch->add_subcommand("validate", "Check every row; write nothing");
-  validate->add_option("FILE", batch_options.path, "CSV file with a header row")->required();
+  validate->add_option("FILE", batch_options.path, "CSV file with a header row, '-' for stdin")
+      ->required();
   auto* apply = batch->add_subcommand("apply", "Validate, then write all rows or none");
-  apply->add_option("FILE", batch_options.path, "CSV file with a header row")->required();
+  apply->add_option("FILE", batch_options.path, "CSV file with a header row, '-' for stdin")
+      ->required();
   apply->add_option("--id", batch_options.id,
                     "Batch id; applying an id again changes nothing (default: from the content)");
-  add_format(apply, batch_options.format);
+  add_format(apply, common, "table (a sentence, the default) or json");
   auto* show = batch->add_subcommand("show", "What the ledger holds for a batch id");
   show->add_option("ID", batch_options.id, "Batch id")->required();
-  std::string show_format = "table";
-  add_format(show, show_format);
+  add_format(show, common, "table (sentences, the default) or json");
 
   auto* generate = app.add_subcommand("generate", "Make deterministic sample data");
   GenerateOptions gen;
-  generate->add_option("--seed", gen.generator.seed)->capture_default_str();
-  generate->add_option("--ports", gen.generator.ports)->capture_default_str();
-  generate->add_option("--lanes", gen.generator.lanes)->capture_default_str();
-  generate->add_option("--days", gen.generator.days)->capture_default_str();
-  generate->add_option("--first-day", gen.first_day)->capture_default_str();
+  generate->add_option("--seed", gen.generator.seed, "Seed: the same seed gives the same data")
+      ->capture_default_str();
+  generate->add_option("--ports", gen.generator.ports, "Number of ports")->capture_default_str();
+  generate->add_option("--lanes", gen.generator.lanes, "Number of origin-destination pairs")
+      ->capture_default_str();
+  generate->add_option("--days", gen.generator.days, "Number of days")->capture_default_str();
+  generate->add_option("--first-day", gen.first_day, "First day, YYYY-MM-DD")
+      ->capture_default_str();
   generate
       ->add_option("--prices-per-day", gen.generator.prices_per_day, "Mean prices per lane and day")
       ->capture_default_str();
   generate->add_option("--dump", gen.dump, "Write a plain-SQL dump here instead of into the store");
   generate->add_flag("--replace", gen.replace, "Replace the data the store already holds");
 
+  if (const auto unknown = unknown_command(app, argc, argv); !unknown.empty()) {
+    fmt::print(stderr, "prkl: unknown command {}; see prkl --help\n", prkl::quoted_value(unknown));
+    return exit_bad_input;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -503,18 +574,21 @@ int main(int argc, char** argv) {
   }
 
   try {
-    if (*init) return run_init(db_url);
-    if (*import_dump) return run_import(db_url, dump_path, replace);
-    if (*rates) return run_rates(db_url, rates_options);
-    if (*matrix) return run_matrix(db_url, matrix_options);
-    if (*fx_import) return run_fx_import(db_url, fx_path, fx_replace);
-    if (*show) return run_batch_show(db_url, batch_options.id, show_format);
-    if (*ports) return run_ports(db_url, ports_options);
-    if (*regions) return run_regions(db_url, regions_format);
-    if (*validate) return run_batch_validate(db_url, batch_options);
-    if (*apply) return run_batch_apply(db_url, batch_options);
-    if (*generate) return run_generate(db_url, gen);
-    return exit_bad_input;  // unreachable: CLI11 requires one of the commands above
+    std::string out;
+    int status = 0;
+    if (*init) out = run_init(common);
+    if (*import_dump) out = run_import(common, dump_path, replace);
+    if (*rates) out = run_rates(common, rates_options);
+    if (*matrix) out = run_matrix(common, matrix_options);
+    if (*fx_import) out = run_fx_import(common, fx_path, fx_replace);
+    if (*show) out = run_batch_show(common, batch_options.id);
+    if (*ports) out = run_ports(common, ports_options);
+    if (*regions) out = run_regions(common);
+    if (*validate) status = run_batch_validate(common, batch_options, out);
+    if (*apply) status = run_batch_apply(common, batch_options, out);
+    if (*generate) out = run_generate(common, gen);
+    if (status == 0) write_output(out, common.output);
+    return status;
   } catch (const prkl::ValidationFailed& e) {
     fmt::print(stderr, "prkl: {}\n", e.what());
     print_row_errors(e.errors(), nullptr);

@@ -147,3 +147,20 @@ def test_generated_dump_loads_with_psql_like_a_real_one(tmp_path):
         args = ["rates", "--from", "2024-01-01", "--to", "2024-01-20", "--origin", origin,
                 "--destination", destination, "--min-count", "1", "--scale", "2"]
         assert prkl(pg, *args).stdout == prkl(lite, *args).stdout, args
+
+
+def test_no_command_prints_a_password(tmp_path):
+    psql("postgres", "-c", "DROP DATABASE IF EXISTS adopt_secret", "-c",
+         "CREATE DATABASE adopt_secret")
+    secret = "s3cr3t-pw"
+    uri = f"postgresql://postgres:{secret}@127.0.0.1:{PORT}/adopt_secret"
+    keywords = f"host=127.0.0.1 port={PORT} user=postgres password='{secret}' dbname=adopt_secret"
+    for url in (uri, keywords):
+        out = prkl(url, "init")
+        assert secret not in out.stdout + out.stderr and "***" in out.stdout, out.stdout
+        out = prkl(url, "generate", "--ports", "10", "--lanes", "20", "--days", "3", "--replace")
+        assert secret not in out.stdout + out.stderr and "***" in out.stdout, out.stdout
+    dead = int(PORT) + 1 if int(PORT) < 65535 else int(PORT) - 1
+    for url in (uri.replace(f":{PORT}/", f":{dead}/"), uri.replace("adopt_secret", "absent")):
+        out = prkl(url, "ports", check=1)
+        assert secret not in out.stdout + out.stderr, out.stderr

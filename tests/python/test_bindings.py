@@ -26,6 +26,8 @@ def test_known_answer(real_url):
     assert days[2].min is None
     assert days[0].to_dict() == {"day": "2016-01-01", "average_price": 1112, "count": 24,
                                  "min": 705, "max": 1703}
+    # The keys in the order every front end shows them (prkl::fields()).
+    assert list(days[0].to_dict()) == ["day", "average_price", "count", "min", "max"]
 
 
 def test_scaled_average_is_a_decimal(real_url):
@@ -118,6 +120,8 @@ def test_ports_and_regions(real_url):
     tree = db.region_tree()
     assert {node.slug for node in tree} == {"china_main", "northern_europe"}
     assert tree[0].to_dict()["regions"]
+    assert tree[0].to_dict()["parent"] is None
+    assert tree[0].to_dict()["regions"][0]["parent"] == tree[0].slug
     with pytest.raises(prkl.NotFound):
         db.ports(region="atlantis")
 

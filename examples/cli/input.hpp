@@ -1,0 +1,19 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+// Files named on the command line: a path, or "-" for standard input, either of them plain or
+// gzip-compressed. Compression is recognised by the data's magic bytes, not by the file's name.
+
+#include <prkl/prkl.hpp>
+#include <string>
+#include <vector>
+
+namespace prkl_cli {
+
+// How messages name the input: the path, or "<stdin>" for "-".
+std::string input_name(const std::string& path);
+
+prkl::Dataset read_dump_input(const std::string& path, const prkl::Progress& progress);
+
+std::vector<prkl::BatchRow> read_batch_input(const std::string& path);
+
+}  // namespace prkl_cli

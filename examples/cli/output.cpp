@@ -1,0 +1,192 @@
+// SPDX-License-Identifier: MIT
+#include "output.hpp"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <iterator>
+#include <variant>
+
+namespace prkl_cli {
+namespace {
+
+bool is_number(const prkl::FieldValue& value) {
+  return std::holds_alternative<std::int64_t>(value) ||
+         std::holds_alternative<prkl::Decimal>(value);
+}
+
+// A value as a table cell or a CSV field: null is "-" in a table and empty in CSV.
+std::string plain_text(const prkl::FieldValue& value, std::string_view null_text) {
+  struct Text {
+    std::string_view null_text;
+    std::string operator()(std::monostate) const { return std::string(null_text); }
+    std::string operator()(std::int64_t v) const { return std::to_string(v); }
+    std::string operator()(const prkl::Decimal& v) const { return v.to_string(); }
+    std::string operator()(const std::string& v) const { return v; }
+    std::string operator()(bool v) const { return v ? "true" : "false"; }
+  };
+  return std::visit(Text{null_text}, value);
+}
+
+// Columns line up by characters, not bytes: port names such as "Måløy" are UTF-8.
+std::size_t display_width(std::string_view text) {
+  return std::size_t(std::count_if(text.begin(), text.end(), [](char c) {
+    return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  }));
+}
+
+void append_padded(std::string& out, std::string_view text, std::size_t width, bool right) {
+  const std::string padding(width - std::min(width, display_width(text)), ' ');
+  if (right) out += padding;
+  out += text;
+  if (!right) out += padding;
+}
+
+std::string table(const std::vector<Record>& records, const std::vector<std::string>& columns) {
+  std::vector<std::vector<std::string>> cells;
+  std::vector<std::size_t> widths;
+  for (const auto& column : columns) widths.push_back(display_width(column));
+  std::vector<bool> right(columns.size(), false);
+  for (const auto& record : records) {
+    auto& row = cells.emplace_back();
+    for (std::size_t i = 0; i < record.size() && i < columns.size(); ++i) {
+      row.push_back(plain_text(record[i].value, "-"));
+      widths[i] = std::max(widths[i], display_width(row.back()));
+      if (is_number(record[i].value)) right[i] = true;
+    }
+  }
+  std::string out;
+  const auto append_row = [&](const std::vector<std::string>& row) {
+    std::string line;
+    for (std::size_t i = 0; i < row.size(); ++i) {
+      if (i > 0) line += "  ";
+      append_padded(line, row[i], widths[i], right[i]);
+    }
+    line.erase(line.find_last_not_of(' ') + 1);
+    out += line;
+    out += '\n';
+  };
+  append_row(columns);
+  for (const auto& row : cells) append_row(row);
+  return out;
+}
+
+// RFC 4180's quoting: a field holding a comma, a quote or a line break is quoted, its quotes
+// doubled. Lines end in \n, as psql's and DuckDB's CSV do, not in RFC 4180's \r\n.
+void append_csv_field(std::string& out, const std::string& text) {
+  if (text.find_first_of(",\"\r\n") == std::string::npos) {
+    out += text;
+    return;
+  }
+  out += '"';
+  for (const char c : text) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  out += '"';
+}
+
+std::string csv(const std::vector<Record>& records, const std::vector<std::string>& columns) {
+  std::string out;
+  const auto append_line = [&out](const auto& items, auto text_of) {
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      if (i > 0) out += ',';
+      append_csv_field(out, text_of(items[i]));
+    }
+    out += '\n';
+  };
+  append_line(columns, [](const std::string& name) { return name; });
+  for (const auto& record : records) {
+    append_line(record, [](const prkl::Field& field) { return plain_text(field.value, ""); });
+  }
+  return out;
+}
+
+}  // namespace
+
+Format parse_format(std::string_view text, bool output_is_terminal) {
+  if (text.empty()) return output_is_terminal ? Format::table : Format::json;
+  if (text == "table") return Format::table;
+  if (text == "json") return Format::json;
+  if (text == "csv") return Format::csv;
+  if (text == "ndjson") return Format::ndjson;
+  throw prkl::InvalidArgument(
+      fmt::format("--format {} is not table, json, csv or ndjson", prkl::quoted_value(text)));
+}
+
+std::string json_lines(const std::vector<std::string>& items, std::string_view indent) {
+  if (items.empty()) return "[]";
+  std::string out = "[";
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    fmt::format_to(std::back_inserter(out), "{}\n{}  {}", i > 0 ? "," : "", indent, items[i]);
+  }
+  fmt::format_to(std::back_inserter(out), "\n{}]", indent);
+  return out;
+}
+
+std::string render(const std::vector<Record>& records, const std::vector<std::string>& columns,
+                   Format format) {
+  switch (format) {
+    case Format::table:
+      return table(records, columns);
+    case Format::csv:
+      return csv(records, columns);
+    case Format::ndjson: {
+      std::string out;
+      for (const auto& record : records) {
+        prkl::append_json(out, record);
+        out += '\n';
+      }
+      return out;
+    }
+    case Format::json: {
+      std::vector<std::string> items;
+      for (const auto& record : records) prkl::append_json(items.emplace_back(), record);
+      return json_lines(items, "") + "\n";
+    }
+  }
+  return {};
+}
+
+void write_output(const std::string& text, const std::string& path) {
+  const auto fail = [&path](std::string_view what) {
+    return prkl::InvalidArgument(fmt::format("cannot write {}: {}: {}", prkl::quoted_value(path),
+                                             what, std::strerror(errno)));
+  };
+  if (path.empty() || path == "-") {
+    if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() || std::fflush(stdout)) {
+      throw fail("standard output");
+    }
+    return;
+  }
+  const std::filesystem::path target(path);
+  std::string temporary =
+      (target.parent_path() / ("." + target.filename().string() + ".prkl-XXXXXX")).string();
+  const int fd = ::mkstemp(temporary.data());
+  if (fd < 0) throw fail("creating a temporary file beside it");
+  // mkstemp makes the file private; the answer gets the mode any new file would.
+  const mode_t mask = ::umask(0);
+  ::umask(mask);
+  bool written = ::fchmod(fd, 0666 & ~mask) == 0;
+  for (std::size_t done = 0; written && done < text.size();) {
+    const auto wrote = ::write(fd, text.data() + done, text.size() - done);
+    if (wrote < 0 && errno == EINTR) continue;
+    written = wrote > 0;
+    if (written) done += std::size_t(wrote);
+  }
+  written = written && ::fsync(fd) == 0;
+  written = ::close(fd) == 0 && written;
+  if (!written || ::rename(temporary.c_str(), path.c_str()) != 0) {
+    const auto error = fail(written ? "renaming the temporary file" : "writing");
+    ::unlink(temporary.c_str());
+    throw error;
+  }
+}
+
+}  // namespace prkl_cli

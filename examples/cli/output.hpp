@@ -1,0 +1,34 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+// What the commands print: records (a value's fields, from prkl::fields()) rendered as a table,
+// JSON, CSV or newline-delimited JSON, and written to standard output or, atomically, to a file.
+
+#include <prkl/json.hpp>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace prkl_cli {
+
+enum class Format { table, json, csv, ndjson };
+
+// "table", "json", "csv" or "ndjson"; an empty text picks table when the output is a terminal
+// and JSON otherwise.
+Format parse_format(std::string_view text, bool output_is_terminal);
+
+using Record = std::vector<prkl::Field>;
+
+// `records` in `format`. Every record has the same fields; `columns` names them for a CSV header
+// or a table when there are no records. JSON is an array of objects, one per line.
+std::string render(const std::vector<Record>& records, const std::vector<std::string>& columns,
+                   Format format);
+
+// A JSON array of `items`, already JSON text, one per line at `indent`.
+std::string json_lines(const std::vector<std::string>& items, std::string_view indent);
+
+// Writes `text` to standard output, or to `path` atomically: into a temporary file beside it,
+// flushed to disk and renamed over it, so a reader never sees half an answer and a failed
+// command leaves whatever was there before.
+void write_output(const std::string& text, const std::string& path);
+
+}  // namespace prkl_cli
