@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <boost/multiprecision/cpp_int.hpp>
+#include <cmath>
 #include <iterator>
 #include <limits>
 
@@ -62,6 +63,38 @@ Decimal round_quotient(Wide numerator, const Wide& denominator, int scale) {
                                       numerator.str(), denominator.str(), scale));
   }
   return Decimal{static_cast<std::int64_t>(quotient), scale};
+}
+
+double nearest_double(const Wide& numerator, const Wide& denominator) {
+  using boost::multiprecision::msb;
+  if (numerator == 0) return 0.0;
+  const bool negative = numerator < 0;
+  Wide n = negative ? Wide(-numerator) : numerator;
+  Wide d = denominator;
+  // Scale by 2^shift so that the integer quotient has 64 or 65 bits: 53 for the double, the
+  // rest and the remainder to round with.
+  const int shift = 64 - int(msb(n)) + int(msb(d));
+  if (shift >= 0) {
+    n <<= shift;
+  } else {
+    d <<= -shift;
+  }
+  Wide quotient = n / d;
+  bool inexact = quotient * d != n;
+  int exponent = -shift;
+  if (quotient >> 64 != 0) {
+    inexact = inexact || (quotient & 1) != 0;
+    quotient >>= 1;
+    ++exponent;
+  }
+  // quotient is in [2^63, 2^64): keep its top 53 bits, rounding the 11 below (and whatever
+  // the division left) to nearest, ties to even.
+  const auto bits = static_cast<std::uint64_t>(quotient);
+  std::uint64_t mantissa = bits >> 11;
+  const std::uint64_t rest = bits & 0x7ff;
+  if (rest > 0x400 || (rest == 0x400 && (inexact || (mantissa & 1) != 0))) ++mantissa;
+  const double magnitude = std::ldexp(double(mantissa), exponent + 11);
+  return negative ? -magnitude : magnitude;
 }
 
 std::int64_t to_base_currency(std::int64_t amount, std::int64_t rate_units) {

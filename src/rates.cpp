@@ -97,6 +97,7 @@ RateDay finish(Date label, const Totals& t, const Wide& denominator, const Rates
     day.max = round_quotient(t.max, denominator, 0).units;
     if (t.count >= options.min_count) {
       day.average = round_quotient(t.sum, denominator * t.count, options.scale);
+      day.average_double = nearest_double(t.sum, denominator * t.count);
     }
   }
   return day;
@@ -128,6 +129,7 @@ std::vector<RateDay> answer_from_days(std::span<const DailyAggregate> slots,
         day.max = total.max;
         if (total.count >= options.min_count) {
           day.average = exact_average(total.sum, total.count, options.scale);
+          day.average_double = nearest_double(total.sum, total.count);
         }
       }
       out.push_back(std::move(day));

@@ -82,12 +82,14 @@ py::tuple rate_day_state(const RateDay& d) {
   for (const Percentile& p : d.percentiles) {
     percentiles.append(py::make_tuple(p.percent, decimal_state(p.value)));
   }
-  return py::make_tuple(d.day.time_since_epoch().count(), d.count, decimal_state(d.average),
-                        optional_int(d.min), optional_int(d.max), py::tuple(percentiles));
+  return py::make_tuple(
+      d.day.time_since_epoch().count(), d.count, decimal_state(d.average), optional_int(d.min),
+      optional_int(d.max), py::tuple(percentiles),
+      d.average_double ? py::object(py::float_(*d.average_double)) : py::object(py::none()));
 }
 
 RateDay rate_day_from_state(const py::tuple& t) {
-  if (t.size() != 6) throw std::runtime_error("not a prkl.RateDay pickle");
+  if (t.size() != 7) throw std::runtime_error("not a prkl.RateDay pickle");
   RateDay d{Date{std::chrono::days{t[0].cast<std::int64_t>()}},
             t[1].cast<std::int64_t>(),
             decimal_from_state(t[2]),
@@ -98,6 +100,7 @@ RateDay rate_day_from_state(const py::tuple& t) {
     const auto p = item.cast<py::tuple>();
     d.percentiles.push_back({p[0].cast<int>(), decimal_from_state(p[1])});
   }
+  if (!t[6].is_none()) d.average_double = t[6].cast<double>();
   return d;
 }
 
@@ -254,6 +257,14 @@ void bind_values(py::module_& m) {
               "average_price", [](const RateDay& d) { return average_object(d.average); },
               "Exact average rounded half away from zero: int, decimal.Decimal when a scale was "
               "asked for, None below min_count.")
+          .def_property_readonly(
+              "average_float",
+              [](const RateDay& d) {
+                return d.average_double ? py::object(py::float_(*d.average_double))
+                                        : py::object(py::none());
+              },
+              "The exact average, unrounded, as the nearest float (ties to even): what "
+              "float(AVG(price)) gives in an app on PostgreSQL. None below min_count.")
           .def_property_readonly(
               "min", [](const RateDay& d) { return optional_int(d.min); }, "Lowest price, or None.")
           .def_property_readonly(

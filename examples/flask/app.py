@@ -220,15 +220,20 @@ def rates_route():
     date_from, date_to = required(args, "date_from"), required(args, "date_to")
     options = answer_options(args)
     if "orig_code" in args or "dest_code" in args:
-        # operations-task: newest day first, the exact average in cents, count 0 not null.
+        # operations-task: newest day first, count 0 not null, and the price as that app gave
+        # it, float(AVG(price)): the unrounded average as the nearest float. ?scale=N gives the
+        # exact average rounded half away from zero to N places instead (percentiles, which
+        # that app did not have, are rounded to 2 places unless asked otherwise).
+        scale = integer(args, "scale", None)
         days = db.rates(date_from, date_to, required(args, "orig_code"),
                         required(args, "dest_code"), min_count=3,
-                        scale=integer(args, "scale", 2), **options)
+                        scale=2 if scale is None else scale, **options)
         out = []
         for d in reversed(days):
             values = d.to_dict()
-            entry = {"count": d.count, "day": values.pop("day"),
-                     "price": values.pop("average_price")}
+            price = d.average_float if scale is None else values["average_price"]
+            values.pop("average_price")
+            entry = {"count": d.count, "day": values.pop("day"), "price": price}
             entry.update((k, v) for k, v in values.items() if k.startswith("p"))
             out.append(entry)
         return exact_json({"rates": out})

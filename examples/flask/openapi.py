@@ -87,7 +87,7 @@ def openapi_document(version, base_url="/"):
         _query("destination", "ratestask: a port code or a region slug"),
         _query("orig_code", "operations-task: a port code or a region slug"),
         _query("dest_code", "operations-task: a port code or a region slug"),
-        _query("scale", "operations-task: decimal places of price (default 2)", schema=INTEGER),
+        _query("scale", "operations-task: round price to this many decimal places (default: unrounded, as a float)", schema=INTEGER),
     ] + ANSWER_OPTIONS
     spec.path(path="/rates", operations={"get": {
         "summary": "Price statistics for every day of a range between two locations",

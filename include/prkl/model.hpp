@@ -144,6 +144,10 @@ struct RateDay {
   std::optional<std::int64_t> max;
   /// The asked percentiles, in the order asked.
   std::vector<Percentile> percentiles{};
+  /// The exact average (not the rounded `average`) as the nearest double, ties to even: for
+  /// contracts that answer a float, as `float(AVG(price))` does over PostgreSQL's numeric
+  /// average. Null when `average` is.
+  std::optional<double> average_double{};
 
   friend bool operator==(const RateDay&, const RateDay&) = default;
 };

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <cstdlib>
 #include <fstream>
 #include <functional>
 #include <prkl/prkl.hpp>
@@ -29,8 +30,9 @@ struct Reference {
 
   explicit Reference(const Dataset& data) { Database::open(url, OpenMode::create).load(data); }
 
-  // One row per bucket: label, count, average, min, max, then each percentile, as PostgreSQL
-  // computes and prints them.
+  // One row per bucket: label, count, average, min, max, the average as the operations-task
+  // app gives it (`float(AVG(price))`, the double nearest PostgreSQL's numeric average), then
+  // each percentile, as PostgreSQL computes and prints them.
   std::vector<std::vector<std::string>> answer(const RatesQuery& q) const {
     const std::string unit = std::string(to_string(q.bucket));
     const auto text = [&](std::string_view expression) {
@@ -39,8 +41,8 @@ struct Reference {
     };
     std::string columns = fmt::format(
         "b.b::text, count(p.price)::text, {}, coalesce(min(p.price)::text, 'null'), "
-        "coalesce(max(p.price)::text, 'null')",
-        text(fmt::format("round(avg(p.price), {})", q.scale)));
+        "coalesce(max(p.price)::text, 'null'), {}",
+        text(fmt::format("round(avg(p.price), {})", q.scale)), text("avg(p.price)"));
     for (const int percent : q.percentiles) {
       columns += ", " + text(fmt::format("round((percentile_cont({} / 100.0) WITHIN GROUP (ORDER "
                                          "BY p.price))::numeric, {})",
@@ -66,6 +68,7 @@ SELECT {5} FROM buckets b LEFT JOIN p ON p.b = b.b GROUP BY b.b ORDER BY b.b)",
     for (const auto& row : test::postgres_sql(url, sql)) {
       auto& line = out.emplace_back();
       for (const auto& value : row) line.push_back(value.value_or("NULL"));
+      if (line[5] != "null") line[5] = fmt::format("{}", std::strtod(line[5].c_str(), nullptr));
     }
     return out;
   }
@@ -84,8 +87,12 @@ std::vector<std::vector<std::string>> as_rows(const std::vector<RateDay>& days) 
   const auto text = [](const auto& v) { return v ? fmt::format("{}", *v) : "null"; };
   for (const RateDay& d : days) {
     auto& line = out.emplace_back();
-    line = {format_date(d.day), std::to_string(d.count),
-            d.average ? d.average->to_string() : "null", text(d.min), text(d.max)};
+    line = {format_date(d.day),
+            std::to_string(d.count),
+            d.average ? d.average->to_string() : "null",
+            text(d.min),
+            text(d.max),
+            text(d.average_double)};
     for (const Percentile& p : d.percentiles) {
       line.push_back(p.value ? p.value->to_string() : "null");
     }
@@ -112,7 +119,7 @@ void check_against_reference(Database& db, const Reference& reference,
         // Without percentiles the answer comes from the aggregates: the same figures.
         q.percentiles.clear();
         auto without = expected;
-        for (auto& row : without) row.resize(5);
+        for (auto& row : without) row.resize(6);
         CHECK(as_rows(db.rates(q)) == without);
       }
     }
@@ -402,6 +409,8 @@ TEST_CASE("answers in another currency convert each day at its own rate",
   CHECK(days[1].min == 900);
   CHECK(days[1].max == 901);  // 900.9, rounded half away from zero to whole euros
   CHECK(days[2].average == Decimal{80000, 2});
+  // The unrounded average as a double: 900.45 is exact, so the double is the literal's.
+  CHECK(days[1].average_double == 900.45);
   // A month converts each day at its own rate before summing: (900 + 900.9 + 800) / 3 =
   // 866.966..., and its median is Mar 3's 900.
   q.bucket = Bucket::month;
@@ -409,6 +418,7 @@ TEST_CASE("answers in another currency convert each day at its own rate",
   const auto month = db.rates(q);
   REQUIRE(month.size() == 1);
   CHECK(month[0].average == Decimal{86697, 2});
+  CHECK(month[0].average_double == 26009.0 / 30.0);  // both exact: IEEE rounds the quotient once
   CHECK(month[0].percentiles == std::vector<Percentile>{{50, Decimal{90000, 2}}});
   // Mar 20 is more than 7 days after the last EUR rate.
   q.bucket = Bucket::day;

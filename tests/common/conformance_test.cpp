@@ -154,12 +154,13 @@ TEST_CASE("days with 0, 1, 2 and 3 prices, min_count and halves", "[conformance]
   CHECK(days[0] == RateDay{day("2024-03-01"), 0, std::nullopt, std::nullopt, std::nullopt});
   CHECK(days[1] == RateDay{day("2024-03-02"), 1, std::nullopt, 1000, 1000});
   CHECK(days[2] == RateDay{day("2024-03-03"), 2, std::nullopt, 1000, 1001});
-  CHECK(days[3] == RateDay{day("2024-03-04"), 3, Decimal{1118, 0}, 1117, 1120});
+  CHECK(days[3] == RateDay{day("2024-03-04"), 3, Decimal{1118, 0}, 1117, 1120, {}, 3355.0 / 3});
 
   SECTION("a lower min_count gives averages earlier, rounded half away from zero") {
     const auto low = db.rates({day("2024-03-01"), day("2024-03-04"), "china", "norway", 2});
     CHECK_FALSE(low[1].average);
     CHECK(low[2].average == Decimal{1001, 0});  // 1000.5 rounds up, not to the even 1000
+    CHECK(low[2].average_double == 1000.5);     // unrounded, for float contracts
     const auto one = db.rates({day("2024-03-03"), day("2024-03-03"), "CNNGB", "NOMAY", 1});
     CHECK(one[0].average == Decimal{1001, 0});
   }
@@ -713,7 +714,9 @@ std::vector<RateDay> rates_by_plain_sql(Database& db, const std::string& url, co
       rate.min = std::stoi(*(*row)[3]);
       rate.max = std::stoi(*(*row)[4]);
       if (rate.count >= q.min_count) {
-        rate.average = exact_average(std::stoll(*(*row)[2]), rate.count, q.scale);
+        const std::int64_t sum = std::stoll(*(*row)[2]);
+        rate.average = exact_average(sum, rate.count, q.scale);
+        rate.average_double = double(sum) / double(rate.count);  // both exact: one rounding
       }
       ++row;
     }

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 import prkl
-from conftest import HeldCommits, cut_off, postgres_url, psql
+from conftest import PSQL_ENV, XENETA, HeldCommits, cut_off, postgres_url, psql
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -120,7 +120,8 @@ def test_flask_operations_task_rates(flask_server):
     assert status == 200
     rates = body["rates"]
     assert [r["day"] for r in rates][:2] == ["2016-01-10", "2016-01-09"]  # newest first
-    assert rates[-1] == {"count": 24, "day": "2016-01-01", "price": 1111.92}
+    # The unrounded average as a float, as the operations-task app answered it: 26686 / 24.
+    assert rates[-1] == {"count": 24, "day": "2016-01-01", "price": 1111.9166666666667}
     assert rates[-3] == {"count": 0, "day": "2016-01-03", "price": None}
     assert rates[-4]["count"] == 1 and rates[-4]["price"] is None
 
@@ -533,12 +534,62 @@ def test_bottle_every_error_is_json(real_url, monkeypatch):
     assert json.loads(body) == {"error": "internal error"}
 
 
+def test_operations_task_route_answers_as_that_app_does(tmp_path):
+    """The operations-task app's own SQL (xeneta/operations-task rates/rates.py) and its
+    float(AVG(price)), run with psycopg2 on the operations-task dump as psql loaded it, against
+    the Flask route on the same database through prkl: the busiest lanes over the whole month."""
+    import psycopg2
+    url = postgres_url()
+    subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url, "-f",
+                    str(XENETA / "operations-task-2021.sql")], check=True, env=PSQL_ENV,
+                   capture_output=True, timeout=300)
+    prkl.connect(url, create=True).close()  # prkl init: adopts the tables as they are
+    client = example_module("flask").create_app(url).test_client()
+    original = psycopg2.connect(url)
+    cursor = original.cursor()
+    cursor.execute("SELECT orig_code, dest_code FROM prices GROUP BY 1, 2 "
+                   "ORDER BY count(*) DESC, 1, 2 LIMIT 25")
+    lanes = cursor.fetchall()
+    compared = 0
+    for orig_code, dest_code in lanes:
+        cursor.execute(OPERATIONS_TASK_SQL, {"date_from": "2021-01-01", "date_to": "2021-01-31",
+                                             "orig_code": orig_code, "dest_code": dest_code})
+        # The app's aggregate_to_dto(); a day without prices has count 0 here, where the app's
+        # LEFT JOIN gave null.
+        expected = [{"price": float(price) if price is not None else None,
+                     "day": day.isoformat(), "count": count or 0}
+                    for price, day, count in cursor.fetchall()]
+        response = client.get("/rates", query_string={
+            "date_from": "2021-01-01", "date_to": "2021-01-31", "orig_code": orig_code,
+            "dest_code": dest_code})
+        assert response.status_code == 200
+        assert response.get_json()["rates"] == expected, (orig_code, dest_code)
+        compared += sum(1 for day in expected if day["price"] is not None)
+    original.close()
+    assert compared > 500  # days with an average, each to the last bit of its float
+
+
+# rates/rates.py of xeneta/operations-task, the query behind GET /rates.
+OPERATIONS_TASK_SQL = """
+SELECT CASE WHEN a.count < 3 THEN null ELSE a.price END AS price, d.day, a.count
+FROM (SELECT (generate_series(%(date_from)s, %(date_to)s, '1 day'::interval))::date AS day) d
+LEFT OUTER JOIN (
+    SELECT AVG(price) AS price, day, COUNT(*) AS count FROM prices
+    WHERE orig_code = %(orig_code)s AND dest_code = %(dest_code)s
+      AND day >= %(date_from)s AND day <= %(date_to)s
+    GROUP BY day, orig_code, dest_code) AS a ON d.day = a.day
+ORDER BY day DESC"""
+
+
 def test_decimals_keep_their_exact_text_in_json(real_url, monkeypatch):
     # 2016-01-02's average is exactly 1112: a float would print 1112.0, the scale asks for 1112.00.
     query = {"date_from": "2016-01-02", "date_to": "2016-01-02", "orig_code": "CNSGH",
              "dest_code": "north_europe_main"}
     flask_app = example_module("flask").create_app(real_url)
     body = flask_app.test_client().get("/rates", query_string=query).get_data(as_text=True)
+    assert '"price": 1112.0' in body  # float(AVG(price)), as the operations-task app gave it
+    body = flask_app.test_client().get("/rates", query_string={**query, "scale": "2"}).get_data(
+        as_text=True)
     assert '"price": 1112.00' in body
     body = flask_app.test_client().get("/rates", query_string={**query, "scale": "4"}).get_data(
         as_text=True)
