@@ -15,34 +15,33 @@
 
 #include "copy_text.hpp"
 #include "prkl/error.hpp"
+#include "ratestask.hpp"
 
 namespace prkl {
 
 namespace {
 
+namespace ratestask = detail::ratestask;
+
 using Json = nlohmann::json;
 
 enum class Table { regions, ports, prices, other };
 
-// Column names of each table, in the order the ratestask schema declares them.
-constexpr std::array<std::array<std::string_view, 4>, 3> table_columns{{
-    {"slug", "name", "parent_slug", ""},
-    {"code", "name", "parent_slug", ""},
-    {"orig_code", "dest_code", "day", "price"},
-}};
-
-constexpr std::array<std::string_view, 3> table_names{"regions", "ports", "prices"};
+// The ratestask table a Table names.
+const ratestask::Table& described(Table t) {
+  return ratestask::tables[std::size_t(t)];
+}
 
 std::size_t column_count(Table t) {
-  return t == Table::prices ? 4 : 3;
+  return described(t).columns.size();
 }
 
 // pg_dump qualifies every name with `public.`; PostgreSQL's parser has already folded and
 // unquoted them.
 Table table_named(std::string_view schema, std::string_view name) {
   if (!schema.empty() && schema != "public") return Table::other;
-  for (std::size_t t = 0; t < table_names.size(); ++t) {
-    if (name == table_names[t]) return Table(t);
+  for (std::size_t t = 0; t < ratestask::tables.size(); ++t) {
+    if (name == ratestask::tables[t].name) return Table(t);
   }
   return Table::other;
 }
@@ -478,7 +477,7 @@ class Reader {
 
   void refuse_if_ratestask(const Json& node, const Statement& s, std::string_view what) const {
     if (const auto table = ratestask_table_in(node)) {
-      refuse(s, fmt::format("{} '{}'", what, table_names[std::size_t(*table)]));
+      refuse(s, fmt::format("{} '{}'", what, described(*table).name));
     }
   }
 
@@ -698,7 +697,7 @@ class Reader {
       const Json& alter = command.at("AlterTableCmd");
       const std::string subtype = alter.value("subtype", "");
       if (table != Table::other && !one_of(inert_alter_commands, subtype)) {
-        refuse(s, fmt::format("ALTER TABLE {} ({})", table_names[std::size_t(table)], subtype));
+        refuse(s, fmt::format("ALTER TABLE {} ({})", described(table).name, subtype));
       }
       if (subtype == "AT_AddInherit" || subtype == "AT_AttachPartition") {
         refuse_if_ratestask(alter, s, "ALTER TABLE ... INHERIT or ATTACH PARTITION of");
@@ -733,19 +732,18 @@ class Reader {
   std::vector<std::size_t> column_positions(Table table, const std::vector<std::string>& names,
                                             std::int64_t line) const {
     std::vector<std::size_t> positions;
-    const auto& known = table_columns[std::size_t(table)];
+    const auto columns = described(table).columns;
     for (const auto& name : names) {
-      const auto& wanted = name;
-      const auto at = std::find(known.begin(), known.begin() + column_count(table), wanted);
-      if (at == known.begin() + column_count(table)) {
-        fail(line, fmt::format("unknown column '{}'", name));
-      }
-      positions.push_back(std::size_t(at - known.begin()));
+      const auto at = std::find_if(columns.begin(), columns.end(),
+                                   [&](const ratestask::Column& c) { return c.name == name; });
+      if (at == columns.end()) fail(line, fmt::format("unknown column '{}'", name));
+      positions.push_back(std::size_t(at - columns.begin()));
     }
-    for (std::size_t c = 0; c < column_count(table); ++c) {
-      const bool nullable = table == Table::regions && c == 2;
-      if (!nullable && std::find(positions.begin(), positions.end(), c) == positions.end()) {
-        fail(line, fmt::format("column '{}' is missing", known[c]));
+    // A column that may be null may be left out, as INSERT and COPY allow.
+    for (std::size_t c = 0; c < columns.size(); ++c) {
+      if (columns[c].not_null &&
+          std::find(positions.begin(), positions.end(), c) == positions.end()) {
+        fail(line, fmt::format("column '{}' is missing", columns[c].name));
       }
     }
     return positions;
@@ -768,7 +766,7 @@ class Reader {
   }
 
   std::string required(const Values& values, std::size_t c, Table table, std::int64_t line) const {
-    if (!values[c]) fail(line, fmt::format("{} is null", table_columns[std::size_t(table)][c]));
+    if (!values[c]) fail(line, fmt::format("{} is null", described(table).columns[c].name));
     return *values[c];
   }
 
@@ -777,7 +775,7 @@ class Reader {
     for (std::size_t c = 0; c < v.size(); ++c) {
       if (v[c] && v[c]->find('\0') != std::string::npos) {
         fail(line, fmt::format("{}: a NUL character, which PostgreSQL text cannot hold",
-                               table_columns[std::size_t(table)][c]));
+                               described(table).columns[c].name));
       }
     }
     switch (table) {
@@ -846,16 +844,13 @@ Dataset read_dump(const std::filesystem::path& path, const Progress& progress) {
 
 void write_dump(std::ostream& out, const Dataset& data) {
   out << "--\n-- prkl data set, plain SQL in the shape of the ratestask dump\n--\n\n"
-         "SET client_encoding = 'UTF8';\nSET standard_conforming_strings = on;\n\n"
-         "CREATE TABLE regions (\n    slug text NOT NULL,\n    name text NOT NULL,\n"
-         "    parent_slug text\n);\n\n"
-         "CREATE TABLE ports (\n    code text NOT NULL,\n    name text NOT NULL,\n"
-         "    parent_slug text NOT NULL\n);\n\n"
-         "CREATE TABLE prices (\n    orig_code text NOT NULL,\n    dest_code text NOT NULL,\n"
-         "    day date NOT NULL,\n    price integer NOT NULL\n);\n\n";
+         "SET client_encoding = 'UTF8';\nSET standard_conforming_strings = on;\n\n";
+  for (const auto& table : ratestask::tables) {
+    out << ratestask::create_table(table, ratestask::Dialect::pg_dump) << ";\n\n";
+  }
   // Rows go out in blocks, so a large data set is not held twice in memory.
-  const auto copy_block = [&out](const char* header, const auto& rows) {
-    out << header;
+  const auto copy_block = [&out](const ratestask::Table& table, const auto& rows) {
+    out << fmt::format("COPY {} ({}) FROM stdin;\n", table.name, ratestask::column_list(table));
     std::string block;
     for (const auto& row : rows) {
       detail::append_copy_row(block, row);
@@ -866,19 +861,10 @@ void write_dump(std::ostream& out, const Dataset& data) {
     }
     out << block << "\\.\n\n\n";
   };
-  copy_block("COPY regions (slug, name, parent_slug) FROM stdin;\n", data.regions);
-  copy_block("COPY ports (code, name, parent_slug) FROM stdin;\n", data.ports);
-  copy_block("COPY prices (orig_code, dest_code, day, price) FROM stdin;\n", data.prices);
-  out << "ALTER TABLE ONLY ports\n    ADD CONSTRAINT ports_pkey PRIMARY KEY (code);\n\n"
-         "ALTER TABLE ONLY regions\n    ADD CONSTRAINT regions_pkey PRIMARY KEY (slug);\n\n"
-         "ALTER TABLE ONLY ports\n    ADD CONSTRAINT ports_parent_slug_fkey FOREIGN KEY "
-         "(parent_slug) REFERENCES regions(slug);\n\n"
-         "ALTER TABLE ONLY prices\n    ADD CONSTRAINT prices_orig_code_fkey FOREIGN KEY "
-         "(orig_code) REFERENCES ports(code);\n\n"
-         "ALTER TABLE ONLY prices\n    ADD CONSTRAINT prices_dest_code_fkey FOREIGN KEY "
-         "(dest_code) REFERENCES ports(code);\n\n"
-         "ALTER TABLE ONLY regions\n    ADD CONSTRAINT regions_parent_slug_fkey FOREIGN KEY "
-         "(parent_slug) REFERENCES regions(slug);\n";
+  copy_block(ratestask::regions, data.regions);
+  copy_block(ratestask::ports, data.ports);
+  copy_block(ratestask::prices, data.prices);
+  out << ratestask::dump_constraints();
   if (!out) throw StorageError("writing the dump failed");
 }
 

@@ -13,30 +13,22 @@
 #include "exchange_detail.hpp"
 #include "pg_handles.hpp"
 #include "prkl/error.hpp"
+#include "ratestask.hpp"
 #include "store_detail.hpp"
 
 namespace prkl::postgres {
 
 namespace {
 
-// The ratestask tables, as its dump creates them plus keys; used only where they are missing.
-// An adopted database keeps its own tables untouched.
-struct Table {
+namespace ratestask = detail::ratestask;
+
+struct OwnTable {
   const char* name;
-  const char* columns;  // what prkl reads and writes; checked on adopted tables
+  const char* columns;
   const char* create;
 };
 
-constexpr Table tables[] = {
-    {"regions", "slug, name, parent_slug",
-     "CREATE TABLE regions (slug text NOT NULL PRIMARY KEY, name text NOT NULL,"
-     " parent_slug text REFERENCES regions(slug))"},
-    {"ports", "code, name, parent_slug",
-     "CREATE TABLE ports (code text NOT NULL PRIMARY KEY, name text NOT NULL,"
-     " parent_slug text NOT NULL REFERENCES regions(slug))"},
-    {"prices", "orig_code, dest_code, day, price",
-     "CREATE TABLE prices (orig_code text NOT NULL REFERENCES ports(code),"
-     " dest_code text NOT NULL REFERENCES ports(code), day date NOT NULL, price integer NOT NULL)"},
+constexpr OwnTable prkl_tables[] = {
     {"prkl_batches", "id, digest, rows, prices, applied_at",
      "CREATE TABLE prkl_batches (id text NOT NULL PRIMARY KEY, digest text NOT NULL,"
      " rows bigint NOT NULL, prices bigint NOT NULL, applied_at text NOT NULL)"},
@@ -69,6 +61,27 @@ constexpr Table tables[] = {
      "CREATE TABLE prkl_day_changes (version bigint NOT NULL, day date NOT NULL,"
      " PRIMARY KEY (version, day))"},
 };
+
+// prkl's tables, and before them the ratestask tables as its dump creates them plus keys; each
+// created only where it is missing. An adopted database keeps its own tables untouched.
+struct Table {
+  std::string name;
+  std::string columns;  // what prkl reads and writes; checked on adopted tables
+  std::string create;
+};
+
+const std::vector<Table>& tables() {
+  static const std::vector<Table> all = [] {
+    std::vector<Table> out;
+    for (const auto& table : ratestask::tables) {
+      out.push_back({std::string(table.name), ratestask::column_list(table),
+                     ratestask::create_table(table, ratestask::Dialect::postgres)});
+    }
+    for (const OwnTable& t : prkl_tables) out.push_back({t.name, t.columns, t.create});
+    return out;
+  }();
+  return all;
+}
 
 // Objects of earlier versions that the lane-days replaced (they hold nothing the prices do not).
 constexpr const char* retired_objects =
@@ -223,7 +236,7 @@ class PgStore final : public Store {
       // Two `prkl init` at once: the second waits here, then finds everything made.
       connection_.exec("SELECT pg_advisory_xact_lock(7040851)");
       const auto missing_now = missing_objects();
-      for (const Table& t : tables) {
+      for (const Table& t : tables()) {
         if (std::find(missing_now.begin(), missing_now.end(), t.name) == missing_now.end()) {
           check_columns(t);
           continue;
@@ -277,14 +290,14 @@ class PgStore final : public Store {
   GeographySnapshot geography() override {
     return in_snapshot([&] {
       GeographySnapshot snapshot{meta_value("geography_generation"), {}, {}};
-      const Result regions = connection_.exec("SELECT slug, name, parent_slug FROM regions");
+      const Result regions = connection_.exec(ratestask::select_sql(ratestask::regions));
       for (int i = 0; i < regions.rows(); ++i) {
         snapshot.regions.push_back({regions.text(i, 0), regions.text(i, 1),
                                     regions.is_null(i, 2)
                                         ? std::nullopt
                                         : std::optional<std::string>(regions.text(i, 2))});
       }
-      const Result ports = connection_.exec("SELECT code, name, parent_slug FROM ports");
+      const Result ports = connection_.exec(ratestask::select_sql(ratestask::ports));
       for (int i = 0; i < ports.rows(); ++i) {
         snapshot.ports.push_back({ports.text(i, 0), ports.text(i, 1), ports.text(i, 2)});
       }
@@ -351,9 +364,9 @@ class PgStore final : public Store {
         "prkl_day_changes");
     connection_.exec("DROP INDEX IF EXISTS prices_lane_day");
     // Foreign keys are checked at the end of each COPY, so rows may come in any order.
-    copy_rows("COPY regions (slug, name, parent_slug) FROM STDIN", data.regions, {});
-    copy_rows("COPY ports (code, name, parent_slug) FROM STDIN", data.ports, {});
-    copy_rows("COPY prices (orig_code, dest_code, day, price) FROM STDIN", data.prices, progress);
+    copy_rows(ratestask::copy_in_sql(ratestask::regions), data.regions, {});
+    copy_rows(ratestask::copy_in_sql(ratestask::ports), data.ports, {});
+    copy_rows(ratestask::copy_in_sql(ratestask::prices), data.prices, progress);
     connection_.exec(fmt::format("CREATE INDEX {} {}", index_name, index_definition));
     connection_.exec(lane_days_from_prices);
     connection_.exec("UPDATE prkl_meta SET value = value + 1 WHERE key = 'data_version'");
@@ -505,7 +518,7 @@ class PgStore final : public Store {
       // Writers of the same id queue here; the second finds the first one's ledger record.
       connection_.exec("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", {record.id});
       if (auto existing = find_batch_now(record.id)) return {std::move(*existing), true};
-      copy_rows("COPY prices (orig_code, dest_code, day, price) FROM STDIN", prices, progress);
+      copy_rows(ratestask::copy_in_sql(ratestask::prices), prices, progress);
       connection_.exec(
           "INSERT INTO prkl_batches (id, digest, rows, prices, applied_at) "
           "VALUES ($1, $2, $3, $4, $5)",
@@ -684,7 +697,7 @@ class PgStore final : public Store {
 
   std::vector<std::string> missing_objects() {
     std::vector<std::string> missing;
-    for (const Table& t : tables) {
+    for (const Table& t : tables()) {
       if (connection_.exec("SELECT to_regclass($1) IS NULL", {std::string(t.name)}).text(0, 0) ==
           "t") {
         missing.emplace_back(t.name);

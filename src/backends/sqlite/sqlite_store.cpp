@@ -17,12 +17,15 @@
 
 #include "exchange_detail.hpp"
 #include "prkl/error.hpp"
+#include "ratestask.hpp"
 #include "sqlite_handles.hpp"
 #include "store_detail.hpp"
 
 namespace prkl::sqlite {
 
 namespace {
+
+namespace ratestask = detail::ratestask;
 
 // Each object of the schema with what it is and the statement that creates it, in creation
 // order. The tables keep the ratestask names and columns; prkl's own objects are prefixed.
@@ -88,28 +91,13 @@ constexpr const char* lane_index_sql =
 
 const std::vector<SchemaObject>& schema() {
   static const std::vector<SchemaObject> objects = [] {
-    std::vector<SchemaObject> o{
-        {"table", "regions",
-         "CREATE TABLE regions (\n"
-         "  slug TEXT NOT NULL PRIMARY KEY,\n"
-         "  name TEXT NOT NULL,\n"
-         "  parent_slug TEXT REFERENCES regions(slug) DEFERRABLE INITIALLY DEFERRED)",
-         "slug, name, parent_slug"},
-        {"table", "ports",
-         "CREATE TABLE ports (\n"
-         "  code TEXT NOT NULL PRIMARY KEY,\n"
-         "  name TEXT NOT NULL,\n"
-         "  parent_slug TEXT NOT NULL REFERENCES regions(slug) DEFERRABLE INITIALLY DEFERRED)",
-         "code, name, parent_slug"},
-        {"table", "prices",
-         "CREATE TABLE prices (\n"
-         "  orig_code TEXT NOT NULL REFERENCES ports(code),\n"
-         "  dest_code TEXT NOT NULL REFERENCES ports(code),\n"
-         // Days are ISO text, so text order is day order; the check keeps a row written by
-         // other SQL from breaking that.
-         "  day TEXT NOT NULL CHECK (day GLOB '[0-9][0-9][0-9][0-9]-[01][0-9]-[0-3][0-9]'),\n"
-         "  price INTEGER NOT NULL)",
-         "orig_code, dest_code, day, price"},
+    std::vector<SchemaObject> o;
+    for (const auto& table : ratestask::tables) {
+      o.push_back({"table", std::string(table.name),
+                   ratestask::create_table(table, ratestask::Dialect::sqlite),
+                   ratestask::column_list(table)});
+    }
+    std::vector<SchemaObject> own{
         // Serves the lane/day query from the index alone: lanes by equality, days by range,
         // and the price without touching the table.
         {"index", "prices_lane_day", lane_index_sql},
@@ -164,6 +152,7 @@ const std::vector<SchemaObject>& schema() {
          "  PRIMARY KEY (version, day)) WITHOUT ROWID",
          "version, day"},
     };
+    o.insert(o.end(), own.begin(), own.end());
     // The generations move on any change, whoever makes it: prkl, another process, or SQL.
     for (const char* table : {"ports", "regions"}) {
       for (const auto& [event, suffix] :
@@ -281,13 +270,13 @@ class SqliteStore final : public Store {
     GeographySnapshot snapshot;
     Transaction tx(connection_, Transaction::Kind::deferred);
     snapshot.generation = version().geography;
-    Statement regions(connection_, "SELECT slug, name, parent_slug FROM regions");
+    Statement regions(connection_, ratestask::select_sql(ratestask::regions));
     while (regions.step()) {
       snapshot.regions.push_back(
           {regions.text(0), regions.text(1),
            regions.is_null(2) ? std::nullopt : std::optional<std::string>(regions.text(2))});
     }
-    Statement ports(connection_, "SELECT code, name, parent_slug FROM ports");
+    Statement ports(connection_, ratestask::select_sql(ratestask::ports));
     while (ports.step()) snapshot.ports.push_back({ports.text(0), ports.text(1), ports.text(2)});
     tx.commit();
     return snapshot;
@@ -335,13 +324,13 @@ class SqliteStore final : public Store {
         "DELETE FROM prkl_batches;\n"
         "DELETE FROM prkl_lane_days; DELETE FROM prkl_day_changes;\n"
         "DROP INDEX IF EXISTS prices_lane_day;");
-    Statement region(connection_, "INSERT INTO regions (slug, name, parent_slug) VALUES (?, ?, ?)");
+    Statement region(connection_, ratestask::insert_sql(ratestask::regions));
     for (const Region& r : data.regions) {
       region.reset().bind(1, r.slug).bind(2, r.name);
       if (r.parent_slug) region.bind(3, *r.parent_slug);
       region.run();
     }
-    Statement port(connection_, "INSERT INTO ports (code, name, parent_slug) VALUES (?, ?, ?)");
+    Statement port(connection_, ratestask::insert_sql(ratestask::ports));
     for (const Port& p : data.ports)
       port.reset().bind(1, p.code).bind(2, p.name).bind(3, p.region_slug).run();
     insert_prices(data.prices, progress);
@@ -568,8 +557,7 @@ class SqliteStore final : public Store {
     read_prices_.emplace(connection_,
                          "SELECT day, price FROM prices "
                          "WHERE orig_code = ? AND dest_code = ? AND day BETWEEN ? AND ?");
-    insert_price_.emplace(
-        connection_, "INSERT INTO prices (orig_code, dest_code, day, price) VALUES (?, ?, ?, ?)");
+    insert_price_.emplace(connection_, ratestask::insert_sql(ratestask::prices));
     bump_version_.emplace(connection_,
                           "UPDATE prkl_meta SET value = value + 1 WHERE key = 'data_version' "
                           "RETURNING value");

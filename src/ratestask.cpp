@@ -1,0 +1,100 @@
+// SPDX-License-Identifier: MIT
+#include "ratestask.hpp"
+
+#include <fmt/format.h>
+
+namespace prkl::detail::ratestask {
+
+std::string column_list(const Table& table) {
+  std::string out;
+  for (const Column& column : table.columns) {
+    if (!out.empty()) out += ", ";
+    out += column.name;
+  }
+  return out;
+}
+
+std::string select_sql(const Table& table) {
+  return fmt::format("SELECT {} FROM {}", column_list(table), table.name);
+}
+
+std::string copy_in_sql(const Table& table) {
+  return fmt::format("COPY {} ({}) FROM STDIN", table.name, column_list(table));
+}
+
+std::string insert_sql(const Table& table) {
+  std::string parameters;
+  for (std::size_t i = 0; i < table.columns.size(); ++i) parameters += i > 0 ? ", ?" : "?";
+  return fmt::format("INSERT INTO {} ({}) VALUES ({})", table.name, column_list(table), parameters);
+}
+
+namespace {
+
+std::string_view type_name(Type type, Dialect dialect) {
+  const bool sqlite = dialect == Dialect::sqlite;
+  switch (type) {
+    case Type::text:
+      return sqlite ? "TEXT" : "text";
+    case Type::date:
+      // ISO text orders as days do; the check keeps a row written by other SQL from breaking
+      // that.
+      return sqlite ? "TEXT" : "date";
+    case Type::integer:
+      return sqlite ? "INTEGER" : "integer";
+  }
+  return "text";
+}
+
+}  // namespace
+
+std::string create_table(const Table& table, Dialect dialect) {
+  const bool sqlite = dialect == Dialect::sqlite;
+  const std::string_view separator = dialect == Dialect::postgres ? ", " : ",\n";
+  const std::string_view indent =
+      dialect == Dialect::postgres ? "" : (dialect == Dialect::sqlite ? "  " : "    ");
+  std::string out = fmt::format("CREATE TABLE {} ({}", table.name,
+                                dialect == Dialect::pg_dump ? "\n" : (sqlite ? "\n" : ""));
+  for (std::size_t i = 0; i < table.columns.size(); ++i) {
+    const Column& column = table.columns[i];
+    if (i > 0) out += separator;
+    fmt::format_to(std::back_inserter(out), "{}{} {}{}", indent, column.name,
+                   type_name(column.type, dialect), column.not_null ? " NOT NULL" : "");
+    if (dialect == Dialect::pg_dump) continue;
+    if (column.name == table.key) out += " PRIMARY KEY";
+    if (sqlite && column.type == Type::date) {
+      fmt::format_to(std::back_inserter(out),
+                     " CHECK ({} GLOB '[0-9][0-9][0-9][0-9]-[01][0-9]-[0-3][0-9]')", column.name);
+    }
+    if (!column.references.empty()) {
+      fmt::format_to(std::back_inserter(out), " REFERENCES {}", column.references);
+      // A region tree's rows may come in any order: its references are checked at the commit.
+      if (sqlite && column.references.starts_with("regions(")) {
+        out += " DEFERRABLE INITIALLY DEFERRED";
+      }
+    }
+  }
+  out += dialect == Dialect::pg_dump ? "\n)" : ")";
+  return out;
+}
+
+std::string dump_constraints() {
+  std::string out;
+  for (const Table& table : tables) {
+    if (table.key.empty()) continue;
+    fmt::format_to(std::back_inserter(out),
+                   "ALTER TABLE ONLY {0}\n    ADD CONSTRAINT {0}_pkey PRIMARY KEY ({1});\n\n",
+                   table.name, table.key);
+  }
+  for (const Table& table : tables) {
+    for (const Column& column : table.columns) {
+      if (column.references.empty()) continue;
+      fmt::format_to(std::back_inserter(out),
+                     "ALTER TABLE ONLY {0}\n    ADD CONSTRAINT {0}_{1}_fkey FOREIGN KEY ({1}) "
+                     "REFERENCES {2};\n\n",
+                     table.name, column.name, column.references);
+    }
+  }
+  return out;
+}
+
+}  // namespace prkl::detail::ratestask
