@@ -422,6 +422,33 @@ int main(int argc, char** argv) try {
               {"from", q.from},
               {"to", q.to}});
     }
+    // The cost of prkl's metrics: the same question with counting off and on, in alternating
+    // blocks so that drift in the machine falls on both alike.
+    if (&q == &questions.front()) {
+      for (Backend& b : backends) {
+        std::vector<double> on, off;
+        for (int block = 0; block < (smoke ? 2 : 20); ++block) {
+          for (const bool enabled : {false, true}) {
+            prkl::set_metrics_enabled(enabled);
+            auto& times = enabled ? on : off;
+            for (int i = 0; i < (smoke ? 3 : 50); ++i) {
+              const auto start = Clock::now();
+              b.db->rates(query);
+              times.push_back(ms_since(start));
+            }
+          }
+        }
+        prkl::set_metrics_enabled(true);
+        const Timing with = summarize(std::move(on)), without = summarize(std::move(off));
+        record({{"what", "metrics_overhead"},
+                {"question", q.name},
+                {"backend", b.name},
+                {"on_median_ms", with.median_ms},
+                {"off_median_ms", without.median_ms},
+                {"runs", with.runs},
+                {"ratio", with.median_ms / without.median_ms}});
+      }
+    }
     if (plain) {
       const int runs = smoke ? 1 : prices > 5'000'000 ? 3 : prices > 500'000 ? 7 : 21;
       const Timing t =

@@ -165,6 +165,17 @@ def main():
                      f"{ms(r['idle_p99_ms'])} | {ms(r['busy_p99_ms'])} | {ms(r['busy_max_ms'])} "
                      f"| {r['ratio']:.2f} | {r['partial_answers']} |")
 
+    overhead = find(what="metrics_overhead")
+    if overhead:
+        lines += ["", "## Cost of the metrics", "",
+                  "The first question of each data set asked with `prkl::set_metrics_enabled` "
+                  "off and on, in alternating blocks of 50 calls, same run (target: within 2%).",
+                  "", "| data | backend | off, median | on, median | on / off |",
+                  "|---|---|---|---|---|"]
+        for r in overhead:
+            lines.append(f"| {r['data']} | {r['backend']} | {ms(r['off_median_ms'])} | "
+                         f"{ms(r['on_median_ms'])} | {r['ratio']:.3f} |")
+
     http = {r["app"]: r["rps"] for r in find(what="http")}
     if http:
         lines += ["", "## HTTP", "",

@@ -13,6 +13,7 @@
 #include "exact.hpp"
 #include "geography.hpp"
 #include "lane_days.hpp"
+#include "metrics.hpp"
 #include "prkl/dump.hpp"
 #include "prkl/error.hpp"
 #include "prkl/exchange.hpp"
@@ -91,7 +92,8 @@ Database& Database::operator=(Database&&) noexcept = default;
 Database::~Database() = default;
 
 std::vector<std::string> Database::init() {
-  return store_->init();
+  return detail::measured(detail::Operation::init,
+                          [&]() -> std::vector<std::string> { return store_->init(); });
 }
 
 StoreVersion Database::refresh_geography() {
@@ -125,9 +127,11 @@ const detail::Geography& Database::geography() {
 }
 
 std::vector<RateDay> Database::rates(const RatesQuery& query) {
-  MatrixQuery matrix{
-      query.date_from, query.date_to, {query.origin}, {query.destination}, query.options()};
-  return std::move(rates_matrix(matrix).front().days);
+  return detail::measured(detail::Operation::rates, [&]() -> std::vector<RateDay> {
+    MatrixQuery matrix{
+        query.date_from, query.date_to, {query.origin}, {query.destination}, query.options()};
+    return std::move(rates_matrix(matrix).front().days);
+  });
 }
 
 namespace {
@@ -249,7 +253,9 @@ std::shared_lock<std::shared_mutex> Database::current_lane_days(const StoreVersi
     const auto& have = lane_days_->lane_days.version();
     return have && have->epoch == now.epoch && have->data >= now.data;
   };
-  if (!is_current()) {
+  const bool hit = is_current();
+  detail::record_cache(hit);
+  if (!hit) {
     read.unlock();
     {
       const std::unique_lock write(lane_days_->mutex);
@@ -261,146 +267,150 @@ std::shared_lock<std::shared_mutex> Database::current_lane_days(const StoreVersi
 }
 
 std::vector<LaneRates> Database::rates_matrix(const MatrixQuery& query) {
-  check_rates_question(query, options_);
-  const RatesOptions& options = query.options;
-  const StoreVersion now = refresh_geography();
-  std::vector<std::vector<std::string>> origins, destinations;
-  for (const std::string& origin : query.origins) origins.push_back(geography_->resolve(origin));
-  for (const std::string& destination : query.destinations) {
-    destinations.push_back(geography_->resolve(destination));
-  }
-  const auto days = std::size_t((query.date_to - query.date_from).count() + 1);
-  const detail::BucketPlan buckets(options.bucket, query.date_from, query.date_to);
-
-  std::optional<detail::Conversion> conversion;
-  if (options.currency != base_currency) {
-    const Date earliest = query.date_from - std::chrono::days{options_.max_rate_age_days};
-    const std::string currencies[] = {options.currency};
-    std::vector<ExchangeRate> rates = store_->exchange_rates(currencies, earliest, query.date_to);
-    if (rates.empty()) {
-      const std::vector<std::string> known = store_->currencies();
-      if (!std::binary_search(known.begin(), known.end(), options.currency)) {
-        throw NotFound(fmt::format("unknown currency {}: no exchange rate was ever loaded for it",
-                                   quoted_value(options.currency)));
-      }
-    }
-    const detail::RateTable table(std::move(rates), options_.max_rate_age_days);
-    conversion.emplace(detail::Conversion{options.currency, query.date_from, {}, 0});
-    conversion->max_age_days = options_.max_rate_age_days;
-    conversion->units_by_slot.reserve(days);
-    for (Date day = query.date_from; day <= query.date_to; day += std::chrono::days{1}) {
-      const ExchangeRate* rate = table.find(options.currency, day);
-      conversion->units_by_slot.push_back(rate ? rate->units : 0);
-    }
-  }
-  const detail::Conversion* convert = conversion ? &*conversion : nullptr;
-  // Only an answer in another currency at a large scale can outgrow 64-bit units.
-  const auto too_large = [&](const InvalidArgument& e) {
-    return InvalidArgument(
-        fmt::format("the answer in {} at scale {} does not fit ({}): ask a "
-                    "smaller scale",
-                    options.currency, options.scale, e.what()));
-  };
-
-  std::vector<LaneRates> out;
-  out.reserve(origins.size() * destinations.size());
-  for (const std::string& origin : query.origins) {
+  return detail::measured(detail::Operation::rates_matrix, [&]() -> std::vector<LaneRates> {
+    check_rates_question(query, options_);
+    const RatesOptions& options = query.options;
+    const StoreVersion now = refresh_geography();
+    std::vector<std::vector<std::string>> origins, destinations;
+    for (const std::string& origin : query.origins) origins.push_back(geography_->resolve(origin));
     for (const std::string& destination : query.destinations) {
-      out.push_back({origin, destination, {}});
+      destinations.push_back(geography_->resolve(destination));
     }
-  }
+    const auto days = std::size_t((query.date_to - query.date_from).count() + 1);
+    const detail::BucketPlan buckets(options.bucket, query.date_from, query.date_to);
 
-  const auto ids_of = [](const detail::LaneDays& lane_days, const std::vector<std::string>& codes) {
-    std::vector<std::int32_t> ids;
-    ids.reserve(codes.size());
-    for (const std::string& code : codes) {
-      if (const auto id = lane_days.port_id(code)) ids.push_back(*id);
+    std::optional<detail::Conversion> conversion;
+    if (options.currency != base_currency) {
+      const Date earliest = query.date_from - std::chrono::days{options_.max_rate_age_days};
+      const std::string currencies[] = {options.currency};
+      std::vector<ExchangeRate> rates = store_->exchange_rates(currencies, earliest, query.date_to);
+      if (rates.empty()) {
+        const std::vector<std::string> known = store_->currencies();
+        if (!std::binary_search(known.begin(), known.end(), options.currency)) {
+          throw NotFound(fmt::format("unknown currency {}: no exchange rate was ever loaded for it",
+                                     quoted_value(options.currency)));
+        }
+      }
+      const detail::RateTable table(std::move(rates), options_.max_rate_age_days);
+      conversion.emplace(detail::Conversion{options.currency, query.date_from, {}, 0});
+      conversion->max_age_days = options_.max_rate_age_days;
+      conversion->units_by_slot.reserve(days);
+      for (Date day = query.date_from; day <= query.date_to; day += std::chrono::days{1}) {
+        const ExchangeRate* rate = table.find(options.currency, day);
+        conversion->units_by_slot.push_back(rate ? rate->units : 0);
+      }
     }
-    return ids;
-  };
+    const detail::Conversion* convert = conversion ? &*conversion : nullptr;
+    // Only an answer in another currency at a large scale can outgrow 64-bit units.
+    const auto too_large = [&](const InvalidArgument& e) {
+      return InvalidArgument(
+          fmt::format("the answer in {} at scale {} does not fit ({}): ask a "
+                      "smaller scale",
+                      options.currency, options.scale, e.what()));
+    };
 
-  if (!options.percentiles.empty()) {
-    // Percentiles need the prices themselves: those of the lanes the copy says have days in the
-    // range, read from one snapshot. If that snapshot is newer than the copy, a lane may have
-    // appeared since; the copy catches up and the read is done again.
-    PriceRouter router(origins, destinations, query.date_from);
-    StoreVersion version = now;
-    for (int attempt = 1;; ++attempt) {
-      std::vector<detail::LaneDays::LaneInRange> lanes;
-      StoreVersion copied;
-      {
-        const std::shared_lock read = current_lane_days(version);
-        const detail::LaneDays& lane_days = lane_days_->lane_days;
-        copied = *lane_days.version();
-        std::vector<std::int32_t> all_origins, all_destinations;
-        for (const auto& codes : origins) {
-          for (const std::int32_t id : ids_of(lane_days, codes)) all_origins.push_back(id);
-        }
-        for (const auto& codes : destinations) {
-          for (const std::int32_t id : ids_of(lane_days, codes)) all_destinations.push_back(id);
-        }
-        for (auto* ids : {&all_origins, &all_destinations}) {
-          std::sort(ids->begin(), ids->end());
-          ids->erase(std::unique(ids->begin(), ids->end()), ids->end());
-        }
-        lanes =
-            lane_days.lanes_between(all_origins, all_destinations, query.date_from, query.date_to);
-      }
-      std::vector<LaneKey> keys;
-      keys.reserve(lanes.size());
-      for (const auto& lane : lanes) keys.push_back({lane.origin, lane.destination});
-      router.route(keys);
-      // Every price is held in memory (once per cell it counts in) until the answer is made:
-      // the copy knows how many there are before any is read.
-      std::int64_t held = 0;
-      for (std::size_t k = 0; k < lanes.size(); ++k) {
-        held += lanes[k].prices * std::int64_t(router.cells_of(k));
-      }
-      if (held > options_.max_percentile_prices) {
-        throw InvalidArgument(
-            fmt::format("percentiles over {} prices, more than the maximum of {} "
-                        "(Options::max_percentile_prices): ask a shorter range or fewer lanes",
-                        held, options_.max_percentile_prices));
-      }
-      version = store_->read_prices(keys, query.date_from, query.date_to, router);
-      if (version.epoch == copied.epoch && version.data == copied.data) break;
-      if (attempt == 5) {
-        throw StorageError(
-            "the prices changed under five reads in a row; the percentiles were not answered "
-            "(ask again)");
+    std::vector<LaneRates> out;
+    out.reserve(origins.size() * destinations.size());
+    for (const std::string& origin : query.origins) {
+      for (const std::string& destination : query.destinations) {
+        out.push_back({origin, destination, {}});
       }
     }
-    for (std::size_t i = 0; i < origins.size(); ++i) {
-      for (std::size_t j = 0; j < destinations.size(); ++j) {
-        out[i * destinations.size() + j].days =
-            detail::answer_from_prices(router.cell(i, j), days, buckets, options, convert);
+
+    const auto ids_of = [](const detail::LaneDays& lane_days,
+                           const std::vector<std::string>& codes) {
+      std::vector<std::int32_t> ids;
+      ids.reserve(codes.size());
+      for (const std::string& code : codes) {
+        if (const auto id = lane_days.port_id(code)) ids.push_back(*id);
       }
+      return ids;
+    };
+
+    if (!options.percentiles.empty()) {
+      // Percentiles need the prices themselves: those of the lanes the copy says have days in the
+      // range, read from one snapshot. If that snapshot is newer than the copy, a lane may have
+      // appeared since; the copy catches up and the read is done again.
+      PriceRouter router(origins, destinations, query.date_from);
+      StoreVersion version = now;
+      for (int attempt = 1;; ++attempt) {
+        std::vector<detail::LaneDays::LaneInRange> lanes;
+        StoreVersion copied;
+        {
+          const std::shared_lock read = current_lane_days(version);
+          const detail::LaneDays& lane_days = lane_days_->lane_days;
+          copied = *lane_days.version();
+          std::vector<std::int32_t> all_origins, all_destinations;
+          for (const auto& codes : origins) {
+            for (const std::int32_t id : ids_of(lane_days, codes)) all_origins.push_back(id);
+          }
+          for (const auto& codes : destinations) {
+            for (const std::int32_t id : ids_of(lane_days, codes)) all_destinations.push_back(id);
+          }
+          for (auto* ids : {&all_origins, &all_destinations}) {
+            std::sort(ids->begin(), ids->end());
+            ids->erase(std::unique(ids->begin(), ids->end()), ids->end());
+          }
+          lanes = lane_days.lanes_between(all_origins, all_destinations, query.date_from,
+                                          query.date_to);
+        }
+        std::vector<LaneKey> keys;
+        keys.reserve(lanes.size());
+        for (const auto& lane : lanes) keys.push_back({lane.origin, lane.destination});
+        router.route(keys);
+        // Every price is held in memory (once per cell it counts in) until the answer is made:
+        // the copy knows how many there are before any is read.
+        std::int64_t held = 0;
+        for (std::size_t k = 0; k < lanes.size(); ++k) {
+          held += lanes[k].prices * std::int64_t(router.cells_of(k));
+        }
+        if (held > options_.max_percentile_prices) {
+          throw InvalidArgument(
+              fmt::format("percentiles over {} prices, more than the maximum of {} "
+                          "(Options::max_percentile_prices): ask a shorter range or fewer lanes",
+                          held, options_.max_percentile_prices));
+        }
+        version = store_->read_prices(keys, query.date_from, query.date_to, router);
+        if (version.epoch == copied.epoch && version.data == copied.data) break;
+        if (attempt == 5) {
+          throw StorageError(
+              "the prices changed under five reads in a row; the percentiles were not answered "
+              "(ask again)");
+        }
+      }
+      for (std::size_t i = 0; i < origins.size(); ++i) {
+        for (std::size_t j = 0; j < destinations.size(); ++j) {
+          out[i * destinations.size() + j].days =
+              detail::answer_from_prices(router.cell(i, j), days, buckets, options, convert);
+        }
+      }
+      return out;
+    }
+
+    std::shared_lock read = current_lane_days(now);
+    const detail::LaneDays& lane_days = lane_days_->lane_days;
+    std::vector<std::vector<std::int32_t>> origin_ids, destination_ids;
+    for (const auto& codes : origins) origin_ids.push_back(ids_of(lane_days, codes));
+    for (const auto& codes : destinations) destination_ids.push_back(ids_of(lane_days, codes));
+    std::vector<std::vector<DailyAggregate>> cells(out.size(), std::vector<DailyAggregate>(days));
+    if (out.size() == 1) {
+      // One lane: the plan that may read a port's summed days instead of each of its lanes.
+      lane_days.aggregate(origin_ids[0], destination_ids[0], query.date_from, query.date_to,
+                          cells[0]);
+    } else {
+      lane_days.aggregate_matrix(origin_ids, destination_ids, query.date_from, query.date_to,
+                                 cells);
+    }
+    read.unlock();
+    try {
+      for (std::size_t i = 0; i < out.size(); ++i) {
+        out[i].days = detail::answer_from_days(cells[i], buckets, options, convert);
+      }
+    } catch (const InvalidArgument& e) {
+      throw too_large(e);
     }
     return out;
-  }
-
-  std::shared_lock read = current_lane_days(now);
-  const detail::LaneDays& lane_days = lane_days_->lane_days;
-  std::vector<std::vector<std::int32_t>> origin_ids, destination_ids;
-  for (const auto& codes : origins) origin_ids.push_back(ids_of(lane_days, codes));
-  for (const auto& codes : destinations) destination_ids.push_back(ids_of(lane_days, codes));
-  std::vector<std::vector<DailyAggregate>> cells(out.size(), std::vector<DailyAggregate>(days));
-  if (out.size() == 1) {
-    // One lane: the plan that may read a port's summed days instead of each of its lanes.
-    lane_days.aggregate(origin_ids[0], destination_ids[0], query.date_from, query.date_to,
-                        cells[0]);
-  } else {
-    lane_days.aggregate_matrix(origin_ids, destination_ids, query.date_from, query.date_to, cells);
-  }
-  read.unlock();
-  try {
-    for (std::size_t i = 0; i < out.size(); ++i) {
-      out[i].days = detail::answer_from_days(cells[i], buckets, options, convert);
-    }
-  } catch (const InvalidArgument& e) {
-    throw too_large(e);
-  }
-  return out;
+  });
 }
 
 CacheStats Database::cache_stats() {
@@ -411,32 +421,41 @@ CacheStats Database::cache_stats() {
 }
 
 std::vector<std::string> Database::resolve(std::string_view location) {
-  detail::require_text("location", location);
-  return geography().resolve(location);
+  return detail::measured(detail::Operation::resolve, [&]() -> std::vector<std::string> {
+    detail::require_text("location", location);
+    return geography().resolve(location);
+  });
 }
 
 Port Database::port(std::string_view code) {
-  detail::require_text("port code", code);
-  if (const Port* found = geography().find_port(code)) return *found;
-  throw NotFound(fmt::format("unknown port {}", quoted_value(code)));
+  return detail::measured(detail::Operation::port, [&]() -> Port {
+    detail::require_text("port code", code);
+    if (const Port* found = geography().find_port(code)) return *found;
+    throw NotFound(fmt::format("unknown port {}", quoted_value(code)));
+  });
 }
 
 std::vector<Port> Database::ports_in_region(std::string_view slug) {
-  detail::require_text("region", slug);
-  return geography().ports_in_region(slug);
+  return detail::measured(detail::Operation::ports, [&]() -> std::vector<Port> {
+    detail::require_text("region", slug);
+    return geography().ports_in_region(slug);
+  });
 }
 
 std::vector<Port> Database::search_ports(std::string_view text, std::int64_t limit,
                                          std::int64_t offset, std::string_view region) {
-  if (limit < 0) throw InvalidArgument(fmt::format("limit {} is negative", limit));
-  if (offset < 0) throw InvalidArgument(fmt::format("offset {} is negative", offset));
-  detail::require_text("search text", text);
-  detail::require_text("region", region);
-  return geography().search(text, region, limit, offset);
+  return detail::measured(detail::Operation::ports, [&]() -> std::vector<Port> {
+    if (limit < 0) throw InvalidArgument(fmt::format("limit {} is negative", limit));
+    if (offset < 0) throw InvalidArgument(fmt::format("offset {} is negative", offset));
+    detail::require_text("search text", text);
+    detail::require_text("region", region);
+    return geography().search(text, region, limit, offset);
+  });
 }
 
 std::vector<RegionNode> Database::region_tree() {
-  return geography().tree();
+  return detail::measured(detail::Operation::region_tree,
+                          [&]() -> std::vector<RegionNode> { return geography().tree(); });
 }
 
 std::vector<RowError> Database::check_batch(const Batch& batch, detail::RateTable& rates) {
@@ -484,125 +503,144 @@ std::vector<RowError> Database::check_batch(const Batch& batch, detail::RateTabl
 }
 
 std::vector<RowError> Database::validate(const Batch& batch) {
-  detail::RateTable rates;
-  return check_batch(batch, rates);
+  return detail::measured(detail::Operation::validate, [&]() -> std::vector<RowError> {
+    detail::RateTable rates;
+    return check_batch(batch, rates);
+  });
 }
 
 BatchResult Database::apply(const Batch& batch, const Progress& progress) {
-  detail::RateTable rates;
-  if (auto errors = check_batch(batch, rates); !errors.empty()) {
-    std::int64_t bad_rows = 0;
-    for (std::size_t i = 0; i < errors.size(); ++i) {
-      bad_rows += i == 0 || errors[i].row != errors[i - 1].row;
+  return detail::measured(detail::Operation::apply, [&]() -> BatchResult {
+    detail::RateTable rates;
+    if (auto errors = check_batch(batch, rates); !errors.empty()) {
+      std::int64_t bad_rows = 0;
+      for (std::size_t i = 0; i < errors.size(); ++i) {
+        bad_rows += i == 0 || errors[i].row != errors[i - 1].row;
+      }
+      detail::record_batch(detail::BatchOutcome::refused, 0, 0);
+      throw ValidationFailed(fmt::format("batch{} has {} bad row{}; nothing was written",
+                                         batch.id.empty() ? "" : " " + quoted_value(batch.id),
+                                         bad_rows, bad_rows == 1 ? "" : "s"),
+                             std::move(errors));
     }
-    throw ValidationFailed(fmt::format("batch{} has {} bad row{}; nothing was written",
-                                       batch.id.empty() ? "" : " " + quoted_value(batch.id),
-                                       bad_rows, bad_rows == 1 ? "" : "s"),
-                           std::move(errors));
-  }
-  detail::ExpandedBatch expanded = detail::expand_rows(batch.rows, rates);
-  const std::vector<Price>& prices = expanded.prices;
-  BatchRecord record{batch.id,
-                     expanded.digest,
-                     std::int64_t(batch.rows.size()),
-                     std::int64_t(prices.size()),
-                     utc_now_iso(),
-                     std::move(expanded.rates_used)};
-  if (record.id.empty()) record.id = "content-" + record.digest;
+    detail::ExpandedBatch expanded = detail::expand_rows(batch.rows, rates);
+    const std::vector<Price>& prices = expanded.prices;
+    BatchRecord record{batch.id,
+                       expanded.digest,
+                       std::int64_t(batch.rows.size()),
+                       std::int64_t(prices.size()),
+                       utc_now_iso(),
+                       std::move(expanded.rates_used)};
+    if (record.id.empty()) record.id = "content-" + record.digest;
 
-  const auto replay = [&](const BatchRecord& first) {
-    if (first.digest != record.digest) {
-      throw BatchConflict(
-          fmt::format("batch id {} was applied on {} with different rows; the first batch stands",
-                      quoted_value(first.id), first.applied_at));
-    }
-    return result_of(first, true);
-  };
-  if (auto first = store_->find_batch(record.id)) return replay(*first);
-  const ApplyOutcome outcome = store_->apply_batch(record, prices, progress);
-  return outcome.already_applied ? replay(outcome.record) : result_of(outcome.record, false);
+    const auto replay = [&](const BatchRecord& first) {
+      if (first.digest != record.digest) {
+        detail::record_batch(detail::BatchOutcome::conflict, 0, 0);
+        throw BatchConflict(
+            fmt::format("batch id {} was applied on {} with different rows; the first batch stands",
+                        quoted_value(first.id), first.applied_at));
+      }
+      detail::record_batch(detail::BatchOutcome::replayed, 0, 0);
+      return result_of(first, true);
+    };
+    if (auto first = store_->find_batch(record.id)) return replay(*first);
+    const ApplyOutcome outcome = store_->apply_batch(record, prices, progress);
+    if (outcome.already_applied) return replay(outcome.record);
+    detail::record_batch(detail::BatchOutcome::applied, record.rows, record.prices);
+    return result_of(outcome.record, false);
+  });
 }
 
 std::optional<BatchResult> Database::batch(std::string_view id) {
-  // An id apply() would refuse was never applied; saying so beats a lookup that echoes it.
-  detail::check_batch_id(std::string(id));
-  if (auto record = store_->find_batch(id)) return result_of(*record, true);
-  return std::nullopt;
+  return detail::measured(detail::Operation::batch, [&]() -> std::optional<BatchResult> {
+    // An id apply() would refuse was never applied; saying so beats a lookup that echoes it.
+    detail::check_batch_id(std::string(id));
+    if (auto record = store_->find_batch(id)) return result_of(*record, true);
+    return std::nullopt;
+  });
 }
 
 std::int64_t Database::import_exchange_rates(const std::filesystem::path& path, bool replace) {
-  const std::vector<ExchangeRate> rates = read_exchange_rates(path);
-  return save_exchange_rates(rates, replace);
+  return detail::measured(detail::Operation::exchange_rates, [&]() -> std::int64_t {
+    const std::vector<ExchangeRate> rates = read_exchange_rates(path);
+    return save_exchange_rates(rates, replace);
+  });
 }
 
 std::int64_t Database::save_exchange_rates(std::span<const ExchangeRate> rates, bool replace) {
-  for (const ExchangeRate& rate : rates) {
-    if (!is_currency_code(rate.currency) || rate.currency == base_currency) {
-      throw InvalidArgument(
-          fmt::format("exchange rate for {} on {}: not a currency code other than USD",
-                      quoted_value(rate.currency), format_date(rate.day)));
+  return detail::measured(detail::Operation::exchange_rates, [&]() -> std::int64_t {
+    for (const ExchangeRate& rate : rates) {
+      if (!is_currency_code(rate.currency) || rate.currency == base_currency) {
+        throw InvalidArgument(
+            fmt::format("exchange rate for {} on {}: not a currency code other than USD",
+                        quoted_value(rate.currency), format_date(rate.day)));
+      }
+      if (rate.units <= 0) {
+        throw InvalidArgument(fmt::format("exchange rate for {} on {} is {}: not above 0",
+                                          rate.currency, format_date(rate.day),
+                                          Decimal{rate.units, exchange_rate_scale}.to_string()));
+      }
     }
-    if (rate.units <= 0) {
-      throw InvalidArgument(fmt::format("exchange rate for {} on {} is {}: not above 0",
-                                        rate.currency, format_date(rate.day),
-                                        Decimal{rate.units, exchange_rate_scale}.to_string()));
+    // Each (currency, day) once: the same rate twice is one, two different rates are a mistake.
+    std::vector<ExchangeRate> distinct(rates.begin(), rates.end());
+    std::sort(distinct.begin(), distinct.end(), [](const ExchangeRate& a, const ExchangeRate& b) {
+      return std::tie(a.currency, a.day, a.units) < std::tie(b.currency, b.day, b.units);
+    });
+    distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
+    for (std::size_t i = 1; i < distinct.size(); ++i) {
+      if (distinct[i].currency == distinct[i - 1].currency &&
+          distinct[i].day == distinct[i - 1].day) {
+        throw InvalidArgument(fmt::format("two {} rates for {}: {} and {}; nothing was stored",
+                                          distinct[i].currency, format_date(distinct[i].day),
+                                          format_rate(distinct[i - 1].units),
+                                          format_rate(distinct[i].units)));
+      }
     }
-  }
-  // Each (currency, day) once: the same rate twice is one, two different rates are a mistake.
-  std::vector<ExchangeRate> distinct(rates.begin(), rates.end());
-  std::sort(distinct.begin(), distinct.end(), [](const ExchangeRate& a, const ExchangeRate& b) {
-    return std::tie(a.currency, a.day, a.units) < std::tie(b.currency, b.day, b.units);
+    return store_->put_exchange_rates(distinct, replace);
   });
-  distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
-  for (std::size_t i = 1; i < distinct.size(); ++i) {
-    if (distinct[i].currency == distinct[i - 1].currency &&
-        distinct[i].day == distinct[i - 1].day) {
-      throw InvalidArgument(fmt::format("two {} rates for {}: {} and {}; nothing was stored",
-                                        distinct[i].currency, format_date(distinct[i].day),
-                                        format_rate(distinct[i - 1].units),
-                                        format_rate(distinct[i].units)));
-    }
-  }
-  return store_->put_exchange_rates(distinct, replace);
 }
 
 ImportSummary Database::load(const Dataset& data, bool replace, const Progress& progress) {
-  std::vector<RowError> errors = detail::Geography::check(
-      data.regions, data.ports, options_.max_region_depth, data.region_lines, data.port_lines);
-  std::unordered_set<std::string_view> codes;
-  for (const Port& port : data.ports) codes.insert(port.code);
-  for (std::size_t i = 0; i < data.prices.size(); ++i) {
-    const Price& p = data.prices[i];
-    const std::int64_t line =
-        i < data.price_lines.size() ? data.price_lines[i] : std::int64_t(i) + 1;
-    for (const auto& [code, field] :
-         {std::pair{&p.origin, "orig_code"}, std::pair{&p.destination, "dest_code"}}) {
-      // A known code's text is check()'s to report, on its port's row.
-      if (codes.contains(*code)) continue;
-      auto error = detail::text_error("price port code", *code);
-      errors.push_back({line, field,
-                        error ? std::move(*error)
-                              : fmt::format("price on unknown port {}", quoted_value(*code))});
+  return detail::measured(detail::Operation::load, [&]() -> ImportSummary {
+    std::vector<RowError> errors = detail::Geography::check(
+        data.regions, data.ports, options_.max_region_depth, data.region_lines, data.port_lines);
+    std::unordered_set<std::string_view> codes;
+    for (const Port& port : data.ports) codes.insert(port.code);
+    for (std::size_t i = 0; i < data.prices.size(); ++i) {
+      const Price& p = data.prices[i];
+      const std::int64_t line =
+          i < data.price_lines.size() ? data.price_lines[i] : std::int64_t(i) + 1;
+      for (const auto& [code, field] :
+           {std::pair{&p.origin, "orig_code"}, std::pair{&p.destination, "dest_code"}}) {
+        // A known code's text is check()'s to report, on its port's row.
+        if (codes.contains(*code)) continue;
+        auto error = detail::text_error("price port code", *code);
+        errors.push_back({line, field,
+                          error ? std::move(*error)
+                                : fmt::format("price on unknown port {}", quoted_value(*code))});
+      }
+      if (auto problem = detail::price_problem(p.price, options_)) {
+        errors.push_back({line, "price", std::move(*problem)});
+      }
+      if (errors.size() >= 1000) break;  // enough to act on; the rest is more of the same
     }
-    if (auto problem = detail::price_problem(p.price, options_)) {
-      errors.push_back({line, "price", std::move(*problem)});
+    if (!errors.empty()) {
+      const auto count = errors.size();
+      throw ValidationFailed(fmt::format("the data has {}{} bad row{}; nothing was loaded", count,
+                                         count >= 1000 ? " or more" : "", count == 1 ? "" : "s"),
+                             std::move(errors));
     }
-    if (errors.size() >= 1000) break;  // enough to act on; the rest is more of the same
-  }
-  if (!errors.empty()) {
-    const auto count = errors.size();
-    throw ValidationFailed(fmt::format("the data has {}{} bad row{}; nothing was loaded", count,
-                                       count >= 1000 ? " or more" : "", count == 1 ? "" : "s"),
-                           std::move(errors));
-  }
-  store_->load(data, replace ? LoadMode::replace : LoadMode::into_empty, progress);
-  return {std::int64_t(data.regions.size()), std::int64_t(data.ports.size()),
-          std::int64_t(data.prices.size())};
+    store_->load(data, replace ? LoadMode::replace : LoadMode::into_empty, progress);
+    return {std::int64_t(data.regions.size()), std::int64_t(data.ports.size()),
+            std::int64_t(data.prices.size())};
+  });
 }
 
 ImportSummary Database::import_dump(const std::filesystem::path& path, bool replace,
                                     const Progress& progress) {
-  return load(read_dump(path, progress), replace, progress);
+  return detail::measured(detail::Operation::load, [&]() -> ImportSummary {
+    return load(read_dump(path, progress), replace, progress);
+  });
 }
 
 }  // namespace prkl

@@ -7,6 +7,9 @@ GET /rates?date_from=&date_to=&origin=&destination=[&bucket=week][&percentiles=2
 
 GET /ports?search=&region=&limit=&offset=,  GET /health
 
+GET /metrics   Prometheus: requests by route, method and status, and prkl's own metrics (under
+               gunicorn with several workers, set PROMETHEUS_MULTIPROC_DIR: see prkl.prometheus)
+
 Every error is JSON, {"error": "..."}, never Bottle's HTML page: 400 for a bad parameter, 404 for
 an unknown port, region or route, 405, 503 with Retry-After when the store cannot be reached, and
 500 for any other failure. The store (PRKL_DB) is opened on first use in each worker process, so
@@ -17,11 +20,13 @@ import functools
 import json
 import os
 import threading
+import time
 
 import bottle
 import simplejson
 
 import prkl
+from prkl.prometheus import WebMetrics
 
 app = bottle.Bottle()
 _connection = {"pid": None, "db": None}
@@ -69,6 +74,31 @@ def prkl_errors(route):
     return wrapper
 
 
+_metrics = WebMetrics()
+
+
+def count_requests(route):
+    """Times every routed request and counts it by its route's pattern and its status."""
+    @functools.wraps(route)
+    def wrapper(*args, **kwargs):
+        started = time.perf_counter()
+        status = 500
+        try:
+            result = route(*args, **kwargs)
+            status = bottle.response.status_code
+            return result
+        except bottle.HTTPResponse as response:
+            status = response.status_code
+            raise
+        finally:
+            _metrics.observe(bottle.request.method, bottle.request.route.rule, status,
+                             time.perf_counter() - started)
+    return wrapper
+
+
+# Bottle applies the plugin installed last innermost: the counting sees prkl's errors as the
+# statuses they become.
+app.install(count_requests)
 app.install(prkl_errors)
 
 
@@ -113,6 +143,13 @@ def ports():
     return answer(200, {"ports": [p.to_dict() for p in found]})
 
 
+@app.get("/metrics")
+def metrics():
+    body, content_type = _metrics.exposition()
+    bottle.response.content_type = content_type
+    return body
+
+
 @app.get("/health")
 def health():
     db = get_db()
@@ -124,6 +161,8 @@ def json_error(error):
     """Bottle's answer to whatever no route handled (404, 405, an uncaught exception: 500) as
     JSON in place of its HTML page."""
     bottle.response.content_type = "application/json"
+    if "bottle.route" not in bottle.request.environ:  # no route took it: counted here
+        _metrics.observe(bottle.request.method, "<unmatched>", error.status_code, 0.0)
     if error.status_code == 404:
         message = f"no route {bottle.request.method} {bottle.request.path}"
     elif error.status_code == 405:

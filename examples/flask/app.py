@@ -24,6 +24,7 @@ POST /prices    date_from, date_to, origin_code, destination_code, price[, curre
 POST /batches   a CSV body (?batch_id= or Idempotency-Key) or JSON {"batch_id", "rows": [...]}
 GET  /ports?search=&region=&limit=&offset=,  GET /ports/<code>,  GET /regions,  GET /health
 GET  /openapi.json   the OpenAPI 3 description of all of the above
+GET  /metrics        Prometheus: requests by route, method and status, and prkl's own metrics
 
 Bad input is 400 with {"error": "..."} naming the parameter and value; an unknown port or region
 is 404; a batch with bad rows is 422 with every row error; an upload over the size limit is 413. A store that cannot be reached is 503
@@ -37,6 +38,7 @@ import io
 import json
 import os
 import threading
+import time
 import uuid
 
 from flask import Blueprint, Flask, abort, current_app, g, jsonify, request, url_for
@@ -46,6 +48,7 @@ import simplejson
 from flask.json.provider import DefaultJSONProvider
 
 import prkl
+from prkl.prometheus import WebMetrics
 
 from openapi import openapi_document
 
@@ -359,6 +362,33 @@ def health():
     db = get_db()
     db.ping()
     return jsonify({"status": "ok", "backend": db.backend})
+
+
+@rates.record_once
+def count_requests(state):
+    state.app.extensions["prkl_metrics"] = WebMetrics()
+
+
+@rates.before_app_request
+def start_clock():
+    g.prkl_started = time.perf_counter()
+
+
+@rates.after_app_request
+def record_request(response):
+    started = g.get("prkl_started")
+    if started is not None:
+        # The route's pattern, not the path: one series per route however many ports exist.
+        route = request.url_rule.rule if request.url_rule else "<unmatched>"
+        current_app.extensions["prkl_metrics"].observe(
+            request.method, route, response.status_code, time.perf_counter() - started)
+    return response
+
+
+@rates.get("/metrics")
+def metrics():
+    body, content_type = current_app.extensions["prkl_metrics"].exposition()
+    return current_app.response_class(body, content_type=content_type)
 
 
 @rates.get("/openapi.json")

@@ -158,6 +158,10 @@ def openapi_document(version, base_url="/"):
             "type": "object", "properties": {"status": {"type": "string"},
                                              "backend": {"type": "string"}}}}}},
                       "503": {"$ref": "#/components/responses/Unavailable"}}}})
+    spec.path(path="/metrics", operations={"get": {
+        "summary": "Prometheus metrics: requests by route, method and status, and prkl's own",
+        "responses": {"200": {"description": "Prometheus text format 0.0.4", "content": {
+            "text/plain": {"schema": {"type": "string"}}}}}}})
     spec.path(path="/openapi.json", operations={"get": {
         "summary": "This document",
         "responses": {"200": {"description": "OpenAPI 3.0",

@@ -86,6 +86,62 @@ std::vector<BatchRow> rows_for(int count, std::string_view first_day = "2024-04-
 
 }  // namespace
 
+TEST_CASE("every call is counted and timed, errors by type, batches by outcome",
+          "[conformance][metrics]") {
+  using test::metric;
+  Database db = small_world_db();
+  const auto before = [](std::string_view series) { return metric(series); };
+  const double rates = before(R"(prkl_operation_duration_seconds_count{operation="rates"})");
+  const double not_found =
+      before(R"(prkl_operation_errors_total{operation="port",type="not_found"})");
+  const double applied = before(R"(prkl_batches_total{outcome="applied"})");
+  const double replayed = before(R"(prkl_batches_total{outcome="replayed"})");
+  const double refused = before(R"(prkl_batches_total{outcome="refused"})");
+  const double conflict = before(R"(prkl_batches_total{outcome="conflict"})");
+  const double rows = before("prkl_batch_rows_total");
+  const double prices = before("prkl_batch_prices_total");
+  const double misses = before(R"(prkl_cache_requests_total{result="miss"})");
+  const double hits = before(R"(prkl_cache_requests_total{result="hit"})");
+  const double matrix =
+      before(R"(prkl_operation_duration_seconds_count{operation="rates_matrix"})");
+
+  const RatesQuery query{day("2024-03-01"), day("2024-03-04"), "china", "norway"};
+  for (int i = 0; i < 3; ++i) db.rates(query);
+  CHECK_THROWS_AS(db.port("XXXXX"), NotFound);
+  db.apply(
+      {"counted", {BatchRow::range("CNSHA", "NOOSL", day("2024-05-01"), day("2024-05-03"), 700)}});
+  db.apply(
+      {"counted", {BatchRow::range("CNSHA", "NOOSL", day("2024-05-01"), day("2024-05-03"), 700)}});
+  CHECK_THROWS_AS(db.apply({"counted", {BatchRow::single("CNSHA", "NOOSL", day("2024-05-01"), 1)}}),
+                  BatchConflict);
+  CHECK_THROWS_AS(db.apply({"bad", {BatchRow::single("XXXXX", "NOOSL", day("2024-05-01"), 1)}}),
+                  ValidationFailed);
+  db.rates(query);  // after a write: the in-memory copy is brought forward first
+
+  // rates() is counted once, as rates: not again as the rates_matrix it is answered by.
+  CHECK(metric(R"(prkl_operation_duration_seconds_count{operation="rates"})") - rates == 4);
+  CHECK(metric(R"(prkl_operation_duration_seconds_count{operation="rates_matrix"})") == matrix);
+  CHECK(metric(R"(prkl_operation_errors_total{operation="port",type="not_found"})") - not_found ==
+        1);
+  CHECK(metric(R"(prkl_operation_errors_total{operation="apply",type="batch_conflict"})") >= 1);
+  CHECK(metric(R"(prkl_batches_total{outcome="applied"})") - applied == 1);
+  CHECK(metric(R"(prkl_batches_total{outcome="replayed"})") - replayed == 1);
+  CHECK(metric(R"(prkl_batches_total{outcome="refused"})") - refused == 1);
+  CHECK(metric(R"(prkl_batches_total{outcome="conflict"})") - conflict == 1);
+  CHECK(metric("prkl_batch_rows_total") - rows == 1);
+  CHECK(metric("prkl_batch_prices_total") - prices == 3);
+  CHECK(metric(R"(prkl_cache_requests_total{result="miss"})") - misses >= 1);
+  CHECK(metric(R"(prkl_cache_requests_total{result="hit"})") - hits >= 2);
+  // A call's time lands in a bucket: the +Inf bucket holds every call.
+  CHECK(metric(R"(prkl_operation_duration_seconds_bucket{operation="rates",le="+Inf"})") ==
+        metric(R"(prkl_operation_duration_seconds_count{operation="rates"})"));
+
+  set_metrics_enabled(false);
+  db.rates(query);
+  set_metrics_enabled(true);
+  CHECK(metric(R"(prkl_operation_duration_seconds_count{operation="rates"})") - rates == 4);
+}
+
 TEST_CASE("known answer on the ratestask dump", "[conformance][xeneta]") {
   Database db = fresh();
   const auto summary = db.import_dump(test::xeneta_dir() / "ratestask-2016.sql");

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace prkl::test {
@@ -25,5 +26,9 @@ std::vector<std::vector<std::optional<std::string>>> run_sql(const std::string& 
 
 /// Where the real Xeneta dumps are; the tests fail (never skip) when they are missing.
 std::filesystem::path xeneta_dir();
+
+/// The value of one series of prkl::metrics_text(), as a scrape reads it
+/// (`prkl_batches_total{outcome="applied"}`); 0 when the series is not there yet.
+double metric(std::string_view series);
 
 }  // namespace prkl::test

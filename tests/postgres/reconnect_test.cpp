@@ -43,8 +43,10 @@ TEST_CASE("a read is retried once on a fresh connection", "[postgresql]") {
   db.load(two_ports());
   const RatesQuery query{parse_date("2024-01-01"), parse_date("2024-01-01"), "r", "r", 1, 0};
   CHECK(db.rates(query).at(0).count == 1);
+  const double reconnects = test::metric("prkl_store_reconnects_total");
   terminate_sessions(url);
   CHECK(db.rates(query).at(0).count == 1);
+  CHECK(test::metric("prkl_store_reconnects_total") - reconnects == 1);
   terminate_sessions(url);
   // apply looks the id up first (a read, retried), so the write starts on a live connection.
   CHECK(db.apply({"after-failover",

@@ -599,3 +599,91 @@ def test_decimals_keep_their_exact_text_in_json(real_url, monkeypatch):
     _, _, body = wsgi_call(bottle_app, "GET", "/rates", "date_from=2016-01-02&date_to=2016-01-02"
                            "&origin=CNSGH&destination=north_europe_main&percentiles=50")
     assert json.loads(body)[0]["average_price"] == 1112
+
+
+def scrape(text):
+    """Every sample of a Prometheus text page: {(name, sorted labels): value}."""
+    from prometheus_client.parser import text_string_to_metric_families
+    return {(s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(text) for s in family.samples}
+
+
+def sample(samples, name, **labels):
+    return samples.get((name, tuple(sorted(labels.items()))), 0)
+
+
+def test_flask_metrics_count_requests_and_prkl_calls(real_url):
+    client = example_module("flask").create_app(real_url).test_client()
+    before = scrape(client.get("/metrics").get_data(as_text=True))
+    for _ in range(3):
+        assert client.get("/rates", query_string={
+            "date_from": "2016-01-01", "date_to": "2016-01-10", "origin": "CNSGH",
+            "destination": "north_europe_main"}).status_code == 200
+    assert client.get("/ports/XXXXX").status_code == 404
+    assert client.get("/no/such/route").status_code == 404
+    response = client.get("/metrics")
+    assert response.status_code == 200 and response.content_type.startswith("text/plain")
+    after = scrape(response.get_data(as_text=True))
+    assert sample(after, "http_requests_total", route="/rates", method="GET", status="200") == 3
+    assert sample(after, "http_requests_total", route="/ports/<code>", method="GET",
+                  status="404") == 1
+    assert sample(after, "http_requests_total", route="<unmatched>", method="GET",
+                  status="404") == 1
+    assert sample(after, "http_request_duration_seconds_count", route="/rates", method="GET") == 3
+    # prkl's own metrics, of this process: deltas, since other tests ran in it before.
+    assert (sample(after, "prkl_operation_duration_seconds_count", operation="rates") -
+            sample(before, "prkl_operation_duration_seconds_count", operation="rates")) == 3
+    assert (sample(after, "prkl_operation_errors_total", operation="port", type="not_found") -
+            sample(before, "prkl_operation_errors_total", operation="port", type="not_found")) == 1
+
+
+def test_flask_metrics_add_up_every_gunicorn_worker(real_url, tmp_path):
+    """prometheus_client's multiprocess mode: whichever worker answers the scrape reports the
+    requests of both, and prkl's metrics of both (copied by each worker once a second)."""
+    metrics_dir = tmp_path / "metrics"  # its own: prometheus_client reads every *.db in it
+    metrics_dir.mkdir()
+    server = Server(EXAMPLES / "flask", "app:create_app()", real_url,
+                    extra_args=("--preload", "--workers", "2"),
+                    env={"PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)})
+    try:
+        requests = 24
+        for _ in range(requests):
+            status, _, _ = server.get("/rates", date_from="2016-01-01", date_to="2016-01-10",
+                                      origin="CNSGH", destination="north_europe_main")
+            assert status == 200
+        time.sleep(2.5)  # two copies of every worker's prkl metrics
+        for _ in range(6):
+            with urllib.request.urlopen(f"http://127.0.0.1:{server.port}/metrics",
+                                        timeout=30) as response:
+                samples = scrape(response.read().decode())
+            assert sample(samples, "http_requests_total", route="/rates", method="GET",
+                          status="200") == requests
+            assert sample(samples, "prkl_operation_duration_seconds_count",
+                          operation="rates") == requests
+            assert sample(samples, "prkl_operation_duration_seconds_bucket", operation="rates",
+                          le="+Inf") == requests
+        pids = {p.name.rsplit("_", 1)[-1] for p in metrics_dir.glob("counter_*.db")}
+        assert len(pids) == 2, "both workers answered requests"
+    finally:
+        server.stop()
+
+
+def test_bottle_metrics_count_requests_and_prkl_calls(real_url, monkeypatch):
+    monkeypatch.setenv("PRKL_DB", real_url)
+    example = example_module("bottle")
+    query = "date_from=2016-01-01&date_to=2016-01-10&origin=CNSGH&destination=north_europe_main"
+    before = scrape(wsgi_call(example.app, "GET", "/metrics")[2].decode())
+    for _ in range(2):
+        assert wsgi_call(example.app, "GET", "/rates", query)[0] == 200
+    assert wsgi_call(example.app, "GET", "/rates", "date_from=x")[0] == 400
+    assert wsgi_call(example.app, "GET", "/nowhere")[0] == 404
+    status, headers, body = wsgi_call(example.app, "GET", "/metrics")
+    assert status == 200 and headers["Content-Type"].startswith("text/plain")
+    after = scrape(body.decode())
+
+    def delta(name, **labels):
+        return sample(after, name, **labels) - sample(before, name, **labels)
+    assert delta("http_requests_total", route="/rates", method="GET", status="200") == 2
+    assert delta("http_requests_total", route="/rates", method="GET", status="400") == 1
+    assert delta("http_requests_total", route="<unmatched>", method="GET", status="404") == 1
+    assert delta("prkl_operation_duration_seconds_count", operation="rates") == 2

@@ -25,7 +25,9 @@ from ._prkl import (  # noqa: F401
     ValidationError,
     __version__,
     connect,
+    metrics_text,
     redact_url,
+    set_metrics_enabled,
 )
 
 from .columns import rates_columns, rates_frame  # noqa: F401
@@ -47,5 +49,6 @@ Database.rates_frame = _rates_frame
 __all__ = [
     "BatchConflict", "BatchResult", "ConnectionLost", "Database", "Error", "InDoubt",
     "InvalidArgument", "NotFound", "Port", "RateDay", "RegionNode", "RowError", "StorageError",
-    "ValidationError", "connect", "rates_columns", "rates_frame", "redact_url",
+    "ValidationError", "connect", "metrics_text", "rates_columns", "rates_frame", "redact_url",
+    "set_metrics_enabled",
 ]

@@ -53,6 +53,9 @@ class RateDay:
     def average_price(self) -> Union[int, decimal.Decimal, None]:
         """Exact average rounded half away from zero; Decimal when a scale was asked; None below min_count."""
     @property
+    def average_float(self) -> float | None:
+        """The unrounded average as the nearest float (ties to even), as float(AVG(price)) gives."""
+    @property
     def min(self) -> int | None: ...
     @property
     def max(self) -> int | None: ...
@@ -166,5 +169,9 @@ def connect(url: str, create: bool = False, pool_size: int = 8, max_range_days: 
             max_percentile_prices: int = 5000000, connect_timeout: int = 10,
             busy_timeout: float = 30.0, max_region_depth: int = 64) -> Database: ...
 
+def metrics_text() -> str:
+    """prkl's metrics of this process in Prometheus' text format."""
+def set_metrics_enabled(enabled: bool) -> None:
+    """Turns prkl's metrics on (the default) or off."""
 def redact_url(url: str) -> str:
     """The URL with any password shown as ***."""

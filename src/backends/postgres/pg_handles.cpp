@@ -7,6 +7,7 @@
 #include <charconv>
 #include <exception>
 
+#include "metrics.hpp"
 #include "prkl/error.hpp"
 
 namespace prkl::postgres {
@@ -64,6 +65,7 @@ void Connection::open() {
 }
 
 void Connection::reconnect() {
+  detail::record_reconnect();
   PQfinish(conn_);
   conn_ = nullptr;
   open();
