@@ -82,7 +82,7 @@ double nearest_double(const Wide& numerator, const Wide& denominator) {
   Wide quotient = n / d;
   bool inexact = quotient * d != n;
   int exponent = -shift;
-  if (quotient >> 64 != 0) {
+  if ((quotient >> 64) != 0) {
     inexact = inexact || (quotient & 1) != 0;
     quotient >>= 1;
     ++exponent;

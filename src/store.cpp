@@ -14,6 +14,11 @@
 
 namespace prkl {
 
+StoreHealth Store::health() {
+  version();
+  return {schema_version, schema_version, false, std::nullopt};
+}
+
 std::unique_ptr<Store> open_store(std::string_view url, OpenMode mode,
                                   const StoreOptions& options) {
   // libpq reads the timeout as an int.

@@ -367,6 +367,31 @@ void bind_database(py::module_& m) {
           },
           "Creates what is missing of the schema; returns what was added.")
       .def(
+          "readiness",
+          [](Pool& pool, double max_replay_lag) {
+            Readiness r;
+            {
+              py::gil_scoped_release release;
+              r = pool.borrow()->readiness(std::chrono::duration<double>(max_replay_lag));
+            }
+            py::dict out;
+            out["ready"] = r.ready;
+            out["reason"] =
+                r.reason.empty() ? py::object(py::none()) : py::object(py::str(r.reason));
+            out["schema_version"] = r.store.schema_version;
+            out["readable_from"] = r.store.readable_from;
+            out["standby"] = r.store.standby;
+            out["replay_lag_seconds"] = r.store.replay_lag_seconds
+                                            ? py::object(py::float_(*r.store.replay_lag_seconds))
+                                            : py::object(py::none());
+            return out;
+          },
+          py::arg("max_replay_lag") = 30.0,
+          "Whether the store can serve: it answers, its schema is one this prkl serves from, and "
+          "a standby is at most max_replay_lag seconds behind. A dict: ready, reason (None when "
+          "ready), schema_version, readable_from, standby, replay_lag_seconds. Never raises for "
+          "the store's sake.")
+      .def(
           "ping",
           [](Pool& pool) {
             py::gil_scoped_release release;

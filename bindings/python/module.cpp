@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include <prkl/metrics.hpp>
+#include <prkl/store.hpp>
 #include <prkl/url.hpp>
 #include <prkl/version.hpp>
 
@@ -8,6 +9,7 @@
 PYBIND11_MODULE(_prkl, m) {
   m.doc() = "prkl: freight-rate data (native part; import prkl instead)";
   m.attr("__version__") = prkl::version();
+  m.attr("SCHEMA_VERSION") = prkl::schema_version;
   prkl::python::bind_errors(m);
   prkl::python::bind_values(m);
   prkl::python::bind_database(m);

@@ -5,7 +5,7 @@
 
 GET /rates?date_from=&date_to=&origin=&destination=[&bucket=week][&percentiles=25,50,75][&currency=EUR]
 
-GET /ports?search=&region=&limit=&offset=,  GET /health
+GET /ports?search=&region=&limit=&offset=,  GET /health (liveness),  GET /ready (readiness)
 
 GET /metrics   Prometheus: requests by route, method and status, and prkl's own metrics (under
                gunicorn with several workers, set PROMETHEUS_MULTIPROC_DIR: see prkl.prometheus)
@@ -152,9 +152,19 @@ def metrics():
 
 @app.get("/health")
 def health():
-    db = get_db()
-    db.ping()
-    return answer(200, {"status": "ok", "backend": db.backend})
+    """Liveness: the process answers, whatever the store does."""
+    return answer(200, {"status": "ok", "version": prkl.__version__})
+
+
+@app.get("/ready")
+def ready():
+    """Readiness: the store answers with a schema this prkl serves, and a standby is at most
+    PRKL_MAX_REPLAY_LAG seconds (30) behind; 503 with the reason."""
+    state = get_db().readiness(float(os.environ.get("PRKL_MAX_REPLAY_LAG", 30)))
+    ready, reason = state.pop("ready"), state.pop("reason")
+    if not ready:
+        return answer(503, {"error": reason, **state})
+    return answer(200, {"status": "ready", **state})
 
 
 def json_error(error):

@@ -22,7 +22,9 @@ GET  /rates/matrix?date_from=&date_to=&origins=a,b&destinations=c,d (same option
      {"lanes": [{"origin", "destination", "rates": [ratestask entries]}]}
 POST /prices    date_from, date_to, origin_code, destination_code, price[, currency] (JSON or form)
 POST /batches   a CSV body (?batch_id= or Idempotency-Key) or JSON {"batch_id", "rows": [...]}
-GET  /ports?search=&region=&limit=&offset=,  GET /ports/<code>,  GET /regions,  GET /health
+GET  /ports?search=&region=&limit=&offset=,  GET /ports/<code>,  GET /regions
+GET  /health         liveness: the process answers
+GET  /ready          readiness: the store answers with a schema this prkl serves; 503 and why
 GET  /openapi.json   the OpenAPI 3 description of all of the above
 GET  /metrics        Prometheus: requests by route, method and status, and prkl's own metrics
 
@@ -359,9 +361,19 @@ def regions():
 
 @rates.get("/health")
 def health():
-    db = get_db()
-    db.ping()
-    return jsonify({"status": "ok", "backend": db.backend})
+    """Liveness: the process answers, whatever the store does."""
+    return jsonify({"status": "ok", "version": prkl.__version__})
+
+
+@rates.get("/ready")
+def ready():
+    """Readiness: the store answers, its schema is one this prkl serves from, and a standby is
+    not too far behind (PRKL_MAX_REPLAY_LAG seconds, 30 by default); 503 with the reason."""
+    state = get_db().readiness(float(current_app.config.get("PRKL_MAX_REPLAY_LAG", 30)))
+    ready, reason = state.pop("ready"), state.pop("reason")
+    if not ready:
+        return exact_json({"error": reason, **state}, 503)
+    return exact_json({"status": "ready", **state})
 
 
 @rates.record_once

@@ -153,11 +153,21 @@ def openapi_document(version, base_url="/"):
                 "regions": {"type": "array", "items": {"$ref": "#/components/schemas/RegionNode"}}}}}}},
             **ERRORS}}})
     spec.path(path="/health", operations={"get": {
-        "summary": "The store answers",
+        "summary": "Liveness: the process answers",
         "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {
             "type": "object", "properties": {"status": {"type": "string"},
-                                             "backend": {"type": "string"}}}}}},
-                      "503": {"$ref": "#/components/responses/Unavailable"}}}})
+                                             "version": {"type": "string"}}}}}}}}})
+    readiness = {"type": "object", "properties": {
+        "status": {"type": "string"}, "error": {"type": "string"},
+        "schema_version": {"type": "integer"}, "readable_from": {"type": "integer"},
+        "standby": {"type": "boolean"},
+        "replay_lag_seconds": {"type": "number", "nullable": True}}}
+    spec.path(path="/ready", operations={"get": {
+        "summary": "Readiness: the store answers with a schema this prkl serves",
+        "responses": {"200": {"description": "ready", "content": {
+            "application/json": {"schema": readiness}}},
+                      "503": {"description": "not ready, and why", "content": {
+                          "application/json": {"schema": readiness}}}}}})
     spec.path(path="/metrics", operations={"get": {
         "summary": "Prometheus metrics: requests by route, method and status, and prkl's own",
         "responses": {"200": {"description": "Prometheus text format 0.0.4", "content": {

@@ -77,6 +77,15 @@ struct CacheStats {
   std::int64_t bytes = 0;
 };
 
+/// Whether a Database can serve: what a `/ready` health check answers.
+struct Readiness {
+  bool ready = false;
+  /// Why not, naming what to do about it; empty when ready.
+  std::string reason;
+  /// What the store said (all zero when it did not answer).
+  StoreHealth store;
+};
+
 /// Not thread-safe: use one Database per thread (each opens its own connection). Databases of
 /// one process opened on the same URL share one in-memory copy of the lane-day aggregates.
 /// Text from outside (locations, codes, search text, batch ids, batch rows, loaded names and
@@ -114,6 +123,13 @@ class Database {
 
   /// Size of the in-memory copy of the aggregates (loaded by the first rates call).
   PRKL_EXPORT CacheStats cache_stats();
+
+  /// Asks the store a trivial question: ready when it answers, its schema is one this prkl can
+  /// serve from (at least prkl::schema_version, and not migrated past what this prkl reads),
+  /// and, on a standby, its replay is at most `max_replay_lag` behind. Never throws for the
+  /// store's sake: a store that does not answer is a reason.
+  PRKL_EXPORT Readiness
+  readiness(std::chrono::duration<double> max_replay_lag = std::chrono::seconds{30});
 
   /// The port codes a location stands for: the port itself, or every port of a region and of
   /// its sub-regions at any depth. Sorted. Throws NotFound when it is neither.

@@ -60,6 +60,24 @@ struct StoreVersion {
   friend bool operator==(const StoreVersion&, const StoreVersion&) = default;
 };
 
+/// The schema this prkl creates and needs. `prkl init` brings a store to it by adding only
+/// (tables, columns, indexes, triggers, rows of prkl_meta), so a store it migrated keeps
+/// serving the previous versions that it still says can read it (StoreHealth::readable_from).
+inline constexpr std::int64_t schema_version = 1;
+
+/// What a readiness check asks of a store.
+struct StoreHealth {
+  /// The schema `prkl init` last brought the store to (prkl_meta); 0 when it never recorded one.
+  std::int64_t schema_version = 0;
+  /// The oldest schema version whose prkl can still serve from the store as it is.
+  std::int64_t readable_from = 0;
+  /// A read-only standby (a PostgreSQL server in recovery).
+  bool standby = false;
+  /// On a standby: how far its replay is behind, in seconds (0 when it has replayed everything
+  /// it received).
+  std::optional<double> replay_lag_seconds;
+};
+
 /// Count, sum, min and max of the prices of one lane on one day, as the store keeps them in the
 /// same transaction as the prices. A count of 0 says the lane-day lost all its prices.
 struct LaneDay {
@@ -131,6 +149,9 @@ class PRKL_EXPORT Store {
 
   /// Where the store stands, in one round trip.
   virtual StoreVersion version() = 0;
+  /// Its schema and replication state, in one round trip; throws StorageError when it does not
+  /// answer. A store that does not override this answers version() and says it is current.
+  virtual StoreHealth health();
   /// Every region and port, read from one consistent snapshot.
   virtual GeographySnapshot geography() = 0;
   /// True when the store holds no ports, regions or prices.

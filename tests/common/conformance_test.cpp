@@ -142,6 +142,32 @@ TEST_CASE("every call is counted and timed, errors by type, batches by outcome",
   CHECK(metric(R"(prkl_operation_duration_seconds_count{operation="rates"})") - rates == 4);
 }
 
+TEST_CASE("readiness: the store answers with a schema this prkl serves", "[conformance][health]") {
+  const std::string url = test::new_store_url();
+  Database db = Database::open(url, OpenMode::create);
+  Readiness r = db.readiness();
+  CHECK(r.ready);
+  CHECK(r.reason.empty());
+  CHECK(r.store.schema_version == schema_version);
+  CHECK(r.store.readable_from == schema_version);
+  CHECK_FALSE(r.store.standby);
+  CHECK_FALSE(r.store.replay_lag_seconds);
+
+  test::run_sql(url, "DELETE FROM prkl_meta WHERE key = 'schema_version'");
+  r = db.readiness();
+  CHECK_FALSE(r.ready);
+  CHECK_THAT(r.reason, Catch::Matchers::Contains("run 'prkl init'"));
+  db.init();
+  CHECK(db.readiness().ready);
+
+  test::run_sql(url,
+                fmt::format("UPDATE prkl_meta SET value = {} WHERE key = 'schema_readable_from'",
+                            schema_version + 1));
+  CHECK_THAT(db.readiness().reason, Catch::Matchers::Contains("by a newer prkl"));
+  db.init();  // never lowers what a newer prkl recorded
+  CHECK_FALSE(db.readiness().ready);
+}
+
 TEST_CASE("known answer on the ratestask dump", "[conformance][xeneta]") {
   Database db = fresh();
   const auto summary = db.import_dump(test::xeneta_dir() / "ratestask-2016.sql");

@@ -170,7 +170,12 @@ def test_flask_ports_regions_health(flask_server):
     assert flask_server.get("/ports/XXXXX")[0] == 404
     assert {r["slug"] for r in flask_server.get("/regions")[2]["regions"]} == {"china_main", "northern_europe"}
     status, _, body = flask_server.get("/health")
-    assert status == 200 and body["status"] == "ok"
+    assert status == 200 and body == {"status": "ok", "version": prkl.__version__}
+    status, _, body = flask_server.get("/ready")
+    assert status == 200, body
+    assert body == {"status": "ready", "schema_version": prkl.SCHEMA_VERSION,
+                    "readable_from": prkl.SCHEMA_VERSION, "standby": False,
+                    "replay_lag_seconds": None}
 
 
 def test_flask_price_upload(flask_server):
@@ -317,15 +322,20 @@ def test_an_unreachable_store_is_503_with_retry_after(app_dir, target):
     url = two_port_postgres_store()
     server = Server(app_dir, target, url)
     try:
-        assert server.get("/health")[0] == 200
+        assert server.get("/ready")[0] == 200
         with cut_off(url):
-            for path, params in (("/health", {}),
-                                 ("/rates", {"date_from": "2016-01-01", "date_to": "2016-01-02",
-                                             "origin": "CNSGH", "destination": "NLRTM"})):
-                status, headers, body = server.get(path, **params)
-                assert (status, headers.get("Retry-After")) == (503, "5"), (path, body)
-                assert "unavailable" in body["error"]
-        assert server.get("/health")[0] == 200
+            status, headers, body = server.get("/rates", date_from="2016-01-01",
+                                               date_to="2016-01-02", origin="CNSGH",
+                                               destination="NLRTM")
+            assert (status, headers.get("Retry-After")) == (503, "5"), body
+            assert "unavailable" in body["error"]
+            # Not ready, saying why; alive all the same.
+            status, _, body = server.get("/ready")
+            assert status == 503 and body["error"], body
+            assert server.get("/health")[0] == 200
+        assert server.get("/ready")[0] == 200
+        assert server.get("/rates", date_from="2016-01-01", date_to="2016-01-02",
+                          origin="CNSGH", destination="NLRTM")[0] == 200
     finally:
         server.stop()
 
@@ -529,7 +539,7 @@ def test_bottle_every_error_is_json(real_url, monkeypatch):
     def broken():
         raise RuntimeError("a bug")
     monkeypatch.setattr(example, "get_db", broken)
-    got, headers, body = wsgi_call(example.app, "GET", "/health")
+    got, headers, body = wsgi_call(example.app, "GET", "/ready")
     assert got == 500 and headers["Content-Type"].startswith("application/json")
     assert json.loads(body) == {"error": "internal error"}
 
@@ -687,3 +697,30 @@ def test_bottle_metrics_count_requests_and_prkl_calls(real_url, monkeypatch):
     assert delta("http_requests_total", route="/rates", method="GET", status="400") == 1
     assert delta("http_requests_total", route="<unmatched>", method="GET", status="404") == 1
     assert delta("prkl_operation_duration_seconds_count", operation="rates") == 2
+
+
+@pytest.mark.parametrize("app_dir, target", APPS, ids=["flask", "bottle"])
+def test_ready_says_when_the_schema_is_not_one_this_prkl_serves(app_dir, target, empty_url):
+    prkl.connect(empty_url, create=True).close()
+    server = Server(app_dir, target, empty_url)
+    run = (lambda sql: sqlite3.connect(empty_url[len("sqlite:"):]).executescript(sql)
+           if empty_url.startswith("sqlite:") else psql(empty_url, sql))
+    try:
+        assert server.get("/ready")[0] == 200
+        # A store from before schema versions: init records one.
+        run("DELETE FROM prkl_meta WHERE key = 'schema_version'")
+        status, _, body = server.get("/ready")
+        assert status == 503 and "run 'prkl init'" in body["error"] and body["schema_version"] == 0
+        prkl.connect(empty_url).init()
+        assert server.get("/ready")[0] == 200
+        # Migrated by a newer prkl that older ones cannot serve from.
+        run(f"UPDATE prkl_meta SET value = {prkl.SCHEMA_VERSION + 1} "
+            "WHERE key IN ('schema_version', 'schema_readable_from')")
+        status, _, body = server.get("/ready")
+        assert status == 503 and "newer prkl" in body["error"], body
+        # An older prkl's init never lowers what a newer one recorded.
+        prkl.connect(empty_url).init()
+        assert server.get("/ready")[0] == 503
+        assert server.get("/health")[0] == 200
+    finally:
+        server.stop()

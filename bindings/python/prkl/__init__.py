@@ -21,6 +21,7 @@ from ._prkl import (  # noqa: F401
     RateDay,
     RegionNode,
     RowError,
+    SCHEMA_VERSION,
     StorageError,
     ValidationError,
     __version__,
@@ -48,7 +49,8 @@ Database.rates_frame = _rates_frame
 
 __all__ = [
     "BatchConflict", "BatchResult", "ConnectionLost", "Database", "Error", "InDoubt",
-    "InvalidArgument", "NotFound", "Port", "RateDay", "RegionNode", "RowError", "StorageError",
+    "InvalidArgument", "NotFound", "Port", "RateDay", "RegionNode", "RowError", "SCHEMA_VERSION",
+    "StorageError",
     "ValidationError", "connect", "metrics_text", "rates_columns", "rates_frame", "redact_url",
     "set_metrics_enabled",
 ]

@@ -119,6 +119,9 @@ class Database:
     """A prkl store, safe to share between threads; `with prkl.connect(url) as db:` closes it
     at the end of the block."""
     @property
+    def readiness(self, max_replay_lag: float = 30.0) -> dict[str, object]:
+        """ready, reason (None when ready), schema_version, readable_from, standby,
+        replay_lag_seconds: whether the store can serve. Never raises for the store's sake."""
     def url(self) -> str:
         """The URL, with any password shown as ***."""
     @property
@@ -168,6 +171,8 @@ def connect(url: str, create: bool = False, pool_size: int = 8, max_range_days: 
             max_price: int = 1000000, max_rate_age_days: int = 7, max_matrix_lanes: int = 100,
             max_percentile_prices: int = 5000000, connect_timeout: int = 10,
             busy_timeout: float = 30.0, max_region_depth: int = 64) -> Database: ...
+
+SCHEMA_VERSION: int
 
 def metrics_text() -> str:
     """prkl's metrics of this process in Prometheus' text format."""

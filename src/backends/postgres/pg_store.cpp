@@ -247,6 +247,13 @@ class PgStore final : public Store {
       connection_.exec(
           "INSERT INTO prkl_meta VALUES ('geography_generation', 0), ('data_version', 0),"
           " ('data_epoch', floor(random() * 9e18)::bigint) ON CONFLICT DO NOTHING");
+      // The schema version only moves up (a newer prkl's init may have gone further); the
+      // oldest version that can still read the store is the first init's to set.
+      connection_.exec(fmt::format(
+          "INSERT INTO prkl_meta VALUES ('schema_version', {0}) ON CONFLICT (key) DO UPDATE"
+          " SET value = greatest(prkl_meta.value, excluded.value);"
+          "INSERT INTO prkl_meta VALUES ('schema_readable_from', {0}) ON CONFLICT DO NOTHING",
+          schema_version));
       if (connection_.exec("SELECT to_regclass('prkl_lanes') IS NOT NULL").text(0, 0) == "t") {
         connection_.exec(retired_objects);
         added.emplace_back(
@@ -285,6 +292,24 @@ class PgStore final : public Store {
 
   StoreVersion version() override {
     return read([&] { return version_now(); });
+  }
+
+  StoreHealth health() override {
+    return read([&] {
+      // A standby that has replayed all it received is current, however long ago the primary
+      // last committed.
+      const Result r = connection_.exec(
+          "SELECT (SELECT value FROM prkl_meta WHERE key = 'schema_version'),"
+          " (SELECT value FROM prkl_meta WHERE key = 'schema_readable_from'),"
+          " pg_is_in_recovery(),"
+          " CASE WHEN NOT pg_is_in_recovery() THEN NULL"
+          "  WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0"
+          "  ELSE extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8 END");
+      StoreHealth health{r.is_null(0, 0) ? 0 : r.int64(0, 0), r.is_null(0, 1) ? 0 : r.int64(0, 1),
+                         r.text(0, 2) == "t", std::nullopt};
+      if (!r.is_null(0, 3)) health.replay_lag_seconds = std::stod(r.text(0, 3));
+      return health;
+    });
   }
 
   GeographySnapshot geography() override {

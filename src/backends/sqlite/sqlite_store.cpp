@@ -86,6 +86,14 @@ std::int64_t new_epoch() {
   return std::int64_t(((std::uint64_t(entropy()) << 32) | entropy()) >> 1);
 }
 
+// The schema version only moves up (a newer prkl's init may have gone further), and the oldest
+// version that can still read the store is the first init's to set.
+const std::string schema_version_sql = fmt::format(
+    "INSERT INTO prkl_meta VALUES ('schema_version', {0})"
+    " ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value);"
+    "INSERT OR IGNORE INTO prkl_meta VALUES ('schema_readable_from', {0})",
+    schema_version);
+
 constexpr const char* lane_index_sql =
     "CREATE INDEX prices_lane_day ON prices (orig_code, dest_code, day, price)";
 
@@ -251,8 +259,17 @@ class SqliteStore final : public Store {
           {"data_epoch", new_epoch()}}) {
       meta.reset().bind(1, key).bind(2, value).run();
     }
+    connection_.exec(schema_version_sql);
     tx.commit();
     return added;
+  }
+
+  StoreHealth health() override {
+    Statement s(connection_,
+                "SELECT (SELECT value FROM prkl_meta WHERE key = 'schema_version'),"
+                " (SELECT value FROM prkl_meta WHERE key = 'schema_readable_from')");
+    s.step();
+    return {s.is_null(0) ? 0 : s.int64(0), s.is_null(1) ? 0 : s.int64(1), false, std::nullopt};
   }
 
   StoreVersion version() override {
