@@ -538,6 +538,7 @@ std::vector<RowError> Database::validate(const Batch& batch) {
 
 BatchResult Database::apply(const Batch& batch, const Progress& progress) {
   return detail::measured(detail::Operation::apply, [&]() -> BatchResult {
+    const auto started = std::chrono::steady_clock::now();
     detail::RateTable rates;
     if (auto errors = check_batch(batch, rates); !errors.empty()) {
       std::int64_t bad_rows = 0;
@@ -545,6 +546,8 @@ BatchResult Database::apply(const Batch& batch, const Progress& progress) {
         bad_rows += i == 0 || errors[i].row != errors[i - 1].row;
       }
       detail::record_batch(detail::BatchOutcome::refused, 0, 0);
+      detail::log_batch(batch.id, std::int64_t(batch.rows.size()), 0, bad_rows,
+                        std::chrono::steady_clock::now() - started);
       throw ValidationFailed(fmt::format("batch{} has {} bad row{}; nothing was written",
                                          batch.id.empty() ? "" : " " + quoted_value(batch.id),
                                          bad_rows, bad_rows == 1 ? "" : "s"),
@@ -574,6 +577,8 @@ BatchResult Database::apply(const Batch& batch, const Progress& progress) {
     const ApplyOutcome outcome = store_->apply_batch(record, prices, progress);
     if (outcome.already_applied) return replay(outcome.record);
     detail::record_batch(detail::BatchOutcome::applied, record.rows, record.prices);
+    detail::log_batch(record.id, record.rows, record.prices, 0,
+                      std::chrono::steady_clock::now() - started);
     return result_of(outcome.record, false);
   });
 }

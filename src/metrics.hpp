@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <exception>
 #include <type_traits>
+#include <string_view>
 #include <utility>
 
 namespace prkl::detail {
@@ -32,6 +33,8 @@ inline constexpr int operation_count = int(Operation::init) + 1;
 enum class BatchOutcome { applied, replayed, refused, conflict };
 
 bool metrics_on() noexcept;
+/// A log handler is set (prkl/log.hpp).
+bool logging_on() noexcept;
 void record_call(Operation operation, std::chrono::steady_clock::duration took) noexcept;
 /// The exception in flight: counted by its type, with the call's time.
 void record_failure(Operation operation, std::chrono::steady_clock::duration took,
@@ -39,6 +42,9 @@ void record_failure(Operation operation, std::chrono::steady_clock::duration too
 void record_batch(BatchOutcome outcome, std::int64_t rows, std::int64_t prices) noexcept;
 void record_cache(bool hit) noexcept;
 void record_reconnect() noexcept;
+/// A batch applied (or refused: `bad_rows` > 0), for the log; the counts go to record_batch.
+void log_batch(std::string_view id, std::int64_t rows, std::int64_t prices, std::int64_t bad_rows,
+               std::chrono::steady_clock::duration took) noexcept;
 
 /// How many measured() calls this thread is inside: a call made by another (rates by way of
 /// rates_matrix, an import by way of load) is part of the outer one, not a call of its own.
@@ -47,7 +53,7 @@ inline thread_local int measured_depth = 0;
 /// Runs `work` as one call of `operation`, timed and counted, its errors counted by type.
 template <typename Work>
 auto measured(Operation operation, Work&& work) -> decltype(work()) {
-  if (measured_depth > 0 || !metrics_on()) return std::forward<Work>(work)();
+  if (measured_depth > 0 || !(metrics_on() || logging_on())) return std::forward<Work>(work)();
   struct Depth {
     Depth() { ++measured_depth; }
     ~Depth() { --measured_depth; }

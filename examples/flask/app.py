@@ -38,6 +38,7 @@ store is 500, and so is any other failure: every error is JSON, never an HTML pa
 import csv
 import io
 import json
+import logging
 import os
 import threading
 import time
@@ -386,14 +387,25 @@ def start_clock():
     g.prkl_started = time.perf_counter()
 
 
+# One JSON line per request: method, route, status, duration and the batch id of a write.
+request_log = logging.getLogger("prkl.requests")
+
+
 @rates.after_app_request
 def record_request(response):
     started = g.get("prkl_started")
     if started is not None:
+        seconds = time.perf_counter() - started
         # The route's pattern, not the path: one series per route however many ports exist.
         route = request.url_rule.rule if request.url_rule else "<unmatched>"
-        current_app.extensions["prkl_metrics"].observe(
-            request.method, route, response.status_code, time.perf_counter() - started)
+        current_app.extensions["prkl_metrics"].observe(request.method, route,
+                                                       response.status_code, seconds)
+        if request_log.isEnabledFor(logging.INFO):
+            line = {"method": request.method, "route": route, "status": response.status_code,
+                    "seconds": round(seconds, 6)}
+            if g.get("batch_id"):
+                line["batch_id"] = g.batch_id
+            request_log.info(json.dumps(line))
     return response
 
 

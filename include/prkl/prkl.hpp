@@ -13,6 +13,7 @@
 #include "prkl/exchange.hpp"
 #include "prkl/generator.hpp"
 #include "prkl/json.hpp"
+#include "prkl/log.hpp"
 #include "prkl/metrics.hpp"
 #include "prkl/model.hpp"
 #include "prkl/pool.hpp"

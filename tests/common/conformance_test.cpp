@@ -9,6 +9,7 @@
 #include <catch2/catch.hpp>
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <numeric>
 #include <prkl/prkl.hpp>
 #include <random>
@@ -166,6 +167,55 @@ TEST_CASE("readiness: the store answers with a schema this prkl serves", "[confo
   CHECK_THAT(db.readiness().reason, Catch::Matchers::Contains("by a newer prkl"));
   db.init();  // never lowers what a newer prkl recorded
   CHECK_FALSE(db.readiness().ready);
+}
+
+TEST_CASE("the log handler hears of slow calls and of batches, with ids and counts only",
+          "[conformance][log]") {
+  std::mutex mutex;
+  std::vector<LogEvent> events;
+  set_log_handler([&](const LogEvent& e) {
+    const std::lock_guard lock(mutex);
+    events.push_back({e.level, e.event, e.message, e.fields});
+  });
+  set_slow_call_threshold(std::chrono::seconds{0});
+  Database db = small_world_db();
+  db.rates({day("2024-03-01"), day("2024-03-04"), "china", "norway"});
+  db.apply(
+      {"logged", {BatchRow::range("CNSHA", "NOOSL", day("2024-06-01"), day("2024-06-02"), 7)}});
+  CHECK_THROWS_AS(db.apply({"refused",
+                            {BatchRow::single("CNSHA", "NOOSL", day("2024-06-01"), 5),
+                             BatchRow::single("SECRET", "NOOSL", day("2024-06-01"), 5)}}),
+                  ValidationFailed);
+  set_slow_call_threshold(std::chrono::seconds{1});
+  set_log_handler(nullptr);
+  db.apply({"not-heard", {BatchRow::single("CNSHA", "NOOSL", day("2024-06-03"), 7)}});
+
+  // The event `event` whose fields hold `name` = `value`.
+  const auto find = [&](std::string_view event, std::string name,
+                        std::string value) -> const LogEvent* {
+    for (const LogEvent& e : events) {
+      const std::pair<std::string, std::string> field{name, value};
+      if (e.event == event && std::find(e.fields.begin(), e.fields.end(), field) != e.fields.end())
+        return &e;
+    }
+    return nullptr;
+  };
+  const LogEvent* slow = find("slow_call", "operation", "rates");
+  REQUIRE(slow);
+  CHECK(slow->level == LogLevel::warning);
+  CHECK_THAT(slow->message, Catch::Matchers::StartsWith("prkl rates took "));
+  const LogEvent* applied = find("batch_applied", "batch_id", "logged");
+  REQUIRE(applied);
+  CHECK(applied->level == LogLevel::info);
+  CHECK_THAT(applied->message,
+             Catch::Matchers::StartsWith("batch 'logged' applied: 1 rows, 2 prices"));
+  const LogEvent* refused = find("batch_refused", "batch_id", "refused");
+  REQUIRE(refused);
+  CHECK(refused->level == LogLevel::warning);
+  CHECK_THAT(refused->message,
+             Catch::Matchers::Equals("batch 'refused' refused: 1 of 2 rows bad, nothing written"));
+  for (const LogEvent& e : events) CHECK(e.message.find("SECRET") == std::string::npos);
+  CHECK_FALSE(find("batch_applied", "batch_id", "not-heard"));
 }
 
 TEST_CASE("known answer on the ratestask dump", "[conformance][xeneta]") {

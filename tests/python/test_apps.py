@@ -3,6 +3,7 @@
 
 import contextlib
 import json
+import logging
 import os
 import socket
 import sqlite3
@@ -724,3 +725,17 @@ def test_ready_says_when_the_schema_is_not_one_this_prkl_serves(app_dir, target,
         assert server.get("/health")[0] == 200
     finally:
         server.stop()
+
+
+def test_flask_logs_one_json_line_per_request(real_url, caplog):
+    client = example_module("flask").create_app(real_url).test_client()
+    with caplog.at_level(logging.INFO, logger="prkl.requests"):
+        client.get("/rates", query_string={"date_from": "2016-01-01", "date_to": "2016-01-02",
+                                           "origin": "CNSGH", "destination": "NLRTM"})
+        client.post("/batches", json={"batch_id": "logged-web", "rows": [
+            {"origin": "CNSGH", "destination": "NLRTM", "day": "2016-03-01", "price": 700}]})
+    lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "prkl.requests"]
+    assert lines[0]["method"] == "GET" and lines[0]["route"] == "/rates"
+    assert lines[0]["status"] == 200 and lines[0]["seconds"] >= 0
+    assert {k: v for k, v in lines[1].items() if k != "seconds"} == {
+        "method": "POST", "route": "/batches", "status": 201, "batch_id": "logged-web"}

@@ -3,6 +3,7 @@
 
 import copy
 import datetime
+import logging
 import decimal
 import pickle
 import threading
@@ -511,3 +512,31 @@ else:
     import subprocess
     import sys
     subprocess.run([sys.executable, str(script)], check=True, env=dict(os.environ))
+
+
+def test_library_reports_go_to_the_prkl_logger(real_url, caplog):
+    db = prkl.connect(real_url)
+    prkl.set_slow_call_threshold(0)
+    try:
+        with caplog.at_level(logging.INFO, logger="prkl"):
+            db.rates("2016-01-01", "2016-01-10", "CNSGH", "north_europe_main")
+            db.apply([["CNSGH", "NLRTM", "2016-02-01", "2016-02-03", 900]], batch_id="logged-1")
+            with pytest.raises(prkl.ValidationError):
+                db.apply([["CNSGH", "NLRTM", "2016-02-01", 900], ["ATLANTIS", "NLRTM",
+                                                                   "2016-02-01", 900]],
+                         batch_id="refused-1")
+    finally:
+        prkl.set_slow_call_threshold(1)
+    by_event = {}
+    for record in caplog.records:
+        assert record.name == "prkl"
+        by_event.setdefault(record.prkl_event, []).append(record)
+    slow = [r for r in by_event["slow_call"] if r.prkl_fields["operation"] == "rates"]
+    assert slow and slow[0].levelno == logging.WARNING
+    applied = by_event["batch_applied"][0]
+    assert applied.levelno == logging.INFO
+    assert applied.prkl_fields["batch_id"] == "logged-1" and applied.prkl_fields["prices"] == "3"
+    refused = by_event["batch_refused"][0]
+    assert refused.levelno == logging.WARNING and refused.prkl_fields["bad_rows"] == "1"
+    # Ids and counts, never a row.
+    assert not any("ATLANTIS" in r.getMessage() for r in caplog.records)

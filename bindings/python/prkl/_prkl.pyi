@@ -176,6 +176,8 @@ SCHEMA_VERSION: int
 
 def metrics_text() -> str:
     """prkl's metrics of this process in Prometheus' text format."""
+def set_slow_call_threshold(seconds: float) -> None:
+    """Calls slower than this are logged as warnings to logging.getLogger('prkl') (1 s)."""
 def set_metrics_enabled(enabled: bool) -> None:
     """Turns prkl's metrics on (the default) or off."""
 def redact_url(url: str) -> str:
