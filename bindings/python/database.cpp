@@ -392,6 +392,20 @@ void bind_database(py::module_& m) {
           "ready), schema_version, readable_from, standby, replay_lag_seconds. Never raises for "
           "the store's sake.")
       .def(
+          "data_version",
+          [](Pool& pool) {
+            StoreVersion v;
+            {
+              py::gil_scoped_release release;
+              v = pool.borrow()->store().version();
+            }
+            return fmt::format("{}.{}.{}", v.epoch, v.data, v.geography);
+          },
+          "A token that moves with every committed change to prices, ports or regions, by prkl "
+          "or by any SQL client (one round trip): equal tokens, equal answers in USD. "
+          "Exchange-rate "
+          "loads do not move it.")
+      .def(
           "ping",
           [](Pool& pool) {
             py::gil_scoped_release release;

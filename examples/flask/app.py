@@ -36,6 +36,7 @@ store is 500, and so is any other failure: every error is JSON, never an HTML pa
 """
 
 import csv
+import hashlib
 import io
 import json
 import logging
@@ -296,6 +297,44 @@ def refuse_large_uploads():
     limit = current_app.config.get("MAX_CONTENT_LENGTH")
     if limit is not None and (request.content_length or 0) > limit:
         abort(413)
+
+
+# Answers that follow from the store's data alone: tagged with the data version, so a client or
+# a cache in front that sends If-None-Match gets 304 for the cost of reading that version.
+CACHEABLE = {"prkl_rates.rates_route", "prkl_rates.rates_matrix", "prkl_rates.ports",
+             "prkl_rates.port", "prkl_rates.regions"}
+
+
+@rates.before_request
+def not_modified():
+    if request.method not in ("GET", "HEAD") or request.endpoint not in CACHEABLE:
+        return None
+    if (request.args.get("currency") or "USD") != "USD":
+        # Exchange-rate loads do not move the data version: such answers are never tagged.
+        g.prkl_cache = "no-store"
+        return None
+    version = get_db().data_version()
+    tag = hashlib.sha256(f"{version}\n{request.full_path}".encode()).hexdigest()[:32]
+    g.prkl_cache = current_app.config.get("PRKL_CACHE_CONTROL", "no-cache")
+    g.prkl_etag = tag
+    if request.if_none_match.contains(tag):
+        response = current_app.response_class(status=304)
+        return tag_response(response)
+    return None
+
+
+@rates.after_request
+def tag_response(response):
+    if not g.get("prkl_cache"):
+        return response
+    if response.status_code in (200, 304):
+        response.headers["Cache-Control"] = g.prkl_cache
+        if g.get("prkl_etag"):
+            response.set_etag(g.prkl_etag)
+    else:
+        # An error (an outage's 503 above all) is never kept by a cache in front.
+        response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def upload_body():

@@ -739,3 +739,48 @@ def test_flask_logs_one_json_line_per_request(real_url, caplog):
     assert lines[0]["status"] == 200 and lines[0]["seconds"] >= 0
     assert {k: v for k, v in lines[1].items() if k != "seconds"} == {
         "method": "POST", "route": "/batches", "status": 201, "batch_id": "logged-web"}
+
+
+def test_flask_answers_carry_an_etag_of_the_data_version_and_304_when_unchanged(real_url):
+    """A commit by prkl or by any SQL client moves the tag; until then If-None-Match is 304."""
+    app = example_module("flask").create_app(real_url)
+    app.config["PRKL_CACHE_CONTROL"] = "public, max-age=2"
+    client = app.test_client()
+    query = {"date_from": "2016-01-01", "date_to": "2016-01-10", "origin": "CNSGH",
+             "destination": "north_europe_main"}
+    first = client.get("/rates", query_string=query)
+    tag = first.headers["ETag"]
+    assert first.status_code == 200 and first.headers["Cache-Control"] == "public, max-age=2"
+    again = client.get("/rates", query_string=query, headers={"If-None-Match": tag})
+    assert again.status_code == 304 and again.headers["ETag"] == tag and not again.data
+    # Another question is another tag.
+    other = client.get("/rates", query_string={**query, "destination": "NLRTM"})
+    assert other.headers["ETag"] != tag
+    # A batch through prkl moves it...
+    prkl.connect(real_url).apply([["CNSGH", "NLRTM", "2016-01-05", 1000]], batch_id="moves-tag")
+    moved = client.get("/rates", query_string=query, headers={"If-None-Match": tag})
+    assert moved.status_code == 200 and moved.headers["ETag"] != tag
+    # ...and so does a plain SQL write by another client.
+    tag = moved.headers["ETag"]
+    sql = ("INSERT INTO prices (orig_code, dest_code, day, price) "
+           "VALUES ('CNSGH', 'NLRTM', '2016-01-05', 1001)")
+    if real_url.startswith("sqlite:"):
+        with sqlite3.connect(real_url[len("sqlite:"):]) as connection:
+            connection.execute(sql)
+    else:
+        psql(real_url, sql)
+    after_sql = client.get("/rates", query_string=query, headers={"If-None-Match": tag})
+    assert after_sql.status_code == 200 and after_sql.headers["ETag"] != tag
+    assert after_sql.json[4]["average_price"] != moved.json[4]["average_price"]
+    # Ports and regions too; answers in another currency are never tagged.
+    ports = client.get("/ports/CNSGH")
+    assert client.get("/ports/CNSGH", headers={"If-None-Match": ports.headers["ETag"]}
+                      ).status_code == 304
+    euros = client.get("/rates", query_string={**query, "currency": "EUR"})
+    assert "ETag" not in euros.headers and euros.headers["Cache-Control"] == "no-store"
+    unknown = client.get("/ports/XXXXX")
+    assert unknown.status_code == 404 and unknown.headers["Cache-Control"] == "no-store"
+    # Writes are never tagged.
+    posted = client.post("/batches", json={"batch_id": "untagged", "rows": [
+        {"origin": "CNSGH", "destination": "NLRTM", "day": "2016-03-01", "price": 700}]})
+    assert posted.status_code == 201 and "ETag" not in posted.headers

@@ -119,6 +119,10 @@ class Database:
     """A prkl store, safe to share between threads; `with prkl.connect(url) as db:` closes it
     at the end of the block."""
     @property
+    def data_version(self) -> str:
+        """A token that moves with every committed change to prices, ports or regions, by prkl
+        or by any SQL client: equal tokens, equal answers in USD (exchange-rate loads do not
+        move it)."""
     def readiness(self, max_replay_lag: float = 30.0) -> dict[str, object]:
         """ready, reason (None when ready), schema_version, readable_from, standby,
         replay_lag_seconds: whether the store can serve. Never raises for the store's sake."""
