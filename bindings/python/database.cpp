@@ -372,7 +372,12 @@ void bind_database(py::module_& m) {
             Readiness r;
             {
               py::gil_scoped_release release;
-              r = pool.borrow()->readiness(std::chrono::duration<double>(max_replay_lag));
+              try {
+                r = pool.borrow()->readiness(std::chrono::duration<double>(max_replay_lag));
+              } catch (const StorageError& e) {
+                // No Database to ask: the pool could not open a connection.
+                r.reason = fmt::format("the store does not answer: {}", e.what());
+              }
             }
             py::dict out;
             out["ready"] = r.ready;

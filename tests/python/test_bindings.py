@@ -11,7 +11,7 @@ import threading
 import pytest
 
 import prkl
-from conftest import RATESTASK
+from conftest import RATESTASK, cut_off
 
 KNOWN = [(1, 24, 1112), (2, 24, 1112), (3, 0, None), (4, 1, None), (5, 24, 1142), (6, 24, 1142),
          (7, 24, 1137), (8, 24, 1124), (9, 24, 1124), (10, 24, 1124)]
@@ -540,3 +540,16 @@ def test_library_reports_go_to_the_prkl_logger(real_url, caplog):
     assert refused.levelno == logging.WARNING and refused.prkl_fields["bad_rows"] == "1"
     # Ids and counts, never a row.
     assert not any("ATLANTIS" in r.getMessage() for r in caplog.records)
+
+
+def test_readiness_never_raises_for_the_store(real_url):
+    db = prkl.connect(real_url)
+    state = db.readiness()
+    assert state["ready"] and state["reason"] is None
+    assert state["schema_version"] == prkl.SCHEMA_VERSION and state["standby"] is False
+    if real_url.startswith("sqlite:"):
+        return
+    with cut_off(real_url):
+        state = db.readiness()
+        assert not state["ready"] and "does not answer" in state["reason"]
+    assert db.readiness()["ready"]
