@@ -51,20 +51,40 @@ norm() { python3 -c 'import json,sys; print(json.dumps(json.loads(sys.stdin.read
 [ "$(echo "$a" | norm)" = "$(echo "$c" | norm)" ] && [ "$(echo "$b" | norm)" = "$(echo "$c" | norm)" ] ||
   { echo "answers differ:" >&2; echo "$a" | head -c 600 >&2; echo >&2; echo "$c" | head -c 600 >&2; exit 1; }
 
+# Varnish (examples/varnish/prkl.vcl) in front of the example on SQLite, answers kept 1 s.
+p5=$(free_port); start prkl-cached "$p5" examples/flask 'app:create_app()' PRKL_DB="sqlite:$work/rates.db" \
+  PRKL_CACHE_CONTROL="public, max-age=1"
+p6=$(free_port)
+sed "s/.port = \"8000\";/.port = \"$p5\";/" examples/varnish/prkl.vcl >"$work/prkl.vcl"
+/usr/sbin/varnishd -F -j none -n "$work/varnish" -a "127.0.0.1:$p6" -T 127.0.0.1:0 -f "$work/prkl.vcl" \
+  -s malloc,64m >"$work/varnish.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do curl -sf "http://127.0.0.1:$p6$query" >/dev/null && break; sleep 0.2; done
+
 rps() { wrk -t 2 -c 16 -d "${seconds}s" "http://127.0.0.1:$1$query" | awk '/Requests\/sec/ {print $2}'; }
 ceiling=$(rps "$p4"); plain=$(rps "$p3"); on_pg=$(rps "$p1"); on_sqlite=$(rps "$p2")
+cached=$(rps "$p6")
+hit_ratio=$(varnishstat -n "$work/varnish" -1 -f MAIN.cache_hit -f MAIN.cache_miss |
+  awk '/cache_hit/ {h=$2} /cache_miss/ {m=$2} END {printf "%.4f", h / (h + m)}')
 echo "GET $query, wrk -t2 -c16 -d${seconds}s, gunicorn -w 2 --threads 4 (2-core machine)"
 printf '  %-40s %10s req/s\n' "Flask returning a constant answer" "$ceiling" \
   "plain Flask + psycopg2 + recursive CTE" "$plain" \
-  "Flask + prkl on PostgreSQL" "$on_pg" "Flask + prkl on SQLite" "$on_sqlite"
-python3 - "$ceiling" "$plain" "$on_pg" "$on_sqlite" "${RESULTS:-}" <<'PY'
+  "Flask + prkl on PostgreSQL" "$on_pg" "Flask + prkl on SQLite" "$on_sqlite" \
+  "Varnish + Flask + prkl on SQLite" "$cached"
+echo "  Varnish hit ratio: $hit_ratio"
+python3 - "$ceiling" "$plain" "$on_pg" "$on_sqlite" "$cached" "$hit_ratio" "${RESULTS:-}" <<'PY'
 import json, sys
-ceiling, plain, on_pg, on_sqlite = map(float, sys.argv[1:5])
+ceiling, plain, on_pg, on_sqlite, cached, hit_ratio = map(float, sys.argv[1:7])
 for name, rps in (("PostgreSQL", on_pg), ("SQLite", on_sqlite)):
     print(f"  prkl on {name}: {rps / ceiling:.0%} of the ceiling, {rps / plain:.1f}x the plain app")
-if sys.argv[5]:
-    with open(sys.argv[5], "a") as out:
+print(f"  through Varnish: {cached / on_sqlite:.1f}x the same app alone")
+if sys.argv[7]:
+    with open(sys.argv[7], "a") as out:
         for app, rps in (("constant", ceiling), ("plain_psycopg2", plain),
-                         ("prkl_postgresql", on_pg), ("prkl_sqlite", on_sqlite)):
-            out.write(json.dumps({"what": "http", "data": "real", "app": app, "rps": rps}) + "\n")
+                         ("prkl_postgresql", on_pg), ("prkl_sqlite", on_sqlite),
+                         ("varnish_prkl_sqlite", cached)):
+            record = {"what": "http", "data": "real", "app": app, "rps": rps}
+            if app.startswith("varnish"):
+                record["hit_ratio"] = hit_ratio
+            out.write(json.dumps(record) + "\n")
 PY

@@ -186,7 +186,8 @@ def main():
         names = {"constant": "Flask, constant answer (ceiling)",
                  "plain_psycopg2": "plain Flask + psycopg2 + recursive CTE",
                  "prkl_postgresql": "Flask example on prkl, PostgreSQL",
-                 "prkl_sqlite": "Flask example on prkl, SQLite"}
+                 "prkl_sqlite": "Flask example on prkl, SQLite",
+                 "varnish_prkl_sqlite": "Varnish in front of the Flask example on SQLite (1 s)"}
         for app, name in names.items():
             if app in http:
                 lines.append(f"| {name} | {http[app]:,.0f} | {http[app] / http['constant']:.0%} "

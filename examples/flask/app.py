@@ -43,6 +43,7 @@ import logging
 import os
 import threading
 import time
+import urllib.request
 import uuid
 
 from flask import Blueprint, Flask, abort, current_app, g, jsonify, request, url_for
@@ -321,6 +322,21 @@ def not_modified():
         response = current_app.response_class(status=304)
         return tag_response(response)
     return None
+
+
+@rates.after_request
+def ban_cached_answers(response):
+    """After a write, before its answer leaves: a cache in front (PRKL_VARNISH_URL, see
+    examples/varnish/prkl.vcl) drops every answer it keeps, so a client that wrote reads its
+    write through the cache at once."""
+    varnish = current_app.config.get("PRKL_VARNISH_URL")
+    if varnish and request.method == "POST" and response.status_code in (200, 201):
+        try:
+            urllib.request.urlopen(urllib.request.Request(varnish, method="BAN"), timeout=2).close()
+        except OSError as e:
+            # The answers stay until their max-age is over: late, never wrong for longer.
+            current_app.logger.warning("could not ban the cache at %s: %s", varnish, e)
+    return response
 
 
 @rates.after_request
