@@ -65,7 +65,7 @@ rps() { wrk -t 2 -c 16 -d "${seconds}s" "http://127.0.0.1:$1$query" | awk '/Requ
 ceiling=$(rps "$p4"); plain=$(rps "$p3"); on_pg=$(rps "$p1"); on_sqlite=$(rps "$p2")
 cached=$(rps "$p6")
 hit_ratio=$(varnishstat -n "$work/varnish" -1 -f MAIN.cache_hit -f MAIN.cache_miss |
-  awk '/cache_hit/ {h=$2} /cache_miss/ {m=$2} END {printf "%.4f", h / (h + m)}')
+  awk '/cache_hit/ {h=$2} /cache_miss/ {m=$2} END {if (h + m > 0) printf "%.4f", h / (h + m); else print 0}')
 echo "GET $query, wrk -t2 -c16 -d${seconds}s, gunicorn -w 2 --threads 4 (2-core machine)"
 printf '  %-40s %10s req/s\n' "Flask returning a constant answer" "$ceiling" \
   "plain Flask + psycopg2 + recursive CTE" "$plain" \
