@@ -10,11 +10,9 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 import pytest
 
-import prkl
 from conftest import psql
 from test_apps import EXAMPLES, Server, sample, scrape
 
