@@ -32,8 +32,11 @@ class Server:
         env = dict(os.environ, PRKL_DB=db_url, **(env or {}),
                    PYTHONPATH=os.pathsep.join([os.environ["PYTHONPATH"], str(app_dir)]))
         self.process = subprocess.Popen(
+            # A worker that gunicorn 20.1 signals to stop while it is still booting (before it
+            # has its own signal handlers) misses the signal and is killed only when the
+            # graceful timeout ends; 5 s keeps a test's stop() well inside its wait.
             [sys.executable, "-m", "gunicorn", "--threads", "4", "--chdir", str(app_dir),
-             "-b", f"127.0.0.1:{self.port}", *extra_args, target],
+             "-b", f"127.0.0.1:{self.port}", "--graceful-timeout", "5", *extra_args, target],
             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 30
         while True:
