@@ -8,8 +8,8 @@
 #include <chrono>
 #include <cstdint>
 #include <exception>
-#include <type_traits>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 
 namespace prkl::detail {

@@ -26,6 +26,16 @@ def psql(conninfo, sql):
                           timeout=120, text=True).stdout.strip()
 
 
+def other_client(url, sql):
+    """Runs `sql` on the store at `url` as another SQL client would: sqlite3 or psql."""
+    if url.startswith("sqlite:"):
+        import sqlite3
+        with contextlib.closing(sqlite3.connect(url[len("sqlite:"):])) as connection:
+            connection.executescript(sql)
+    else:
+        psql(url, sql)
+
+
 def postgres_url():
     conninfo_file = os.environ.get("PRKL_TEST_PG_CONNINFO_FILE")
     if not conninfo_file or not Path(conninfo_file).exists():

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 import prkl
-from conftest import PSQL_ENV, XENETA, HeldCommits, cut_off, postgres_url, psql
+from conftest import PSQL_ENV, XENETA, HeldCommits, cut_off, other_client, postgres_url, psql
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -707,8 +707,8 @@ def test_bottle_metrics_count_requests_and_prkl_calls(real_url, monkeypatch):
 def test_ready_says_when_the_schema_is_not_one_this_prkl_serves(app_dir, target, empty_url):
     prkl.connect(empty_url, create=True).close()
     server = Server(app_dir, target, empty_url)
-    run = (lambda sql: sqlite3.connect(empty_url[len("sqlite:"):]).executescript(sql)
-           if empty_url.startswith("sqlite:") else psql(empty_url, sql))
+    def run(sql):
+        other_client(empty_url, sql)
     try:
         assert server.get("/ready")[0] == 200
         # A store from before schema versions: init records one.
@@ -767,11 +767,7 @@ def test_flask_answers_carry_an_etag_of_the_data_version_and_304_when_unchanged(
     tag = moved.headers["ETag"]
     sql = ("INSERT INTO prices (orig_code, dest_code, day, price) "
            "VALUES ('CNSGH', 'NLRTM', '2016-01-05', 1001)")
-    if real_url.startswith("sqlite:"):
-        with sqlite3.connect(real_url[len("sqlite:"):]) as connection:
-            connection.execute(sql)
-    else:
-        psql(real_url, sql)
+    other_client(real_url, sql)
     after_sql = client.get("/rates", query_string=query, headers={"If-None-Match": tag})
     assert after_sql.status_code == 200 and after_sql.headers["ETag"] != tag
     assert after_sql.json[4]["average_price"] != moved.json[4]["average_price"]

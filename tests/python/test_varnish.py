@@ -5,7 +5,6 @@ the cache at once, and a write by another SQL client within the answers' max-age
 
 import os
 import socket
-import sqlite3
 import subprocess
 import time
 import urllib.error
@@ -13,7 +12,7 @@ import urllib.request
 
 import pytest
 
-from conftest import psql
+from conftest import other_client
 from test_apps import EXAMPLES, Server, sample, scrape
 
 VCL = EXAMPLES / "varnish" / "prkl.vcl"
@@ -104,11 +103,7 @@ def test_varnish_serves_from_cache_and_never_longer_than_the_bound(cached_app, r
     # Another client's SQL write: seen once the cached answer's max-age is over (revalidated).
     sql = ("INSERT INTO prices (orig_code, dest_code, day, price) VALUES "
            "('CNSGH', 'NLRTM', '2016-01-03', 800)")
-    if real_url.startswith("sqlite:"):
-        with sqlite3.connect(real_url[len("sqlite:"):]) as connection:
-            connection.execute(sql)
-    else:
-        psql(real_url, sql)
+    other_client(real_url, sql)
     written = time.monotonic()
     while True:
         _, _, now = varnish.get(QUERY)
