@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <thread>
 #include <tuple>
 #include <unordered_map>
 #include <unordered_set>
@@ -60,6 +61,10 @@ void check_options(const Options& options) {
           fmt::format("Options::{} is {}, outside {}..{}", name, value, least, most));
     }
   }
+  if (options.replica_wait.count() < 0 || options.replica_wait > std::chrono::hours{1}) {
+    throw InvalidArgument(fmt::format("Options::replica_wait is {} ms, outside 0..3600000 ms",
+                                      options.replica_wait.count()));
+  }
   // SQLite takes the timeout as an int of milliseconds.
   const std::int64_t busy = options.busy_timeout.count();
   if (busy < 0 || busy > std::numeric_limits<int>::max()) {
@@ -71,18 +76,54 @@ void check_options(const Options& options) {
 }  // namespace
 
 Database Database::open(std::string_view url, OpenMode mode, Options options) {
+  return open(url, {}, mode, options);
+}
+
+Database Database::open(std::string_view url, std::string_view read_url, OpenMode mode,
+                        Options options) {
   // Checked before the store is opened, which may create it.
   check_options(options);
-  return Database(open_store(url, mode, {options.connect_timeout, options.busy_timeout}), options,
-                  detail::SharedLaneDays::for_url(url));
+  const StoreOptions store_options{options.connect_timeout, options.busy_timeout};
+  std::unique_ptr<Store> store = open_store(url, mode, store_options);
+  if (read_url.empty()) {
+    return Database(std::move(store), nullptr, options, detail::SharedLaneDays::for_url(url));
+  }
+  // A schema just created on the primary reaches the standby a moment later.
+  const auto deadline =
+      std::chrono::steady_clock::now() +
+      (mode == OpenMode::create ? options.replica_wait : std::chrono::milliseconds{0});
+  std::unique_ptr<Store> read_store;
+  for (;;) {
+    try {
+      read_store = open_store(read_url, OpenMode::existing, store_options);
+      break;
+    } catch (const Error& e) {
+      const bool not_there_yet = dynamic_cast<const StorageError*>(&e) != nullptr ||
+                                 dynamic_cast<const NotFound*>(&e) != nullptr;
+      if (!not_there_yet || std::chrono::steady_clock::now() >= deadline) throw;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds{20});
+  }
+  // Shared by the Databases that read where this one does.
+  Database db(std::move(store), std::move(read_store), options,
+              detail::SharedLaneDays::for_url(read_url));
+  if (mode == OpenMode::create) db.note_write();
+  return db;
 }
 
 Database::Database(std::unique_ptr<Store> store, Options options)
-    : Database(std::move(store), options, detail::SharedLaneDays::for_url({})) {}
+    : Database(std::move(store), nullptr, options, detail::SharedLaneDays::for_url({})) {}
 
-Database::Database(std::unique_ptr<Store> store, Options options,
+Database::Database(std::unique_ptr<Store> store, std::unique_ptr<Store> read_store, Options options)
+    : Database(std::move(store), std::move(read_store), options,
+               detail::SharedLaneDays::for_url({})) {}
+
+Database::Database(std::unique_ptr<Store> store, std::unique_ptr<Store> read_store, Options options,
                    std::shared_ptr<detail::SharedLaneDays> lane_days)
-    : store_(std::move(store)), options_(options), lane_days_(std::move(lane_days)) {
+    : store_(std::move(store)),
+      read_store_(std::move(read_store)),
+      options_(options),
+      lane_days_(std::move(lane_days)) {
   if (!store_) throw InvalidArgument("Database needs a store");
   check_options(options_);
 }
@@ -92,15 +133,68 @@ Database& Database::operator=(Database&&) noexcept = default;
 Database::~Database() = default;
 
 std::vector<std::string> Database::init() {
-  return detail::measured(detail::Operation::init,
-                          [&]() -> std::vector<std::string> { return store_->init(); });
+  return detail::measured(detail::Operation::init, [&]() -> std::vector<std::string> {
+    std::vector<std::string> added = store_->init();
+    note_write();
+    return added;
+  });
 }
 
-StoreVersion Database::refresh_geography() {
-  const StoreVersion now = lane_days_->current_version(*store_);
+Store& Database::reader() {
+  if (!read_store_) return *store_;
+  detail::ReplicaFence& fence = lane_days_->fence;
+  auto pending = fence.pending();
+  if (!pending) return *read_store_;
+  if (!pending->position) {
+    // A write whose position was not read: the primary's position now is past it.
+    try {
+      fence.resolve(store_->log_position());
+    } catch (const StorageError&) {
+      return *store_;
+    }
+    pending = fence.pending();
+    if (!pending) return *read_store_;
+  }
+  // Replay usually trails by a millisecond or two: poll briefly at first.
+  for (auto pause = std::chrono::milliseconds{1};;
+       pause = std::min(pause * 2, std::chrono::milliseconds{64})) {
+    if (read_store_->has_replayed(*pending->position)) {
+      fence.replayed(*pending->position);
+      return *read_store_;
+    }
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= pending->deadline) return *store_;
+    std::this_thread::sleep_for(
+        std::min<std::chrono::steady_clock::duration>(pause, pending->deadline - now));
+  }
+}
+
+void Database::note_write() {
+  if (!read_store_) return;
+  std::optional<std::uint64_t> position;
+  try {
+    position = store_->log_position();
+  } catch (const StorageError&) {
+    // The write committed; the next read asks the primary again.
+  }
+  lane_days_->fence.wrote(position, options_.replica_wait);
+}
+
+StoreVersion Database::version_of(Store& from) {
+  Store& shared = read_store_ ? *read_store_ : *store_;
+  // The others' check may be of the standby, which can be behind a write this one waits for.
+  return &from == &shared ? lane_days_->current_version(from) : from.version();
+}
+
+StoreVersion Database::version() {
+  return version_of(reader());
+}
+
+StoreVersion Database::refresh_geography(Store& from) {
+  const StoreVersion now = version_of(from);
   // The cache takes the generation its own snapshot was read at, which may be newer than `now`.
   if (!geography_ || now.geography != geography_generation_) {
-    GeographySnapshot snapshot = store_->geography();
+    GeographySnapshot snapshot = from.geography();
     // Regions written by other SQL never passed load()'s checks; a cycle or a tree too deep for
     // the tree's consumers is refused here, before anything is answered from it. In slug order,
     // so that the region named is the same on every backend.
@@ -121,8 +215,8 @@ StoreVersion Database::refresh_geography() {
   return now;
 }
 
-const detail::Geography& Database::geography() {
-  refresh_geography();
+const detail::Geography& Database::geography(Store& from) {
+  refresh_geography(from);
   return *geography_;
 }
 
@@ -245,7 +339,8 @@ class PriceRouter final : public PriceReceiver {
 
 }  // namespace
 
-std::shared_lock<std::shared_mutex> Database::current_lane_days(const StoreVersion& now) {
+std::shared_lock<std::shared_mutex> Database::current_lane_days(const StoreVersion& now,
+                                                                Store& from) {
   // Another thread may have brought the shared copy further than `now`: that is a newer
   // committed state, as good an answer as the one asked for.
   std::shared_lock read(lane_days_->mutex);
@@ -259,7 +354,7 @@ std::shared_lock<std::shared_mutex> Database::current_lane_days(const StoreVersi
     read.unlock();
     {
       const std::unique_lock write(lane_days_->mutex);
-      if (!is_current()) lane_days_->lane_days.refresh(*store_);
+      if (!is_current()) lane_days_->lane_days.refresh(from);
     }
     read.lock();
   }
@@ -270,7 +365,8 @@ std::vector<LaneRates> Database::rates_matrix(const MatrixQuery& query) {
   return detail::measured(detail::Operation::rates_matrix, [&]() -> std::vector<LaneRates> {
     check_rates_question(query, options_);
     const RatesOptions& options = query.options;
-    const StoreVersion now = refresh_geography();
+    Store& from = reader();
+    const StoreVersion now = refresh_geography(from);
     std::vector<std::vector<std::string>> origins, destinations;
     for (const std::string& origin : query.origins) origins.push_back(geography_->resolve(origin));
     for (const std::string& destination : query.destinations) {
@@ -283,9 +379,9 @@ std::vector<LaneRates> Database::rates_matrix(const MatrixQuery& query) {
     if (options.currency != base_currency) {
       const Date earliest = query.date_from - std::chrono::days{options_.max_rate_age_days};
       const std::string currencies[] = {options.currency};
-      std::vector<ExchangeRate> rates = store_->exchange_rates(currencies, earliest, query.date_to);
+      std::vector<ExchangeRate> rates = from.exchange_rates(currencies, earliest, query.date_to);
       if (rates.empty()) {
-        const std::vector<std::string> known = store_->currencies();
+        const std::vector<std::string> known = from.currencies();
         if (!std::binary_search(known.begin(), known.end(), options.currency)) {
           throw NotFound(fmt::format("unknown currency {}: no exchange rate was ever loaded for it",
                                      quoted_value(options.currency)));
@@ -337,7 +433,7 @@ std::vector<LaneRates> Database::rates_matrix(const MatrixQuery& query) {
         std::vector<detail::LaneDays::LaneInRange> lanes;
         StoreVersion copied;
         {
-          const std::shared_lock read = current_lane_days(version);
+          const std::shared_lock read = current_lane_days(version, from);
           const detail::LaneDays& lane_days = lane_days_->lane_days;
           copied = *lane_days.version();
           std::vector<std::int32_t> all_origins, all_destinations;
@@ -370,7 +466,7 @@ std::vector<LaneRates> Database::rates_matrix(const MatrixQuery& query) {
                           "(Options::max_percentile_prices): ask a shorter range or fewer lanes",
                           held, options_.max_percentile_prices));
         }
-        version = store_->read_prices(keys, query.date_from, query.date_to, router);
+        version = from.read_prices(keys, query.date_from, query.date_to, router);
         if (version.epoch == copied.epoch && version.data == copied.data) break;
         if (attempt == 5) {
           throw StorageError(
@@ -387,7 +483,7 @@ std::vector<LaneRates> Database::rates_matrix(const MatrixQuery& query) {
       return out;
     }
 
-    std::shared_lock read = current_lane_days(now);
+    std::shared_lock read = current_lane_days(now, from);
     const detail::LaneDays& lane_days = lane_days_->lane_days;
     std::vector<std::vector<std::int32_t>> origin_ids, destination_ids;
     for (const auto& codes : origins) origin_ids.push_back(ids_of(lane_days, codes));
@@ -423,7 +519,7 @@ CacheStats Database::cache_stats() {
 Readiness Database::readiness(std::chrono::duration<double> max_replay_lag) {
   Readiness r;
   try {
-    r.store = store_->health();
+    r.store = (read_store_ ? *read_store_ : *store_).health();
   } catch (const StorageError& e) {
     r.reason = fmt::format("the store does not answer: {}", e.what());
     return r;
@@ -450,14 +546,14 @@ Readiness Database::readiness(std::chrono::duration<double> max_replay_lag) {
 std::vector<std::string> Database::resolve(std::string_view location) {
   return detail::measured(detail::Operation::resolve, [&]() -> std::vector<std::string> {
     detail::require_text("location", location);
-    return geography().resolve(location);
+    return geography(reader()).resolve(location);
   });
 }
 
 Port Database::port(std::string_view code) {
   return detail::measured(detail::Operation::port, [&]() -> Port {
     detail::require_text("port code", code);
-    if (const Port* found = geography().find_port(code)) return *found;
+    if (const Port* found = geography(reader()).find_port(code)) return *found;
     throw NotFound(fmt::format("unknown port {}", quoted_value(code)));
   });
 }
@@ -465,7 +561,7 @@ Port Database::port(std::string_view code) {
 std::vector<Port> Database::ports_in_region(std::string_view slug) {
   return detail::measured(detail::Operation::ports, [&]() -> std::vector<Port> {
     detail::require_text("region", slug);
-    return geography().ports_in_region(slug);
+    return geography(reader()).ports_in_region(slug);
   });
 }
 
@@ -476,19 +572,21 @@ std::vector<Port> Database::search_ports(std::string_view text, std::int64_t lim
     if (offset < 0) throw InvalidArgument(fmt::format("offset {} is negative", offset));
     detail::require_text("search text", text);
     detail::require_text("region", region);
-    return geography().search(text, region, limit, offset);
+    return geography(reader()).search(text, region, limit, offset);
   });
 }
 
 std::vector<RegionNode> Database::region_tree() {
   return detail::measured(detail::Operation::region_tree,
-                          [&]() -> std::vector<RegionNode> { return geography().tree(); });
+                          [&]() -> std::vector<RegionNode> { return geography(reader()).tree(); });
 }
 
 std::vector<RowError> Database::check_batch(const Batch& batch, detail::RateTable& rates) {
   if (!batch.id.empty()) detail::check_batch_id(batch.id);
   if (batch.rows.empty()) return {{0, "row", "the batch has no rows"}};
-  std::vector<RowError> errors = detail::validate_rows(batch.rows, geography(), options_);
+  // Against the write store, where the batch will be written: a lagging standby would refuse a
+  // port just added, or pass one just removed.
+  std::vector<RowError> errors = detail::validate_rows(batch.rows, geography(*store_), options_);
   // A batch refused as a whole (too many prices) is not converted day by day first.
   if (std::any_of(errors.begin(), errors.end(), [](const RowError& e) { return e.row == 0; })) {
     return errors;
@@ -573,8 +671,12 @@ BatchResult Database::apply(const Batch& batch, const Progress& progress) {
       detail::record_batch(detail::BatchOutcome::replayed, 0, 0);
       return result_of(first, true);
     };
-    if (auto first = store_->find_batch(record.id)) return replay(*first);
+    if (auto first = store_->find_batch(record.id)) {
+      note_write();  // the caller may have written it a moment ago, through another process
+      return replay(*first);
+    }
     const ApplyOutcome outcome = store_->apply_batch(record, prices, progress);
+    note_write();
     if (outcome.already_applied) return replay(outcome.record);
     detail::record_batch(detail::BatchOutcome::applied, record.rows, record.prices);
     detail::log_batch(record.id, record.rows, record.prices, 0,
@@ -587,7 +689,7 @@ std::optional<BatchResult> Database::batch(std::string_view id) {
   return detail::measured(detail::Operation::batch, [&]() -> std::optional<BatchResult> {
     // An id apply() would refuse was never applied; saying so beats a lookup that echoes it.
     detail::check_batch_id(std::string(id));
-    if (auto record = store_->find_batch(id)) return result_of(*record, true);
+    if (auto record = reader().find_batch(id)) return result_of(*record, true);
     return std::nullopt;
   });
 }
@@ -628,7 +730,9 @@ std::int64_t Database::save_exchange_rates(std::span<const ExchangeRate> rates, 
                                           format_rate(distinct[i].units)));
       }
     }
-    return store_->put_exchange_rates(distinct, replace);
+    const std::int64_t changed = store_->put_exchange_rates(distinct, replace);
+    note_write();
+    return changed;
   });
 }
 
@@ -663,6 +767,7 @@ ImportSummary Database::load(const Dataset& data, bool replace, const Progress& 
                              std::move(errors));
     }
     store_->load(data, replace ? LoadMode::replace : LoadMode::into_empty, progress);
+    note_write();
     return {std::int64_t(data.regions.size()), std::int64_t(data.ports.size()),
             std::int64_t(data.prices.size())};
   });

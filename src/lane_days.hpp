@@ -15,6 +15,7 @@
 
 #include "prkl/model.hpp"
 #include "prkl/store.hpp"
+#include "replica.hpp"
 
 namespace prkl::detail {
 
@@ -150,6 +151,8 @@ class LaneDays {
 struct SharedLaneDays {
   std::shared_mutex mutex;
   LaneDays lane_days;
+  /// Writes the read store (a standby) may not have replayed yet.
+  ReplicaFence fence;
 
   /// The store's version, read by a check that started after this call did, so the answer is
   /// as fresh as reading it ourselves; callers that arrive together share one check (one round

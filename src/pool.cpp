@@ -19,9 +19,9 @@ bool private_memory_store(std::string_view url) {
 Pool::Pool(std::string url, PoolOptions options) : url_(std::move(url)), options_(options) {
   if (options_.max_size == 0) throw InvalidArgument("a pool's max_size must be at least 1");
   if (private_memory_store(url_)) options_.max_size = 1;
-  idle_.push_back(
-      {std::make_unique<Database>(Database::open(url_, options_.mode, options_.options)),
-       std::chrono::steady_clock::now()});
+  idle_.push_back({std::make_unique<Database>(
+                       Database::open(url_, options_.read_url, options_.mode, options_.options)),
+                   std::chrono::steady_clock::now()});
   open_ = 1;
 }
 
@@ -39,7 +39,9 @@ Pool::Lease Pool::borrow() {
       if (!check) return Lease(*this, std::move(idle.db));
       lock.unlock();
       try {
-        idle.db->store().version();  // one cheap query: does it still answer?
+        // One cheap query where it reads: a write store that is down (a primary failing over)
+        // does not stop the reads a standby can serve.
+        idle.db->version();
         return Lease(*this, std::move(idle.db));
       } catch (const StorageError&) {
         // Gone (a restarted server, a dropped idle connection): close it and open another.
@@ -53,8 +55,8 @@ Pool::Lease Pool::borrow() {
       ++open_;
       lock.unlock();
       try {
-        return Lease(*this, std::make_unique<Database>(
-                                Database::open(url_, OpenMode::existing, options_.options)));
+        return Lease(*this, std::make_unique<Database>(Database::open(
+                                url_, options_.read_url, OpenMode::existing, options_.options)));
       } catch (...) {
         lock.lock();
         --open_;

@@ -19,6 +19,10 @@ StoreHealth Store::health() {
   return {schema_version, schema_version, false, std::nullopt};
 }
 
+std::uint64_t Store::log_position() { return 0; }
+
+bool Store::has_replayed(std::uint64_t) { return true; }
+
 std::unique_ptr<Store> open_store(std::string_view url, OpenMode mode,
                                   const StoreOptions& options) {
   // libpq reads the timeout as an int.

@@ -165,7 +165,10 @@ void bind_database(py::module_& m) {
           "psycopg connections do.")
       .def("__repr__",
            [](Pool& pool) {
-             return fmt::format("<prkl.Database url='{}'{}>", redact_url(pool.url()),
+             return fmt::format("<prkl.Database url='{}'{}{}>", redact_url(pool.url()),
+                                pool.read_url().empty()
+                                    ? ""
+                                    : fmt::format(" read_url='{}'", redact_url(pool.read_url())),
                                 pool.closed() ? " closed" : "");
            })
       .def_property_readonly("backend",
@@ -402,7 +405,7 @@ void bind_database(py::module_& m) {
             StoreVersion v;
             {
               py::gil_scoped_release release;
-              v = pool.borrow()->store().version();
+              v = pool.borrow()->version();
             }
             return fmt::format("{}.{}.{}", v.epoch, v.data, v.geography);
           },
@@ -423,12 +426,14 @@ void bind_database(py::module_& m) {
       [](const std::string& url, bool create, std::size_t pool_size, std::int64_t max_range_days,
          std::int64_t max_price, std::int64_t max_rate_age_days, std::int64_t max_matrix_lanes,
          std::int64_t max_percentile_prices, std::int64_t connect_timeout, double busy_timeout,
-         std::int64_t max_region_depth, double pool_timeout) {
+         std::int64_t max_region_depth, double pool_timeout,
+         const std::optional<std::string>& read_url, double replica_wait) {
         if (pool_size < 1) throw InvalidArgument(fmt::format("pool_size {} is below 1", pool_size));
         // Seconds, as Python's own sqlite3.connect(timeout=) takes them; NaN fails the test too.
         constexpr double most_seconds = std::numeric_limits<int>::max() / 1000.0;
         for (const auto& [name, seconds] :
-             {std::pair{"busy_timeout", busy_timeout}, std::pair{"pool_timeout", pool_timeout}}) {
+             {std::pair{"busy_timeout", busy_timeout}, std::pair{"pool_timeout", pool_timeout},
+              std::pair{"replica_wait", replica_wait}}) {
           if (!(seconds >= 0 && seconds <= most_seconds)) {
             throw InvalidArgument(fmt::format("{} {} is outside 0..{} seconds", name, seconds,
                                               std::int64_t(most_seconds)));
@@ -443,7 +448,9 @@ void bind_database(py::module_& m) {
         options.connect_timeout = std::chrono::seconds{connect_timeout};
         options.busy_timeout = std::chrono::milliseconds(std::llround(busy_timeout * 1000));
         options.max_region_depth = max_region_depth;
+        options.replica_wait = std::chrono::milliseconds(std::llround(replica_wait * 1000));
         PoolOptions pool;
+        pool.read_url = read_url.value_or(std::string());
         pool.max_size = pool_size;
         pool.borrow_timeout = std::chrono::milliseconds(std::llround(pool_timeout * 1000));
         pool.mode = create ? OpenMode::create : OpenMode::existing;
@@ -461,13 +468,18 @@ void bind_database(py::module_& m) {
       py::arg("busy_timeout") = std::chrono::duration<double>(Options{}.busy_timeout).count(),
       py::arg("max_region_depth") = Options{}.max_region_depth,
       py::arg("pool_timeout") = std::chrono::duration<double>(PoolOptions{}.borrow_timeout).count(),
+      py::arg("read_url") = py::none(),
+      py::arg("replica_wait") = std::chrono::duration<double>(Options{}.replica_wait).count(),
       "Opens a store: 'sqlite:PATH', 'sqlite::memory:', 'postgresql://...' or a libpq "
       "key=value string. create=True makes the store and its schema if missing. "
       "connect_timeout: seconds each attempt to reach a PostgreSQL server may take (0: no "
       "limit) unless the URL sets its own; ConnectionLost when it cannot. busy_timeout: "
       "seconds a SQLite write waits for another writer before StorageError. pool_size: "
       "connections shared by the threads using this Database; pool_timeout: seconds a call "
-      "waits for one of them before StorageError.");
+      "waits for one of them before StorageError. read_url: a standby of url (or a libpq "
+      "multi-host string with target_session_attrs=prefer-standby) that answers the questions "
+      "while writes go to url; a read after a write through this process waits up to "
+      "replica_wait seconds for the standby to replay it, then reads from url.");
 }
 
 }  // namespace prkl::python

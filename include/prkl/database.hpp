@@ -60,6 +60,10 @@ struct Options {
   /// nest deeper, or in a cycle, is refused by every call that needs them. At most 256: every
   /// consumer of region_tree() (JSON encoders, Python) nests a level or two per region.
   std::int64_t max_region_depth = 64;
+  /// With a read store (a standby): how long the first read after a write through this process
+  /// waits for the standby to replay that write before it reads from the write store instead.
+  /// Later reads do not wait: they read from the write store until the standby has caught up.
+  std::chrono::milliseconds replica_wait{1'000};
 };
 
 /// What a dump import loaded.
@@ -88,6 +92,12 @@ struct Readiness {
 
 /// Not thread-safe: use one Database per thread (each opens its own connection). Databases of
 /// one process opened on the same URL share one in-memory copy of the lane-day aggregates.
+///
+/// A Database may read from a second store, a standby of the first (see open() with a read
+/// URL): questions go there, while batches (validation included), exchange rates, loads and
+/// init go to the write store. A read never sees the data older than a write made through any
+/// Database of the process that reads through the same URL: it waits for the standby to replay
+/// that write (up to Options::replica_wait), or reads from the write store.
 /// Text from outside (locations, codes, search text, batch ids, batch rows, loaded names and
 /// slugs) must be valid UTF-8 without control characters; other text is refused with an
 /// InvalidArgument (or a RowError) naming it, before anything is written.
@@ -98,13 +108,26 @@ class Database {
   /// Opens `url` (see open_store()). Writers pass OpenMode::create.
   PRKL_EXPORT static Database open(std::string_view url, OpenMode mode = OpenMode::existing,
                                    Options options = {});
+  /// Writes to `url` and reads from `read_url`: a hot standby of it, or a libpq multi-host
+  /// string such as `host=standby,primary target_session_attrs=prefer-standby`. With
+  /// OpenMode::create, the read store is given Options::replica_wait to receive the new schema.
+  /// An empty `read_url` reads from `url`.
+  PRKL_EXPORT static Database open(std::string_view url, std::string_view read_url,
+                                   OpenMode mode = OpenMode::existing, Options options = {});
 
   PRKL_EXPORT explicit Database(std::unique_ptr<Store> store, Options options = {});
+  /// Writes to `store`, reads from `read_store` (which reports its replay of `store`'s log
+  /// through Store::has_replayed()).
+  PRKL_EXPORT Database(std::unique_ptr<Store> store, std::unique_ptr<Store> read_store,
+                       Options options = {});
   PRKL_EXPORT Database(Database&&) noexcept;
   PRKL_EXPORT Database& operator=(Database&&) noexcept;
   PRKL_EXPORT ~Database();
 
+  /// The store writes go to (and reads, without a read store).
   Store& store() noexcept { return *store_; }
+  /// The store reads go to; nullptr without one.
+  Store* read_store() noexcept { return read_store_.get(); }
   const Options& options() const noexcept { return options_; }
 
   /// Creates the missing parts of the schema; returns what it added.
@@ -121,13 +144,19 @@ class Database {
   /// Options::max_matrix_lanes pairs; more is an InvalidArgument naming the limit.
   PRKL_EXPORT std::vector<LaneRates> rates_matrix(const MatrixQuery& query);
 
+  /// The data version that reads are answered at now (see StoreVersion), read where the next
+  /// read would be: one round trip.
+  PRKL_EXPORT StoreVersion version();
+
   /// Size of the in-memory copy of the aggregates (loaded by the first rates call).
   PRKL_EXPORT CacheStats cache_stats();
 
   /// Asks the store a trivial question: ready when it answers, its schema is one this prkl can
   /// serve from (at least prkl::schema_version, and not migrated past what this prkl reads),
-  /// and, on a standby, its replay is at most `max_replay_lag` behind. Never throws for the
-  /// store's sake: a store that does not answer is a reason.
+  /// and, on a standby, its replay is at most `max_replay_lag` behind. The store asked is the
+  /// read store when there is one: it serves the questions, and a primary that is down (during a
+  /// failover, say) stops only the writes. Never throws for the store's sake: a store that does
+  /// not answer is a reason.
   PRKL_EXPORT Readiness
   readiness(std::chrono::duration<double> max_replay_lag = std::chrono::seconds{30});
 
@@ -177,17 +206,27 @@ class Database {
                                  const Progress& progress = {});
 
  private:
-  Database(std::unique_ptr<Store> store, Options options,
+  Database(std::unique_ptr<Store> store, std::unique_ptr<Store> read_store, Options options,
            std::shared_ptr<detail::SharedLaneDays> lane_days);
-  /// Reloads the cached geography if the store says it changed; returns the store's version.
-  StoreVersion refresh_geography();
-  const detail::Geography& geography();
-  /// The shared lane-day copy, brought up to `now` or later, locked for reading.
-  std::shared_lock<std::shared_mutex> current_lane_days(const StoreVersion& now);
+  /// Where the next read goes: the read store once it holds every write this process made
+  /// through it (waiting for that up to Options::replica_wait after a write), else the write
+  /// store.
+  Store& reader();
+  /// After a write: reads must not miss it.
+  void note_write();
+  /// `from`'s version; read with the other Databases sharing the copy when `from` is the store
+  /// they all read from.
+  StoreVersion version_of(Store& from);
+  /// Reloads the cached geography if `from` says it changed; returns `from`'s version.
+  StoreVersion refresh_geography(Store& from);
+  const detail::Geography& geography(Store& from);
+  /// The shared lane-day copy, brought up to `now` or later (from `from`), locked for reading.
+  std::shared_lock<std::shared_mutex> current_lane_days(const StoreVersion& now, Store& from);
   /// Checks a batch's rows, currencies included; the rates it will convert at go to `rates`.
   std::vector<RowError> check_batch(const Batch& batch, detail::RateTable& rates);
 
   std::unique_ptr<Store> store_;
+  std::unique_ptr<Store> read_store_;
   Options options_;
   std::unique_ptr<detail::Geography> geography_;
   std::int64_t geography_generation_ = 0;

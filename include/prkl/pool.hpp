@@ -25,12 +25,15 @@ struct PoolOptions {
   std::size_t max_size = 8;
   /// How long borrow() waits for a Database another thread holds before it throws.
   std::chrono::milliseconds borrow_timeout{30'000};
-  /// A Database that sat idle longer than this is checked before it is lent (one cheap query):
-  /// one that no longer answers is closed and replaced, so a server restart or an idle timeout
-  /// on the way costs no request. Zero checks every borrow.
+  /// A Database that sat idle longer than this is checked before it is lent (one cheap query,
+  /// to the store it reads from): one that no longer answers is closed and replaced, so a
+  /// server restart or an idle timeout on the way costs no request. Zero checks every borrow.
   std::chrono::milliseconds check_after_idle{1'000};
   /// How the first Database opens the store (later ones open it as `existing`).
   OpenMode mode = OpenMode::existing;
+  /// Where the Databases read from, when not from the pool's URL: a standby (see
+  /// Database::open()). Writes made through any of them are seen by the reads of all.
+  std::string read_url;
   Options options{};
 };
 
@@ -59,6 +62,8 @@ class Pool {
   PRKL_EXPORT std::size_t size() const;
   /// The URL, as given (redact_url() to show it).
   const std::string& url() const noexcept { return url_; }
+  /// The read URL, as given; empty when the Databases read from url().
+  const std::string& read_url() const noexcept { return options_.read_url; }
 
  private:
   struct Idle {

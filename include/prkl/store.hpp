@@ -152,6 +152,13 @@ class PRKL_EXPORT Store {
   /// Its schema and replication state, in one round trip; throws StorageError when it does not
   /// answer. A store that does not override this answers version() and says it is current.
   virtual StoreHealth health();
+  /// Where the store's write-ahead log ends now, in bytes from its start: every commit made
+  /// before the call lies before it. 0 for a backend without replicas (SQLite).
+  virtual std::uint64_t log_position();
+  /// Whether this store holds everything its primary committed before `position` (a
+  /// log_position() of the primary): a standby that has replayed that far, or a store that is
+  /// not a standby (a primary holds all it committed, a promoted standby all it replayed).
+  virtual bool has_replayed(std::uint64_t position);
   /// Every region and port, read from one consistent snapshot.
   virtual GeographySnapshot geography() = 0;
   /// True when the store holds no ports, regions or prices.

@@ -338,6 +338,49 @@ TEST_CASE("another writer's new lanes and ports are seen by an open Database", "
   CHECK(total_count(reader, "2024-03-01", "2024-03-31", "china", "north_europe") == 10);
 }
 
+TEST_CASE("with a read store, questions go to it and everything a batch does to the write store",
+          "[conformance][replicas]") {
+  // Both on one store: which one is asked is what this checks. The replication itself is
+  // tested on real PostgreSQL standbys (tests/python/test_replicas.py).
+  const std::string url = test::new_store_url();
+  Database::open(url, OpenMode::create).load(small_world());
+  auto write_owned = std::make_unique<test::HookedStore>(open_store(url, OpenMode::existing));
+  auto read_owned = std::make_unique<test::HookedStore>(open_store(url, OpenMode::existing));
+  test::HookedStore& write = *write_owned;
+  test::HookedStore& read = *read_owned;
+  Database db(std::move(write_owned), std::move(read_owned));
+  REQUIRE(db.read_store() == &read);
+
+  CHECK(total_count(db, "2024-03-01", "2024-03-31", "china", "north_europe") == 8);
+  CHECK(db.port("NOOSL").name == "Oslo");
+  CHECK(db.search_ports("ning").size() == 1);
+  CHECK(db.readiness().ready);
+  const RatesQuery median{
+      day("2024-03-04"), day("2024-03-04"), "china", "norway", 1, 0, Bucket::day, {50}};
+  CHECK(db.rates(median).front().count == 3);
+  CHECK_FALSE(db.batch("nothing-yet"));
+  CHECK(write.calls.empty());
+  CHECK(read.calls["read_prices"] == 1);
+  CHECK(read.calls["health"] == 1);
+
+  read.calls.clear();
+  CHECK(
+      db.validate({"check", {BatchRow::single("CNSHA", "NOOSL", day("2024-03-07"), 50)}}).empty());
+  db.apply({"routed", {BatchRow::single("CNSHA", "NOOSL", day("2024-03-07"), 50)}});
+  CHECK(write.calls["apply_batch"] == 1);
+  CHECK(write.calls["version"] == 2);  // validation reads the write store's geography
+  // After the write, the position the read store must reach; a store without replicas has
+  // none, and its read store holds the write at once.
+  CHECK(write.calls["log_position"] == 1);
+  CHECK(read.calls.empty());
+  CHECK(total_count(db, "2024-03-01", "2024-03-31", "china", "north_europe") == 9);
+  CHECK(db.batch("routed")->prices == 1);
+  CHECK(write.calls["apply_batch"] == 1);
+  CHECK(read.calls["find_batch"] == 1);
+  // At most once until the next write (a store without replicas needs no check).
+  CHECK(read.calls["has_replayed"] <= 1);
+}
+
 TEST_CASE("rates agree with a count done by hand on generated data", "[conformance]") {
   // Many ports and few lanes (sparse region pairs) next to port-to-port and region-to-port
   // questions (dense ones), so every way a store may answer is checked against the same sums.

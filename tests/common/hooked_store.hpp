@@ -5,7 +5,9 @@
 // between prkl's decision and its own read or write.
 
 #include <functional>
+#include <map>
 #include <memory>
+#include <string>
 #include <utility>
 
 #include "prkl/store.hpp"
@@ -21,42 +23,54 @@ class HookedStore final : public Store {
   std::function<void()> before_load;
   int reads = 0;
   int loads = 0;
+  /// How many times each member was called, by name.
+  std::map<std::string, int> calls;
 
   std::string_view backend() const noexcept override { return inner_->backend(); }
-  std::vector<std::string> init() override { return inner_->init(); }
-  StoreVersion version() override { return inner_->version(); }
-  GeographySnapshot geography() override { return inner_->geography(); }
-  bool empty() override { return inner_->empty(); }
+  std::vector<std::string> init() override { return called("init")->init(); }
+  StoreVersion version() override { return called("version")->version(); }
+  StoreHealth health() override { return called("health")->health(); }
+  std::uint64_t log_position() override { return called("log_position")->log_position(); }
+  bool has_replayed(std::uint64_t position) override {
+    return called("has_replayed")->has_replayed(position);
+  }
+  GeographySnapshot geography() override { return called("geography")->geography(); }
+  bool empty() override { return called("empty")->empty(); }
   StoreVersion read_lane_days(const std::optional<StoreVersion>& since,
                               LaneDayReceiver& receiver) override {
-    return inner_->read_lane_days(since, receiver);
+    return called("read_lane_days")->read_lane_days(since, receiver);
   }
   StoreVersion read_prices(std::span<const LaneKey> lanes, Date from, Date to,
                            PriceReceiver& receiver) override {
     if (reads++ == 0 && before_read_prices) before_read_prices();
-    return inner_->read_prices(lanes, from, to, receiver);
+    return called("read_prices")->read_prices(lanes, from, to, receiver);
   }
   std::vector<ExchangeRate> exchange_rates(std::span<const std::string> currencies, Date from,
                                            Date to) override {
-    return inner_->exchange_rates(currencies, from, to);
+    return called("exchange_rates")->exchange_rates(currencies, from, to);
   }
-  std::vector<std::string> currencies() override { return inner_->currencies(); }
+  std::vector<std::string> currencies() override { return called("currencies")->currencies(); }
   std::int64_t put_exchange_rates(std::span<const ExchangeRate> rates, bool replace) override {
-    return inner_->put_exchange_rates(rates, replace);
+    return called("put_exchange_rates")->put_exchange_rates(rates, replace);
   }
   void load(const Dataset& data, LoadMode mode, const Progress& progress) override {
     if (loads++ == 0 && before_load) before_load();
-    inner_->load(data, mode, progress);
+    called("load")->load(data, mode, progress);
   }
   std::optional<BatchRecord> find_batch(std::string_view id) override {
-    return inner_->find_batch(id);
+    return called("find_batch")->find_batch(id);
   }
   ApplyOutcome apply_batch(const BatchRecord& record, std::span<const Price> prices,
                            const Progress& progress) override {
-    return inner_->apply_batch(record, prices, progress);
+    return called("apply_batch")->apply_batch(record, prices, progress);
   }
 
  private:
+  Store* called(const char* name) {
+    ++calls[name];
+    return inner_.get();
+  }
+
   std::unique_ptr<Store> inner_;
 };
 

@@ -4,7 +4,7 @@
 import datetime
 import decimal
 import os
-from typing import Iterable, Mapping, Sequence, Union
+from typing import Iterable, Mapping, Optional, Sequence, Union
 
 __version__: str
 
@@ -174,7 +174,9 @@ class Database:
 def connect(url: str, create: bool = False, pool_size: int = 8, max_range_days: int = 1830,
             max_price: int = 1000000, max_rate_age_days: int = 7, max_matrix_lanes: int = 100,
             max_percentile_prices: int = 5000000, connect_timeout: int = 10,
-            busy_timeout: float = 30.0, max_region_depth: int = 64) -> Database: ...
+            busy_timeout: float = 30.0, max_region_depth: int = 64,
+            pool_timeout: float = 30.0, read_url: Optional[str] = None,
+            replica_wait: float = 1.0) -> Database: ...
 
 SCHEMA_VERSION: int
 

@@ -208,6 +208,24 @@ constexpr Trigger triggers[] = {
      "AFTER TRUNCATE ON prices FOR EACH STATEMENT EXECUTE FUNCTION prkl_prices_truncated()"},
 };
 
+// A PostgreSQL log sequence number, `XXXXXXXX/YYYYYYYY` in hex, as the 64-bit offset it spells.
+std::uint64_t parse_lsn(const std::string& text) {
+  const auto slash = text.find('/');
+  std::uint64_t high = 0, low = 0;
+  const char* end = text.data() + text.size();
+  if (slash == std::string::npos ||
+      std::from_chars(text.data(), text.data() + slash, high, 16).ptr != text.data() + slash ||
+      std::from_chars(text.data() + slash + 1, end, low, 16).ptr != end || high > 0xFFFFFFFF ||
+      low > 0xFFFFFFFF) {
+    throw StorageError(fmt::format("the server gave {} for a WAL position", quoted_value(text)));
+  }
+  return high << 32 | low;
+}
+
+std::string format_lsn(std::uint64_t position) {
+  return fmt::format("{:X}/{:X}", position >> 32, position & 0xFFFFFFFF);
+}
+
 class PgStore final : public Store {
  public:
   PgStore(const std::string& conninfo, OpenMode mode, std::chrono::seconds connect_timeout)
@@ -309,6 +327,25 @@ class PgStore final : public Store {
                          r.text(0, 2) == "t", std::nullopt};
       if (!r.is_null(0, 3)) health.replay_lag_seconds = std::stod(r.text(0, 3));
       return health;
+    });
+  }
+
+  std::uint64_t log_position() override {
+    // The insert position, not the flushed one: it is past the end of every commit record
+    // written so far, whatever synchronous_commit says.
+    return read([&] {
+      return parse_lsn(connection_.exec("SELECT pg_current_wal_insert_lsn()").text(0, 0));
+    });
+  }
+
+  bool has_replayed(std::uint64_t position) override {
+    return read([&] {
+      return connection_
+                 .exec(
+                     "SELECT NOT pg_is_in_recovery() OR "
+                     "coalesce(pg_last_wal_replay_lsn() >= $1::pg_lsn, false)",
+                     {format_lsn(position)})
+                 .text(0, 0) == "t";
     });
   }
 
