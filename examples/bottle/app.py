@@ -12,8 +12,9 @@ GET /metrics   Prometheus: requests by route, method and status, and prkl's own 
 
 Every error is JSON, {"error": "..."}, never Bottle's HTML page: 400 for a bad parameter, 404 for
 an unknown port, region or route, 405, 503 with Retry-After when the store cannot be reached, and
-500 for any other failure. The store (PRKL_DB) is opened on first use in each worker process, so
-`gunicorn --preload` never shares a connection across a fork.
+500 for any other failure. The store (PRKL_DB; reads from PRKL_READ_DB when set, a standby of it:
+see docs/operations.md) is opened on first use in each worker process, so `gunicorn --preload`
+never shares a connection across a fork.
 """
 
 import functools
@@ -37,7 +38,8 @@ def get_db():
     """This process's prkl database: thread-safe, but opened after any fork."""
     with _connection_lock:
         if _connection["db"] is None or _connection["pid"] != os.getpid():
-            _connection["db"] = prkl.connect(os.environ.get("PRKL_DB", "sqlite:prkl.db"))
+            _connection["db"] = prkl.connect(os.environ.get("PRKL_DB", "sqlite:prkl.db"),
+                                             read_url=os.environ.get("PRKL_READ_DB") or None)
             _connection["pid"] = os.getpid()
         return _connection["db"]
 

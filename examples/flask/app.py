@@ -10,7 +10,7 @@ In another Flask app, mount the routes under any prefix and configure them throu
     app.register_blueprint(rates, url_prefix="/freight")
 
 create_app() reads every PRKL_* environment variable into app.config (PRKL_DB, the store's URL;
-PRKL_URL_PREFIX; PRKL_MAX_CONTENT_LENGTH, the largest upload in bytes, 64 MiB by default). The
+PRKL_READ_DB, a standby of it that answers the reads, see docs/operations.md; PRKL_URL_PREFIX; PRKL_MAX_CONTENT_LENGTH, the largest upload in bytes, 64 MiB by default). The
 store is opened on first use in each worker process, so `gunicorn --preload` never shares a
 connection across a fork.
 
@@ -126,18 +126,19 @@ class _Connection:
         self.pid = None
         self.db = None
 
-    def get(self, url):
+    def get(self, url, read_url=None):
         with self.lock:
             if self.db is None or self.pid != os.getpid():
-                self.db = prkl.connect(url)
+                self.db = prkl.connect(url, read_url=read_url or None)
                 self.pid = os.getpid()
             return self.db
 
 
 def get_db():
-    """The app's prkl database (app.config["PRKL_DB"])."""
+    """The app's prkl database (app.config["PRKL_DB"], reading from PRKL_READ_DB if set)."""
     connection = current_app.extensions.setdefault("prkl", _Connection())
-    return connection.get(current_app.config.get("PRKL_DB", "sqlite:prkl.db"))
+    return connection.get(current_app.config.get("PRKL_DB", "sqlite:prkl.db"),
+                          current_app.config.get("PRKL_READ_DB"))
 
 
 def exact_json(value, status=200):

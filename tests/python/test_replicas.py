@@ -259,3 +259,36 @@ def test_a_batch_cut_off_before_its_commit_lands_once_on_retry(replicas):
     assert psql(replicas.standby, "SELECT count(*) FROM prkl_batches WHERE id = 'cut-1'") == "1"
     assert psql(replicas.standby, "SELECT count(*) FROM prices WHERE price = 5555") == "31"
     assert count_on(db, "2016-03-05") == count_on(prkl.connect(write), "2016-03-05")
+
+
+@pytest.mark.parametrize("app", ["flask", "bottle"])
+def test_the_web_examples_read_from_the_standby_and_see_their_own_writes(replicas, app):
+    from test_apps import EXAMPLES, Server
+
+    prkl.connect(replicas.primary, create=True).import_dump(RATESTASK)
+    replicas.wait_for_replay()
+    target = "app:create_app()" if app == "flask" else "app:app"
+    # One worker: read-your-writes holds within a process (several workers each keep their own).
+    server = Server(EXAMPLES / app, target, replicas.primary,
+                    env={"PRKL_READ_DB": replicas.standby})
+    try:
+        status, _, body = server.get("/ready")
+        assert status == 200 and body["standby"], body
+        rates = {"date_from": DAY, "date_to": DAY, "origin": LANE[0], "destination": LANE[1]}
+        before = server.get("/rates", **rates)[2]
+        psql(replicas.standby, "SELECT pg_wal_replay_pause()")
+        psql(replicas.primary, f"DELETE FROM prices WHERE orig_code = '{LANE[0]}' "
+                               f"AND dest_code = '{LANE[1]}' AND day = '{DAY}'")
+        # Served by the standby, whose replay is paused.
+        assert server.get("/rates", **rates)[2] == before
+        if app == "flask":
+            batch = {"batch_id": "web-ryw", "rows": [
+                {"origin": LANE[0], "destination": LANE[1], "day": DAY, "price": 700}]}
+            assert server.post_json("/batches", batch)[0] == 201
+            # The POST's own worker reads it back, from the primary while the standby waits.
+            assert server.get("/rates", **rates)[2] == [{"day": DAY, "average_price": None}]
+            assert server.get("/rates", orig_code=LANE[0], dest_code=LANE[1], date_from=DAY,
+                              date_to=DAY)[2]["rates"][0]["count"] == 1
+        psql(replicas.standby, "SELECT pg_wal_replay_resume()")
+    finally:
+        server.stop()
