@@ -31,9 +31,13 @@ class Replicas:
     primary: str  # libpq connection strings, over the unix sockets
     standby: str
 
-    def tcp(self, *, order, attrs):
-        """A multi-host connection string over loopback TCP: the servers in `order`."""
+    def tcp(self, *, order, attrs, uri=False):
+        """A multi-host connection string over loopback TCP, the servers in `order`: libpq's
+        key=value form, or its URI form."""
         ports = [re.search(r"port=(\d+)", getattr(self, name)).group(1) for name in order]
+        if uri:
+            hosts = ",".join(f"127.0.0.1:{port}" for port in ports)
+            return f"postgresql://postgres@{hosts}/postgres?target_session_attrs={attrs}"
         return (f"host={','.join(['127.0.0.1'] * len(ports))} port={','.join(ports)} "
                 f"user=postgres dbname=postgres target_session_attrs={attrs}")
 
@@ -188,7 +192,7 @@ def test_failover_to_the_promoted_standby(replicas):
     # libpq multi-host strings: writes to whichever server is the primary, reads from the
     # standby while there is one.
     write = replicas.tcp(order=["primary", "standby"], attrs="read-write")
-    read = replicas.tcp(order=["standby", "primary"], attrs="prefer-standby")
+    read = replicas.tcp(order=["standby", "primary"], attrs="prefer-standby", uri=True)
     db = prkl.connect(write, create=True, read_url=read, connect_timeout=2)
     db.import_dump(RATESTASK)
     primary_only = prkl.connect(write, connect_timeout=2)
@@ -233,7 +237,7 @@ def test_failover_to_the_promoted_standby(replicas):
 
 def test_a_batch_cut_off_before_its_commit_lands_once_on_retry(replicas):
     write = replicas.tcp(order=["primary", "standby"], attrs="read-write")
-    read = replicas.tcp(order=["standby", "primary"], attrs="prefer-standby")
+    read = replicas.tcp(order=["standby", "primary"], attrs="prefer-standby", uri=True)
     db = prkl.connect(write, create=True, read_url=read, connect_timeout=2)
     db.import_dump(RATESTASK)
     rows = [(*LANE, "2016-03-01", "2016-03-31", 5555)]
