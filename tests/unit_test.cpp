@@ -11,6 +11,8 @@
 #include <prkl/prkl.hpp>
 #include <sstream>
 
+#include "replica.hpp"
+
 using namespace prkl;
 
 namespace {
@@ -578,4 +580,35 @@ TEST_CASE("CSV batches: a field longer than 4 KB is refused, naming its line and
                     Catch::Contains("line 1: header field 5 is longer than 4096 bytes"));
   TempFile unknown("origin,destination,day,pr\x1bice\n", ".csv");
   CHECK_THROWS_WITH(read_batch_csv(unknown.path), Catch::Contains("unknown column 'pr\\x1bice'"));
+}
+
+TEST_CASE("the replica fence holds the newest write until the standby has replayed it") {
+  using namespace std::chrono_literals;
+  detail::ReplicaFence fence;
+  CHECK_FALSE(fence.pending());
+  fence.wrote(0, 1s);  // a store without replicas: nothing to wait for
+  CHECK_FALSE(fence.pending());
+
+  fence.wrote(200, 1s);
+  fence.wrote(100, 1s);  // another thread's older write, noted late
+  REQUIRE(fence.pending());
+  CHECK(fence.pending()->position == 200u);
+  CHECK(fence.pending()->deadline > detail::ReplicaFence::Clock::now());
+  fence.replayed(150);  // not far enough
+  CHECK(fence.pending()->position == 200u);
+  fence.replayed(200);
+  CHECK_FALSE(fence.pending());
+
+  // A write whose position could not be read waits for the primary's next position, which is
+  // past it, whatever known positions come meanwhile.
+  fence.wrote(std::nullopt, 0s);
+  fence.wrote(300, 0s);
+  REQUIRE(fence.pending());
+  CHECK_FALSE(fence.pending()->position);
+  fence.replayed(1000);
+  CHECK(fence.pending());
+  fence.resolve(250);
+  CHECK(fence.pending()->position == 300u);
+  fence.replayed(300);
+  CHECK_FALSE(fence.pending());
 }
