@@ -193,6 +193,21 @@ def main():
                 lines.append(f"| {name} | {http[app]:,.0f} | {http[app] / http['constant']:.0%} "
                              f"| {http[app] / http['plain_psycopg2']:.1f}x |")
 
+    replica = find(what="replica")
+    if replica:
+        lines += ["", "## Reads from a hot standby", "",
+                  "`bench/replica_bench.py`: the real dump on a primary and its `pg_basebackup -R` "
+                  "standby (loopback, fsync on); `prkl.connect(primary)` against "
+                  "`prkl.connect(primary, read_url=standby)`, alternating blocks, same run. After "
+                  "a batch through the same Database, the read waits for the standby to replay "
+                  "it (read-your-writes).", "",
+                  "| measure | calls each | primary, median | standby, median | standby, max "
+                  "| standby / primary |", "|---|---|---|---|---|---|"]
+        for r in replica:
+            lines.append(f"| {r['measure']} | {r['calls']} | {ms(r['primary_median_ms'])} | "
+                         f"{ms(r['standby_median_ms'])} | {ms(r['standby_max_ms'])} | "
+                         f"{r['ratio']:.2f} |")
+
     # Cost against data size, region → region month, log-log.
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for backend, way, label in (("sqlite", "prkl", "prkl, SQLite"),

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # Every comparison in docs/benchmarks.md, in one run on this machine: builds prkl, starts a
 # throwaway PostgreSQL (fsync on, as in production), builds each data set with the generator
-# (and reads the real dump), runs build/bench/prkl_bench and bench/http_bench.sh, and writes
+# (and reads the real dump), runs build/bench/prkl_bench, bench/http_bench.sh and
+# bench/replica_bench.py (a primary and its hot standby), and writes
 # docs/benchmarks.md and docs/benchmarks.png with the figures, the machine and the date.
 #   bench/run.sh           the full run (about 20 minutes)
 #   bench/run.sh --smoke   small data, every measurement checked for correctness, not speed;
@@ -28,12 +29,17 @@ PRKL_PG_OPTIONS="-c shared_buffers=1GB -c max_wal_size=8GB" tests/postgres/serve
 server=$(cat "$work/pg/conninfo")
 results=$work/results.jsonl
 bench() { echo "prkl_bench $*" >&2; "$build/bench/prkl_bench" --pg "$server" --work "$work" "$@" >>"$results"; }
+replicas() {
+  echo "replica_bench.py $*" >&2
+  PYTHONPATH=$build/python /usr/bin/python3 bench/replica_bench.py --dump "$dump" --results "$results" "$@" >&2
+}
 
 started=$(date +%s)
 if [ "$mode" = smoke ]; then
   bench --data real --dump "$dump" --writes --readers --smoke
   bench --data 300 --writes --readers --smoke
   RESULTS=$results bench/http_bench.sh "$build" 2 >&2
+  replicas --smoke
   out=$work/report
 else
   # HTTP first, while the machine's page cache holds nothing of the big data sets.
@@ -42,6 +48,7 @@ else
   bench --data 900                        # 1M prices
   bench --data 9000 --writes --readers    # 10M prices
   bench --data 27000 --no-pg              # 30M prices, SQLite only
+  replicas
   out=docs
 fi
 mkdir -p "$out"
