@@ -429,11 +429,12 @@ std::vector<LaneRates> Database::rates_matrix(const MatrixQuery& query) {
       // appeared since; the copy catches up and the read is done again.
       PriceRouter router(origins, destinations, query.date_from);
       StoreVersion version = now;
+      Store* source = &from;
       for (int attempt = 1;; ++attempt) {
         std::vector<detail::LaneDays::LaneInRange> lanes;
         StoreVersion copied;
         {
-          const std::shared_lock read = current_lane_days(version, from);
+          const std::shared_lock read = current_lane_days(version, *source);
           const detail::LaneDays& lane_days = lane_days_->lane_days;
           copied = *lane_days.version();
           std::vector<std::int32_t> all_origins, all_destinations;
@@ -466,8 +467,13 @@ std::vector<LaneRates> Database::rates_matrix(const MatrixQuery& query) {
                           "(Options::max_percentile_prices): ask a shorter range or fewer lanes",
                           held, options_.max_percentile_prices));
         }
-        version = from.read_prices(keys, query.date_from, query.date_to, router);
+        version = source->read_prices(keys, query.date_from, query.date_to, router);
         if (version.epoch == copied.epoch && version.data == copied.data) break;
+        if (version.epoch == copied.epoch && version.data < copied.data) {
+          // A standby behind the shared copy, which a read from the primary brought further:
+          // the primary's snapshot is at least as new as the copy.
+          source = store_.get();
+        }
         if (attempt == 5) {
           throw StorageError(
               "the prices changed under five reads in a row; the percentiles were not answered "

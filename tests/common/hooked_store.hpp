@@ -21,6 +21,9 @@ class HookedStore final : public Store {
   /// Run once, before the first read_prices / load reaches the inner store.
   std::function<void()> before_read_prices;
   std::function<void()> before_load;
+  /// When set, stand in for the inner store's replication state (a SQLite "standby").
+  std::function<std::uint64_t()> log_position_is;
+  std::function<bool(std::uint64_t)> has_replayed_is;
   int reads = 0;
   int loads = 0;
   /// How many times each member was called, by name.
@@ -30,9 +33,13 @@ class HookedStore final : public Store {
   std::vector<std::string> init() override { return called("init")->init(); }
   StoreVersion version() override { return called("version")->version(); }
   StoreHealth health() override { return called("health")->health(); }
-  std::uint64_t log_position() override { return called("log_position")->log_position(); }
+  std::uint64_t log_position() override {
+    Store* inner = called("log_position");
+    return log_position_is ? log_position_is() : inner->log_position();
+  }
   bool has_replayed(std::uint64_t position) override {
-    return called("has_replayed")->has_replayed(position);
+    Store* inner = called("has_replayed");
+    return has_replayed_is ? has_replayed_is(position) : inner->has_replayed(position);
   }
   GeographySnapshot geography() override { return called("geography")->geography(); }
   bool empty() override { return called("empty")->empty(); }

@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "context.hpp"
+#include "hooked_store.hpp"
 
 using namespace prkl;
 using namespace std::chrono_literals;
@@ -398,4 +399,35 @@ TEST_CASE("a writer kept waiting past busy_timeout says how long it waited", "[s
     CHECK_THROWS_AS(Database::open(url, OpenMode::create, negative), InvalidArgument);
     CHECK_FALSE(std::filesystem::exists(path));
   }
+}
+
+TEST_CASE("percentiles from a standby behind the copy that a read from the primary brought further",
+          "[sqlite][replicas]") {
+  // The "standby" is a copy of the primary's file taken before its last batch; the hooks play
+  // its replication state. (Real standbys: tests/python/test_replicas.py.)
+  const std::string primary = test::new_store_url();
+  const std::string standby = test::new_store_url();
+  Database::open(primary, OpenMode::create).load(two_ports());
+  test::run_sql(primary, fmt::format("VACUUM INTO '{}'", path_of(standby)));
+  Database::open(primary).apply({"ahead", rows_for(5, "2024-03-01")});
+
+  auto write = std::make_unique<test::HookedStore>(open_store(primary, OpenMode::existing));
+  auto read = std::make_unique<test::HookedStore>(open_store(standby, OpenMode::existing));
+  write->log_position_is = [] { return std::uint64_t{1}; };
+  bool replayed = false;
+  read->has_replayed_is = [&](std::uint64_t) { return replayed; };
+  Options options;
+  options.replica_wait = 0ms;
+  Database db(std::move(write), std::move(read), options);
+
+  const RatesQuery median{
+      day("2024-03-01"), day("2024-03-05"), "CNSHA", "NOOSL", 1, 0, Bucket::day, {50}};
+  db.apply({"mine", {BatchRow::single("CNSHA", "NOOSL", day("2024-03-02"), 700)}});
+  // Not replayed: read from the primary, which brings the shared copy up to it.
+  const std::vector<RateDay> from_primary = db.rates(median);
+  CHECK(from_primary[1].count == 2);
+  // The standby says it has replayed this Database's write, but it is behind the copy.
+  replayed = true;
+  CHECK(db.rates(median) == from_primary);
+  CHECK(total_count(db, "2024-03-01", "2024-03-05") == 7);
 }
