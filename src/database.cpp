@@ -144,28 +144,32 @@ Store& Database::reader() {
   if (!read_store_) return *store_;
   detail::ReplicaFence& fence = lane_days_->fence;
   auto pending = fence.pending();
-  if (!pending) return *read_store_;
-  if (!pending->position) {
+  if (!pending.position) {
     // A write whose position was not read: the primary's position now is past it.
     try {
-      fence.resolve(store_->log_position());
+      fence.resolve(store_->log_position(), pending.unknown_writes);
     } catch (const StorageError&) {
       return *store_;
     }
     pending = fence.pending();
-    if (!pending) return *read_store_;
+    if (!pending.position) return *store_;  // another one since: asked again on the next read
   }
+  const std::uint64_t wanted = *pending.position;
+  // Read before the check, so a reconnect during it makes the next read check again.
+  const std::uint64_t generation = read_store_->connection_generation();
+  if (wanted <= replayed_ && generation == replayed_generation_) return *read_store_;
   // Replay usually trails by a millisecond or two: poll briefly at first.
   for (auto pause = std::chrono::milliseconds{1};;
        pause = std::min(pause * 2, std::chrono::milliseconds{64})) {
-    if (read_store_->has_replayed(*pending->position)) {
-      fence.replayed(*pending->position);
+    if (read_store_->has_replayed(wanted)) {
+      replayed_ = wanted;
+      replayed_generation_ = generation;
       return *read_store_;
     }
     const auto now = std::chrono::steady_clock::now();
-    if (now >= pending->deadline) return *store_;
+    if (now >= pending.deadline) return *store_;
     std::this_thread::sleep_for(
-        std::min<std::chrono::steady_clock::duration>(pause, pending->deadline - now));
+        std::min<std::chrono::steady_clock::duration>(pause, pending.deadline - now));
   }
 }
 
@@ -181,9 +185,9 @@ void Database::note_write() {
 }
 
 StoreVersion Database::version_of(Store& from) {
-  Store& shared = read_store_ ? *read_store_ : *store_;
-  // The others' check may be of the standby, which can be behind a write this one waits for.
-  return &from == &shared ? lane_days_->current_version(from) : from.version();
+  // With a read store, the other Databases' connections may be to other servers (a standby
+  // further behind, the primary): each reads its own.
+  return read_store_ ? from.version() : lane_days_->current_version(from);
 }
 
 StoreVersion Database::version() {
@@ -348,15 +352,26 @@ std::shared_lock<std::shared_mutex> Database::current_lane_days(const StoreVersi
     const auto& have = lane_days_->lane_days.version();
     return have && have->epoch == now.epoch && have->data >= now.data;
   };
-  const bool hit = is_current();
+  bool hit = is_current();
   detail::record_cache(hit);
-  if (!hit) {
+  for (int attempt = 1; !hit; ++attempt) {
     read.unlock();
+    std::optional<StoreVersion> refreshed;
     {
       const std::unique_lock write(lane_days_->mutex);
       if (!is_current()) lane_days_->lane_days.refresh(from);
+      refreshed = lane_days_->lane_days.version();
     }
     read.lock();
+    // Meanwhile another Database may have refreshed the copy from a server at another state (a
+    // standby behind, after a bulk replace): only a copy at least as new as this one's will do.
+    const auto& have = lane_days_->lane_days.version();
+    hit = have && refreshed && have->epoch == refreshed->epoch && have->data >= refreshed->data;
+    if (!hit && attempt == 5) {
+      throw StorageError(
+          "the in-memory copy was taken back to another state five times in a row by reads "
+          "from other servers; nothing was answered (ask again)");
+    }
   }
   return read;
 }

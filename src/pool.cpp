@@ -42,6 +42,13 @@ Pool::Lease Pool::borrow() {
         // One cheap query where it reads: a write store that is down (a primary failing over)
         // does not stop the reads a standby can serve.
         idle.db->version();
+        if (idle.db->read_store()) {
+          try {
+            idle.db->store().version();  // reconnects a write connection a restart dropped
+          } catch (const StorageError&) {
+            // The primary is down: the reads still work, and a write reconnects when it can.
+          }
+        }
         return Lease(*this, std::move(idle.db));
       } catch (const StorageError&) {
         // Gone (a restarted server, a dropped idle connection): close it and open another.

@@ -9,21 +9,23 @@
 
 namespace prkl::detail {
 
-/// Read-your-writes for Databases that write to a primary and read from its standby: the
-/// newest write's place in the primary's log, kept until the standby is seen to have replayed
-/// it. Shared by every Database of a process that reads through the same URL, so a write by one
-/// thread is seen by the reads of all of them (a web app's POST, then its GET on another
-/// connection).
+/// Read-your-writes for Databases that write to a primary and read from its standbys: the place
+/// in the primary's log of the newest write made through any Database of the process that reads
+/// through the same URL, so a write by one thread is seen by the reads of all of them (a web
+/// app's POST, then its GET on another connection). It only grows: each Database remembers how
+/// far its own read connection was seen to have replayed, since the connections of a
+/// multi-host read URL may be on different servers.
 class ReplicaFence {
  public:
   using Clock = std::chrono::steady_clock;
 
-  /// What a read must wait for.
   struct Pending {
-    /// The log position the standby must have replayed; nullopt when a write's position could
-    /// not be read, and the primary must be asked for its current one.
+    /// The log position a read store must have replayed (0: no write yet); nullopt while a
+    /// write's position is unknown, and the primary must be asked for its current one.
     std::optional<std::uint64_t> position;
-    /// Until when a read may wait for the standby before it reads from the primary.
+    /// How many writes had an unknown position so far (for resolve()).
+    std::uint64_t unknown_writes = 0;
+    /// Until when a read may wait for a standby before it reads from the primary.
     Clock::time_point deadline;
   };
 
@@ -33,35 +35,30 @@ class ReplicaFence {
     if (position) {
       position_ = std::max(position_, *position);
     } else {
-      unknown_ = true;
+      ++unknown_writes_;
     }
     deadline_ = Clock::now() + wait;
   }
 
-  /// The primary's position read after a write whose own position was unknown: it is past it.
-  void resolve(std::uint64_t position) {
+  /// The primary's position, read after pending() said `unknown_writes`: it is past every write
+  /// counted there, but not past an unknown one noted since.
+  void resolve(std::uint64_t position, std::uint64_t unknown_writes) {
     const std::lock_guard lock(mutex_);
     position_ = std::max(position_, position);
-    unknown_ = false;
+    resolved_writes_ = std::max(resolved_writes_, unknown_writes);
   }
 
-  /// The standby has replayed up to `position`: writes up to there need no more waiting.
-  void replayed(std::uint64_t position) {
+  Pending pending() const {
     const std::lock_guard lock(mutex_);
-    if (!unknown_ && position_ <= position) position_ = 0;
-  }
-
-  std::optional<Pending> pending() const {
-    const std::lock_guard lock(mutex_);
-    if (unknown_) return Pending{std::nullopt, deadline_};
-    if (position_ == 0) return std::nullopt;
-    return Pending{position_, deadline_};
+    return {unknown_writes_ > resolved_writes_ ? std::nullopt : std::optional(position_),
+            unknown_writes_, deadline_};
   }
 
  private:
   mutable std::mutex mutex_;
-  std::uint64_t position_ = 0;  // 0: nothing to wait for
-  bool unknown_ = false;
+  std::uint64_t position_ = 0;
+  std::uint64_t unknown_writes_ = 0;
+  std::uint64_t resolved_writes_ = 0;
   Clock::time_point deadline_;
 };
 

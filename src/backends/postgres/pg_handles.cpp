@@ -66,6 +66,7 @@ void Connection::open() {
 
 void Connection::reconnect() {
   detail::record_reconnect();
+  ++reconnects_;
   PQfinish(conn_);
   conn_ = nullptr;
   open();

@@ -54,6 +54,8 @@ class Connection {
   bool broken() const { return PQstatus(conn_) == CONNECTION_BAD; }
   /// Drops the connection and opens a new one with the same settings.
   void reconnect();
+  /// How many times reconnect() was called.
+  std::uint64_t reconnects() const noexcept { return reconnects_; }
 
   /// Runs SQL without parameters (may hold several statements).
   Result exec(std::string_view sql);
@@ -82,6 +84,7 @@ class Connection {
   std::string conninfo_;
   std::chrono::seconds connect_timeout_;
   PGconn* conn_ = nullptr;
+  std::uint64_t reconnects_ = 0;
   std::vector<std::string> prepared_;
 };
 

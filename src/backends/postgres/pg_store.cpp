@@ -334,7 +334,17 @@ class PgStore final : public Store {
     // The insert position, not the flushed one: it is past the end of every commit record
     // written so far, whatever synchronous_commit says.
     return read([&] {
-      return parse_lsn(connection_.exec("SELECT pg_current_wal_insert_lsn()").text(0, 0));
+      const Result r = connection_.exec(
+          "SELECT pg_current_wal_insert_lsn(), current_setting('wal_block_size')::bigint");
+      std::uint64_t position = parse_lsn(r.text(0, 0));
+      // At a page boundary the insert position points past the next page's short header (24
+      // bytes), where no record can end: a standby's replay stops at the boundary, and would
+      // pass the position only with the next record, maybe seconds later. (Segments start
+      // with a long header instead; those rare boundaries are left as they are.)
+      const auto page = std::uint64_t(r.int64(0, 1));
+      constexpr std::uint64_t short_header = 24;
+      if (page > 0 && position % page == short_header) position -= short_header;
+      return position;
     });
   }
 
@@ -348,6 +358,8 @@ class PgStore final : public Store {
                  .text(0, 0) == "t";
     });
   }
+
+  std::uint64_t connection_generation() const noexcept override { return connection_.reconnects(); }
 
   GeographySnapshot geography() override {
     return in_snapshot([&] {
