@@ -164,10 +164,14 @@ Store& Database::reader() {
     if (read_store_->has_replayed(wanted)) {
       replayed_ = wanted;
       replayed_generation_ = generation;
+      detail::record_replica_check(true);
       return *read_store_;
     }
     const auto now = std::chrono::steady_clock::now();
-    if (now >= pending.deadline) return *store_;
+    if (now >= pending.deadline) {
+      detail::record_replica_check(false);
+      return *store_;
+    }
     std::this_thread::sleep_for(
         std::min<std::chrono::steady_clock::duration>(pause, pending.deadline - now));
   }

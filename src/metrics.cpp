@@ -73,6 +73,14 @@ struct Metrics {
               "Rates answers by whether the in-memory copy of the aggregates was current (hit) "
               "or had to be brought forward from the store first (miss)")
           .Register(registry);
+  prometheus::Family<Counter>& replica_checks =
+      prometheus::BuildCounter()
+          .Name("prkl_replica_checks_total")
+          .Help(
+              "Reads after a write of the process that asked the standby whether it had replayed "
+              "the write, by where the read went: standby (it had, within replica_wait) or "
+              "primary (it had not)")
+          .Register(registry);
   Counter& reconnects = prometheus::BuildCounter()
                             .Name("prkl_store_reconnects_total")
                             .Help("Connections to the store opened again after one was lost")
@@ -83,6 +91,8 @@ struct Metrics {
   std::array<Counter*, outcome_names.size()> batches_by_outcome{};
   Counter& cache_hits = cache.Add({{"result", "hit"}});
   Counter& cache_misses = cache.Add({{"result", "miss"}});
+  Counter& replica_checks_standby = replica_checks.Add({{"served_by", "standby"}});
+  Counter& replica_checks_primary = replica_checks.Add({{"served_by", "primary"}});
 
   Metrics() {
     for (int i = 0; i < operation_count; ++i) {
@@ -204,6 +214,11 @@ void record_batch(BatchOutcome outcome, std::int64_t rows, std::int64_t prices) 
 void record_cache(bool hit) noexcept {
   if (!metrics_on()) return;
   (hit ? metrics().cache_hits : metrics().cache_misses).Increment();
+}
+
+void record_replica_check(bool replayed) noexcept {
+  if (!metrics_on()) return;
+  (replayed ? metrics().replica_checks_standby : metrics().replica_checks_primary).Increment();
 }
 
 void record_reconnect() noexcept {

@@ -42,6 +42,8 @@ void record_failure(Operation operation, std::chrono::steady_clock::duration too
 void record_batch(BatchOutcome outcome, std::int64_t rows, std::int64_t prices) noexcept;
 void record_cache(bool hit) noexcept;
 void record_reconnect() noexcept;
+/// A read after a write found the standby had replayed it (or not, and went to the primary).
+void record_replica_check(bool replayed) noexcept;
 /// A batch applied (or refused: `bad_rows` > 0), for the log; the counts go to record_batch.
 void log_batch(std::string_view id, std::int64_t rows, std::int64_t prices, std::int64_t bad_rows,
                std::chrono::steady_clock::duration took) noexcept;

@@ -65,6 +65,13 @@ def replicas(tmp_path):
         server("stop", primary_dir)
 
 
+def replica_checks(served_by):
+    """prkl_replica_checks_total{served_by=...} of this process, from prkl.metrics_text()."""
+    found = re.search(rf'^prkl_replica_checks_total{{served_by="{served_by}"}} (\S+)$',
+                      prkl.metrics_text(), re.M)
+    return float(found.group(1)) if found else 0.0
+
+
 def count_on(db, day=DAY):
     return db.rates(day, day, *LANE, min_count=1)[0].count
 
@@ -94,9 +101,11 @@ def test_reads_come_from_the_standby_and_see_every_write_of_the_process(replicas
     # replica_wait, then reads from the primary, and sees the batch (and the insert before it).
     other = prkl.connect(replicas.primary, read_url=replicas.standby, replica_wait=2.0)
     started = time.monotonic()
+    to_primary = replica_checks("primary")
     other.apply(batch(2000), batch_id="ryw-1")
     assert count_on(db) == before + 2
     assert time.monotonic() - started >= 2.0
+    assert replica_checks("primary") == to_primary + 1
     assert db.batch("ryw-1").prices == 1
     # Only the first read waits; the next ones go to the primary at once.
     started = time.monotonic()
@@ -106,7 +115,9 @@ def test_reads_come_from_the_standby_and_see_every_write_of_the_process(replicas
     # Once the standby has caught up, reads go back to it.
     psql(replicas.standby, "SELECT pg_wal_replay_resume()")
     replicas.wait_for_replay()
+    to_standby = replica_checks("standby")
     assert count_on(db) == before + 2
+    assert replica_checks("standby") == to_standby + 1
     psql(replicas.standby, "SELECT pg_wal_replay_pause()")
     psql(replicas.primary, f"INSERT INTO prices VALUES ('{LANE[0]}', '{LANE[1]}', '{DAY}', 1000)")
     assert count_on(db) == before + 2
