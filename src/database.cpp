@@ -97,10 +97,10 @@ Database Database::open(std::string_view url, std::string_view read_url, OpenMod
     try {
       read_store = open_store(read_url, OpenMode::existing, store_options);
       break;
-    } catch (const Error& e) {
-      const bool not_there_yet = dynamic_cast<const StorageError*>(&e) != nullptr ||
-                                 dynamic_cast<const NotFound*>(&e) != nullptr;
-      if (!not_there_yet || std::chrono::steady_clock::now() >= deadline) throw;
+    } catch (const StorageError&) {  // not set up for prkl yet, or not up
+      if (std::chrono::steady_clock::now() >= deadline) throw;
+    } catch (const NotFound&) {  // the database itself not there yet
+      if (std::chrono::steady_clock::now() >= deadline) throw;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds{20});
   }

@@ -19,9 +19,13 @@ StoreHealth Store::health() {
   return {schema_version, schema_version, false, std::nullopt};
 }
 
-std::uint64_t Store::log_position() { return 0; }
+std::uint64_t Store::log_position() {
+  return 0;
+}
 
-bool Store::has_replayed(std::uint64_t) { return true; }
+bool Store::has_replayed(std::uint64_t) {
+  return true;
+}
 
 std::unique_ptr<Store> open_store(std::string_view url, OpenMode mode,
                                   const StoreOptions& options) {
