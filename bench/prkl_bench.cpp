@@ -71,7 +71,8 @@ std::vector<std::string> percentile_answer(const std::vector<prkl::RateDay>& day
   for (const auto& d : days) {
     std::string values;
     for (const auto& p : d.percentiles) {
-      values += (values.empty() ? "" : ",") + (p.value ? p.value->to_string() : "null");
+      if (!values.empty()) values += ',';
+      values += p.value ? p.value->to_string() : "null";
     }
     if (values == "null,null,null") values = "null";
     out.push_back(fmt::format("{} {}", prkl::format_date(d.day), values));

@@ -17,7 +17,7 @@ harnesses=("$@")
 
 launcher=()
 command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
-CC=clang CXX=clang++ cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+CC=clang CXX=clang++ cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPRKL_WERROR=ON \
   -DPRKL_BUILD_FUZZERS=ON -DPRKL_SANITIZE=ON -DBUILD_SHARED_LIBS=OFF -DPRKL_BUILD_TESTS=OFF -DPRKL_BUILD_BENCH=OFF \
   -DPRKL_BUILD_PYTHON=OFF -DPRKL_BUILD_CLI=OFF -DPRKL_INSTALL=OFF "${launcher[@]}" >/dev/null
 cmake --build "$build_dir" -j "$(nproc)" --target $(printf 'fuzz_%s ' "${harnesses[@]}") >/dev/null
