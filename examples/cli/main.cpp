@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
-// The `prkl` command-line tool. Exit status: 0 success, 2 bad usage or bad input, 1 anything
-// else; errors go to stderr as one line (plus one line per bad row), never as a raw exception.
+// The `prkl` command-line tool. Exit status: 0 success, 2 bad usage or bad input, 3 the store
+// was changed but the answer could not be written (-o), 1 anything else; errors go to stderr as
+// one line (plus one line per bad row), never as a raw exception.
 
 #include <fmt/format.h>
 #include <unistd.h>
@@ -23,6 +24,10 @@ using namespace prkl_cli;
 
 constexpr int exit_bad_input = 2;
 constexpr int exit_failure = 1;
+// The command did its work on the store (a batch committed, a dump loaded), but its answer could
+// not be written: a retry is not needed, and a caller must not take the run for one that
+// changed nothing.
+constexpr int exit_answer_lost = 3;
 
 // Prints "label: 42%" over itself on a terminal; prints nothing when stderr is a file or pipe.
 prkl::Progress terminal_progress(std::string label) {
@@ -355,7 +360,8 @@ int run_batch_validate(const Common& c, const BatchOptions& o, std::string& out)
   return 0;
 }
 
-int run_batch_apply(const Common& c, const BatchOptions& o, std::string& out) {
+int run_batch_apply(const Common& c, const BatchOptions& o, std::string& out,
+                    std::string& committed) {
   const bool as_json = c.report_as_json();
   // A batch needs the ports of a store that exists; a new one has none, so the batch could only
   // fail there, and would leave an empty store behind.
@@ -367,6 +373,7 @@ int run_batch_apply(const Common& c, const BatchOptions& o, std::string& out) {
   } catch (const prkl::ValidationFailed& e) {
     return report_bad_rows(o.path, e.what(), e.errors(), batch.rows);
   }
+  committed = fmt::format("batch {} is applied", prkl::quoted_value(result.batch_id));
   if (as_json) {
     out = batch_json(result, true);
   } else if (result.replayed) {
@@ -459,7 +466,7 @@ int main(int argc, char** argv) {
       "--db and -o may also follow the command. Listings (rates, matrix, ports, regions) are\n"
       "tables on a terminal and JSON otherwise; --format chooses. A FILE may be '-' for standard\n"
       "input, and may be gzip-compressed. Exit status: 0 success, 2 bad usage or bad input,\n"
-      "1 anything else.");
+      "3 the store was changed but the answer could not be written to -o, 1 anything else.");
   app.get_formatter()->column_width(32);  // the longest option with its type, then two spaces
   app.require_subcommand(1);
   // Options of `prkl` itself are accepted after the command too: `prkl rates ... --db X`.
@@ -574,7 +581,12 @@ int main(int argc, char** argv) {
   }
 
   try {
+    // Refused before any work: writing the answer would destroy the input.
+    for (const std::string* input : {&dump_path, &fx_path, &batch_options.path}) {
+      if (!input->empty()) refuse_output_onto_input(common.output, *input);
+    }
     std::string out;
+    std::string committed = "the store was changed";  // what a lost answer would have said
     int status = 0;
     if (*init) out = run_init(common);
     if (*import_dump) out = run_import(common, dump_path, replace);
@@ -585,10 +597,19 @@ int main(int argc, char** argv) {
     if (*ports) out = run_ports(common, ports_options);
     if (*regions) out = run_regions(common);
     if (*validate) status = run_batch_validate(common, batch_options, out);
-    if (*apply) status = run_batch_apply(common, batch_options, out);
+    if (*apply) status = run_batch_apply(common, batch_options, out, committed);
     if (*generate) out = run_generate(common, gen);
-    if (status == 0) write_output(out, common.output);
-    return status;
+    if (status != 0) return status;
+    const bool changed_store =
+        *init || *import_dump || *fx_import || *apply || (*generate && gen.dump.empty());
+    try {
+      write_output(out, common.output);
+    } catch (const prkl::InvalidArgument& e) {
+      if (!changed_store) throw;
+      fmt::print(stderr, "prkl: {}, but the answer was not written: {}\n", committed, e.what());
+      return exit_answer_lost;
+    }
+    return 0;
   } catch (const prkl::ValidationFailed& e) {
     fmt::print(stderr, "prkl: {}\n", e.what());
     print_row_errors(e.errors(), nullptr);

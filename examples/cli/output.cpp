@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <iterator>
@@ -154,38 +155,117 @@ std::string render(const std::vector<Record>& records, const std::vector<std::st
   return {};
 }
 
-void write_output(const std::string& text, const std::string& path) {
-  const auto fail = [&path](std::string_view what) {
-    return prkl::InvalidArgument(fmt::format("cannot write {}: {}: {}", prkl::quoted_value(path),
-                                             what, std::strerror(errno)));
-  };
-  if (path.empty() || path == "-") {
-    if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() || std::fflush(stdout)) {
-      throw fail("standard output");
-    }
-    return;
+namespace {
+
+[[noreturn]] void cannot_write(const std::string& path, std::string_view what, int error) {
+  throw prkl::InvalidArgument(fmt::format("cannot write {}: {}{}{}", prkl::quoted_value(path), what,
+                                          error ? ": " : "", error ? std::strerror(error) : ""));
+}
+
+bool write_all(int fd, const std::string& text) {
+  for (std::size_t done = 0; done < text.size();) {
+    const auto wrote = ::write(fd, text.data() + done, text.size() - done);
+    if (wrote < 0 && errno == EINTR) continue;
+    if (wrote <= 0) return false;
+    done += std::size_t(wrote);
   }
+  return true;
+}
+
+// A device, a FIFO or a terminal is written to as it is, as a shell's `>` would: renaming a
+// file over it would replace the device node itself.
+void write_through(const std::string& text, const std::string& path) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_NOCTTY | O_CLOEXEC);
+  if (fd < 0) cannot_write(path, "opening it", errno);
+  const bool written = write_all(fd, text);
+  const int error = errno;
+  if (::close(fd) != 0 || !written) cannot_write(path, "writing", written ? errno : error);
+}
+
+// A regular file (or none yet) is replaced whole: the text goes into a temporary file beside it,
+// flushed to disk and renamed over it. `replace` is false when no file was there: then the
+// rename fails rather than replace whatever appeared since.
+void replace_file(const std::string& text, const std::string& path, bool replace) {
   const std::filesystem::path target(path);
-  std::string temporary =
-      (target.parent_path() / ("." + target.filename().string() + ".prkl-XXXXXX")).string();
+  std::string name = ".";
+  name += target.filename().string();
+  name += ".prkl-XXXXXX";
+  std::string temporary = (target.parent_path() / name).string();
   const int fd = ::mkstemp(temporary.data());
-  if (fd < 0) throw fail("creating a temporary file beside it");
+  if (fd < 0) cannot_write(path, "creating a temporary file beside it", errno);
   // mkstemp makes the file private; the answer gets the mode any new file would.
   const mode_t mask = ::umask(0);
   ::umask(mask);
-  bool written = ::fchmod(fd, 0666 & ~mask) == 0;
-  for (std::size_t done = 0; written && done < text.size();) {
-    const auto wrote = ::write(fd, text.data() + done, text.size() - done);
-    if (wrote < 0 && errno == EINTR) continue;
-    written = wrote > 0;
-    if (written) done += std::size_t(wrote);
-  }
-  written = written && ::fsync(fd) == 0;
-  written = ::close(fd) == 0 && written;
-  if (!written || ::rename(temporary.c_str(), path.c_str()) != 0) {
-    const auto error = fail(written ? "renaming the temporary file" : "writing");
+  bool written = ::fchmod(fd, 0666 & ~mask) == 0 && write_all(fd, text) && ::fsync(fd) == 0;
+  int error = errno;
+  if (::close(fd) != 0 && written) written = false, error = errno;
+  const int renamed = written ? ::renameat2(AT_FDCWD, temporary.c_str(), AT_FDCWD, path.c_str(),
+                                            replace ? 0 : RENAME_NOREPLACE)
+                              : -1;
+  if (renamed != 0) {
+    if (written) error = errno;
     ::unlink(temporary.c_str());
-    throw error;
+    cannot_write(path, written ? "renaming the temporary file over it" : "writing", error);
+  }
+}
+
+}  // namespace
+
+void write_output(const std::string& text, const std::string& path) {
+  if (path.empty() || path == "-") {
+    if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() || std::fflush(stdout)) {
+      cannot_write("-", "standard output", errno);
+    }
+    return;
+  }
+  // A symbolic link is followed to what it names, as `>` does, even when that does not exist
+  // yet: the link stays a link. As many links as the kernel follows, and no more.
+  std::filesystem::path resolved = path;
+  struct stat st {};
+  for (int links = 0; ::lstat(resolved.c_str(), &st) == 0 && S_ISLNK(st.st_mode); ++links) {
+    std::error_code failed;
+    const auto target = std::filesystem::read_symlink(resolved, failed);
+    if (failed) cannot_write(path, "following the link", failed.value());
+    if (links == 40) cannot_write(path, "following the link", ELOOP);
+    resolved = resolved.parent_path() / target;
+  }
+  if (::stat(resolved.c_str(), &st) != 0) {
+    if (errno != ENOENT) cannot_write(path, "looking at it", errno);
+    replace_file(text, resolved.string(), false);
+  } else if (S_ISREG(st.st_mode)) {
+    replace_file(text, resolved.string(), true);
+  } else if (S_ISDIR(st.st_mode)) {
+    cannot_write(path, "it is a directory", 0);
+  } else {
+    write_through(text, resolved.string());
+  }
+}
+
+void refuse_output_onto_input(const std::string& output, const std::string& input) {
+  struct stat out {};
+  if (output.empty() || output == "-" || ::stat(output.c_str(), &out) != 0) return;
+  // Only a regular file can be read back: a device or a FIFO written to destroys nothing.
+  if (!S_ISREG(out.st_mode)) return;
+  const auto same = [&out](const struct stat& in) {
+    return in.st_dev == out.st_dev && in.st_ino == out.st_ino;
+  };
+  const auto refuse = [&](const std::string& what) {
+    throw prkl::InvalidArgument(
+        fmt::format("-o {} is {}, which this command reads", prkl::quoted_value(output), what));
+  };
+  struct stat in {};
+  if (input == "-") {
+    if (::fstat(STDIN_FILENO, &in) == 0 && same(in)) refuse("standard input");
+    return;
+  }
+  if (::stat(input.c_str(), &in) != 0) return;  // the reader names what is wrong with it
+  if (same(in)) refuse(fmt::format("the input {}", prkl::quoted_value(input)));
+  if (!S_ISDIR(in.st_mode)) return;
+  std::error_code failed;
+  for (const auto& entry : std::filesystem::directory_iterator(input, failed)) {
+    if (::stat(entry.path().c_str(), &in) == 0 && same(in)) {
+      refuse(fmt::format("the input {}", prkl::quoted_value(entry.path().string())));
+    }
   }
 }
 

@@ -26,9 +26,15 @@ std::string render(const std::vector<Record>& records, const std::vector<std::st
 // A JSON array of `items`, already JSON text, one per line at `indent`.
 std::string json_lines(const std::vector<std::string>& items, std::string_view indent);
 
-// Writes `text` to standard output, or to `path` atomically: into a temporary file beside it,
-// flushed to disk and renamed over it, so a reader never sees half an answer and a failed
-// command leaves whatever was there before.
+// Writes `text` to standard output or to `path`. A regular file is replaced atomically: the text
+// goes into a temporary file beside it, flushed to disk and renamed over it, so a reader never
+// sees half an answer and a failed command leaves whatever was there before. A symbolic link is
+// followed; a device or a FIFO is written to, never replaced; a directory is refused.
 void write_output(const std::string& text, const std::string& path);
+
+// Throws InvalidArgument when `output` is the same file as `input` ("-" for standard input; a
+// directory's files each count): the command would destroy what it reads. Same file means same
+// device and inode, whatever the paths spell.
+void refuse_output_onto_input(const std::string& output, const std::string& input);
 
 }  // namespace prkl_cli

@@ -1,0 +1,141 @@
+# SPDX-License-Identifier: MIT
+"""The `prkl` tool against inputs an attacker or a careless script would give it: -o pointed at
+devices, FIFOs, links and its own input, unwritable answers after a commit, paths that loop."""
+
+import os
+import stat
+import subprocess
+import threading
+from pathlib import Path
+
+import pytest
+
+PRKL = os.environ["PRKL_BIN"]
+XENETA = Path(os.environ["PRKL_XENETA_DIR"])
+RATESTASK = XENETA / "ratestask-2016.sql"
+
+BATCH = "origin,destination,day,price\nCNSGH,NLRTM,2016-02-01,900\n"
+
+
+def prkl(*args, check=None, stdin=None):
+    result = subprocess.run([PRKL, *map(str, args)], capture_output=True, input=stdin,
+                            timeout=300)
+    if check is not None:
+        assert result.returncode == check, (result.stdout, result.stderr)
+    return result
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory):
+    url = f"sqlite:{tmp_path_factory.mktemp('hostile') / 'rates.db'}"
+    prkl("--db", url, "import-dump", RATESTASK, check=0)
+    return url
+
+
+def count(db, day="2016-02-01"):
+    import json
+    out = prkl("--db", db, "rates", "--from", day, "--to", day, "--origin", "CNSGH",
+               "--destination", "NLRTM", "--format", "json", check=0)
+    return json.loads(out.stdout)[0]["count"]
+
+
+def test_o_writes_through_a_device_and_never_replaces_it(db, tmp_path):
+    # As root, renaming over /dev/null would replace the device with a file; a copy of the
+    # device node in the test's folder shows the same without touching the machine's.
+    node = tmp_path / "null"
+    os.mknod(node, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+    prkl("--db", db, "ports", "--limit", "2", "-o", node, check=0)
+    assert stat.S_ISCHR(node.stat().st_mode)
+    prkl("--db", db, "ports", "--limit", "2", "-o", "/dev/null", check=0)
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["null"]  # no temporary left
+
+
+def test_o_writes_into_a_fifo(db, tmp_path):
+    fifo = tmp_path / "answer"
+    os.mkfifo(fifo)
+    got = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()))
+    reader.start()
+    prkl("--db", db, "ports", "--code", "CNSGH", "--format", "csv", "-o", fifo, check=0)
+    reader.join(timeout=60)
+    assert got and got[0].startswith(b"code,name,region\nCNSGH,")
+    assert stat.S_ISFIFO(fifo.stat().st_mode)
+
+
+def test_o_follows_a_symbolic_link_and_keeps_it(db, tmp_path):
+    target = tmp_path / "real.json"
+    target.write_text("old")
+    link = tmp_path / "link.json"
+    link.symlink_to(target)
+    prkl("--db", db, "ports", "--code", "CNSGH", "-o", link, check=0)
+    assert link.is_symlink() and '"CNSGH"' in target.read_text()
+    dangling = tmp_path / "dangling.json"
+    dangling.symlink_to(tmp_path / "new.json")
+    prkl("--db", db, "ports", "--code", "CNSGH", "-o", dangling, check=0)
+    assert dangling.is_symlink() and '"CNSGH"' in (tmp_path / "new.json").read_text()
+
+
+def test_o_refuses_a_directory_and_a_link_loop_as_bad_input(db, tmp_path):
+    out = prkl("--db", db, "ports", "-o", tmp_path, check=2)
+    assert "is a directory" in out.stderr.decode()
+    loop = tmp_path / "loop"
+    loop.symlink_to(tmp_path / "loop")
+    out = prkl("--db", db, "ports", "-o", loop, check=2)
+    assert f"cannot write '{loop}'" in out.stderr.decode()
+    assert loop.is_symlink()
+
+
+@pytest.mark.parametrize("how", ["same", "link", "hardlink", "stdin"])
+def test_o_naming_the_input_is_refused_before_any_work(db, tmp_path, how):
+    batch = tmp_path / "x.csv"
+    batch.write_text(BATCH)
+    output = {"same": batch, "stdin": batch, "link": tmp_path / "l.csv",
+              "hardlink": tmp_path / "h.csv"}[how]
+    if how == "link":
+        output.symlink_to(batch)
+    if how == "hardlink":
+        os.link(batch, output)
+    before = count(db)
+    if how == "stdin":
+        with open(batch, "rb") as stdin:
+            result = subprocess.run([PRKL, "--db", db, "batch", "apply", "-", "--id", "self",
+                                     "-o", str(output)], stdin=stdin, capture_output=True)
+        assert result.returncode == 2, result.stderr
+        assert "standard input" in result.stderr.decode()
+    else:
+        out = prkl("--db", db, "batch", "apply", batch, "--id", "self", "-o", output, check=2)
+        assert "which this command reads" in out.stderr.decode()
+    assert batch.read_text() == BATCH and count(db) == before
+
+
+def test_o_naming_the_dump_or_an_fx_file_is_refused(tmp_path):
+    dump = tmp_path / "d.sql"
+    dump.write_bytes(RATESTASK.read_bytes())
+    store = tmp_path / "never.db"
+    prkl("--db", f"sqlite:{store}", "import-dump", dump, "--replace", "-o", dump, check=2)
+    assert dump.stat().st_size == RATESTASK.stat().st_size and not store.exists()
+    fx = tmp_path / "fx"
+    fx.mkdir()
+    day = fx / "2016-01-04.json"
+    day.write_text('{"base": "USD", "timestamp": 1451865600, "rates": {"EUR": 0.92}}')
+    out = prkl("--db", f"sqlite:{store}", "fx", "import", fx, "-o", day, check=2)
+    assert str(day) in out.stderr.decode() and not store.exists()
+
+
+def test_a_committed_batch_whose_answer_cannot_be_written_says_so_with_exit_3(db, tmp_path):
+    batch = tmp_path / "b.csv"
+    batch.write_text(BATCH)
+    before = count(db)
+    out = prkl("--db", db, "batch", "apply", batch, "--id", "lost-answer", "-o",
+               tmp_path / "missing" / "answer.txt", check=3)
+    message = out.stderr.decode()
+    assert "batch 'lost-answer' is applied, but the answer was not written" in message
+    assert count(db) == before + 1
+    # The retry replays: it lands once.
+    prkl("--db", db, "batch", "apply", batch, "--id", "lost-answer", check=0)
+    assert count(db) == before + 1
+
+
+def test_help_documents_exit_3():
+    assert "3 the store was changed" in prkl("--help", check=0).stdout.decode()
