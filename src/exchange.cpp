@@ -194,8 +194,9 @@ class RateFileReader final : public nlohmann::json_sax<nlohmann::json> {
 Date day_of_file(const std::filesystem::path& path) {
   const std::string name = path.filename().string();
   if (name.size() != 15 || !name.ends_with(".json")) {
-    throw InvalidArgument(fmt::format(
-        "{}: an exchange-rate file is named for its day, YYYY-MM-DD.json", path.string()));
+    throw InvalidArgument(
+        fmt::format("{}: an exchange-rate file is named for its day, YYYY-MM-DD.json",
+                    quoted_value(path.string())));
   }
   return parse_date(std::string_view(name).substr(0, 10), path.string());
 }
@@ -205,9 +206,28 @@ Date day_of_file(const std::filesystem::path& path) {
 std::vector<ExchangeRate> read_exchange_rate_file(const std::filesystem::path& path) {
   const Date day = day_of_file(path);
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw InvalidArgument(fmt::format("{}: cannot read the file", path.string()));
-  RateFileReader reader(path.string(), day);
-  nlohmann::json::sax_parse(in, &reader);
+  if (!in) {
+    throw InvalidArgument(fmt::format("{}: cannot read the file", quoted_value(path.string())));
+  }
+  return read_exchange_rate_file(in, day, path.string());
+}
+
+std::vector<ExchangeRate> read_exchange_rate_file(std::istream& in, Date day,
+                                                  std::string_view name) {
+  // Read whole, but never more than a day's file can hold: the parser keeps a string or a key
+  // whole, so an unbounded one would take the process's memory with it.
+  std::string text(max_exchange_rate_file_bytes + 1, '\0');
+  in.read(text.data(), std::streamsize(text.size()));
+  text.resize(std::size_t(in.gcount()));
+  if (text.size() > max_exchange_rate_file_bytes) {
+    throw InvalidArgument(
+        fmt::format("{}: longer than {} bytes; a day's exchange rates need far "
+                    "less",
+                    quoted_value(name), max_exchange_rate_file_bytes));
+  }
+  if (in.bad()) throw InvalidArgument(fmt::format("{}: cannot read it", quoted_value(name)));
+  RateFileReader reader(quoted_value(name), day);
+  nlohmann::json::sax_parse(text, &reader);
   return reader.finish();
 }
 
@@ -222,7 +242,8 @@ std::vector<ExchangeRate> read_exchange_rates(const std::filesystem::path& path)
     }
   }
   if (files.empty()) {
-    throw InvalidArgument(fmt::format("{}: no YYYY-MM-DD.json exchange-rate files", path.string()));
+    throw InvalidArgument(
+        fmt::format("{}: no YYYY-MM-DD.json exchange-rate files", quoted_value(path.string())));
   }
   std::sort(files.begin(), files.end());
   std::vector<ExchangeRate> out;

@@ -9,6 +9,7 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <istream>
 #include <memory>
 #include <streambuf>
@@ -135,6 +136,31 @@ std::vector<prkl::BatchRow> read_batch_input(const std::string& path) {
   const auto source = open_zlib(path);
   std::istream in(source.get());
   return finish(*source, [&] { return prkl::read_batch_csv(in, input_name(path)); });
+}
+
+std::vector<prkl::ExchangeRate> read_fx_input(const std::string& path, const std::string& day) {
+  if (path != "-" && !day.empty()) {
+    throw prkl::InvalidArgument(
+        "--day is for rates read from standard input; a file's name "
+        "gives its day");
+  }
+  if (path != "-" && !is_gzip(path)) return prkl::read_exchange_rates(path);
+  if (path == "-" && day.empty()) {
+    throw prkl::InvalidArgument("fx import -: give the day of the rates with --day YYYY-MM-DD");
+  }
+  // A compressed file is named for its day too: 2016-01-04.json.gz, or .json.
+  std::string name = std::filesystem::path(path).filename().string();
+  if (name.ends_with(".gz")) name.resize(name.size() - 3);
+  const prkl::Date date = path == "-" ? prkl::parse_date(day, "--day")
+                          : name.size() == 15 && name.ends_with(".json")
+                              ? prkl::parse_date(std::string_view(name).substr(0, 10), path)
+                              : throw prkl::InvalidArgument(
+                                    fmt::format("{}: an exchange-rate file is named for its day, "
+                                                "YYYY-MM-DD.json or YYYY-MM-DD.json.gz",
+                                                prkl::quoted_value(path)));
+  const auto source = open_zlib(path);
+  std::istream in(source.get());
+  return finish(*source, [&] { return prkl::read_exchange_rate_file(in, date, input_name(path)); });
 }
 
 }  // namespace prkl_cli

@@ -15,5 +15,8 @@ std::string input_name(const std::string& path);
 prkl::Dataset read_dump_input(const std::string& path, const prkl::Progress& progress);
 
 std::vector<prkl::BatchRow> read_batch_input(const std::string& path);
+// A file or a directory of YYYY-MM-DD.json files, or "-" with the rates of `day` (YYYY-MM-DD;
+// only for "-", where no file name gives it).
+std::vector<prkl::ExchangeRate> read_fx_input(const std::string& path, const std::string& day);
 
 }  // namespace prkl_cli

@@ -300,13 +300,14 @@ std::string run_batch_show(const Common& c, const std::string& id) {
   return out;
 }
 
-std::string run_fx_import(const Common& c, const std::string& path, bool replace) {
+std::string run_fx_import(const Common& c, const std::string& path, const std::string& day,
+                          bool replace) {
   // Read first: a file that cannot be read leaves no new store behind.
-  const auto rates = prkl::read_exchange_rates(path);
+  const auto rates = read_fx_input(path, day);
   auto db = prkl::Database::open(c.db_url, prkl::OpenMode::create);
   const std::int64_t written = db.save_exchange_rates(rates, replace);
-  return fmt::format("read {} exchange rates from {}; {} were new or changed\n", rates.size(), path,
-                     written);
+  return fmt::format("read {} exchange rates from {}; {} were new or changed\n", rates.size(),
+                     input_name(path), written);
 }
 
 std::string run_ports(const Common& c, const PortsOptions& o) {
@@ -517,12 +518,14 @@ int main(int argc, char** argv) {
   auto* fx = app.add_subcommand("fx", "Exchange rates");
   fx->require_subcommand(1);
   auto* fx_import = fx->add_subcommand(
-      "import", "Load openexchangerates-style YYYY-MM-DD.json files (a file or a directory)");
+      "import", "Load openexchangerates-style YYYY-MM-DD.json files (a file, '-' or a directory)");
   std::string fx_path;
   bool fx_replace = false;
   fx_import->add_option("PATH", fx_path, "A YYYY-MM-DD.json file or a directory of them")
       ->required();
   fx_import->add_flag("--replace", fx_replace, "Replace rates stored before for the same days");
+  std::string fx_day;
+  fx_import->add_option("--day", fx_day, "The day of rates read from standard input (PATH '-')");
 
   auto* ports = app.add_subcommand("ports", "Look up ports");
   PortsOptions ports_options;
@@ -592,7 +595,7 @@ int main(int argc, char** argv) {
     if (*import_dump) out = run_import(common, dump_path, replace);
     if (*rates) out = run_rates(common, rates_options);
     if (*matrix) out = run_matrix(common, matrix_options);
-    if (*fx_import) out = run_fx_import(common, fx_path, fx_replace);
+    if (*fx_import) out = run_fx_import(common, fx_path, fx_day, fx_replace);
     if (*show) out = run_batch_show(common, batch_options.id);
     if (*ports) out = run_ports(common, ports_options);
     if (*regions) out = run_regions(common);

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <iosfwd>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -22,6 +23,13 @@ namespace prkl {
 /// other than USD, a currency that is not three capital letters, or malformed JSON is an
 /// InvalidArgument naming the path and the key. The USD rate itself, when present, must be 1.
 PRKL_EXPORT std::vector<ExchangeRate> read_exchange_rate_file(const std::filesystem::path& path);
+/// The same from a stream holding `day`'s rates; `name` stands for the file in messages. More
+/// than max_exchange_rate_file_bytes is refused before it is parsed.
+PRKL_EXPORT std::vector<ExchangeRate> read_exchange_rate_file(std::istream& in, Date day,
+                                                              std::string_view name);
+
+/// The largest exchange-rate file read: a day of every ISO 4217 currency is a few kilobytes.
+inline constexpr std::size_t max_exchange_rate_file_bytes = 4 << 20;
 
 /// Every `YYYY-MM-DD.json` file of `path` (a directory, read in name order) or `path` itself
 /// (one file). A directory without such files is an InvalidArgument.

@@ -139,3 +139,50 @@ def test_a_committed_batch_whose_answer_cannot_be_written_says_so_with_exit_3(db
 
 def test_help_documents_exit_3():
     assert "3 the store was changed" in prkl("--help", check=0).stdout.decode()
+
+
+FX = b'{"base": "USD", "timestamp": 1451865600, "rates": {"EUR": 0.92, "NOK": 8.8}}'
+
+
+def stored_rate(db, day):
+    batch = f"origin,destination,day,price,currency\nCNSGH,NLRTM,{day},100,EUR\n"
+    out = prkl("--db", db, "batch", "validate", "-", stdin=batch.encode())
+    return out.returncode == 0
+
+
+def test_fx_import_reads_standard_input_and_gzip(tmp_path):
+    import gzip
+    db = f"sqlite:{tmp_path / 'fx.db'}"
+    prkl("--db", db, "import-dump", RATESTASK, check=0)
+    out = prkl("--db", db, "fx", "import", "-", check=2, stdin=FX)
+    assert "--day" in out.stderr.decode()
+    out = prkl("--db", db, "fx", "import", "-", "--day", "2016-01-04", stdin=gzip.compress(FX),
+               check=0)
+    assert out.stdout.decode() == ("read 2 exchange rates from <stdin>; 2 were new or changed\n")
+    assert stored_rate(db, "2016-01-04")
+    packed = tmp_path / "2016-02-01.json.gz"
+    packed.write_bytes(gzip.compress(FX))
+    out = prkl("--db", db, "fx", "import", packed, check=0)
+    assert "read 2 exchange rates" in out.stdout.decode() and stored_rate(db, "2016-02-01")
+    misnamed = tmp_path / "rates.gz"
+    misnamed.write_bytes(gzip.compress(FX))
+    out = prkl("--db", db, "fx", "import", misnamed, check=2)
+    assert f"'{misnamed}': an exchange-rate file is named for its day" in out.stderr.decode()
+    out = prkl("--db", db, "fx", "import", packed, "--day", "2016-02-01", check=2)
+    assert "--day is for rates read from standard input" in out.stderr.decode()
+
+
+def test_fx_import_of_a_huge_file_is_refused_in_bounded_memory(tmp_path):
+    huge = tmp_path / "2016-01-04.json"
+    with open(huge, "wb") as f:
+        f.write(b'{"base": "USD", "note": "')
+        f.write(b"x" * (200 << 20))
+        f.write(b'", "rates": {"EUR": 0.9}}')
+    store = tmp_path / "never.db"
+    result = subprocess.run(["/usr/bin/time", "-f", "%M", PRKL, "--db", f"sqlite:{store}", "fx",
+                             "import", huge], capture_output=True, timeout=300)
+    assert result.returncode == 2
+    lines = result.stderr.decode().splitlines()
+    assert lines[0] == f"prkl: '{huge}': longer than 4194304 bytes; a day's exchange rates need far less"
+    assert int(lines[-1]) < 100_000  # KiB of peak RSS
+    assert not store.exists()

@@ -477,25 +477,26 @@ TEST_CASE("exchange-rate files load exactly, atomically, and refuse silent chang
 
   const auto bad = [&](const std::string& text) { return write("2024-04-01.json", text); };
   const std::string path = (dir / "2024-04-01.json").string();
+  const std::string quoted = "'" + path + "'";  // as messages name a path
   CHECK_THROWS_MATCHES(
       db.import_exchange_rates(bad(R"({"base": "USD", "rates": {"EUR": 0}})")), InvalidArgument,
-      Catch::Matchers::Message(path + ": key 'rates.EUR': rate '0' is not above 0"));
+      Catch::Matchers::Message(quoted + ": key 'rates.EUR': rate '0' is not above 0"));
   CHECK_THROWS_WITH(db.import_exchange_rates(bad(R"({"base": "USD", "rates": {"EUR": -0.9}})")),
-                    path + ": key 'rates.EUR': rate '-0.9' is not above 0");
+                    quoted + ": key 'rates.EUR': rate '-0.9' is not above 0");
   CHECK_THROWS_WITH(db.import_exchange_rates(bad(R"({"base": "USD", "rates": {"EUR": "0.9"}})")),
-                    path + ": key 'rates.EUR' holds a string, not a number");
+                    quoted + ": key 'rates.EUR' holds a string, not a number");
   CHECK_THROWS_WITH(
       db.import_exchange_rates(bad(R"({"base": "USD", "rates": {"EUR": 0.1234567890123}})")),
-      path + ": key 'rates.EUR': rate '0.1234567890123' has more than 12 fraction digits");
+      quoted + ": key 'rates.EUR': rate '0.1234567890123' has more than 12 fraction digits");
   CHECK_THROWS_WITH(db.import_exchange_rates(bad(R"({"base": "EUR", "rates": {"USD": 1.1}})")),
-                    path + ": base is 'EUR', not USD");
+                    quoted + ": base is 'EUR', not USD");
   CHECK_THROWS_WITH(
       db.import_exchange_rates(bad(R"({"base": "USD", "rates": {"eur": 0.9}})")),
-      path + ": key 'rates.eur': 'eur' is not a currency code (three capital letters)");
+      quoted + ": key 'rates.eur': 'eur' is not a currency code (three capital letters)");
   CHECK_THROWS_WITH(db.import_exchange_rates(bad(R"({"base": "USD", "rates": {"EUR": 0.9})")),
-                    Catch::Contains(path + ": malformed JSON"));
+                    Catch::Contains(quoted + ": malformed JSON"));
   CHECK_THROWS_WITH(db.import_exchange_rates(bad(R"({"base": "USD"})")),
-                    path + ": no 'rates' object");
+                    quoted + ": no 'rates' object");
   CHECK_THROWS_WITH(db.import_exchange_rates(write("march.json", "{}")),
                     Catch::Contains("an exchange-rate file is named for its day, YYYY-MM-DD.json"));
   std::filesystem::remove_all(dir);
