@@ -66,6 +66,7 @@ struct CsvReader {
   std::vector<std::string BatchRow::*> fields;  // by column position, from the header
   std::vector<std::string> header;
   std::vector<BatchRow> rows;
+  std::int64_t max_rows = 0;
   BatchRow current;
   std::size_t column = 0;
   std::int64_t records = 0;      // records seen, header included
@@ -106,6 +107,11 @@ struct CsvReader {
     } else if (column == 1 && current.origin.empty() && current.destination.empty() &&
                current.price.empty() && current.day.empty() && current.date_from.empty()) {
       // A blank line carries no row.
+    } else if (std::int64_t(rows.size()) == max_rows) {
+      error = fmt::format(
+          "{}: more than {} rows (line {} is one too many); a batch holds at most "
+          "Options::max_batch_prices prices: split it",
+          path, max_rows, record_line);
     } else {
       current.source_line = record_line;
       rows.push_back(std::move(current));
@@ -159,15 +165,16 @@ struct CsvReader {
 
 }  // namespace
 
-std::vector<BatchRow> read_batch_csv(const std::filesystem::path& path) {
+std::vector<BatchRow> read_batch_csv(const std::filesystem::path& path, std::int64_t max_rows) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     throw InvalidArgument(fmt::format("cannot read batch file {}", quoted_value(path.string())));
   }
-  return read_batch_csv(in, path.string());
+  return read_batch_csv(in, path.string(), max_rows);
 }
 
-std::vector<BatchRow> read_batch_csv(std::istream& in, std::string_view name) {
+std::vector<BatchRow> read_batch_csv(std::istream& in, std::string_view name,
+                                     std::int64_t max_rows) {
   csv_parser parser;
   if (csv_init(&parser, CSV_STRICT | CSV_STRICT_FINI) != 0) throw std::bad_alloc();
   struct Free {
@@ -182,6 +189,7 @@ std::vector<BatchRow> read_batch_csv(std::istream& in, std::string_view name) {
 
   CsvReader reader;
   reader.path = std::string(name);
+  reader.max_rows = max_rows;
   const auto on_field = [](void* data, std::size_t size, void* self) {
     static_cast<CsvReader*>(self)->on_field(
         std::string_view(static_cast<const char*>(data), data ? size : 0));
@@ -288,64 +296,78 @@ std::optional<std::string> price_problem(std::int64_t dollars, const Options& op
   return std::nullopt;
 }
 
-std::vector<RowError> validate_rows(const std::vector<BatchRow>& rows, const Geography& geography,
-                                    const Options& options) {
+namespace {
+
+// Every problem of one row; adds the prices it expands to to `expanded`.
+void check_row(const BatchRow& r, std::int64_t row, const Geography& geography,
+               const Options& options, std::vector<RowError>& errors, std::int64_t& expanded) {
   static constexpr std::pair<std::string BatchRow::*, const char*> text_fields[] = {
       {&BatchRow::origin, "origin"},    {&BatchRow::destination, "destination"},
       {&BatchRow::day, "day"},          {&BatchRow::date_from, "date_from"},
       {&BatchRow::date_to, "date_to"},  {&BatchRow::price, "price"},
       {&BatchRow::currency, "currency"}};
-  std::vector<RowError> errors;
-  std::int64_t expanded = 0;  // prices the rows become, counted before anything is expanded
-  for (std::size_t i = 0; i < rows.size(); ++i) {
-    const BatchRow& r = rows[i];
-    const auto row = std::int64_t(i) + 1;
-    ++expanded;
-    // Text that is not clean is all that is said of its row: every other check would only
-    // echo it again.
-    bool clean = true;
-    for (const auto& [member, field] : text_fields) {
-      if (auto error = text_error(field, r.*member)) {
-        errors.push_back({row, field, std::move(*error)});
-        clean = false;
-      }
+  ++expanded;
+  // Text that is not clean is all that is said of its row: every other check would only
+  // echo it again.
+  bool clean = true;
+  for (const auto& [member, field] : text_fields) {
+    if (auto error = text_error(field, r.*member)) {
+      errors.push_back({row, field, std::move(*error)});
+      clean = false;
     }
-    if (!clean) continue;
-    check_port(r.origin, "origin", row, geography, errors);
-    check_port(r.destination, "destination", row, geography, errors);
-    if (!r.day.empty()) {
-      if (!r.date_from.empty() || !r.date_to.empty()) {
-        errors.push_back({row, "day", "give either day or date_from and date_to, not both"});
-      } else {
-        check_date(r.day, "day", row, errors);
-      }
-    } else if (r.date_from.empty() && r.date_to.empty()) {
-      errors.push_back({row, "day", "day is missing (or give date_from and date_to)"});
+  }
+  if (!clean) return;
+  check_port(r.origin, "origin", row, geography, errors);
+  check_port(r.destination, "destination", row, geography, errors);
+  if (!r.day.empty()) {
+    if (!r.date_from.empty() || !r.date_to.empty()) {
+      errors.push_back({row, "day", "give either day or date_from and date_to, not both"});
     } else {
-      const auto from = check_date(r.date_from, "date_from", row, errors);
-      const auto to = check_date(r.date_to, "date_to", row, errors);
-      if (from && to && *from > *to) {
-        errors.push_back({row, "date_to",
-                          fmt::format("reversed range: date_to {} is before date_from {}",
-                                      r.date_to, r.date_from)});
-      } else if (from && to && (*to - *from).count() + 1 > options.max_range_days) {
-        errors.push_back({row, "date_to",
-                          fmt::format("range {}..{} is longer than {} days", r.date_from, r.date_to,
-                                      options.max_range_days)});
-      } else if (from && to) {
-        expanded += (*to - *from).count();
-      }
+      check_date(r.day, "day", row, errors);
     }
-    const bool in_base_currency = r.currency.empty() || r.currency == base_currency;
-    if (!in_base_currency && !is_currency_code(r.currency)) {
-      errors.push_back({row, "currency",
-                        fmt::format("currency {} is not an ISO 4217 code (three capital letters)",
-                                    quoted_value(r.currency))});
+  } else if (r.date_from.empty() && r.date_to.empty()) {
+    errors.push_back({row, "day", "day is missing (or give date_from and date_to)"});
+  } else {
+    const auto from = check_date(r.date_from, "date_from", row, errors);
+    const auto to = check_date(r.date_to, "date_to", row, errors);
+    if (from && to && *from > *to) {
+      errors.push_back({row, "date_to",
+                        fmt::format("reversed range: date_to {} is before date_from {}", r.date_to,
+                                    r.date_from)});
+    } else if (from && to && (*to - *from).count() + 1 > options.max_range_days) {
+      errors.push_back({row, "date_to",
+                        fmt::format("range {}..{} is longer than {} days", r.date_from, r.date_to,
+                                    options.max_range_days)});
+    } else if (from && to) {
+      expanded += (*to - *from).count();
     }
-    check_price(r.price, row, options, in_base_currency, errors);
+  }
+  const bool in_base_currency = r.currency.empty() || r.currency == base_currency;
+  if (!in_base_currency && !is_currency_code(r.currency)) {
+    errors.push_back({row, "currency",
+                      fmt::format("currency {} is not an ISO 4217 code (three capital letters)",
+                                  quoted_value(r.currency))});
+  }
+  check_price(r.price, row, options, in_base_currency, errors);
+}
+
+}  // namespace
+
+std::vector<RowError> validate_rows(const std::vector<BatchRow>& rows, const Geography& geography,
+                                    const Options& options, std::vector<bool>& unlisted) {
+  std::vector<RowError> errors;
+  std::vector<RowError> past_the_list;  // a row's errors once the list is full: noted, not kept
+  std::int64_t expanded = 0;  // prices the rows become, counted before anything is expanded
+  unlisted.assign(rows.size(), false);
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const bool listed = errors.size() < max_listed_row_errors;
+    past_the_list.clear();
+    check_row(rows[i], std::int64_t(i) + 1, geography, options, listed ? errors : past_the_list,
+              expanded);
+    if (!past_the_list.empty()) unlisted[i] = true;
   }
   if (expanded > options.max_batch_prices) {
-    errors.push_back({0, "row",
+    errors.push_back({0, "batch",
                       fmt::format("the batch's rows expand to {} prices, more than the maximum of "
                                   "{} (Options::max_batch_prices); split it",
                                   expanded, options.max_batch_prices)});
@@ -421,10 +443,23 @@ ExpandedBatch expand_rows(const std::vector<BatchRow>& rows, const RateTable& ra
 
 void check_currencies(const std::vector<BatchRow>& rows, const RateTable& rates,
                       std::span<const std::string> known, const Options& options,
-                      std::vector<RowError>& errors) {
+                      std::vector<RowError>& listed, std::vector<bool>& unlisted) {
   const std::int64_t most =
       std::min<std::int64_t>(options.max_price, std::numeric_limits<std::int32_t>::max());
+  std::vector<RowError> past_the_list;
   for (std::size_t i = 0; i < rows.size(); ++i) {
+    const bool listing = listed.size() < max_listed_row_errors;
+    past_the_list.clear();
+    std::vector<RowError>& errors = listing ? listed : past_the_list;
+    // Noted however the row's checks end.
+    struct Note {
+      std::vector<RowError>& errors;
+      std::vector<bool>& unlisted;
+      std::size_t row;
+      ~Note() {
+        if (!errors.empty()) unlisted[row] = true;
+      }
+    } note{past_the_list, unlisted, i};
     const BatchRow& r = rows[i];
     const auto row = std::int64_t(i) + 1;
     if (r.currency.empty() || r.currency == base_currency || !is_currency_code(r.currency)) {

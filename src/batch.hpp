@@ -12,9 +12,14 @@
 
 namespace prkl::detail {
 
-/// Every problem of every row; empty when the batch is good.
+/// How many row errors a batch's check lists: past them, bad rows are counted, not described,
+/// so that a batch of nothing but bad rows does not take more memory than its rows.
+inline constexpr std::size_t max_listed_row_errors = 10'000;
+
+/// Every problem of every row, up to max_listed_row_errors; `unlisted` (one per row) marks the
+/// rows with problems past those. Empty when the batch is good.
 std::vector<RowError> validate_rows(const std::vector<BatchRow>& rows, const Geography& geography,
-                                    const Options& options);
+                                    const Options& options, std::vector<bool>& unlisted);
 
 class RateTable;
 
@@ -34,10 +39,11 @@ struct ExpandedBatch {
 ExpandedBatch expand_rows(const std::vector<BatchRow>& rows, const RateTable& rates);
 
 /// For rows in other currencies than USD: the currency is one of `known` (sorted), every day
-/// has a usable rate in `rates`, and the converted price is within the maximum.
+/// has a usable rate in `rates`, and the converted price is within the maximum. Adds to
+/// `listed` up to max_listed_row_errors, and marks rows past them in `unlisted`.
 void check_currencies(const std::vector<BatchRow>& rows, const RateTable& rates,
                       std::span<const std::string> known, const Options& options,
-                      std::vector<RowError>& errors);
+                      std::vector<RowError>& listed, std::vector<bool>& unlisted);
 
 /// Checks a caller's batch id: 1..200 bytes of clean text (see text_error()).
 void check_batch_id(const std::string& id);

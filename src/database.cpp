@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <set>
 #include <thread>
 #include <tuple>
 #include <unordered_map>
@@ -606,14 +607,41 @@ std::vector<RegionNode> Database::region_tree() {
                           [&]() -> std::vector<RegionNode> { return geography(reader()).tree(); });
 }
 
-std::vector<RowError> Database::check_batch(const Batch& batch, detail::RateTable& rates) {
+namespace {
+
+// The bad rows past the listed errors, as one more error that says how many there are.
+void count_unlisted(const std::vector<bool>& unlisted, std::vector<RowError>& errors,
+                    std::int64_t& unlisted_rows) {
+  std::vector<std::int64_t> listed_rows;
+  for (const RowError& e : errors) listed_rows.push_back(e.row);
+  std::sort(listed_rows.begin(), listed_rows.end());
+  unlisted_rows = 0;
+  for (std::size_t i = 0; i < unlisted.size(); ++i) {
+    unlisted_rows += unlisted[i] && !std::binary_search(listed_rows.begin(), listed_rows.end(),
+                                                        std::int64_t(i) + 1);
+  }
+  if (unlisted_rows == 0) return;
+  errors.push_back({0, "batch",
+                    fmt::format("{} more bad row{} {} not listed: the list stops after {} errors",
+                                unlisted_rows, unlisted_rows == 1 ? "" : "s",
+                                unlisted_rows == 1 ? "is" : "are", detail::max_listed_row_errors)});
+}
+
+}  // namespace
+
+std::vector<RowError> Database::check_batch(const Batch& batch, detail::RateTable& rates,
+                                            std::int64_t& unlisted_rows) {
+  unlisted_rows = 0;
   if (!batch.id.empty()) detail::check_batch_id(batch.id);
-  if (batch.rows.empty()) return {{0, "row", "the batch has no rows"}};
+  if (batch.rows.empty()) return {{0, "batch", "the batch has no rows"}};
   // Against the write store, where the batch will be written: a lagging standby would refuse a
   // port just added, or pass one just removed.
-  std::vector<RowError> errors = detail::validate_rows(batch.rows, geography(*store_), options_);
+  std::vector<bool> unlisted;
+  std::vector<RowError> errors =
+      detail::validate_rows(batch.rows, geography(*store_), options_, unlisted);
   // A batch refused as a whole (too many prices) is not converted day by day first.
   if (std::any_of(errors.begin(), errors.end(), [](const RowError& e) { return e.row == 0; })) {
+    count_unlisted(unlisted, errors, unlisted_rows);
     return errors;
   }
   // Prices in other currencies: the rates of every currency named, over the batch's days and
@@ -636,7 +664,10 @@ std::vector<RowError> Database::check_batch(const Batch& batch, detail::RateTabl
       }
     }
   }
-  if (currencies.empty()) return errors;
+  if (currencies.empty()) {
+    count_unlisted(unlisted, errors, unlisted_rows);
+    return errors;
+  }
   std::sort(currencies.begin(), currencies.end());
   currencies.erase(std::unique(currencies.begin(), currencies.end()), currencies.end());
   if (first) {
@@ -646,16 +677,18 @@ std::vector<RowError> Database::check_batch(const Batch& batch, detail::RateTabl
         options_.max_rate_age_days);
   }
   const std::vector<std::string> known = store_->currencies();
-  detail::check_currencies(batch.rows, rates, known, options_, errors);
+  detail::check_currencies(batch.rows, rates, known, options_, errors, unlisted);
   std::stable_sort(errors.begin(), errors.end(),
                    [](const RowError& a, const RowError& b) { return a.row < b.row; });
+  count_unlisted(unlisted, errors, unlisted_rows);
   return errors;
 }
 
 std::vector<RowError> Database::validate(const Batch& batch) {
   return detail::measured(detail::Operation::validate, [&]() -> std::vector<RowError> {
     detail::RateTable rates;
-    return check_batch(batch, rates);
+    std::int64_t unlisted_rows = 0;
+    return check_batch(batch, rates, unlisted_rows);
   });
 }
 
@@ -663,18 +696,25 @@ BatchResult Database::apply(const Batch& batch, const Progress& progress) {
   return detail::measured(detail::Operation::apply, [&]() -> BatchResult {
     const auto started = std::chrono::steady_clock::now();
     detail::RateTable rates;
-    if (auto errors = check_batch(batch, rates); !errors.empty()) {
-      std::int64_t bad_rows = 0;
-      for (std::size_t i = 0; i < errors.size(); ++i) {
-        bad_rows += i == 0 || errors[i].row != errors[i - 1].row;
+    std::int64_t unlisted_rows = 0;
+    if (auto errors = check_batch(batch, rates, unlisted_rows); !errors.empty()) {
+      std::set<std::int64_t> listed_rows;
+      for (const RowError& e : errors) {
+        if (e.row > 0) listed_rows.insert(e.row);
       }
+      const std::int64_t bad_rows = std::int64_t(listed_rows.size()) + unlisted_rows;
       detail::record_batch(detail::BatchOutcome::refused, 0, 0);
       detail::log_batch(batch.id, std::int64_t(batch.rows.size()), 0, bad_rows,
                         std::chrono::steady_clock::now() - started);
-      throw ValidationFailed(fmt::format("batch{} has {} bad row{}; nothing was written",
-                                         batch.id.empty() ? "" : " " + quoted_value(batch.id),
-                                         bad_rows, bad_rows == 1 ? "" : "s"),
-                             std::move(errors));
+      const std::string name =
+          batch.id.empty() ? std::string() : fmt::format(" {}", quoted_value(batch.id));
+      // A batch refused as a whole (no rows, too many prices) says why in its message.
+      std::string message = bad_rows == 0
+                                ? fmt::format("batch{} is refused: {}; nothing was written", name,
+                                              errors.front().message)
+                                : fmt::format("batch{} has {} bad row{}; nothing was written", name,
+                                              bad_rows, bad_rows == 1 ? "" : "s");
+      throw ValidationFailed(std::move(message), std::move(errors));
     }
     detail::ExpandedBatch expanded = detail::expand_rows(batch.rows, rates);
     const std::vector<Price>& prices = expanded.prices;

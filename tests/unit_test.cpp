@@ -381,6 +381,29 @@ TEST_CASE("CSV batches: bad files are refused with a reason") {
   CHECK_THROWS_AS(read_batch_csv("/nonexistent/batch.csv"), InvalidArgument);
 }
 
+TEST_CASE("CSV batches: reading stops at the row limit, whatever follows") {
+  // An endless stream: the reader must stop at the limit, not read (and hold) it all.
+  struct Endless : std::streambuf {
+    std::string row = "CNSHA,NOOSL,2024-01-01,100\n";
+    std::string header = "origin,destination,day,price\n";
+    std::int64_t served = 0;
+    int_type underflow() override {
+      std::string& next = served++ == 0 ? header : row;
+      setg(next.data(), next.data(), next.data() + next.size());
+      return traits_type::to_int_type(next[0]);
+    }
+  } endless;
+  std::istream in(&endless);
+  CHECK_THROWS_WITH(read_batch_csv(in, "endless", 1000),
+                    "endless: more than 1000 rows (line 1002 is one too many); a batch holds at "
+                    "most Options::max_batch_prices prices: split it");
+  CHECK(endless.served < 1000 + 2 * (1 << 16) / 27);  // the rows and one 64 KiB read past them
+  std::string exact = "origin,destination,day,price\n";
+  for (int i = 0; i < 1000; ++i) exact += "CNSHA,NOOSL,2024-01-01,100\n";
+  std::istringstream fits(exact);
+  CHECK(read_batch_csv(fits, "fits", 1000).size() == 1000);
+}
+
 TEST_CASE("store URLs") {
   CHECK_THROWS_WITH(Database::open("mysql://x"), Catch::Contains("unknown scheme"));
   CHECK_THROWS_AS(Database::open("sqlite:"), InvalidArgument);

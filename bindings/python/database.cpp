@@ -87,16 +87,23 @@ BatchRow row_from_sequence(const py::sequence& s, std::size_t index) {
   return row;
 }
 
-// Rows from a CSV path (str or os.PathLike) or an iterable of dicts and tuples.
-std::vector<BatchRow> batch_rows(const py::object& rows) {
+// Rows from a CSV path (str or os.PathLike), read no further than `max_rows`, or an iterable of
+// dicts and tuples.
+std::vector<BatchRow> batch_rows(const py::object& rows, std::int64_t max_rows) {
   static const py::object path_like = py::module_::import("os").attr("PathLike");
   if (py::isinstance<py::str>(rows) || py::isinstance(rows, path_like)) {
     const auto path = py::str(py::module_::import("os").attr("fspath")(rows)).cast<std::string>();
     py::gil_scoped_release release;
-    return read_batch_csv(path);
+    return read_batch_csv(path, max_rows);
   }
   std::vector<BatchRow> out;
   for (const auto& item : rows) {
+    // An iterable may be a generator without end: it is not drawn past the limit.
+    if (std::int64_t(out.size()) == max_rows) {
+      throw InvalidArgument(fmt::format("more than {} rows; a batch holds at most "
+                                        "Options::max_batch_prices prices: split it",
+                                        max_rows));
+    }
     if (py::isinstance<py::dict>(item)) {
       out.push_back(row_from_dict(item.cast<py::dict>(), out.size()));
     } else if (py::isinstance<py::sequence>(item) && !py::isinstance<py::str>(item)) {
@@ -316,7 +323,7 @@ void bind_database(py::module_& m) {
       .def(
           "validate",
           [](Pool& pool, const py::object& rows) {
-            Batch batch{"", batch_rows(rows)};
+            Batch batch{"", batch_rows(rows, pool.database_options().max_batch_prices)};
             py::gil_scoped_release release;
             return pool.borrow()->validate(batch);
           },
@@ -326,7 +333,8 @@ void bind_database(py::module_& m) {
       .def(
           "apply",
           [](Pool& pool, const py::object& rows, const std::optional<std::string>& batch_id) {
-            Batch batch{batch_id.value_or(""), batch_rows(rows)};
+            Batch batch{batch_id.value_or(""),
+                        batch_rows(rows, pool.database_options().max_batch_prices)};
             py::gil_scoped_release release;
             return pool.borrow()->apply(batch);
           },

@@ -131,11 +131,11 @@ prkl::Dataset read_dump_input(const std::string& path, const prkl::Progress& pro
   return finish(*source, [&] { return prkl::read_dump(in, progress, 0); });
 }
 
-std::vector<prkl::BatchRow> read_batch_input(const std::string& path) {
-  if (path != "-" && !is_gzip(path)) return prkl::read_batch_csv(path);
+std::vector<prkl::BatchRow> read_batch_input(const std::string& path, std::int64_t max_rows) {
+  if (path != "-" && !is_gzip(path)) return prkl::read_batch_csv(path, max_rows);
   const auto source = open_zlib(path);
   std::istream in(source.get());
-  return finish(*source, [&] { return prkl::read_batch_csv(in, input_name(path)); });
+  return finish(*source, [&] { return prkl::read_batch_csv(in, input_name(path), max_rows); });
 }
 
 std::vector<prkl::ExchangeRate> read_fx_input(const std::string& path, const std::string& day) {

@@ -14,7 +14,9 @@ std::string input_name(const std::string& path);
 
 prkl::Dataset read_dump_input(const std::string& path, const prkl::Progress& progress);
 
-std::vector<prkl::BatchRow> read_batch_input(const std::string& path);
+// Reads no more than `max_rows` rows (the store's Options::max_batch_prices): past them, the
+// batch is refused whatever the input's size.
+std::vector<prkl::BatchRow> read_batch_input(const std::string& path, std::int64_t max_rows);
 // A file or a directory of YYYY-MM-DD.json files, or "-" with the rates of `day` (YYYY-MM-DD;
 // only for "-", where no file name gives it).
 std::vector<prkl::ExchangeRate> read_fx_input(const std::string& path, const std::string& day);

@@ -132,6 +132,10 @@ std::string region_table(const std::vector<prkl::RegionNode>& roots) {
 void print_row_errors(const std::vector<prkl::RowError>& errors,
                       const std::vector<prkl::BatchRow>* rows) {
   for (const auto& e : errors) {
+    if (e.row == 0) {  // the batch as a whole
+      fmt::print(stderr, "  the {}: {}\n", rows ? "batch" : "dump", e.message);
+      continue;
+    }
     const auto line = rows && e.row >= 1 && std::size_t(e.row) <= rows->size()
                           ? (*rows)[std::size_t(e.row - 1)].source_line
                           : 0;
@@ -348,7 +352,7 @@ int report_bad_rows(const std::string& path, std::string_view what,
 
 int run_batch_validate(const Common& c, const BatchOptions& o, std::string& out) {
   auto db = prkl::Database::open(c.db_url);
-  const prkl::Batch batch{o.id, read_batch_input(o.path)};
+  const prkl::Batch batch{o.id, read_batch_input(o.path, db.options().max_batch_prices)};
   const auto errors = db.validate(batch);
   if (!errors.empty()) {
     std::set<std::int64_t> bad_rows;
@@ -367,7 +371,7 @@ int run_batch_apply(const Common& c, const BatchOptions& o, std::string& out,
   // A batch needs the ports of a store that exists; a new one has none, so the batch could only
   // fail there, and would leave an empty store behind.
   auto db = prkl::Database::open(c.db_url);
-  const prkl::Batch batch{o.id, read_batch_input(o.path)};
+  const prkl::Batch batch{o.id, read_batch_input(o.path, db.options().max_batch_prices)};
   prkl::BatchResult result;
   try {
     result = db.apply(batch, terminal_progress("applying " + input_name(o.path)));

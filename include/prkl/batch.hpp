@@ -63,6 +63,10 @@ struct BatchResult {
   std::vector<ExchangeRate> rates_used;
 };
 
+/// Options::max_batch_prices unless a caller sets it: each row is at least one price, so it also
+/// bounds the rows a reader holds (about 250 bytes each) before it refuses a larger batch.
+inline constexpr std::int64_t default_max_batch_prices = 1'000'000;
+
 /// The BatchRow field a CSV column or a key names: `origin` (or `orig_code`, `origin_code`),
 /// `destination` (or `dest_code`, `destination_code`), `day`, `date_from`, `date_to`, `price`,
 /// `currency`.
@@ -72,9 +76,13 @@ PRKL_EXPORT std::string BatchRow::*batch_field(std::string_view name);
 /// Reads a CSV batch. The header row names the columns, in any order: `origin`, `destination`
 /// (or `orig_code`/`origin_code`, `dest_code`/`destination_code`), `price`, and either `day` or
 /// `date_from` and `date_to`; optionally `currency`. Unknown columns are an error (a typo must not
-/// drop data). Throws InvalidArgument for a missing file, a bad header or malformed CSV quoting.
-PRKL_EXPORT std::vector<BatchRow> read_batch_csv(const std::filesystem::path& path);
+/// drop data). Throws InvalidArgument for a missing file, a bad header, malformed CSV quoting, or
+/// more than `max_rows` rows: reading stops there, so memory is bounded whatever the input's size
+/// (pass Options::max_batch_prices of the Database that will take the batch).
+PRKL_EXPORT std::vector<BatchRow> read_batch_csv(const std::filesystem::path& path,
+                                                 std::int64_t max_rows = default_max_batch_prices);
 /// The same from a stream; `name` stands for the file in messages.
-PRKL_EXPORT std::vector<BatchRow> read_batch_csv(std::istream& in, std::string_view name = "batch");
+PRKL_EXPORT std::vector<BatchRow> read_batch_csv(std::istream& in, std::string_view name = "batch",
+                                                 std::int64_t max_rows = default_max_batch_prices);
 
 }  // namespace prkl

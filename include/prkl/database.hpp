@@ -37,8 +37,9 @@ struct Options {
   /// never more than a store's 32-bit price column holds, whatever this says.
   std::int64_t max_price = 1'000'000;
   /// Most prices one batch may write once its date ranges are expanded; a bigger batch is
-  /// refused before anything is expanded or written.
-  std::int64_t max_batch_prices = 10'000'000;
+  /// refused before anything is expanded or written, and a CSV reader given this limit stops
+  /// reading at it. A batch costs about 330 bytes of memory per price while it is applied.
+  std::int64_t max_batch_prices = default_max_batch_prices;
   /// How many days before a price's (or an answer's) day an exchange rate may be, when that
   /// day has none of its own; older is no rate at all.
   std::int64_t max_rate_age_days = 7;
@@ -223,7 +224,10 @@ class Database {
   /// The shared lane-day copy, brought up to `now` or later (from `from`), locked for reading.
   std::shared_lock<std::shared_mutex> current_lane_days(const StoreVersion& now, Store& from);
   /// Checks a batch's rows, currencies included; the rates it will convert at go to `rates`.
-  std::vector<RowError> check_batch(const Batch& batch, detail::RateTable& rates);
+  /// At most detail::max_listed_row_errors are listed; `unlisted_rows` counts the bad rows past
+  /// them.
+  std::vector<RowError> check_batch(const Batch& batch, detail::RateTable& rates,
+                                    std::int64_t& unlisted_rows);
 
   std::unique_ptr<Store> store_;
   std::unique_ptr<Store> read_store_;

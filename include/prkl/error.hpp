@@ -50,7 +50,8 @@ class PRKL_EXPORT BatchConflict : public InvalidArgument {
 struct RowError {
   /// 1-based row of the batch, or the line of the dump file.
   std::int64_t row = 0;
-  /// The field at fault ("origin", "price", ...), or "row" when no single field is.
+  /// The field at fault ("origin", "price", ...), "row" when no single field is, or "batch"
+  /// (with row 0) when the batch as a whole is at fault.
   std::string field;
   /// What was wrong, naming the bad value.
   std::string message;

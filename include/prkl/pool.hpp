@@ -64,6 +64,8 @@ class Pool {
   const std::string& url() const noexcept { return url_; }
   /// The read URL, as given; empty when the Databases read from url().
   const std::string& read_url() const noexcept { return options_.read_url; }
+  /// What every Database of the pool is opened with.
+  const Options& database_options() const noexcept { return options_.options; }
 
  private:
   struct Idle {

@@ -186,3 +186,40 @@ def test_fx_import_of_a_huge_file_is_refused_in_bounded_memory(tmp_path):
     assert lines[0] == f"prkl: '{huge}': longer than 4194304 bytes; a day's exchange rates need far less"
     assert int(lines[-1]) < 100_000  # KiB of peak RSS
     assert not store.exists()
+
+
+def peak_kib(command, **kwargs):
+    """Runs `command` under /usr/bin/time; its exit status, stderr lines and peak RSS in KiB."""
+    result = subprocess.run(["/usr/bin/time", "-f", "%M", *map(str, command)],
+                            capture_output=True, timeout=600, **kwargs)
+    lines = [line for line in result.stderr.decode().splitlines()
+             if not line.startswith("Command exited with non-zero status")]
+    return result.returncode, lines[:-1], int(lines[-1])
+
+
+@pytest.mark.parametrize("command", ["validate", "apply"])
+def test_a_gzip_of_millions_of_rows_stops_at_the_limit_in_bounded_memory(db, tmp_path, command):
+    import gzip
+    bomb = tmp_path / "bomb.csv.gz"
+    row = b"CNSGH,NLRTM,2016-02-01,900\n"
+    with gzip.open(bomb, "wb", compresslevel=9) as f:
+        f.write(b"origin,destination,day,price\n")
+        for _ in range(30):
+            f.write(row * 100_000)  # 3M rows, 3x the default limit, in a few hundred KB
+    assert bomb.stat().st_size < 1_000_000
+    before = count(db)
+    status, errors, kib = peak_kib([PRKL, "--db", db, "batch", command, bomb])
+    assert status == 2
+    assert errors == [f"prkl: {bomb}: more than 1000000 rows (line 1000002 is one too many); a "
+                      "batch holds at most Options::max_batch_prices prices: split it"]
+    assert kib < 300 * 1024
+    assert count(db) == before
+
+
+def test_a_batch_refused_as_a_whole_says_so_without_a_row_0(db, tmp_path):
+    empty = tmp_path / "empty.csv"
+    empty.write_text("origin,destination,day,price\n")
+    out = prkl("--db", db, "batch", "apply", empty, check=2)
+    assert out.stderr.decode() == (f"prkl: {empty}: batch is refused: the batch has no rows; "
+                                   "nothing was written\n"
+                                   "  the batch: the batch has no rows\n")

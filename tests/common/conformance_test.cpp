@@ -542,6 +542,26 @@ TEST_CASE("a batch with several bad rows reports every one and writes nothing",
         before);
 }
 
+TEST_CASE("a batch of nothing but bad rows lists the first errors and counts the rest",
+          "[conformance][batch]") {
+  Database db = Database::open(test::new_store_url(), OpenMode::create);
+  db.load(small_world());
+  Batch bad{"all-bad", {}};
+  for (int i = 0; i < 12'000; ++i) {
+    bad.rows.push_back(BatchRow::single("CNSHA", "NOOSL", day("2024-01-01"), -1));
+  }
+  bad.rows.push_back(BatchRow::single("XXXXX", "NOOSL", day("2024-01-01"), 5));
+  const std::vector<RowError> errors = db.validate(bad);
+  REQUIRE(errors.size() == 10'001);
+  CHECK(errors[9'999] == RowError{10'000, "price", "price -1 is not positive"});
+  CHECK(
+      errors.back() ==
+      RowError{0, "batch", "2001 more bad rows are not listed: the list stops after 10000 errors"});
+  CHECK_THROWS_WITH(db.apply(bad), "batch 'all-bad' has 12001 bad rows; nothing was written");
+  CHECK_THROWS_WITH(db.apply(Batch{"empty", {}}),
+                    "batch 'empty' is refused: the batch has no rows; nothing was written");
+}
+
 TEST_CASE("a batch whose ranges expand past max_batch_prices is refused before any is written",
           "[conformance][batch]") {
   Options options;
@@ -556,7 +576,7 @@ TEST_CASE("a batch whose ranges expand past max_batch_prices is refused before a
   const Batch too_big{"too-big",
                       {range("2024-05-01", "2024-06-30"), range("2024-07-01", "2024-08-09")}};
   const std::vector<RowError> expected{
-      {0, "row",
+      {0, "batch",
        "the batch's rows expand to 101 prices, more than the maximum of 100 "
        "(Options::max_batch_prices); split it"}};
   CHECK(db.validate(too_big) == expected);

@@ -98,3 +98,12 @@ def test_connect_timeout_bounds_a_server_that_never_answers():
             prkl.connect(f"postgresql://127.0.0.1:{port}/x?connect_timeout=1", connect_timeout=0)
     with pytest.raises(prkl.InvalidArgument, match="connect_timeout of -1"):
         prkl.connect("sqlite::memory:", connect_timeout=-1)
+
+
+def test_rows_from_an_endless_generator_stop_at_the_limit(tmp_path):
+    import itertools
+    db = prkl.connect(f"sqlite:{tmp_path / 'g.db'}", create=True)
+    endless = ({"origin": "CNSGH", "destination": "NLRTM", "day": "2016-01-01", "price": 1}
+               for _ in itertools.count())
+    with pytest.raises(prkl.InvalidArgument, match="more than 1000000 rows"):
+        db.validate(endless)
