@@ -185,4 +185,22 @@ std::string quoted_value(std::string_view value) {
   return out + "'";
 }
 
+std::string printable_message(std::string_view message) {
+  std::string out;
+  out.reserve(message.size());
+  std::size_t i = 0;
+  while (i < message.size()) {
+    const detail::Sequence s = detail::next_sequence(message.substr(i));
+    const std::size_t length = s.length == 0 ? 1 : s.length;
+    // Line breaks stay: a server's message may have a DETAIL line.
+    if (s.length == 0 || (detail::is_control(s.code_point) && message[i] != '\n')) {
+      detail::append_escaped(out, message.substr(i, length));
+    } else {
+      out.append(message.substr(i, length));
+    }
+    i += length;
+  }
+  return out;
+}
+
 }  // namespace prkl

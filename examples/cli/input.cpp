@@ -17,23 +17,26 @@
 namespace prkl_cli {
 namespace {
 
-// Reads through zlib, which inflates gzip data and passes anything else through unchanged, so
-// one reader serves standard input whatever it holds. A read error (a truncated or corrupt gzip
+// Reads a file descriptor, inflating it when it starts with gzip's magic bytes and passing it
+// through unchanged otherwise, so one reader serves standard input whatever it holds. Members
+// of a gzip file follow each other (as `cat a.gz b.gz` makes them); anything else after the
+// last one is an error, not ignored as gzread() would. A read error (a truncated or corrupt
 // stream, an I/O error) is kept and reported by finish(): a std::istream swallows exceptions
 // thrown while it fills its buffer and would show the reader a clean end of file instead.
 class ZlibInput : public std::streambuf {
  public:
-  ZlibInput(int fd, std::string name) : name_(std::move(name)) {
-    file_ = gzdopen(fd, "rb");
-    if (file_ == nullptr) {
-      ::close(fd);
+  ZlibInput(int fd, std::string name) : fd_(fd), name_(std::move(name)) {
+    if (inflateInit2(&stream_, 16 + MAX_WBITS) != Z_OK) {
+      ::close(fd_);
       throw prkl::InvalidArgument(fmt::format("cannot read {}", prkl::quoted_value(name_)));
     }
-    gzbuffer(file_, 1 << 17);
   }
   ZlibInput(const ZlibInput&) = delete;
   ZlibInput& operator=(const ZlibInput&) = delete;
-  ~ZlibInput() override { gzclose(file_); }
+  ~ZlibInput() override {
+    inflateEnd(&stream_);
+    ::close(fd_);
+  }
 
   // Throws what went wrong while reading, if anything did.
   void finish() const {
@@ -46,36 +49,102 @@ class ZlibInput : public std::streambuf {
   int_type underflow() override {
     if (gptr() < egptr()) return traits_type::to_int_type(*gptr());
     if (!error_.empty()) return traits_type::eof();
-    const int got = gzread(file_, buffer_.data(), unsigned(buffer_.size()));
-    if (got < 0) {
-      int code = Z_OK;
-      const char* message = gzerror(file_, &code);
-      error_ = code == Z_ERRNO ? std::strerror(errno) : without_path(message);
-      return traits_type::eof();
-    }
-    if (got == 0) {
-      // zlib reports a gzip stream cut short at its end as the end of the data, with an error.
-      int code = Z_OK;
-      const char* message = gzerror(file_, &code);
-      if (code != Z_OK) error_ = without_path(message);
-      return traits_type::eof();
-    }
-    setg(buffer_.data(), buffer_.data(), buffer_.data() + got);
+    if (!started_ && !fill()) return traits_type::eof();  // the first bytes tell gzip or not
+    const std::size_t got = gzip_ ? inflate_some() : read_some();
+    if (got == 0) return traits_type::eof();
+    setg(out_.data(), out_.data(), out_.data() + got);
     return traits_type::to_int_type(*gptr());
   }
 
  private:
-  // zlib's messages start with the name it knows the file by, "<fd:3>: ", which means nothing to
-  // the user; the message names the file as the user did.
-  static std::string without_path(std::string_view message) {
-    const auto colon = message.find(": ");
-    return std::string(colon == std::string_view::npos ? message : message.substr(colon + 2));
+  // Fills in_ if it is empty; false at the end of the file (or on an error, kept).
+  bool fill() {
+    if (stream_.avail_in > 0) return true;
+    ssize_t got = 0;
+    do {
+      got = ::read(fd_, in_.data(), in_.size());
+    } while (got < 0 && errno == EINTR);
+    if (got < 0) error_ = std::strerror(errno);
+    if (got <= 0) return false;
+    if (!started_) {
+      started_ = true;
+      gzip_ = got >= 2 && static_cast<unsigned char>(in_[0]) == 0x1f &&
+              static_cast<unsigned char>(in_[1]) == 0x8b;
+    }
+    stream_.next_in = reinterpret_cast<Bytef*>(in_.data());
+    stream_.avail_in = unsigned(got);
+    consumed_ += std::uint64_t(got);
+    return true;
   }
 
-  gzFile file_ = nullptr;
+  std::size_t read_some() {
+    if (!fill()) return 0;
+    const std::size_t got = stream_.avail_in;
+    std::memcpy(out_.data(), stream_.next_in, got);
+    stream_.avail_in = 0;
+    return got;
+  }
+
+  std::size_t inflate_some() {
+    stream_.next_out = reinterpret_cast<Bytef*>(out_.data());
+    stream_.avail_out = unsigned(out_.size());
+    while (stream_.avail_out == out_.size()) {
+      if (!fill()) {
+        if (error_.empty() && in_member_) error_ = "unexpected end of file";
+        return out_.size() - stream_.avail_out;
+      }
+      if (!in_member_) {
+        // Between members: another one, or the end. A lone byte could be a magic's first half.
+        if (stream_.avail_in < 2 && !more_input()) {
+          error_ = trailing();
+          return 0;
+        }
+        if (stream_.next_in[0] != 0x1f || stream_.next_in[1] != 0x8b) {
+          error_ = trailing();
+          return 0;
+        }
+        inflateReset(&stream_);
+        in_member_ = true;
+      }
+      const int status = inflate(&stream_, Z_NO_FLUSH);
+      if (status == Z_STREAM_END) {
+        in_member_ = false;
+      } else if (status != Z_OK && status != Z_BUF_ERROR) {
+        error_ = stream_.msg ? stream_.msg : "corrupt gzip data";
+        return 0;
+      }
+    }
+    return out_.size() - stream_.avail_out;
+  }
+
+  // Moves a lone leftover byte to the front and reads more after it; false when none came.
+  bool more_input() {
+    const unsigned char first = stream_.next_in[0];
+    ssize_t got = 0;
+    do {
+      got = ::read(fd_, in_.data() + 1, in_.size() - 1);
+    } while (got < 0 && errno == EINTR);
+    if (got <= 0) return false;
+    in_[0] = char(first);
+    stream_.next_in = reinterpret_cast<Bytef*>(in_.data());
+    stream_.avail_in = unsigned(got) + 1;
+    consumed_ += std::uint64_t(got);
+    return true;
+  }
+
+  std::string trailing() const {
+    return fmt::format("data that is not gzip follows the compressed data, at byte {}",
+                       consumed_ - stream_.avail_in + 1);
+  }
+
+  int fd_;
   std::string name_;
   std::string error_;
-  std::array<char, 1 << 16> buffer_{};
+  z_stream stream_{};
+  bool started_ = false, gzip_ = false, in_member_ = false;
+  std::uint64_t consumed_ = 0;  // bytes read from fd_
+  std::array<char, 1 << 16> in_{};
+  std::array<char, 1 << 16> out_{};
 };
 
 // A file that starts with gzip's magic bytes. A file that cannot be opened is left to the

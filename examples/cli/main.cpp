@@ -188,6 +188,25 @@ struct RatesOptions {
   }
 };
 
+// CLI11 2.1 reads a number too large for a 64-bit option as the largest one: the text is checked
+// first, so that 99999999999999999999 is refused rather than taken as 9223372036854775807.
+template <typename T>
+CLI::Validator exact_integer() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        T value{};
+        const auto [stop, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+        if (error == std::errc::result_out_of_range) {
+          return fmt::format("{} is out of range", prkl::quoted_value(text));
+        }
+        if (error != std::errc{} || stop != text.data() + text.size()) {
+          return fmt::format("{} is not a whole number", prkl::quoted_value(text));
+        }
+        return {};
+      },
+      "", "exact integer");
+}
+
 struct PortsOptions {
   std::string code, region, search;
   std::int64_t limit = 100, offset = 0;
@@ -416,6 +435,7 @@ void add_format(CLI::App* command, Common& common, std::string_view description)
 
 void add_rates_options(CLI::App* command, RatesOptions& o, Common& common) {
   command->add_option("--min-count", o.min_count, "Fewest prices for a day to get an average")
+      ->check(exact_integer<std::int64_t>())
       ->capture_default_str();
   command->add_option("--scale", o.scale, "Fraction digits of the average and percentiles")
       ->capture_default_str();
@@ -536,8 +556,11 @@ int main(int argc, char** argv) {
   ports->add_option("--code", ports_options.code, "One port by code");
   ports->add_option("--region", ports_options.region, "Ports of a region, at any depth");
   ports->add_option("--search", ports_options.search, "Case-insensitive text in code or name");
-  ports->add_option("--limit", ports_options.limit, "Most ports to list")->capture_default_str();
+  ports->add_option("--limit", ports_options.limit, "Most ports to list")
+      ->check(exact_integer<std::int64_t>())
+      ->capture_default_str();
   ports->add_option("--offset", ports_options.offset, "Ports to skip before listing")
+      ->check(exact_integer<std::int64_t>())
       ->capture_default_str();
   add_format(ports, common, listing_formats);
 
@@ -563,15 +586,22 @@ int main(int argc, char** argv) {
   auto* generate = app.add_subcommand("generate", "Make deterministic sample data");
   GenerateOptions gen;
   generate->add_option("--seed", gen.generator.seed, "Seed: the same seed gives the same data")
+      ->check(exact_integer<std::uint64_t>())
       ->capture_default_str();
-  generate->add_option("--ports", gen.generator.ports, "Number of ports")->capture_default_str();
+  generate->add_option("--ports", gen.generator.ports, "Number of ports")
+      ->check(exact_integer<std::int64_t>())
+      ->capture_default_str();
   generate->add_option("--lanes", gen.generator.lanes, "Number of origin-destination pairs")
+      ->check(exact_integer<std::int64_t>())
       ->capture_default_str();
-  generate->add_option("--days", gen.generator.days, "Number of days")->capture_default_str();
+  generate->add_option("--days", gen.generator.days, "Number of days")
+      ->check(exact_integer<std::int64_t>())
+      ->capture_default_str();
   generate->add_option("--first-day", gen.first_day, "First day, YYYY-MM-DD")
       ->capture_default_str();
   generate
       ->add_option("--prices-per-day", gen.generator.prices_per_day, "Mean prices per lane and day")
+      ->check(exact_integer<std::int64_t>())
       ->capture_default_str();
   generate->add_option("--dump", gen.dump, "Write a plain-SQL dump here instead of into the store");
   generate->add_flag("--replace", gen.replace, "Replace the data the store already holds");
@@ -583,8 +613,11 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    const int code = app.exit(e);
-    return code == 0 ? 0 : exit_bad_input;
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+    // CLI11 repeats the words it was given as they are: escaped here, as prkl's own messages.
+    fmt::print(stderr, "prkl: {}\nRun with --help for more information.\n",
+               prkl::printable_message(e.what()));
+    return exit_bad_input;
   }
 
   try {

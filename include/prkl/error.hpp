@@ -21,10 +21,17 @@ namespace prkl {
 /// valid UTF-8 whatever the value holds.
 PRKL_EXPORT std::string quoted_value(std::string_view value);
 
-/// Root of every error prkl throws.
+/// `message` with bytes that are not UTF-8 and control characters other than line breaks
+/// escaped as quoted_value() escapes them: what every prkl error's what() holds, whatever text
+/// (a file's content, a server's answer, a path) went into it.
+PRKL_EXPORT std::string printable_message(std::string_view message);
+
+/// Root of every error prkl throws. Its message is always valid UTF-8 without control
+/// characters other than line breaks (see printable_message()).
 class PRKL_EXPORT Error : public std::runtime_error {
  public:
-  using std::runtime_error::runtime_error;
+  explicit Error(const std::string& what);
+  explicit Error(const char* what);
 };
 
 /// A value given by the caller is malformed or out of range (a bad date, a reversed range, an

@@ -18,8 +18,8 @@ BATCH = "origin,destination,day,price\nCNSGH,NLRTM,2016-02-01,900\n"
 
 
 def prkl(*args, check=None, stdin=None):
-    result = subprocess.run([PRKL, *map(str, args)], capture_output=True, input=stdin,
-                            timeout=300)
+    args = [a if isinstance(a, bytes) else str(a) for a in args]
+    result = subprocess.run([PRKL, *args], capture_output=True, input=stdin, timeout=300)
     if check is not None:
         assert result.returncode == check, (result.stdout, result.stderr)
     return result
@@ -223,3 +223,34 @@ def test_a_batch_refused_as_a_whole_says_so_without_a_row_0(db, tmp_path):
     assert out.stderr.decode() == (f"prkl: {empty}: batch is refused: the batch has no rows; "
                                    "nothing was written\n"
                                    "  the batch: the batch has no rows\n")
+
+
+def test_data_after_the_gzip_stream_is_refused_naming_the_byte(db, tmp_path):
+    import gzip
+    packed = gzip.compress(BATCH.encode())
+    for tail in (b"garbage\n", b"\x1f"):
+        bad = tmp_path / "tail.csv.gz"
+        bad.write_bytes(packed + tail)
+        out = prkl("--db", db, "batch", "validate", bad, check=2)
+        assert out.stderr.decode() == (f"prkl: {bad}: data that is not gzip follows the "
+                                       f"compressed data, at byte {len(packed) + 1}\n")
+    # Members one after another are one stream, as gzip itself reads them.
+    two = tmp_path / "two.csv.gz"
+    two.write_bytes(gzip.compress(BATCH.encode()) + gzip.compress(b"CNSGH,NLRTM,2016-02-02,9\n"))
+    assert "2 rows, all valid" in prkl("--db", db, "batch", "validate", two, check=0).stdout.decode()
+
+
+def test_integers_too_large_for_their_option_are_refused(db):
+    out = prkl("--db", db, "rates", "--from", "2016-01-01", "--to", "2016-01-01", "--origin",
+               "CNSGH", "--destination", "NLRTM", "--min-count", "99999999999999999999", check=2)
+    assert "--min-count: '99999999999999999999' is out of range" in out.stderr.decode()
+    out = prkl("--db", db, "ports", "--limit", "1e3", check=2)
+    assert "--limit: '1e3' is not a whole number" in out.stderr.decode()
+
+
+def test_words_the_parser_repeats_are_escaped(db):
+    out = prkl("--db", db, "ports", b"\xff\x1b", check=2)
+    assert out.stderr.decode("utf-8") == ("prkl: The following argument was not expected: \\xff\\x1b\n"
+                                          "Run with --help for more information.\n")
+    out = prkl("--db", db, "import-dump", b"/tmp/\xff", check=2)
+    assert out.stderr.decode("utf-8") == "prkl: cannot read dump file '/tmp/\\xff'\n"
