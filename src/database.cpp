@@ -297,6 +297,21 @@ void check_rates_question(const MatrixQuery& query, const Options& options) {
   }
 }
 
+// True when every lane of `later` is one of `keys`: nothing the question covers appeared since
+// `keys` were taken.
+bool covers(std::span<const LaneKey> keys,
+            const std::vector<detail::LaneDays::LaneInRange>& later) {
+  std::vector<std::pair<std::string_view, std::string_view>> known;
+  known.reserve(keys.size());
+  for (const LaneKey& key : keys) known.emplace_back(key.origin, key.destination);
+  std::sort(known.begin(), known.end());
+  return std::all_of(later.begin(), later.end(), [&](const auto& lane) {
+    return std::binary_search(
+        known.begin(), known.end(),
+        std::pair<std::string_view, std::string_view>(lane.origin, lane.destination));
+  });
+}
+
 // Routes each price read from the store to every cell of the matrix its lane belongs to.
 class PriceRouter final : public PriceReceiver {
  public:
@@ -373,7 +388,7 @@ std::shared_lock<std::shared_mutex> Database::current_lane_days(const StoreVersi
     const auto& have = lane_days_->lane_days.version();
     hit = have && refreshed && have->epoch == refreshed->epoch && have->data >= refreshed->data;
     if (!hit && attempt == 5) {
-      throw StorageError(
+      throw Busy(
           "the in-memory copy was taken back to another state five times in a row by reads "
           "from other servers; nothing was answered (ask again)");
     }
@@ -448,29 +463,30 @@ std::vector<LaneRates> Database::rates_matrix(const MatrixQuery& query) {
       // range, read from one snapshot. If that snapshot is newer than the copy, a lane may have
       // appeared since; the copy catches up and the read is done again.
       PriceRouter router(origins, destinations, query.date_from);
+      // The lanes with days in the range, from the copy brought up to `version` or later.
+      const auto lanes_at = [&](const StoreVersion& version, Store& source, StoreVersion& copied) {
+        const std::shared_lock read = current_lane_days(version, source);
+        const detail::LaneDays& lane_days = lane_days_->lane_days;
+        copied = *lane_days.version();
+        std::vector<std::int32_t> all_origins, all_destinations;
+        for (const auto& codes : origins) {
+          for (const std::int32_t id : ids_of(lane_days, codes)) all_origins.push_back(id);
+        }
+        for (const auto& codes : destinations) {
+          for (const std::int32_t id : ids_of(lane_days, codes)) all_destinations.push_back(id);
+        }
+        for (auto* ids : {&all_origins, &all_destinations}) {
+          std::sort(ids->begin(), ids->end());
+          ids->erase(std::unique(ids->begin(), ids->end()), ids->end());
+        }
+        return lane_days.lanes_between(all_origins, all_destinations, query.date_from,
+                                       query.date_to);
+      };
       StoreVersion version = now;
       Store* source = &from;
       for (int attempt = 1;; ++attempt) {
-        std::vector<detail::LaneDays::LaneInRange> lanes;
         StoreVersion copied;
-        {
-          const std::shared_lock read = current_lane_days(version, *source);
-          const detail::LaneDays& lane_days = lane_days_->lane_days;
-          copied = *lane_days.version();
-          std::vector<std::int32_t> all_origins, all_destinations;
-          for (const auto& codes : origins) {
-            for (const std::int32_t id : ids_of(lane_days, codes)) all_origins.push_back(id);
-          }
-          for (const auto& codes : destinations) {
-            for (const std::int32_t id : ids_of(lane_days, codes)) all_destinations.push_back(id);
-          }
-          for (auto* ids : {&all_origins, &all_destinations}) {
-            std::sort(ids->begin(), ids->end());
-            ids->erase(std::unique(ids->begin(), ids->end()), ids->end());
-          }
-          lanes = lane_days.lanes_between(all_origins, all_destinations, query.date_from,
-                                          query.date_to);
-        }
+        const std::vector<detail::LaneDays::LaneInRange> lanes = lanes_at(version, *source, copied);
         std::vector<LaneKey> keys;
         keys.reserve(lanes.size());
         for (const auto& lane : lanes) keys.push_back({lane.origin, lane.destination});
@@ -489,15 +505,23 @@ std::vector<LaneRates> Database::rates_matrix(const MatrixQuery& query) {
         }
         version = source->read_prices(keys, query.date_from, query.date_to, router);
         if (version.epoch == copied.epoch && version.data == copied.data) break;
+        if (version.epoch == copied.epoch && version.data > copied.data) {
+          // Writers moved on between the copy and the prices' snapshot. The prices read are
+          // those of every lane read, at one state; the answer is that state's if no lane of
+          // the question gained days in the range meanwhile, which the copy, brought up to the
+          // snapshot, tells. Writers to other lanes, or to lanes already there, cost one look.
+          StoreVersion later;
+          if (covers(keys, lanes_at(version, *source, later))) break;
+        }
         if (version.epoch == copied.epoch && version.data < copied.data) {
           // A standby behind the shared copy, which a read from the primary brought further:
           // the primary's snapshot is at least as new as the copy.
           source = store_.get();
         }
         if (attempt == 5) {
-          throw StorageError(
-              "the prices changed under five reads in a row; the percentiles were not answered "
-              "(ask again)");
+          throw Busy(
+              "the prices changed under five reads in a row, each time with lanes this question "
+              "covers; the percentiles were not answered (ask again)");
         }
       }
       for (std::size_t i = 0; i < origins.size(); ++i) {

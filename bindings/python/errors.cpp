@@ -29,6 +29,7 @@ PyObject* validation_error_type;
 PyObject* storage_error_type;
 PyObject* connection_lost_type;
 PyObject* in_doubt_type;
+PyObject* busy_type;
 
 // Raises `type` with the message, and the backend's code as `.code`.
 void raise_storage_error(PyObject* type, const StorageError& e) {
@@ -82,6 +83,10 @@ void bind_errors(py::module_& m) {
       m, "InDoubt", base(storage_error_type),
       "The connection was lost while a write was committing: it may or may not have landed. "
       "Apply a batch again with the same batch_id.");
+  busy_type = new_exception(
+      m, "Busy", base(storage_error_type),
+      "The data changed under a read every time it tried (writers adding lanes it covers): "
+      "nothing was answered. Asking again after a moment is safe.");
   // Set on the class too, so a StorageError raised from Python code has one.
   py::handle(storage_error_type).attr("code") = "";
 
@@ -106,6 +111,8 @@ void bind_errors(py::module_& m) {
       raise_storage_error(connection_lost_type, e);
     } catch (const InDoubt& e) {
       raise_storage_error(in_doubt_type, e);
+    } catch (const Busy& e) {
+      raise_storage_error(busy_type, e);
     } catch (const StorageError& e) {
       raise_storage_error(storage_error_type, e);
     } catch (const Error& e) {

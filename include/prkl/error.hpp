@@ -94,6 +94,10 @@ class PRKL_EXPORT StorageError : public Error {
     /// or may not have landed. Apply a batch again with the same id (the ledger makes it a
     /// no-op if it landed); other writes (rates, dump imports) are safe to repeat as they are.
     in_doubt,
+    /// The data changed under a read again and again (writers adding lanes the question
+    /// covers, faster than it could be read at one state): nothing was answered, nothing was
+    /// written. Asking again is safe, after a moment.
+    busy,
   };
 
   /// `code` is the backend's own code for the failure (see code()); empty when it gave none.
@@ -128,6 +132,14 @@ class PRKL_EXPORT InDoubt : public StorageError {
  public:
   explicit InDoubt(const std::string& what, std::string code = {})
       : StorageError(Kind::in_doubt, what, std::move(code)) {}
+};
+
+/// StorageError::Kind::busy: a read found the data changing under it every time it tried;
+/// nothing was answered. Ask again after a moment (a web app answers 503 with Retry-After).
+class PRKL_EXPORT Busy : public StorageError {
+ public:
+  explicit Busy(const std::string& what, std::string code = {})
+      : StorageError(Kind::busy, what, std::move(code)) {}
 };
 
 }  // namespace prkl

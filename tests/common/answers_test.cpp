@@ -532,3 +532,55 @@ TEST_CASE("a lane written between the copy's refresh and the price read is not m
   CHECK(days[0].max == 900);
   CHECK(days[0].percentiles == std::vector<Percentile>{{50, Decimal{200, 0}}});
 }
+
+TEST_CASE(
+    "percentiles under steady writes: a newer snapshot of the same lanes answers, new lanes "
+    "every time are Busy",
+    "[conformance][answers]") {
+  const std::string url = test::new_store_url();
+  {
+    Database setup = Database::open(url, OpenMode::create);
+    Dataset d;
+    d.regions = {{"world", "World", std::nullopt}};
+    d.ports = {
+        {"CNSHA", "Shanghai", "world"}, {"CNNGB", "Ningbo", "world"}, {"NOOSL", "Oslo", "world"}};
+    for (int i = 0; i < 5; ++i) d.ports.push_back({fmt::format("XX{:03}", i), "New", "world"});
+    d.prices = {{"CNSHA", "NOOSL", day("2024-03-01"), 100},
+                {"CNSHA", "NOOSL", day("2024-03-01"), 200}};
+    setup.load(d);
+  }
+  const RatesQuery question{
+      day("2024-03-01"), day("2024-03-01"), "world", "NOOSL", 1, 0, Bucket::day, {50}};
+  {
+    // A writer adds to a lane the question already reads, between every listing and read.
+    auto store = std::make_unique<test::HookedStore>(open_store(url, OpenMode::existing));
+    int written = 0;
+    store->before_each_read_prices = [&] {
+      test::run_sql(url, fmt::format("INSERT INTO prices (orig_code, dest_code, day, price) "
+                                     "VALUES ('CNSHA', 'NOOSL', '2024-03-01', {})",
+                                     300 + written++));
+    };
+    test::HookedStore& watched = *store;
+    Database db(std::move(store));
+    const auto days = db.rates(question);
+    CHECK(watched.reads == 1);  // the snapshot is newer, its lanes the same: its answer stands
+    REQUIRE(days.size() == 1);
+    CHECK(days[0].count == 3);
+    CHECK(days[0].max == 300);
+    CHECK(days[0].percentiles == std::vector<Percentile>{{50, Decimal{200, 0}}});
+  }
+  {
+    // A writer opens a new lane of the question between every listing and read.
+    auto store = std::make_unique<test::HookedStore>(open_store(url, OpenMode::existing));
+    int opened = 0;
+    store->before_each_read_prices = [&] {
+      test::run_sql(url, fmt::format("INSERT INTO prices (orig_code, dest_code, day, price) "
+                                     "VALUES ('XX{:03}', 'NOOSL', '2024-03-01', 7)",
+                                     opened++));
+    };
+    test::HookedStore& watched = *store;
+    Database db(std::move(store));
+    CHECK_THROWS_AS(db.rates(question), Busy);
+    CHECK(watched.reads == 5);
+  }
+}

@@ -20,6 +20,8 @@ class HookedStore final : public Store {
 
   /// Run once, before the first read_prices / load reaches the inner store.
   std::function<void()> before_read_prices;
+  /// Run before every read_prices, after before_read_prices.
+  std::function<void()> before_each_read_prices;
   std::function<void()> before_load;
   /// When set, stand in for the inner store's replication state (a SQLite "standby").
   std::function<std::uint64_t()> log_position_is;
@@ -50,6 +52,7 @@ class HookedStore final : public Store {
   StoreVersion read_prices(std::span<const LaneKey> lanes, Date from, Date to,
                            PriceReceiver& receiver) override {
     if (reads++ == 0 && before_read_prices) before_read_prices();
+    if (before_each_read_prices) before_each_read_prices();
     return called("read_prices")->read_prices(lanes, from, to, receiver);
   }
   std::vector<ExchangeRate> exchange_rates(std::span<const std::string> currencies, Date from,

@@ -11,6 +11,7 @@ price batches, and port lookup, over SQLite or PostgreSQL.
 from ._prkl import (  # noqa: F401
     BatchConflict,
     BatchResult,
+    Busy,
     ConnectionLost,
     Database,
     Error,
@@ -50,7 +51,7 @@ Database.rates_columns = _rates_columns
 Database.rates_frame = _rates_frame
 
 __all__ = [
-    "BatchConflict", "BatchResult", "ConnectionLost", "Database", "Error", "InDoubt",
+    "BatchConflict", "BatchResult", "Busy", "ConnectionLost", "Database", "Error", "InDoubt",
     "InvalidArgument", "NotFound", "Port", "RateDay", "RegionNode", "RowError", "SCHEMA_VERSION",
     "StorageError",
     "ValidationError", "connect", "metrics_text", "rates_columns", "rates_frame", "redact_url",

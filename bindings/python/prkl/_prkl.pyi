@@ -43,6 +43,10 @@ class InDoubt(StorageError):
     """The connection was lost while a write was committing: it may or may not have landed.
     Apply a batch again with the same batch_id."""
 
+class Busy(StorageError):
+    """The data changed under a read every time it tried (writers adding lanes it covers):
+    nothing was answered. Asking again after a moment is safe."""
+
 class RateDay:
     """Price statistics of one calendar day, or of one week or month (day is its start)."""
     @property
