@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <istream>
 #include <limits>
 #include <prkl/pool.hpp>
 #include <prkl/prkl.hpp>
@@ -87,10 +88,25 @@ BatchRow row_from_sequence(const py::sequence& s, std::size_t index) {
   return row;
 }
 
-// Rows from a CSV path (str or os.PathLike), read no further than `max_rows`, or an iterable of
-// dicts and tuples.
+// The bytes of a Python bytes object as a stream, without a copy (bytes are immutable, and the
+// caller holds the object).
+struct BytesBuffer : std::streambuf {
+  BytesBuffer(char* data, std::size_t size) { setg(data, data, data + size); }
+};
+
+// Rows from a CSV path (str or os.PathLike) or CSV text (bytes, named "CSV" in messages), read
+// no further than `max_rows` by prkl's one CSV reader, or an iterable of dicts and tuples.
 std::vector<BatchRow> batch_rows(const py::object& rows, std::int64_t max_rows) {
   static const py::object path_like = py::module_::import("os").attr("PathLike");
+  if (py::isinstance<py::bytes>(rows)) {
+    char* data = nullptr;
+    Py_ssize_t size = 0;
+    if (PyBytes_AsStringAndSize(rows.ptr(), &data, &size) != 0) throw py::error_already_set();
+    py::gil_scoped_release release;
+    BytesBuffer buffer(data, std::size_t(size));
+    std::istream in(&buffer);
+    return read_batch_csv(in, "CSV", max_rows);
+  }
   if (py::isinstance<py::str>(rows) || py::isinstance(rows, path_like)) {
     const auto path = py::str(py::module_::import("os").attr("fspath")(rows)).cast<std::string>();
     py::gil_scoped_release release;
@@ -329,7 +345,7 @@ void bind_database(py::module_& m) {
           },
           py::arg("rows"),
           "Every problem of every row, as RowError objects (empty when the batch is good). "
-          "rows: a CSV path, or dicts/tuples. Writes nothing.")
+          "rows: a CSV path, CSV text as bytes, or dicts/tuples. Writes nothing.")
       .def(
           "apply",
           [](Pool& pool, const py::object& rows, const std::optional<std::string>& batch_id) {

@@ -14,7 +14,13 @@ Every error is JSON, {"error": "..."}, never Bottle's HTML page: 400 for a bad p
 an unknown port, region or route, 405, 503 with Retry-After when the store cannot be reached, and
 500 for any other failure. The store (PRKL_DB; reads from PRKL_READ_DB when set, a standby of it:
 see docs/operations.md) is opened on first use in each worker process, so `gunicorn --preload`
-never shares a connection across a fork.
+never shares a connection across a fork; a relative SQLite path is resolved against the directory
+the server was started from ($PWD, which `gunicorn --chdir` leaves alone), and a store that cannot
+be opened is 503 saying why.
+
+Tokens as in the Flask example (prkl.auth, from the environment): every route but GET/HEAD/OPTIONS
+needs a write token, none configured means none is accepted; reads are public unless
+PRKL_AUTH_READS is true; /health and /ready are always public.
 """
 
 import functools
@@ -27,6 +33,7 @@ import bottle
 import simplejson
 
 import prkl
+from prkl import auth, web
 from prkl.prometheus import WebMetrics
 
 app = bottle.Bottle()
@@ -38,8 +45,8 @@ def get_db():
     """This process's prkl database: thread-safe, but opened after any fork."""
     with _connection_lock:
         if _connection["db"] is None or _connection["pid"] != os.getpid():
-            _connection["db"] = prkl.connect(os.environ.get("PRKL_DB", "sqlite:prkl.db"),
-                                             read_url=os.environ.get("PRKL_READ_DB") or None)
+            _connection["db"] = web.connect(os.environ.get("PRKL_DB", "sqlite:prkl.db"),
+                                            os.environ.get("PRKL_READ_DB") or None)
             _connection["pid"] = os.getpid()
         return _connection["db"]
 
@@ -73,6 +80,30 @@ def prkl_errors(route):
             return fail(503, f"the rate store is unavailable: {e}")
         except prkl.StorageError as e:
             return fail(500, f"the rate store failed: {e}")
+        except (web.BadInput, web.TooLarge, web.StoreUnavailable) as e:
+            return fail(e.status, str(e))
+    return wrapper
+
+
+# The token settings, read once at import: a setting that cannot be used stops the app here.
+_tokens = auth.Tokens.from_config(os.environ)
+# Always public: probes carry no data.
+PUBLIC = {"/health", "/ready"}
+
+
+def authorize(route):
+    """Installed on every route, outermost of prkl's: no token, no write (and no read, with
+    PRKL_AUTH_READS); refusals are counted like any other answer."""
+    @functools.wraps(route)
+    def wrapper(*args, **kwargs):
+        if bottle.request.route.rule not in PUBLIC:
+            refused = _tokens.check(bottle.request.get_header("Authorization"),
+                                    write=bottle.request.method not in auth.READ_METHODS)
+            if refused is not None:
+                for name, value in refused.headers.items():
+                    bottle.response.set_header(name, value)
+                return fail(refused.status, refused.message)
+        return route(*args, **kwargs)
     return wrapper
 
 
@@ -101,6 +132,7 @@ def count_requests(route):
 # Bottle applies the plugin installed last innermost: the counting sees prkl's errors as the
 # statuses they become.
 app.install(count_requests)
+app.install(authorize)
 app.install(prkl_errors)
 
 
@@ -162,7 +194,11 @@ def health():
 def ready():
     """Readiness: the store answers with a schema this prkl serves, and a standby is at most
     PRKL_MAX_REPLAY_LAG seconds (30) behind; 503 with the reason."""
-    state = get_db().readiness(float(os.environ.get("PRKL_MAX_REPLAY_LAG", 30)))
+    try:
+        state = get_db().readiness(float(os.environ.get("PRKL_MAX_REPLAY_LAG", 30)))
+    except (web.StoreUnavailable, prkl.Error) as e:
+        # A store that cannot even be opened is not ready either: never a 404 or a 500 here.
+        return answer(503, {"error": str(e)})
     ready, reason = state.pop("ready"), state.pop("reason")
     if not ready:
         return answer(503, {"error": reason, **state})

@@ -12,7 +12,13 @@ In another Flask app, mount the routes under any prefix and configure them throu
 create_app() reads every PRKL_* environment variable into app.config (PRKL_DB, the store's URL;
 PRKL_READ_DB, a standby of it that answers the reads, see docs/operations.md; PRKL_URL_PREFIX; PRKL_MAX_CONTENT_LENGTH, the largest upload in bytes, 64 MiB by default). The
 store is opened on first use in each worker process, so `gunicorn --preload` never shares a
-connection across a fork.
+connection across a fork. A relative SQLite path is resolved against the directory the server
+was started from ($PWD, which `gunicorn --chdir` leaves alone), not the one it runs in.
+
+Writes need `Authorization: Bearer <token>` with a write token, and with no token configured
+every write is refused; reads are public unless PRKL_AUTH_READS is true (prkl.auth: the token
+settings, and `python3 -m prkl.auth new-token`). /health, /ready and /openapi.json are always
+public; /metrics is a read.
 
 GET  /rates?date_from=&date_to=&origin=&destination=     ratestask: [{"day", "average_price"}, ...]
 GET  /rates?date_from=&date_to=&orig_code=&dest_code=    operations-task: {"rates": [{"count", "day", "price"}]}
@@ -29,13 +35,14 @@ GET  /openapi.json   the OpenAPI 3 description of all of the above
 GET  /metrics        Prometheus: requests by route, method and status, and prkl's own metrics
 
 Bad input is 400 with {"error": "..."} naming the parameter and value; an unknown port or region
-is 404; a batch with bad rows is 422 with every row error; an upload over the size limit is 413. A store that cannot be reached is 503
+is 404; a batch with bad rows is 422 with every row error; an upload over the size limit is 413
+(a chunked one too, counted as it comes); no token or a wrong one is 401, a read-only token on a
+write 403. A store that cannot be opened or reached is 503
 with Retry-After (nothing was written); so is a write whose connection was lost while it
 committed, with the "batch_id" to send it again with (it lands once). Any other failure of the
 store is 500, and so is any other failure: every error is JSON, never an HTML page.
 """
 
-import csv
 import hashlib
 import io
 import json
@@ -46,13 +53,14 @@ import time
 import urllib.request
 import uuid
 
-from flask import Blueprint, Flask, abort, current_app, g, jsonify, request, url_for
+from flask import Blueprint, Flask, current_app, g, jsonify, request, url_for
 from werkzeug.exceptions import HTTPException
 
 import simplejson
 from flask.json.provider import DefaultJSONProvider
 
 import prkl
+from prkl import auth, web
 from prkl.prometheus import WebMetrics
 
 from openapi import openapi_document
@@ -60,6 +68,9 @@ from openapi import openapi_document
 
 class BadRequest(Exception):
     status = 400
+
+
+StoreUnavailable = web.StoreUnavailable
 
 
 # Seconds a client is told to wait before asking again after a lost connection.
@@ -129,7 +140,7 @@ class _Connection:
     def get(self, url, read_url=None):
         with self.lock:
             if self.db is None or self.pid != os.getpid():
-                self.db = prkl.connect(url, read_url=read_url or None)
+                self.db = web.connect(url, read_url)
                 self.pid = os.getpid()
             return self.db
 
@@ -163,8 +174,19 @@ def error(status, message, **extra):
 
 
 @rates.errorhandler(BadRequest)
+@rates.errorhandler(web.BadInput)
 def bad_request(e):
     return error(400, str(e))
+
+
+@rates.errorhandler(web.TooLarge)
+def too_large(e):
+    return error(413, str(e))
+
+
+@rates.errorhandler(StoreUnavailable)
+def store_unavailable(e):
+    return error(503, str(e))
 
 
 @rates.errorhandler(prkl.InvalidArgument)
@@ -270,11 +292,15 @@ def apply_status(result):
     return jsonify(body), 201, headers
 
 
+def idempotency_key():
+    return web.header_text(request.headers.get("Idempotency-Key"), "Idempotency-Key")
+
+
 @rates.post("/prices")
 def upload_price():
     db = get_db()
-    data = request.get_json(silent=True) if request.is_json else request.form
-    if data is None or not hasattr(data, "get"):
+    data = web.loads(request.get_data()) if request.is_json else request.form
+    if not isinstance(data, dict) and not hasattr(data, "getlist"):
         raise BadRequest("expected a JSON object or a form")
     row = {"origin": required(data, "origin_code"),
            "destination": required(data, "destination_code"),
@@ -282,7 +308,7 @@ def upload_price():
            "price": str(required(data, "price"))}
     if data.get("currency"):
         row["currency"] = str(data.get("currency"))
-    batch_id = g.batch_id = request.headers.get("Idempotency-Key") or f"price-{uuid.uuid4()}"
+    batch_id = g.batch_id = idempotency_key() or f"price-{uuid.uuid4()}"
     errors = db.validate([row])
     unknown = [e for e in errors if e.message.startswith("unknown port")]
     if unknown:
@@ -292,13 +318,57 @@ def upload_price():
     return apply_status(db.apply([row], batch_id=batch_id))
 
 
+# Settings prkl.auth reads from app.config.
+TOKEN_SETTINGS = ("PRKL_WRITE_TOKEN_HASHES", "PRKL_READ_TOKEN_HASHES", "PRKL_TOKEN_FILE",
+                  "PRKL_AUTH_READS")
+# Always public: probes and the API's description carry no data.
+PUBLIC = {"prkl_rates.health", "prkl_rates.ready", "prkl_rates.openapi"}
+
+
+def tokens(app=None):
+    """The app's prkl.auth.Tokens, made from its config (again if the config changed)."""
+    app = app or current_app
+    key = tuple(repr(app.config.get(name)) for name in TOKEN_SETTINGS)
+    cached = app.extensions.get("prkl_tokens")
+    if cached is None or cached[0] != key:
+        cached = app.extensions["prkl_tokens"] = (key, auth.Tokens.from_config(app.config))
+    return cached[1]
+
+
 @rates.before_request
-def refuse_large_uploads():
-    # Werkzeug 2.2 (Debian 12) enforces MAX_CONTENT_LENGTH only when it parses a form; a body
-    # declared larger is refused here before anything reads it.
-    limit = current_app.config.get("MAX_CONTENT_LENGTH")
-    if limit is not None and (request.content_length or 0) > limit:
-        abort(413)
+def authorize():
+    """First of all: no token, no write (and no read, with PRKL_AUTH_READS)."""
+    if request.endpoint in PUBLIC:
+        return None
+    refused = tokens().check(request.headers.get("Authorization"),
+                             write=request.method not in auth.READ_METHODS)
+    if refused is None:
+        return None
+    body, status = error(refused.status, refused.message)
+    return body, status, {**refused.headers, "Cache-Control": "no-store"}
+
+
+@rates.before_request
+def bounded_body():
+    """The body of a write, read here and no further than MAX_CONTENT_LENGTH, whether it came
+    with a Content-Length or chunked (Werkzeug 2.2 checks neither before get_data() and
+    get_json() read it whole); what the route reads afterwards is this copy."""
+    if request.method in auth.READ_METHODS:
+        return None
+    environ = request.environ
+    length = environ.get("CONTENT_LENGTH") or None
+    if length is not None and not length.isdigit():
+        raise BadRequest(f"header Content-Length: {web.quoted(length)} is not a number")
+    length = int(length) if length is not None else None
+    if length is None and not environ.get("wsgi.input_terminated"):
+        body = b""  # a server that cannot tell where a body without a length ends: none
+    else:
+        body = web.read_body(environ["wsgi.input"], length,
+                             current_app.config.get("MAX_CONTENT_LENGTH"))
+    environ["wsgi.input"] = io.BytesIO(body)
+    environ["CONTENT_LENGTH"] = str(len(body))
+    environ.pop("HTTP_TRANSFER_ENCODING", None)
+    return None
 
 
 # Answers that follow from the store's data alone: tagged with the data version, so a client or
@@ -354,47 +424,29 @@ def tag_response(response):
     return response
 
 
-def upload_body():
-    """The request body, read no further than MAX_CONTENT_LENGTH even when it came chunked,
-    without a length to check beforehand."""
-    limit = current_app.config.get("MAX_CONTENT_LENGTH")
-    if limit is None:
-        return request.get_data()
-    body = request.stream.read(limit + 1)
-    if len(body) > limit:
-        abort(413)
-    return body
-
-
 @rates.post("/batches")
 def upload_batch():
-    raw = upload_body()
+    raw = request.get_data()  # bounded_body() has read it, up to MAX_CONTENT_LENGTH
     if request.is_json:
-        try:
-            body = json.loads(raw)
-        except ValueError:
-            body = None
+        body = web.loads(raw)
         if not isinstance(body, dict) or not isinstance(body.get("rows"), list):
             raise BadRequest('expected {"batch_id": "...", "rows": [...]}')
-        batch_id = body.get("batch_id") or request.headers.get("Idempotency-Key")
+        batch_id = body.get("batch_id")
+        if batch_id is not None:
+            batch_id = web.text_value(batch_id, "batch_id")
+        batch_id = batch_id or idempotency_key()
         rows = body["rows"]
         if not all(isinstance(r, (dict, list)) for r in rows):
             raise BadRequest("every row must be an object or an array")
     else:
-        batch_id = request.args.get("batch_id") or request.headers.get("Idempotency-Key")
-        try:
-            text = raw.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise BadRequest("the CSV body is not UTF-8") from None
-        reader = csv.DictReader(io.StringIO(text, newline=""))
-        try:
-            rows = [{k: v for k, v in r.items() if k is not None} for r in reader]
-        except csv.Error as e:
-            raise BadRequest(f"malformed CSV: {e}") from None
+        # The CSV goes to prkl's own reader, the one the prkl tool reads files with: one rule
+        # for a row with a field too many, a broken quote, an unknown column.
+        batch_id = web.query_text(request.query_string, "batch_id") or idempotency_key()
+        rows = raw
     if not batch_id:
         raise BadRequest("missing parameter 'batch_id' (or an Idempotency-Key header)")
-    g.batch_id = str(batch_id)
-    return apply_status(get_db().apply(rows, batch_id=str(batch_id)))
+    g.batch_id = batch_id
+    return apply_status(get_db().apply(rows, batch_id=batch_id))
 
 
 @rates.get("/ports")
@@ -426,7 +478,11 @@ def health():
 def ready():
     """Readiness: the store answers, its schema is one this prkl serves from, and a standby is
     not too far behind (PRKL_MAX_REPLAY_LAG seconds, 30 by default); 503 with the reason."""
-    state = get_db().readiness(float(current_app.config.get("PRKL_MAX_REPLAY_LAG", 30)))
+    try:
+        state = get_db().readiness(float(current_app.config.get("PRKL_MAX_REPLAY_LAG", 30)))
+    except (StoreUnavailable, prkl.Error) as e:
+        # A store that cannot even be opened is not ready either: never a 404 or a 500 here.
+        return exact_json({"error": str(e)}, 503)
     ready, reason = state.pop("ready"), state.pop("reason")
     if not ready:
         return exact_json({"error": reason, **state}, 503)
@@ -480,9 +536,13 @@ def openapi():
 
 def config_from_environment(app):
     """Every PRKL_* environment variable into app.config; values that read as JSON (numbers,
-    true/false) become those, as Flask's from_prefixed_env() does."""
+    true/false) become those, as Flask's from_prefixed_env() does, except the token settings,
+    which stay text."""
     for name, text in os.environ.items():
         if name.startswith("PRKL_"):
+            if name in TOKEN_SETTINGS[:3]:
+                app.config[name] = text
+                continue
             try:
                 app.config[name] = json.loads(text)
             except ValueError:
@@ -500,6 +560,7 @@ def create_app(db_url=None):
     app.config["MAX_CONTENT_LENGTH"] = app.config.get("PRKL_MAX_CONTENT_LENGTH",
                                                       DEFAULT_MAX_CONTENT_LENGTH)
     app.register_blueprint(rates, url_prefix=app.config.get("PRKL_URL_PREFIX") or None)
+    tokens(app)  # a token setting that cannot be used stops the app here, not at a request
 
     # Routing fails before any blueprint is chosen, so these two belong to the app.
     @app.errorhandler(404)

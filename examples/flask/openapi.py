@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: MIT
 """The OpenAPI 3 description of the Flask example's routes, built with apispec (Debian's
-python3-apispec) and served at GET /openapi.json."""
+python3-apispec) and served at GET /openapi.json. CTest "openapi: redocly lint" holds it to
+@redocly/cli's recommended rules (tests/openapi/)."""
 
 from apispec import APISpec
 
@@ -18,12 +19,20 @@ ANSWER_OPTIONS = [
     _query("percentiles", "comma-separated percents, 1..99 (adds p25, p50, ... keys)"),
     _query("currency", "ISO 4217 code; each day converted at its own exchange rate (default USD)"),
 ]
-ERRORS = {
-    "400": {"$ref": "#/components/responses/BadRequest"},
-    "404": {"$ref": "#/components/responses/NotFound"},
-    "500": {"$ref": "#/components/responses/StoreFailed"},
-    "503": {"$ref": "#/components/responses/Unavailable"},
-}
+# Each status an operation can answer, by the component response that describes it.
+RESPONSES = {"400": "BadRequest", "401": "Unauthorized", "403": "Forbidden", "404": "NotFound",
+             "413": "TooLarge", "422": "BadRows", "500": "StoreFailed", "503": "Unavailable"}
+
+
+def _errors(*statuses):
+    return {status: {"$ref": f"#/components/responses/{RESPONSES[status]}"} for status in statuses}
+
+
+# Who may call: reads are public unless PRKL_AUTH_READS is set ({} is "no credential"), writes
+# need a write token, the probes and this document are public.
+READ = [{}, {"bearer": []}]
+WRITE = [{"bearer": []}]
+PUBLIC = []
 
 
 def _json(schema_name, description):
@@ -36,7 +45,15 @@ def openapi_document(version, base_url="/"):
     spec = APISpec(title="prkl freight rates", version=version, openapi_version="3.0.3",
                    servers=[{"url": base_url}],
                    info={"description": "The ratestask and operations-task rates APIs served by "
-                                        "prkl, with ports, regions and batch uploads."})
+                                        "prkl, with ports, regions and batch uploads. Writes "
+                                        "need a bearer token with write access; reads need one "
+                                        "only when the server sets PRKL_AUTH_READS.",
+                         "license": {"name": "MIT", "url": "https://opensource.org/licenses/MIT"}})
+    spec.components.security_scheme("bearer", {
+        "type": "http", "scheme": "bearer",
+        "description": "A token made with `python3 -m prkl.auth new-token`; the server keeps only "
+                       "its SHA-256 (PRKL_WRITE_TOKEN_HASHES, PRKL_READ_TOKEN_HASHES or "
+                       "PRKL_TOKEN_FILE). A read token may only read."})
     nullable_number = {"type": "number", "nullable": True}
     spec.components.schema("Error", {
         "type": "object", "required": ["error"],
@@ -75,10 +92,20 @@ def openapi_document(version, base_url="/"):
                        "children": {"type": "array", "items": {"$ref": "#/components/schemas/RegionNode"}}}})
     for name, description in [("BadRequest", "a malformed or missing parameter, named"),
                               ("NotFound", "an unknown port, region or route"),
+                              ("Forbidden", "the token may only read"),
+                              ("TooLarge", "the body is over the size limit (counted as it "
+                                           "comes when chunked)"),
+                              ("BadRows", "bad rows, every one listed; nothing written"),
                               ("StoreFailed", "the store failed"),
                               ("Unavailable", "the store cannot be reached now: ask again after "
                                               "Retry-After seconds")]:
         spec.components.response(name, _json("Error", description))
+    spec.components.response("Unauthorized", {
+        **_json("Error", "no bearer token, or one this server does not know"),
+        "headers": {"WWW-Authenticate": {
+            "description": 'Bearer realm="prkl", with error="invalid_token" when a token was '
+                           "sent and is not known",
+            "schema": {"type": "string"}}}})
 
     rates_params = [
         _query("date_from", "first day, YYYY-MM-DD", True, DATE),
@@ -90,6 +117,7 @@ def openapi_document(version, base_url="/"):
         _query("scale", "operations-task: round price to this many decimal places (default: unrounded, as a float)", schema=INTEGER),
     ] + ANSWER_OPTIONS
     spec.path(path="/rates", operations={"get": {
+        "operationId": "getRates", "security": READ,
         "summary": "Price statistics for every day of a range between two locations",
         "parameters": rates_params,
         "responses": {"200": {"description": "ratestask (origin, destination): an array of days; "
@@ -97,17 +125,18 @@ def openapi_document(version, base_url="/"):
                               "content": {"application/json": {"schema": {"oneOf": [
                                   {"type": "array", "items": {"$ref": "#/components/schemas/RatestaskDay"}},
                                   {"$ref": "#/components/schemas/OperationsTaskRates"}]}}}},
-                      **ERRORS}}})
+                      **_errors("400", "401", "404", "500", "503")}}})
     spec.path(path="/rates/matrix", operations={"get": {
+        "operationId": "getRatesMatrix", "security": READ,
         "summary": "Every origin with every destination, up to 100 pairs",
         "parameters": [_query("date_from", "first day", True, DATE),
                        _query("date_to", "last day", True, DATE),
                        _query("origins", "comma-separated ports or regions", True),
                        _query("destinations", "comma-separated ports or regions", True)] + ANSWER_OPTIONS,
-        "responses": {"200": _json("Matrix", "one entry per pair, origins outer"), **ERRORS}}})
-    upload_errors = {**ERRORS, "413": _json("Error", "the body is over the size limit"),
-                     "422": _json("Error", "bad rows, every one listed; nothing written")}
+        "responses": {"200": _json("Matrix", "one entry per pair, origins outer"),
+                      **_errors("400", "401", "404", "500", "503")}}})
     spec.path(path="/prices", operations={"post": {
+        "operationId": "postPrice", "security": WRITE,
         "summary": "One price for every day of a range",
         "parameters": [{"name": "Idempotency-Key", "in": "header", "schema": {"type": "string"}}],
         "requestBody": {"required": True, "content": {ctype: {"schema": {
@@ -119,8 +148,9 @@ def openapi_document(version, base_url="/"):
                            "currency": {"type": "string"}}}}
             for ctype in ("application/json", "application/x-www-form-urlencoded")}},
         "responses": {"201": _json("BatchResult", "written (or replayed: Idempotent-Replayed)"),
-                      **upload_errors}}})
+                      **_errors("400", "401", "403", "404", "413", "422", "500", "503")}}})
     spec.path(path="/batches", operations={"post": {
+        "operationId": "postBatch", "security": WRITE,
         "summary": "A batch of rows, written all or nothing, once per batch id",
         "parameters": [_query("batch_id", "the batch id (or an Idempotency-Key header)"),
                        {"name": "Idempotency-Key", "in": "header", "schema": {"type": "string"}}],
@@ -130,8 +160,9 @@ def openapi_document(version, base_url="/"):
                 "batch_id": {"type": "string"},
                 "rows": {"type": "array", "items": {"type": "object"}}}}}}},
         "responses": {"201": _json("BatchResult", "written (or replayed: Idempotent-Replayed)"),
-                      **upload_errors}}})
+                      **_errors("400", "401", "403", "413", "422", "500", "503")}}})
     spec.path(path="/ports", operations={"get": {
+        "operationId": "getPorts", "security": READ,
         "summary": "Ports by case-insensitive search, within a region at any depth",
         "parameters": [_query("search", "text in the code or name"),
                        _query("region", "a region slug"),
@@ -140,19 +171,23 @@ def openapi_document(version, base_url="/"):
         "responses": {"200": {"description": "ports by code", "content": {"application/json": {
             "schema": {"type": "object", "properties": {
                 "ports": {"type": "array", "items": {"$ref": "#/components/schemas/Port"}}}}}}},
-            **ERRORS}}})
+            **_errors("400", "401", "404", "500", "503")}}})
     spec.path(path="/ports/{code}", operations={"get": {
+        "operationId": "getPort", "security": READ,
         "summary": "One port",
         "parameters": [{"name": "code", "in": "path", "required": True,
                         "schema": {"type": "string"}}],
-        "responses": {"200": _json("Port", "the port"), **ERRORS}}})
+        "responses": {"200": _json("Port", "the port"),
+                      **_errors("400", "401", "404", "500", "503")}}})
     spec.path(path="/regions", operations={"get": {
+        "operationId": "getRegions", "security": READ,
         "summary": "The region forest",
         "responses": {"200": {"description": "roots and children by slug", "content": {
             "application/json": {"schema": {"type": "object", "properties": {
                 "regions": {"type": "array", "items": {"$ref": "#/components/schemas/RegionNode"}}}}}}},
-            **ERRORS}}})
+            **_errors("401", "500", "503")}}})
     spec.path(path="/health", operations={"get": {
+        "operationId": "getHealth", "security": PUBLIC,
         "summary": "Liveness: the process answers",
         "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {
             "type": "object", "properties": {"status": {"type": "string"},
@@ -163,16 +198,19 @@ def openapi_document(version, base_url="/"):
         "standby": {"type": "boolean"},
         "replay_lag_seconds": {"type": "number", "nullable": True}}}
     spec.path(path="/ready", operations={"get": {
+        "operationId": "getReady", "security": PUBLIC,
         "summary": "Readiness: the store answers with a schema this prkl serves",
         "responses": {"200": {"description": "ready", "content": {
             "application/json": {"schema": readiness}}},
                       "503": {"description": "not ready, and why", "content": {
                           "application/json": {"schema": readiness}}}}}})
     spec.path(path="/metrics", operations={"get": {
+        "operationId": "getMetrics", "security": READ,
         "summary": "Prometheus metrics: requests by route, method and status, and prkl's own",
         "responses": {"200": {"description": "Prometheus text format 0.0.4", "content": {
-            "text/plain": {"schema": {"type": "string"}}}}}}})
+            "text/plain": {"schema": {"type": "string"}}}}, **_errors("401")}}})
     spec.path(path="/openapi.json", operations={"get": {
+        "operationId": "getOpenAPI", "security": PUBLIC,
         "summary": "This document",
         "responses": {"200": {"description": "OpenAPI 3.0",
                               "content": {"application/json": {"schema": {"type": "object"}}}}}}})

@@ -19,17 +19,29 @@ from pathlib import Path
 import pytest
 
 import prkl
+from prkl.auth import token_hash
 from conftest import PSQL_ENV, XENETA, HeldCommits, cut_off, other_client, postgres_url, psql
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
+# The tests' tokens (made up here, so not secret): the apps are configured with their hashes.
+WRITE_TOKEN = "prkl_tests-write-0123456789abcdefghijklmnopqrstuvwxyz"
+READ_TOKEN = "prkl_tests-read-0123456789abcdefghijklmnopqrstuvwxyz"
+TOKEN_ENV = {"PRKL_WRITE_TOKEN_HASHES": token_hash(WRITE_TOKEN),
+             "PRKL_READ_TOKEN_HASHES": token_hash(READ_TOKEN)}
+WRITE_AUTH = {"Authorization": f"Bearer {WRITE_TOKEN}"}
+
 
 class Server:
-    def __init__(self, app_dir, target, db_url, extra_args=(), env=None):
+    """An example app under gunicorn, configured with the tests' token hashes (tokens=False: with
+    none), whose calls send the write token unless told otherwise (token=None: no header)."""
+
+    def __init__(self, app_dir, target, db_url, extra_args=(), env=None, tokens=True,
+                 output=subprocess.PIPE):
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
-        env = dict(os.environ, PRKL_DB=db_url, **(env or {}),
+        env = dict(os.environ, PRKL_DB=db_url, **(TOKEN_ENV if tokens else {}), **(env or {}),
                    PYTHONPATH=os.pathsep.join([os.environ["PYTHONPATH"], str(app_dir)]))
         self.process = subprocess.Popen(
             # A worker that gunicorn 20.1 signals to stop while it is still booting (before it
@@ -37,7 +49,7 @@ class Server:
             # graceful timeout ends; 5 s keeps a test's stop() well inside its wait.
             [sys.executable, "-m", "gunicorn", "--threads", "4", "--chdir", str(app_dir),
              "-b", f"127.0.0.1:{self.port}", "--graceful-timeout", "5", *extra_args, target],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            env=env, stdout=output, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 30
         while True:
             try:
@@ -45,12 +57,14 @@ class Server:
                     break
             except OSError:
                 if self.process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(self.process.stdout.read().decode())
+                    raise RuntimeError(self.process.stdout.read().decode()
+                                       if self.process.stdout else "gunicorn did not start")
                 time.sleep(0.1)
 
-    def call(self, method, path, body=None, headers=None):
+    def call(self, method, path, body=None, headers=None, token=WRITE_TOKEN):
+        headers = {**({"Authorization": f"Bearer {token}"} if token else {}), **(headers or {})}
         request = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", data=body,
-                                         method=method, headers=headers or {})
+                                         method=method, headers=headers)
         try:
             with urllib.request.urlopen(request, timeout=60) as response:
                 return response.status, dict(response.headers), json.loads(response.read())
@@ -60,9 +74,9 @@ class Server:
     def get(self, path, **params):
         return self.call("GET", f"{path}?{urllib.parse.urlencode(params)}" if params else path)
 
-    def post_json(self, path, payload, headers=None):
+    def post_json(self, path, payload, headers=None, token=WRITE_TOKEN):
         return self.call("POST", path, json.dumps(payload).encode(),
-                         {"Content-Type": "application/json", **(headers or {})})
+                         {"Content-Type": "application/json", **(headers or {})}, token=token)
 
     def stop(self):
         self.process.terminate()
@@ -421,13 +435,15 @@ def test_flask_configuration_from_environment(real_url, monkeypatch):
     monkeypatch.setenv("PRKL_DB", real_url)
     monkeypatch.setenv("PRKL_URL_PREFIX", "/v1")
     monkeypatch.setenv("PRKL_MAX_CONTENT_LENGTH", "1000")
+    monkeypatch.setenv("PRKL_WRITE_TOKEN_HASHES", TOKEN_ENV["PRKL_WRITE_TOKEN_HASHES"])
     app = example_module("flask").create_app()
     assert app.config["PRKL_DB"] == real_url and app.config["MAX_CONTENT_LENGTH"] == 1000
     client = app.test_client()
     assert client.get("/v1/ports/CNSGH").json["name"] == "Shanghai"
     # An upload over the limit is refused before it is read, as JSON.
     body = b"origin,destination,date_from,date_to,price\n" + b"CNSGH,NLRTM,2016-01-01,2016-01-01,1\n" * 100
-    response = client.post("/v1/batches?batch_id=big", data=body, content_type="text/csv")
+    response = client.post("/v1/batches?batch_id=big", data=body, content_type="text/csv",
+                           headers=WRITE_AUTH)
     assert response.status_code == 413 and "error" in response.json
     assert prkl.connect(real_url).batch("big") is None
 
@@ -515,9 +531,9 @@ def test_gunicorn_preload_with_several_workers(real_url, app_dir, target):
         server.stop()
 
 
-def wsgi_call(app, method, path, query=""):
+def wsgi_call(app, method, path, query="", extra=None):
     from wsgiref.util import setup_testing_defaults
-    environ = {}
+    environ = dict(extra or {})
     setup_testing_defaults(environ)
     environ.update(REQUEST_METHOD=method, PATH_INFO=path, QUERY_STRING=query)
     started = {}
@@ -731,11 +747,13 @@ def test_ready_says_when_the_schema_is_not_one_this_prkl_serves(app_dir, target,
 
 
 def test_flask_logs_one_json_line_per_request(real_url, caplog):
-    client = example_module("flask").create_app(real_url).test_client()
+    app = example_module("flask").create_app(real_url)
+    app.config.update(TOKEN_ENV)
+    client = app.test_client()
     with caplog.at_level(logging.INFO, logger="prkl.requests"):
         client.get("/rates", query_string={"date_from": "2016-01-01", "date_to": "2016-01-02",
                                            "origin": "CNSGH", "destination": "NLRTM"})
-        client.post("/batches", json={"batch_id": "logged-web", "rows": [
+        client.post("/batches", headers=WRITE_AUTH, json={"batch_id": "logged-web", "rows": [
             {"origin": "CNSGH", "destination": "NLRTM", "day": "2016-03-01", "price": 700}]})
     lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "prkl.requests"]
     assert lines[0]["method"] == "GET" and lines[0]["route"] == "/rates"
@@ -748,6 +766,7 @@ def test_flask_answers_carry_an_etag_of_the_data_version_and_304_when_unchanged(
     """A commit by prkl or by any SQL client moves the tag; until then If-None-Match is 304."""
     app = example_module("flask").create_app(real_url)
     app.config["PRKL_CACHE_CONTROL"] = "public, max-age=2"
+    app.config.update(TOKEN_ENV)
     client = app.test_client()
     query = {"date_from": "2016-01-01", "date_to": "2016-01-10", "origin": "CNSGH",
              "destination": "north_europe_main"}
@@ -780,6 +799,6 @@ def test_flask_answers_carry_an_etag_of_the_data_version_and_304_when_unchanged(
     unknown = client.get("/ports/XXXXX")
     assert unknown.status_code == 404 and unknown.headers["Cache-Control"] == "no-store"
     # Writes are never tagged.
-    posted = client.post("/batches", json={"batch_id": "untagged", "rows": [
+    posted = client.post("/batches", headers=WRITE_AUTH, json={"batch_id": "untagged", "rows": [
         {"origin": "CNSGH", "destination": "NLRTM", "day": "2016-03-01", "price": 700}]})
     assert posted.status_code == 201 and "ETag" not in posted.headers

@@ -9,7 +9,8 @@ from typing import Iterable, Mapping, Optional, Sequence, Union
 __version__: str
 
 DateLike = Union[datetime.date, str]
-Rows = Union[str, "os.PathLike[str]", Iterable[Union[Mapping[str, object], Sequence[object]]]]
+# A CSV file by path, CSV text as bytes (read by the same reader, named "CSV" in messages), or rows.
+Rows = Union[str, "os.PathLike[str]", bytes, Iterable[Union[Mapping[str, object], Sequence[object]]]]
 PathLike = Union[str, "os.PathLike[str]"]
 Value = Union[int, decimal.Decimal, None]
 
