@@ -3,7 +3,6 @@
 
 #include <fmt/format.h>
 
-#include <algorithm>
 #include <charconv>
 #include <exception>
 
@@ -61,7 +60,6 @@ void Connection::open() {
   // Keep server notices (e.g. "relation already exists, skipping") off the user's terminal.
   PQsetNoticeProcessor(
       conn_, [](void*, const char*) {}, nullptr);
-  prepared_.clear();
 }
 
 void Connection::reconnect() {
@@ -135,19 +133,6 @@ Result Connection::exec(std::string_view sql, const Params& params, Format resul
       PQexecParams(conn_, std::string(sql).c_str(), int(values.size()), nullptr, values.data(),
                    nullptr, nullptr, result_format == Format::binary ? 1 : 0),
       sql);
-}
-
-void Connection::prepare(const std::string& name, std::string_view sql) {
-  if (std::find(prepared_.begin(), prepared_.end(), name) != prepared_.end()) return;
-  check(PQprepare(conn_, name.c_str(), std::string(sql).c_str(), 0, nullptr), sql);
-  prepared_.push_back(name);
-}
-
-Result Connection::exec_prepared(const std::string& name, const Params& params) {
-  const auto values = pointers(params);
-  return check(
-      PQexecPrepared(conn_, name.c_str(), int(values.size()), values.data(), nullptr, nullptr, 0),
-      name);
 }
 
 void Connection::copy_out(std::string_view sql,

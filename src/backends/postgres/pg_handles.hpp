@@ -57,14 +57,17 @@ class Connection {
   /// How many times reconnect() was called.
   std::uint64_t reconnects() const noexcept { return reconnects_; }
 
+  // Nothing here leaves state on the server's session: no named prepared statements, no SET,
+  // no session locks. Behind a pooler in transaction mode (PgBouncer) each transaction, and
+  // each statement outside one, may run on another server connection, shared with other
+  // clients; only what a transaction does within itself is sure to stay together.
+
   /// Runs SQL without parameters (may hold several statements).
   Result exec(std::string_view sql);
   enum class Format { text, binary };
-  /// Runs SQL with bound text parameters; results come as text unless asked for in binary.
+  /// Runs SQL with bound text parameters as an unnamed statement, parsed, bound and run in one
+  /// round trip; results come as text unless asked for in binary.
   Result exec(std::string_view sql, const Params& params, Format result_format = Format::text);
-  /// Prepares `sql` as `name` on this connection (once per connection).
-  void prepare(const std::string& name, std::string_view sql);
-  Result exec_prepared(const std::string& name, const Params& params);
   /// Runs `COPY (...) TO STDOUT` and hands each row's text (without its newline) to `on_row`.
   /// If `on_row` throws, the rest of the COPY is drained so the connection stays usable.
   void copy_out(std::string_view sql, const std::function<void(std::string_view)>& on_row);
@@ -85,7 +88,6 @@ class Connection {
   std::chrono::seconds connect_timeout_;
   PGconn* conn_ = nullptr;
   std::uint64_t reconnects_ = 0;
-  std::vector<std::string> prepared_;
 };
 
 /// A `COPY ... FROM STDIN` in progress. Rows are buffered and sent in large chunks; finish()

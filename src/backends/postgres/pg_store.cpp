@@ -392,7 +392,9 @@ class PgStore final : public Store {
                               LaneDayReceiver& receiver) override {
     return in_snapshot([&] {
       const StoreVersion now = version_now();
-      const bool complete = !since || since->epoch != now.epoch;
+      // Changes up to the horizon may be gone: a copy older than that is read again whole.
+      const bool complete =
+          !since || since->epoch != now.epoch || since->data < day_changes_horizon();
       receiver.start(complete);
       constexpr const char* columns =
           "SELECT orig_code, dest_code, day - DATE '1970-01-01', price_count, price_sum, "
@@ -593,6 +595,7 @@ class PgStore final : public Store {
       connection_.exec("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", {record.id});
       if (auto existing = find_batch_now(record.id)) return {std::move(*existing), true};
       copy_rows(ratestask::copy_in_sql(ratestask::prices), prices, progress);
+      forget_old_changes();
       connection_.exec(
           "INSERT INTO prkl_batches (id, digest, rows, prices, applied_at) "
           "VALUES ($1, $2, $3, $4, $5)",
@@ -657,16 +660,44 @@ class PgStore final : public Store {
     }
   }
 
+  std::int64_t day_changes_horizon() {
+    const Result r =
+        connection_.exec("SELECT value FROM prkl_meta WHERE key = 'day_changes_horizon'");
+    return r.rows() == 0 ? 0 : r.int64(0, 0);
+  }
+
+  // Keeps the change log to the last kept_change_versions versions (see store_detail.hpp),
+  // whatever wrote the older ones. In the writer's transaction, which holds the version row.
+  void forget_old_changes() {
+    connection_.exec(fmt::format(
+        "WITH horizon AS (SELECT value - {0} AS v FROM prkl_meta WHERE key = 'data_version' "
+        "AND value > {0}), forgotten AS (DELETE FROM prkl_day_changes WHERE version <= "
+        "(SELECT v FROM horizon))
+        "
+        "INSERT INTO prkl_meta SELECT 'day_changes_horizon', v FROM horizon
+        "
+        "ON CONFLICT (key) DO UPDATE SET value = greatest(prkl_meta.value, excluded.value)",
+        detail::kept_change_versions));
+  }
+
   StoreVersion version_now() {
-    connection_.prepare("version",
-                        "SELECT max(value) FILTER (WHERE key = 'geography_generation'),"
-                        " max(value) FILTER (WHERE key = 'data_version'),"
-                        " max(value) FILTER (WHERE key = 'data_epoch') FROM prkl_meta");
-    const Result r = connection_.exec_prepared("version", {});
-    if (r.is_null(0, 0) || r.is_null(0, 1) || r.is_null(0, 2)) {
+    // Read on every rates call, so its cost is the direct path's. A named prepared statement
+    // cannot be used (see Connection: behind a pooler it is missing on the next server
+    // connection, or already there for another client), and planning an aggregate each time
+    // tripled the call; the whole table (a handful of rows) in the simple protocol costs about
+    // 10 us over the named statement.
+    const Result r = connection_.exec("SELECT key, value FROM prkl_meta");
+    std::optional<std::int64_t> geography, data, epoch;
+    for (int i = 0; i < r.rows(); ++i) {
+      const std::string key = r.text(i, 0);
+      if (key == "geography_generation") geography = r.int64(i, 1);
+      if (key == "data_version") data = r.int64(i, 1);
+      if (key == "data_epoch") epoch = r.int64(i, 1);
+    }
+    if (!geography || !data || !epoch) {
       throw StorageError("prkl_meta is incomplete; run 'prkl init'");
     }
-    return {r.int64(0, 0), r.int64(0, 1), r.int64(0, 2)};
+    return {*geography, *data, *epoch};
   }
 
   static std::int32_t checked_price(std::int64_t value) {
@@ -721,10 +752,9 @@ class PgStore final : public Store {
   }
 
   std::optional<BatchRecord> find_batch_now(std::string_view id) {
-    connection_.prepare(
-        "find_batch",
-        "SELECT id, digest, rows, prices, applied_at FROM prkl_batches WHERE id = $1");
-    const Result r = connection_.exec_prepared("find_batch", {std::string(id)});
+    const Result r = connection_.exec(
+        "SELECT id, digest, rows, prices, applied_at FROM prkl_batches WHERE id = $1",
+        {std::string(id)});
     if (r.rows() == 0) return std::nullopt;
     BatchRecord record{r.text(0, 0), r.text(0, 1), r.int64(0, 2), r.int64(0, 3), r.text(0, 4), {}};
     const Result rates = connection_.exec(
