@@ -16,10 +16,13 @@ namespace prkl::test {
 namespace {
 
 // The server the CTest fixture started (tests/postgres/server.sh) writes its connection string
-// to a file; every test gets a database of its own on it.
-std::string server_conninfo() {
-  const char* file = std::getenv("PRKL_TEST_PG_CONNINFO_FILE");
-  if (!file) throw std::runtime_error("PRKL_TEST_PG_CONNINFO_FILE is not set");
+// to a file; every test gets a database of its own on it. Behind a connection pooler
+// (tests/pgbouncer) the stores are reached through the pooler, while the databases are created
+// on the server directly (PRKL_TEST_PG_ADMIN_CONNINFO_FILE): that is an administrator's job,
+// not an application's.
+std::string server_conninfo(const char* variable = "PRKL_TEST_PG_CONNINFO_FILE") {
+  const char* file = std::getenv(variable);
+  if (!file) throw std::runtime_error(fmt::format("{} is not set", variable));
   std::ifstream in(file);
   std::string conninfo;
   if (!std::getline(in, conninfo) || conninfo.empty()) {
@@ -40,9 +43,12 @@ void run(PGconn* conn, const std::string& sql) {
 
 std::string new_postgres_url() {
   static const std::string conninfo = server_conninfo();
+  static const std::string admin = std::getenv("PRKL_TEST_PG_ADMIN_CONNINFO_FILE")
+                                       ? server_conninfo("PRKL_TEST_PG_ADMIN_CONNINFO_FILE")
+                                       : conninfo;
   static int counter = 0;
   const std::string name = fmt::format("prkl_test_{}_{}", getpid(), ++counter);
-  PGconn* conn = PQconnectdb(conninfo.c_str());
+  PGconn* conn = PQconnectdb(admin.c_str());
   if (PQstatus(conn) != CONNECTION_OK) {
     const std::string message = PQerrorMessage(conn);
     PQfinish(conn);
