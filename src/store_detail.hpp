@@ -20,4 +20,10 @@ StoreTarget store_target(std::string_view url);
 /// every backend.
 [[noreturn]] void refuse_load_over_data();
 
+/// How many data versions of day changes (prkl_day_changes) a store keeps. Each write of prkl's
+/// deletes older ones and raises prkl_meta's day_changes_horizon to the newest version deleted;
+/// a reader whose copy is older than that reads every lane-day again instead of the changes.
+/// So the log stays bounded (a day a version at most, per version kept) whoever writes.
+inline constexpr std::int64_t kept_change_versions = 1000;
+
 }  // namespace prkl::detail

@@ -392,7 +392,9 @@ class PgStore final : public Store {
                               LaneDayReceiver& receiver) override {
     return in_snapshot([&] {
       const StoreVersion now = version_now();
-      const bool complete = !since || since->epoch != now.epoch;
+      // Changes up to the horizon may be gone: a copy older than that is read again whole.
+      const bool complete =
+          !since || since->epoch != now.epoch || since->data < day_changes_horizon();
       receiver.start(complete);
       constexpr const char* columns =
           "SELECT orig_code, dest_code, day - DATE '1970-01-01', price_count, price_sum, "
@@ -593,6 +595,7 @@ class PgStore final : public Store {
       connection_.exec("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", {record.id});
       if (auto existing = find_batch_now(record.id)) return {std::move(*existing), true};
       copy_rows(ratestask::copy_in_sql(ratestask::prices), prices, progress);
+      forget_old_changes();
       connection_.exec(
           "INSERT INTO prkl_batches (id, digest, rows, prices, applied_at) "
           "VALUES ($1, $2, $3, $4, $5)",
@@ -655,6 +658,24 @@ class PgStore final : public Store {
       if (std::string_view(t.table) != "prices") continue;
       connection_.exec(fmt::format("ALTER TABLE prices {} TRIGGER {}", action, t.name));
     }
+  }
+
+  std::int64_t day_changes_horizon() {
+    const Result r =
+        connection_.exec("SELECT value FROM prkl_meta WHERE key = 'day_changes_horizon'");
+    return r.rows() == 0 ? 0 : r.int64(0, 0);
+  }
+
+  // Keeps the change log to the last kept_change_versions versions (see store_detail.hpp),
+  // whatever wrote the older ones. In the writer's transaction, which holds the version row.
+  void forget_old_changes() {
+    connection_.exec(fmt::format(
+        "WITH horizon AS (SELECT value - {0} AS v FROM prkl_meta WHERE key = 'data_version' "
+        "AND value > {0}), forgotten AS (DELETE FROM prkl_day_changes WHERE version <= "
+        "(SELECT v FROM horizon)) "
+        "INSERT INTO prkl_meta SELECT 'day_changes_horizon', v FROM horizon "
+        "ON CONFLICT (key) DO UPDATE SET value = greatest(prkl_meta.value, excluded.value)",
+        detail::kept_change_versions));
   }
 
   StoreVersion version_now() {

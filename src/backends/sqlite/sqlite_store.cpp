@@ -311,7 +311,9 @@ class SqliteStore final : public Store {
                               LaneDayReceiver& receiver) override {
     Transaction tx(connection_, Transaction::Kind::deferred);
     const StoreVersion now = version();
-    const bool complete = !since || since->epoch != now.epoch;
+    // Changes up to the horizon may be gone: a copy older than that is read again whole.
+    const bool complete =
+        !since || since->epoch != now.epoch || since->data < day_changes_horizon();
     Statement& s = complete ? all_lane_days_->reset() : changed_lane_days_->reset();
     if (!complete) s.bind(1, since->data);
     receiver.start(complete);
@@ -667,6 +669,27 @@ class SqliteStore final : public Store {
           .bind(2, std::int64_t(day.time_since_epoch().count()))
           .run();
     }
+    forget_old_changes(version);
+  }
+
+  std::int64_t day_changes_horizon() {
+    Statement s(connection_, "SELECT value FROM prkl_meta WHERE key = 'day_changes_horizon'");
+    return s.step() ? s.int64(0) : 0;
+  }
+
+  // Keeps the change log to the last kept_change_versions versions (see store_detail.hpp),
+  // whatever wrote the older ones: other SQL logs a version per row it changes.
+  void forget_old_changes(std::int64_t version) {
+    const std::int64_t horizon = version - detail::kept_change_versions;
+    if (horizon <= 0) return;
+    Statement(connection_, "DELETE FROM prkl_day_changes WHERE version <= ?")
+        .bind(1, horizon)
+        .run();
+    Statement(connection_,
+              "INSERT INTO prkl_meta VALUES ('day_changes_horizon', ?) ON CONFLICT (key) "
+              "DO UPDATE SET value = max(value, excluded.value)")
+        .bind(1, horizon)
+        .run();
   }
 
   std::string path_;
