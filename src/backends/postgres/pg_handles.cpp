@@ -199,7 +199,9 @@ void CopyIn::finish() {
 
 Transaction::Transaction(Connection& connection, Access access)
     : connection_(connection), access_(access) {
-  connection_.exec("BEGIN");
+  // Said in the BEGIN rather than by a SET TRANSACTION after it: one round trip fewer.
+  connection_.exec(access == Access::read_only ? "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"
+                                               : "BEGIN");
 }
 
 Transaction::~Transaction() {

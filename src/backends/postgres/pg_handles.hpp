@@ -115,8 +115,8 @@ class CopyIn {
 
 class Transaction {
  public:
-  /// A read-only transaction has nothing to lose: a connection lost during its COMMIT is
-  /// ConnectionLost, not InDoubt.
+  /// A read-only transaction is one consistent snapshot (REPEATABLE READ), and has nothing to
+  /// lose: a connection lost during its COMMIT is ConnectionLost, not InDoubt.
   enum class Access { read_write, read_only };
   explicit Transaction(Connection& connection, Access access = Access::read_write);
   ~Transaction();

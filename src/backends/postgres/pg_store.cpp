@@ -646,7 +646,6 @@ class PgStore final : public Store {
   auto in_snapshot(Work&& work) -> decltype(work()) {
     return read([&] {
       Transaction tx(connection_, Transaction::Access::read_only);
-      connection_.exec("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
       auto result = work();
       tx.commit();
       return result;
