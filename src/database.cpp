@@ -55,6 +55,7 @@ void check_options(const Options& options) {
         Limit{options.max_batch_prices, "max_batch_prices", 1, any},
         Limit{options.max_rate_age_days, "max_rate_age_days", 0, 3660},
         Limit{options.max_matrix_lanes, "max_matrix_lanes", 1, 1'000'000},
+        Limit{options.max_answer_values, "max_answer_values", 1, any},
         Limit{options.max_percentile_prices, "max_percentile_prices", 1, any},
         Limit{options.max_region_depth, "max_region_depth", 1, 256}}) {
     if (value < least || value > most) {
@@ -282,6 +283,18 @@ void check_rates_question(const MatrixQuery& query, const Options& options) {
     throw InvalidArgument(fmt::format(
         "{} origins x {} destinations is {} lanes, more than the maximum of {} per call",
         query.origins.size(), query.destinations.size(), pairs, options.max_matrix_lanes));
+  }
+  // What the answer will hold is known before anything is read: too much is refused now, not
+  // after it has taken the memory.
+  const auto buckets =
+      std::int64_t(detail::BucketPlan(o.bucket, query.date_from, query.date_to).size());
+  const auto per_bucket = 5 + std::int64_t(o.percentiles.size());
+  if (pairs * buckets * per_bucket > options.max_answer_values) {
+    throw AnswerTooLarge(fmt::format(
+        "the answer would hold {} values ({} lanes x {} buckets x {} values), more than the "
+        "maximum of {} (Options::max_answer_values): ask fewer lanes, a shorter range, a "
+        "coarser bucket or fewer percentiles",
+        pairs * buckets * per_bucket, pairs, buckets, per_bucket, options.max_answer_values));
   }
   // Checked after the limit, which bounds this quadratic look.
   for (const auto& [locations, what] :

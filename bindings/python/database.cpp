@@ -116,9 +116,10 @@ std::vector<BatchRow> batch_rows(const py::object& rows, std::int64_t max_rows) 
   for (const auto& item : rows) {
     // An iterable may be a generator without end: it is not drawn past the limit.
     if (std::int64_t(out.size()) == max_rows) {
-      throw InvalidArgument(fmt::format("more than {} rows; a batch holds at most "
-                                        "Options::max_batch_prices prices: split it",
-                                        max_rows));
+      throw InvalidArgument(
+          fmt::format("more than {} rows; a batch holds at most "
+                      "Options::max_batch_prices prices: split it",
+                      max_rows));
     }
     if (py::isinstance<py::dict>(item)) {
       out.push_back(row_from_dict(item.cast<py::dict>(), out.size()));
@@ -451,7 +452,8 @@ void bind_database(py::module_& m) {
          std::int64_t max_price, std::int64_t max_rate_age_days, std::int64_t max_matrix_lanes,
          std::int64_t max_percentile_prices, std::int64_t connect_timeout, double busy_timeout,
          std::int64_t max_region_depth, double pool_timeout,
-         const std::optional<std::string>& read_url, double replica_wait) {
+         const std::optional<std::string>& read_url, double replica_wait,
+         std::int64_t max_batch_prices, std::int64_t max_answer_values) {
         if (pool_size < 1) throw InvalidArgument(fmt::format("pool_size {} is below 1", pool_size));
         // Seconds, as Python's own sqlite3.connect(timeout=) takes them; NaN fails the test too.
         constexpr double most_seconds = std::numeric_limits<int>::max() / 1000.0;
@@ -473,6 +475,8 @@ void bind_database(py::module_& m) {
         options.busy_timeout = std::chrono::milliseconds(std::llround(busy_timeout * 1000));
         options.max_region_depth = max_region_depth;
         options.replica_wait = std::chrono::milliseconds(std::llround(replica_wait * 1000));
+        options.max_batch_prices = max_batch_prices;
+        options.max_answer_values = max_answer_values;
         PoolOptions pool;
         pool.read_url = read_url.value_or(std::string());
         pool.max_size = pool_size;
@@ -494,6 +498,8 @@ void bind_database(py::module_& m) {
       py::arg("pool_timeout") = std::chrono::duration<double>(PoolOptions{}.borrow_timeout).count(),
       py::arg("read_url") = py::none(),
       py::arg("replica_wait") = std::chrono::duration<double>(Options{}.replica_wait).count(),
+      py::arg("max_batch_prices") = Options{}.max_batch_prices,
+      py::arg("max_answer_values") = Options{}.max_answer_values,
       "Opens a store: 'sqlite:PATH', 'sqlite::memory:', 'postgresql://...' or a libpq "
       "key=value string. create=True makes the store and its schema if missing. "
       "connect_timeout: seconds each attempt to reach a PostgreSQL server may take (0: no "
@@ -503,7 +509,9 @@ void bind_database(py::module_& m) {
       "waits for one of them before StorageError. read_url: a standby of url (or a libpq "
       "multi-host string with target_session_attrs=prefer-standby) that answers the questions "
       "while writes go to url; a read after a write through this process waits up to "
-      "replica_wait seconds for the standby to replay it, then reads from url.");
+      "replica_wait seconds for the standby to replay it, then reads from url. "
+      "max_batch_prices: most prices a batch may write (CSV and rows are read no further); "
+      "max_answer_values: most values an answer may hold (AnswerTooLarge past it).");
 }
 
 }  // namespace prkl::python

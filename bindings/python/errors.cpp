@@ -30,6 +30,7 @@ PyObject* storage_error_type;
 PyObject* connection_lost_type;
 PyObject* in_doubt_type;
 PyObject* busy_type;
+PyObject* answer_too_large_type;
 
 // Raises `type` with the message, and the backend's code as `.code`.
 void raise_storage_error(PyObject* type, const StorageError& e) {
@@ -64,6 +65,9 @@ void bind_errors(py::module_& m) {
   invalid_argument_type =
       new_exception(m, "InvalidArgument", bases(error_type, PyExc_ValueError),
                     "A value is malformed or out of range; the message names it.");
+  answer_too_large_type = new_exception(
+      m, "AnswerTooLarge", base(invalid_argument_type),
+      "The answer would hold more values than max_answer_values allows; nothing was read.");
   batch_conflict_type = new_exception(m, "BatchConflict", base(invalid_argument_type),
                                       "A batch id was applied before with different rows.");
   not_found_type = new_exception(m, "NotFound", bases(error_type, PyExc_LookupError),
@@ -103,6 +107,8 @@ void bind_errors(py::module_& m) {
       PyErr_SetObject(validation_error_type, instance.ptr());
     } catch (const BatchConflict& e) {
       raise(batch_conflict_type, e);
+    } catch (const AnswerTooLarge& e) {
+      raise(answer_too_large_type, e);
     } catch (const InvalidArgument& e) {
       raise(invalid_argument_type, e);
     } catch (const NotFound& e) {

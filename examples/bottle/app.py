@@ -68,6 +68,8 @@ def prkl_errors(route):
     def wrapper(*args, **kwargs):
         try:
             return route(*args, **kwargs)
+        except prkl.AnswerTooLarge as e:
+            return fail(422, str(e))
         except prkl.InvalidArgument as e:
             return fail(400, str(e))
         except prkl.NotFound as e:
@@ -78,6 +80,9 @@ def prkl_errors(route):
             # A lost connection is worth asking again; other failures of the store are not.
             bottle.response.set_header("Retry-After", "5")
             return fail(503, f"the rate store is unavailable: {e}")
+        except prkl.Busy as e:
+            bottle.response.set_header("Retry-After", "1")
+            return fail(503, f"the rate store is busy: {e}")
         except prkl.StorageError as e:
             return fail(500, f"the rate store failed: {e}")
         except (web.BadInput, web.TooLarge, web.StoreUnavailable) as e:
@@ -142,15 +147,7 @@ def rates():
     for name in ("date_from", "date_to", "origin", "destination"):
         if not q.get(name):
             return fail(400, f"missing parameter '{name}'")
-    asked = None
-    if q.get("percentiles"):
-        try:
-            asked = [int(item) for item in q.percentiles.split(",")]
-        except ValueError:
-            asked = []
-        if not asked or not all(-1000 < p < 1000 for p in asked):
-            return fail(400, f"parameter 'percentiles': '{q.percentiles}' is not a list of "
-                             "percentiles like 25,50,75")
+    asked = web.percentiles(q.get("percentiles"))
     days = get_db().rates(q.date_from, q.date_to, q.origin, q.destination,
                           bucket=q.get("bucket") or "day", percentiles=asked,
                           currency=q.get("currency") or "USD")
@@ -166,12 +163,9 @@ def rates():
 @app.get("/ports")
 def ports():
     q = bottle.request.query
-    numbers = {}
-    for name, default in (("limit", 100), ("offset", 0)):
-        text = q.get(name) or str(default)
-        if not text.isdigit() or int(text) > 1_000_000_000:
-            return fail(400, f"parameter '{name}': '{text}' is not an integer in 0..1000000000")
-        numbers[name] = int(text)
+    # str.isdigit() takes other scripts' digits too ("５"): the one rule of prkl.web instead.
+    numbers = {name: web.whole_number(q.get(name), name, default)
+               for name, default in (("limit", 100), ("offset", 0))}
     found = get_db().ports(region=q.get("region") or None, search=q.get("search") or None,
                            **numbers)
     return answer(200, {"ports": [p.to_dict() for p in found]})

@@ -85,30 +85,11 @@ def required(args, name):
 
 
 def integer(args, name, default, minimum=0, maximum=1_000_000_000):
-    text = args.get(name)
-    if text is None or text == "":
-        return default
-    try:
-        value = int(text)
-    except ValueError:
-        raise BadRequest(f"parameter '{name}': '{text}' is not an integer") from None
-    if not minimum <= value <= maximum:
-        raise BadRequest(f"parameter '{name}': {value} is outside {minimum}..{maximum}")
-    return value
+    return web.whole_number(args.get(name), name, default, minimum, maximum)
 
 
 def percentiles(args):
-    text = args.get("percentiles")
-    if not text:
-        return None
-    try:
-        asked = [int(item) for item in text.split(",")]
-    except ValueError:
-        asked = None
-    if asked is None or not all(-1000 < p < 1000 for p in asked):
-        raise BadRequest(f"parameter 'percentiles': '{text}' is not a list of percentiles like "
-                         "25,50,75")
-    return asked
+    return web.percentiles(args.get("percentiles"))
 
 
 def codes(args, name):
@@ -194,6 +175,12 @@ def invalid(e):
     return error(400, str(e))
 
 
+@rates.errorhandler(prkl.AnswerTooLarge)
+def answer_too_large(e):
+    # The question is well formed but asks more than the store answers at once.
+    return error(422, str(e))
+
+
 @rates.errorhandler(prkl.NotFound)
 def not_found(e):
     return error(404, str(e))
@@ -208,6 +195,13 @@ def invalid_rows(e):
 def unreachable(e):
     body, status = error(503, f"the rate store is unavailable: {e}")
     return body, status, {"Retry-After": RETRY_AFTER}
+
+
+@rates.errorhandler(prkl.Busy)
+def busy(e):
+    # Writers kept adding lanes under the read; nothing is wrong with the question.
+    body, status = error(503, f"the rate store is busy: {e}")
+    return body, status, {"Retry-After": "1"}
 
 
 @rates.errorhandler(prkl.InDoubt)

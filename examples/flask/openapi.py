@@ -95,7 +95,8 @@ def openapi_document(version, base_url="/"):
                               ("Forbidden", "the token may only read"),
                               ("TooLarge", "the body is over the size limit (counted as it "
                                            "comes when chunked)"),
-                              ("BadRows", "bad rows, every one listed; nothing written"),
+                              ("BadRows", "bad rows, every one listed, nothing written; or a question whose "
+                                         "answer would exceed max_answer_values"),
                               ("StoreFailed", "the store failed"),
                               ("Unavailable", "the store cannot be reached now: ask again after "
                                               "Retry-After seconds")]:
@@ -125,7 +126,7 @@ def openapi_document(version, base_url="/"):
                               "content": {"application/json": {"schema": {"oneOf": [
                                   {"type": "array", "items": {"$ref": "#/components/schemas/RatestaskDay"}},
                                   {"$ref": "#/components/schemas/OperationsTaskRates"}]}}}},
-                      **_errors("400", "401", "404", "500", "503")}}})
+                      **_errors("400", "401", "404", "422", "500", "503")}}})
     spec.path(path="/rates/matrix", operations={"get": {
         "operationId": "getRatesMatrix", "security": READ,
         "summary": "Every origin with every destination, up to 100 pairs",
@@ -134,7 +135,7 @@ def openapi_document(version, base_url="/"):
                        _query("origins", "comma-separated ports or regions", True),
                        _query("destinations", "comma-separated ports or regions", True)] + ANSWER_OPTIONS,
         "responses": {"200": _json("Matrix", "one entry per pair, origins outer"),
-                      **_errors("400", "401", "404", "500", "503")}}})
+                      **_errors("400", "401", "404", "422", "500", "503")}}})
     spec.path(path="/prices", operations={"post": {
         "operationId": "postPrice", "security": WRITE,
         "summary": "One price for every day of a range",

@@ -45,6 +45,11 @@ struct Options {
   std::int64_t max_rate_age_days = 7;
   /// Most origin x destination pairs one rates_matrix call answers.
   std::int64_t max_matrix_lanes = 100;
+  /// Most values one answer may hold: lanes x buckets x (the five of a day, plus one per
+  /// percentile). A bigger question is refused with AnswerTooLarge before anything is read: a
+  /// value costs about 50 bytes in memory and 15 in JSON, so the default keeps an answer, and a
+  /// web worker that serves it, under 100 MB.
+  std::int64_t max_answer_values = 1'000'000;
   /// Most prices a question with percentiles may hold in memory (each counted once per matrix
   /// cell it falls in); more is refused before any is read. 8 bytes each, plus what the store's
   /// client buffers.

@@ -41,6 +41,14 @@ class PRKL_EXPORT InvalidArgument : public Error {
   using Error::Error;
 };
 
+/// A question whose answer would hold more values than Options::max_answer_values allows; the
+/// message names the size and the limit. Ask fewer lanes, a shorter range, a coarser bucket or
+/// fewer percentiles.
+class PRKL_EXPORT AnswerTooLarge : public InvalidArgument {
+ public:
+  using InvalidArgument::InvalidArgument;
+};
+
 /// A port, region or database that was asked for does not exist. The message names it.
 class PRKL_EXPORT NotFound : public Error {
  public:

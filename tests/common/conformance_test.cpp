@@ -586,6 +586,34 @@ TEST_CASE("a batch of nothing but bad rows lists the first errors and counts the
                     "batch 'empty' is refused: the batch has no rows; nothing was written");
 }
 
+TEST_CASE("a question whose answer would exceed max_answer_values is refused before any read",
+          "[conformance]") {
+  Options options;
+  options.max_answer_values = 31 * 2 * (5 + 2);  // two lanes of a month with two percentiles
+  Database db = Database::open(test::new_store_url(), OpenMode::create, options);
+  db.load(small_world());
+  const RatesOptions two{1, 0, Bucket::day, {25, 75}};
+  CHECK(db.rates_matrix({day("2024-03-01"), day("2024-03-31"), {"CNSHA"}, {"NOOSL", "DEHAM"}, two})
+            .size() == 2);
+  CHECK_THROWS_MATCHES(
+      db.rates_matrix({day("2024-03-01"), day("2024-04-01"), {"CNSHA"}, {"NOOSL", "DEHAM"}, two}),
+      AnswerTooLarge,
+      Catch::Matchers::Message(
+          "the answer would hold 448 values (2 lanes x 32 buckets x 7 values), more than the "
+          "maximum of 434 (Options::max_answer_values): ask fewer lanes, a shorter range, a "
+          "coarser bucket or fewer percentiles"));
+  // A coarser bucket fits.
+  CHECK(db.rates_matrix({day("2024-03-01"),
+                         day("2024-04-01"),
+                         {"CNSHA"},
+                         {"NOOSL", "DEHAM"},
+                         {1, 0, Bucket::month, {25, 75}}})
+            .size() == 2);
+  CHECK_THROWS_AS(
+      Database::open("sqlite::memory:", OpenMode::create, Options{.max_answer_values = 0}),
+      InvalidArgument);
+}
+
 TEST_CASE("a batch whose ranges expand past max_batch_prices is refused before any is written",
           "[conformance][batch]") {
   Options options;

@@ -802,3 +802,30 @@ def test_flask_answers_carry_an_etag_of_the_data_version_and_304_when_unchanged(
     posted = client.post("/batches", headers=WRITE_AUTH, json={"batch_id": "untagged", "rows": [
         {"origin": "CNSGH", "destination": "NLRTM", "day": "2016-03-01", "price": 700}]})
     assert posted.status_code == 201 and "ETag" not in posted.headers
+
+
+def test_a_matrix_too_large_to_answer_is_422_naming_the_limit(flask_server, bottle_server):
+    regions = ["china_main", "north_europe_main", "baltic", "scandinavia", "uk_main",
+               "northern_europe", "china_south_main", "china_east_main", "poland_main",
+               "stockholm_area"]
+    params = {"date_from": "2016-01-01", "date_to": "2020-12-31", "origins": ",".join(regions),
+              "destinations": ",".join(regions),
+              "percentiles": ",".join(str(p) for p in range(1, 100))}
+    status, _, body = flask_server.get("/rates/matrix", **params)
+    assert status == 422, body
+    assert "more than the maximum of 1000000 (Options::max_answer_values)" in body["error"]
+    status, _, body = bottle_server.get("/rates", date_from="2016-01-01", date_to="2020-12-31",
+                                        origin="china_main", destination="north_europe_main",
+                                        percentiles=",".join(str(p) for p in range(1, 100)),
+                                        bucket="day")
+    assert status == 200, body  # one lane of 5 years fits: 1827 x 104 values
+
+
+@pytest.mark.parametrize("value", ["5_0", " 50", "+50", "\uff15\uff10", "50.0", "0x32"])
+def test_numbers_are_ascii_digits_in_both_apps(flask_server, bottle_server, value):
+    for server in (flask_server, bottle_server):
+        status, _, body = server.get("/rates", date_from="2016-01-01", date_to="2016-01-02",
+                                     origin="CNSGH", destination="NLRTM", percentiles=value)
+        assert status == 400 and "is not a list of percentiles" in body["error"], body
+        status, _, body = server.get("/ports", limit=value)
+        assert status == 400 and "is not a whole number" in body["error"], body

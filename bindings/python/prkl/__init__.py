@@ -9,6 +9,7 @@ price batches, and port lookup, over SQLite or PostgreSQL.
 """
 
 from ._prkl import (  # noqa: F401
+    AnswerTooLarge,
     BatchConflict,
     BatchResult,
     Busy,
@@ -51,7 +52,7 @@ Database.rates_columns = _rates_columns
 Database.rates_frame = _rates_frame
 
 __all__ = [
-    "BatchConflict", "BatchResult", "Busy", "ConnectionLost", "Database", "Error", "InDoubt",
+    "AnswerTooLarge", "BatchConflict", "BatchResult", "Busy", "ConnectionLost", "Database", "Error", "InDoubt",
     "InvalidArgument", "NotFound", "Port", "RateDay", "RegionNode", "RowError", "SCHEMA_VERSION",
     "StorageError",
     "ValidationError", "connect", "metrics_text", "rates_columns", "rates_frame", "redact_url",

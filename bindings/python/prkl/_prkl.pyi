@@ -23,6 +23,9 @@ class InvalidArgument(Error, ValueError):
 class BatchConflict(InvalidArgument):
     """A batch id was applied before with different rows."""
 
+class AnswerTooLarge(InvalidArgument):
+    """The answer would hold more values than max_answer_values allows; nothing was read."""
+
 class NotFound(Error, LookupError):
     """A port, region or database does not exist."""
 
@@ -181,7 +184,8 @@ def connect(url: str, create: bool = False, pool_size: int = 8, max_range_days: 
             max_percentile_prices: int = 5000000, connect_timeout: int = 10,
             busy_timeout: float = 30.0, max_region_depth: int = 64,
             pool_timeout: float = 30.0, read_url: Optional[str] = None,
-            replica_wait: float = 1.0) -> Database: ...
+            replica_wait: float = 1.0, max_batch_prices: int = 1000000,
+            max_answer_values: int = 1000000) -> Database: ...
 
 SCHEMA_VERSION: int
 

@@ -177,6 +177,35 @@ def _depth_exceeds(text, max_depth):
     return bool(brackets)
 
 
+_WHOLE_NUMBER = re.compile(r"-?[0-9]{1,18}")
+
+
+def whole_number(text, name, default=None, minimum=0, maximum=1_000_000_000):
+    """A query parameter that is a whole number, written in ASCII digits only: Python's int()
+    also takes "5_0", " 5", "+5" and other scripts' digits, which no other front end of prkl
+    (the tool, C++) reads as numbers. `default` when absent or empty."""
+    if text is None or text == "":
+        return default
+    if not _WHOLE_NUMBER.fullmatch(text):
+        raise BadInput(f"parameter {name!r}: {quoted(text)} is not a whole number")
+    value = int(text)
+    if not minimum <= value <= maximum:
+        raise BadInput(f"parameter {name!r}: {value} is outside {minimum}..{maximum}")
+    return value
+
+
+def percentiles(text):
+    """The `percentiles` parameter, "25,50,75", as ints (prkl judges their range); None when
+    absent or empty."""
+    if not text:
+        return None
+    items = text.split(",")
+    if not all(_WHOLE_NUMBER.fullmatch(item) for item in items):
+        raise BadInput(f"parameter 'percentiles': {quoted(text)} is not a list of percentiles "
+                       "like 25,50,75")
+    return [int(item) for item in items]
+
+
 def text_value(value, name):
     """A value that must be text (a batch id): a str, else BadInput naming its JSON type."""
     if isinstance(value, str):
