@@ -79,6 +79,8 @@ default_pool_size = 8
 max_user_connections = 30
 server_idle_timeout = 5
 server_reset_query = DISCARD ALL
+; A query that cannot get a server connection fails in 30 s rather than the default 120 s.
+query_wait_timeout = 30
 EOF
   if [ "$(id -u)" -eq 0 ]; then chown -R postgres: "$runtime"; fi
   as_owner pgbouncer -d "$runtime/pgbouncer.ini" || {
