@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: MIT
 # Every comparison in docs/benchmarks.md, in one run on this machine: builds prkl, starts a
 # throwaway PostgreSQL (fsync on, as in production), builds each data set with the generator
-# (and reads the real dump), runs build/bench/prkl_bench, bench/http_bench.sh and
-# bench/replica_bench.py (a primary and its hot standby), and writes
+# (and reads the real dump), runs build/bench/prkl_bench, bench/http_bench.sh,
+# bench/flask_ceiling.sh and bench/replica_bench.py (a primary and its hot standby), and writes
 # docs/benchmarks.md and docs/benchmarks.png with the figures, the machine and the date.
 #   bench/run.sh           the full run (about 20 minutes)
 #   bench/run.sh --smoke   small data, every measurement checked for correctness, not speed;
@@ -39,11 +39,14 @@ if [ "$mode" = smoke ]; then
   bench --data real --dump "$dump" --writes --readers --smoke
   bench --data 300 --writes --readers --smoke
   RESULTS=$results bench/http_bench.sh "$build" 2 >&2
+  RESULTS=$results bench/flask_ceiling.sh --smoke "$build" >&2
   replicas --smoke
+  /usr/bin/python3 bench/memory_bench.py --prkl "$build/prkl" --dump "$dump" --smoke >&2
   out=$work/report
 else
   # HTTP first, while the machine's page cache holds nothing of the big data sets.
   RESULTS=$results bench/http_bench.sh "$build" 15 >&2
+  RESULTS=$results bench/flask_ceiling.sh "$build" 5 3 >&2
   bench --data real --dump "$dump" --writes --readers
   bench --data 900                        # 1M prices
   bench --data 9000 --writes --readers    # 10M prices

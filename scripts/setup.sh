@@ -8,7 +8,7 @@ packages=(
   libfmt-dev libboost-dev libcsv-dev libpg-query-dev nlohmann-json3-dev libcli11-dev catch2 libbenchmark-dev
   pybind11-dev python3-dev python3-pytest python3-flask python3-bottle python3-apispec python3-simplejson python3-venv python3-setuptools python3-wheel gunicorn
   python3-psycopg2 python3-matplotlib python3-pandas wrk curl doxygen zlib1g-dev help2man prometheus-cpp-dev python3-prometheus-client varnish
-  nodejs
+  nodejs time
 )
 missing=()
 for p in "${packages[@]}"; do
