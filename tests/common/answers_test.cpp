@@ -502,19 +502,30 @@ TEST_CASE("exchange-rate files load exactly, atomically, and refuse silent chang
   std::filesystem::remove_all(dir);
 }
 
+namespace {
+
+// A new store of one region, "world", with Shanghai, Ningbo, Oslo and `more_ports` ports
+// XX000.. of no prices, and two prices Shanghai -> Oslo on 2024-03-01.
+std::string two_prices_in_the_world(int more_ports = 0) {
+  const std::string url = test::new_store_url();
+  Database setup = Database::open(url, OpenMode::create);
+  Dataset d;
+  d.regions = {{"world", "World", std::nullopt}};
+  d.ports = {
+      {"CNSHA", "Shanghai", "world"}, {"CNNGB", "Ningbo", "world"}, {"NOOSL", "Oslo", "world"}};
+  for (int i = 0; i < more_ports; ++i)
+    d.ports.push_back({fmt::format("XX{:03}", i), "New", "world"});
+  d.prices = {{"CNSHA", "NOOSL", day("2024-03-01"), 100},
+              {"CNSHA", "NOOSL", day("2024-03-01"), 200}};
+  setup.load(d);
+  return url;
+}
+
+}  // namespace
+
 TEST_CASE("a lane written between the copy's refresh and the price read is not missed",
           "[conformance][answers]") {
-  const std::string url = test::new_store_url();
-  {
-    Database setup = Database::open(url, OpenMode::create);
-    Dataset d;
-    d.regions = {{"world", "World", std::nullopt}};
-    d.ports = {
-        {"CNSHA", "Shanghai", "world"}, {"CNNGB", "Ningbo", "world"}, {"NOOSL", "Oslo", "world"}};
-    d.prices = {{"CNSHA", "NOOSL", day("2024-03-01"), 100},
-                {"CNSHA", "NOOSL", day("2024-03-01"), 200}};
-    setup.load(d);
-  }
+  const std::string url = two_prices_in_the_world();
   // Another client opens a new lane, Ningbo -> Oslo, after prkl listed the lanes to read.
   auto store = std::make_unique<test::HookedStore>(open_store(url, OpenMode::existing));
   store->before_read_prices = [&] {
@@ -537,18 +548,7 @@ TEST_CASE(
     "percentiles under steady writes: a newer snapshot of the same lanes answers, new lanes "
     "every time are Busy",
     "[conformance][answers]") {
-  const std::string url = test::new_store_url();
-  {
-    Database setup = Database::open(url, OpenMode::create);
-    Dataset d;
-    d.regions = {{"world", "World", std::nullopt}};
-    d.ports = {
-        {"CNSHA", "Shanghai", "world"}, {"CNNGB", "Ningbo", "world"}, {"NOOSL", "Oslo", "world"}};
-    for (int i = 0; i < 5; ++i) d.ports.push_back({fmt::format("XX{:03}", i), "New", "world"});
-    d.prices = {{"CNSHA", "NOOSL", day("2024-03-01"), 100},
-                {"CNSHA", "NOOSL", day("2024-03-01"), 200}};
-    setup.load(d);
-  }
+  const std::string url = two_prices_in_the_world(5);
   const RatesQuery question{
       day("2024-03-01"), day("2024-03-01"), "world", "NOOSL", 1, 0, Bucket::day, {50}};
   {
