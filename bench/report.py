@@ -193,6 +193,29 @@ def main():
                 lines.append(f"| {name} | {http[app]:,.0f} | {http[app] / http['constant']:.0%} "
                              f"| {http[app] / http['plain_psycopg2']:.1f}x |")
 
+    ceiling = {r["app"]: r for r in find(what="flask_ceiling")}
+    if ceiling:
+        r = ceiling["ceiling"]
+        lines += ["", "## Flask's ceiling", "",
+                  "`bench/flask_ceiling.sh`: `GET /rates` china_main → north_europe_main, "
+                  "January 2016, on the real dump; each app under gunicorn `-w 2 --threads 4`, "
+                  f"`wrk -t1 -c16` for {r['seconds']:.0f} s at a time on loopback, "
+                  f"{len(r['rounds'])} rounds taking the apps in turn, medians; on 2 cores, "
+                  "which wrk and the workers share (nothing pinned). Load average before: "
+                  f"{r['load_before']}.",
+                  "", "| app | req/s | share of the ceiling | rounds |", "|---|---|---|---|"]
+        names = {"ceiling": "Flask, constant answer (ceiling)",
+                 "plain": "plain Flask + psycopg2 + recursive CTE",
+                 "sqlite": "Flask example on prkl, SQLite",
+                 "postgres": "Flask example on prkl, PostgreSQL",
+                 "sqlite-before": "the same, SQLite, baseline version",
+                 "postgres-before": "the same, PostgreSQL, baseline version"}
+        for app, name in names.items():
+            if app in ceiling:
+                rps = ceiling[app]["rps"]
+                lines.append(f"| {name} | {rps:,.0f} | {rps / r['rps']:.0%} | "
+                             + ", ".join(f"{v:,.0f}" for v in ceiling[app]["rounds"]) + " |")
+
     replica = find(what="replica")
     if replica:
         lines += ["", "## Reads from a hot standby", "",
