@@ -192,8 +192,13 @@ void Database::note_write() {
 
 StoreVersion Database::version_of(Store& from) {
   // With a read store, the other Databases' connections may be to other servers (a standby
-  // further behind, the primary): each reads its own.
-  return read_store_ ? from.version() : lane_days_->current_version(from);
+  // further behind, the primary): each reads its own. A SQLite connection reads its own too: a
+  // read of a local file costs less than waiting for another thread's, and readers never queue
+  // behind one another. Sharing one read pays where it is a round trip to a server.
+  detail::record_version_read();
+  last_version_ = read_store_ || from.backend() == "sqlite" ? from.version()
+                                                            : lane_days_->current_version(from);
+  return last_version_;
 }
 
 StoreVersion Database::version() {

@@ -81,6 +81,15 @@ struct Metrics {
               "the write, by where the read went: standby (it had, within replica_wait) or "
               "primary (it had not)")
           .Register(registry);
+  Counter& version_reads =
+      prometheus::BuildCounter()
+          .Name("prkl_version_reads_total")
+          .Help(
+              "Data versions asked of the store: one per call that reads (rates, rates_matrix, "
+              "a port or region lookup, version()); on PostgreSQL, calls that arrive together "
+              "share one round trip")
+          .Register(registry)
+          .Add({});
   Counter& reconnects = prometheus::BuildCounter()
                             .Name("prkl_store_reconnects_total")
                             .Help("Connections to the store opened again after one was lost")
@@ -214,6 +223,10 @@ void record_batch(BatchOutcome outcome, std::int64_t rows, std::int64_t prices) 
 void record_cache(bool hit) noexcept {
   if (!metrics_on()) return;
   (hit ? metrics().cache_hits : metrics().cache_misses).Increment();
+}
+
+void record_version_read() noexcept {
+  if (metrics_on()) metrics().version_reads.Increment();
 }
 
 void record_replica_check(bool replayed) noexcept {

@@ -41,6 +41,8 @@ void record_failure(Operation operation, std::chrono::steady_clock::duration too
                     std::exception_ptr error) noexcept;
 void record_batch(BatchOutcome outcome, std::int64_t rows, std::int64_t prices) noexcept;
 void record_cache(bool hit) noexcept;
+/// A Database asked for the store's data version.
+void record_version_read() noexcept;
 void record_reconnect() noexcept;
 /// A read after a write found the standby had replayed it (or not, and went to the primary).
 void record_replica_check(bool replayed) noexcept;

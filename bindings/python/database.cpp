@@ -154,6 +154,18 @@ RatesQuery rates_query(const py::object& date_from, const py::object& date_to,
           o.currency};
 }
 
+// What data_version() returns, and with_version=True calls return with their answer.
+std::string version_token(const StoreVersion& v) {
+  return fmt::format("{}.{}.{}", v.epoch, v.data, v.geography);
+}
+
+// `answer`, or (answer, the version token it was read at) with `with_version`: what an HTTP
+// cache tags it with, without a second read of the version.
+py::object maybe_versioned(py::object answer, bool with_version, const StoreVersion& at) {
+  if (!with_version) return answer;
+  return py::make_tuple(std::move(answer), version_token(at));
+}
+
 std::vector<RateField> rate_fields(const std::vector<std::string>& names) {
   std::vector<RateField> keys;
   for (const std::string& name : names) keys.push_back(rate_field(name));
@@ -205,42 +217,51 @@ void bind_database(py::module_& m) {
           [](Pool& pool, const py::object& date_from, const py::object& date_to,
              const std::string& origin, const std::string& destination, std::int64_t min_count,
              int scale, const std::string& bucket,
-             const std::optional<std::vector<int>>& percentiles, const std::string& currency) {
+             const std::optional<std::vector<int>>& percentiles, const std::string& currency,
+             bool with_version) {
             const RatesQuery query =
                 rates_query(date_from, date_to, origin, destination,
                             rates_options(min_count, scale, bucket, percentiles, currency));
             std::vector<RateDay> days;
+            StoreVersion at;
             {
               py::gil_scoped_release release;
-              days = pool.borrow()->rates(query);
+              auto db = pool.borrow();
+              days = db->rates(query);
+              at = db->last_version();
             }
-            return days;
+            return maybe_versioned(py::cast(std::move(days)), with_version, at);
           },
           py::arg("date_from"), py::arg("date_to"), py::arg("origin"), py::arg("destination"),
           py::arg("min_count") = 3, py::arg("scale") = 0, py::arg("bucket") = "day",
           py::arg("percentiles") = py::none(), py::arg("currency") = "USD",
+          py::arg("with_version") = false,
           "One RateDay per day (or per week or month: bucket='week'|'month', each labelled by "
           "its calendar start) from date_from to date_to inclusive, ascending. origin and "
           "destination are port codes or region slugs (regions include sub-regions at any "
           "depth). Dates are datetime.date or 'YYYY-MM-DD'. percentiles=[25, 50, 75] adds "
-          "day.percentiles; currency='EUR' converts at each day's exchange rate.")
+          "day.percentiles; currency='EUR' converts at each day's exchange rate. "
+          "with_version=True returns (days, token), as rates_json().")
       .def(
           "rates_json",
           [](Pool& pool, const py::object& date_from, const py::object& date_to,
              const std::string& origin, const std::string& destination, std::int64_t min_count,
              int scale, const std::vector<std::string>& fields, bool newest_first,
              const std::string& bucket, const std::optional<std::vector<int>>& percentiles,
-             const std::string& currency) {
+             const std::string& currency, bool with_version) {
             const RatesQuery query =
                 rates_query(date_from, date_to, origin, destination,
                             rates_options(min_count, scale, bucket, percentiles, currency));
             const std::vector<RateField> keys = rate_fields(fields);
             std::string text;
+            StoreVersion at;
             {
               py::gil_scoped_release release;
-              text = rates_json(pool.borrow()->rates(query), keys, newest_first);
+              auto db = pool.borrow();
+              text = rates_json(db->rates(query), keys, newest_first);
+              at = db->last_version();
             }
-            return text;
+            return maybe_versioned(py::str(text), with_version, at);
           },
           py::arg("date_from"), py::arg("date_to"), py::arg("origin"), py::arg("destination"),
           py::arg("min_count") = 3, py::arg("scale") = 0,
@@ -248,9 +269,12 @@ void bind_database(py::module_& m) {
               std::vector<std::string>{"day", "count", "average_price", "min", "max"},
           py::arg("newest_first") = false, py::arg("bucket") = "day",
           py::arg("percentiles") = py::none(), py::arg("currency") = "USD",
+          py::arg("with_version") = false,
           "The same answer as rates(), as JSON text ready to send: an array of objects with "
           "`fields` in the order given ('percentiles' adds p25, p50, ...), averages as exact "
-          "decimals. Written in C++ without Python objects per day, for web handlers.")
+          "decimals. Written in C++ without Python objects per day, for web handlers. "
+          "with_version=True returns (text, token): the data_version() token the answer was "
+          "read at (it is that version's or a newer one), to tag it with, with no second read.")
       .def(
           "rates_matrix",
           [](Pool& pool, const py::object& date_from, const py::object& date_to,
@@ -284,26 +308,29 @@ void bind_database(py::module_& m) {
              const std::vector<std::string>& origins, const std::vector<std::string>& destinations,
              std::int64_t min_count, int scale, const std::vector<std::string>& fields,
              const std::string& bucket, const std::optional<std::vector<int>>& percentiles,
-             const std::string& currency) {
+             const std::string& currency, bool with_version) {
             const MatrixQuery query{date_argument(date_from, "date_from"),
                                     date_argument(date_to, "date_to"), origins, destinations,
                                     rates_options(min_count, scale, bucket, percentiles, currency)};
             const std::vector<RateField> keys = rate_fields(fields);
             std::string text;
+            StoreVersion at;
             {
               py::gil_scoped_release release;
-              text = rates_matrix_json(pool.borrow()->rates_matrix(query), keys);
+              auto db = pool.borrow();
+              text = rates_matrix_json(db->rates_matrix(query), keys);
+              at = db->last_version();
             }
-            return text;
+            return maybe_versioned(py::str(text), with_version, at);
           },
           py::arg("date_from"), py::arg("date_to"), py::arg("origins"), py::arg("destinations"),
           py::arg("min_count") = 3, py::arg("scale") = 0,
           py::arg("fields") =
               std::vector<std::string>{"day", "count", "average_price", "min", "max"},
           py::arg("bucket") = "day", py::arg("percentiles") = py::none(),
-          py::arg("currency") = "USD",
+          py::arg("currency") = "USD", py::arg("with_version") = false,
           "rates_matrix() as JSON text: {\"lanes\": [{\"origin\", \"destination\", "
-          "\"rates\": [...]}]}.")
+          "\"rates\": [...]}]}; with_version=True: (text, token), as rates_json().")
       .def(
           "resolve",
           [](Pool& pool, const std::string& location) {
@@ -313,30 +340,56 @@ void bind_database(py::module_& m) {
           py::arg("location"), "The sorted port codes a port code or region slug stands for.")
       .def(
           "port",
-          [](Pool& pool, const std::string& code) {
-            py::gil_scoped_release release;
-            return pool.borrow()->port(code);
+          [](Pool& pool, const std::string& code, bool with_version) {
+            Port found;
+            StoreVersion at;
+            {
+              py::gil_scoped_release release;
+              auto db = pool.borrow();
+              found = db->port(code);
+              at = db->last_version();
+            }
+            return maybe_versioned(py::cast(std::move(found)), with_version, at);
           },
-          py::arg("code"), "The port with this code; NotFound otherwise.")
+          py::arg("code"), py::arg("with_version") = false,
+          "The port with this code; NotFound otherwise. with_version=True: (port, token), as "
+          "rates_json().")
       .def(
           "ports",
           [](Pool& pool, const std::optional<std::string>& region,
-             const std::optional<std::string>& search, std::int64_t limit, std::int64_t offset) {
-            py::gil_scoped_release release;
-            return pool.borrow()->search_ports(search.value_or(""), limit, offset,
-                                               region.value_or(""));
+             const std::optional<std::string>& search, std::int64_t limit, std::int64_t offset,
+             bool with_version) {
+            std::vector<Port> found;
+            StoreVersion at;
+            {
+              py::gil_scoped_release release;
+              auto db = pool.borrow();
+              found = db->search_ports(search.value_or(""), limit, offset, region.value_or(""));
+              at = db->last_version();
+            }
+            return maybe_versioned(py::cast(std::move(found)), with_version, at);
           },
           py::arg("region") = py::none(), py::arg("search") = py::none(), py::arg("limit") = 100,
-          py::arg("offset") = 0,
+          py::arg("offset") = 0, py::arg("with_version") = false,
           "Ports by code: all of them, those of a region (at any depth), and/or those whose "
-          "code or name contains `search`, ignoring case.")
+          "code or name contains `search`, ignoring case. with_version=True: (ports, token), as "
+          "rates_json().")
       .def(
           "region_tree",
-          [](Pool& pool) {
-            py::gil_scoped_release release;
-            return pool.borrow()->region_tree();
+          [](Pool& pool, bool with_version) {
+            std::vector<RegionNode> roots;
+            StoreVersion at;
+            {
+              py::gil_scoped_release release;
+              auto db = pool.borrow();
+              roots = db->region_tree();
+              at = db->last_version();
+            }
+            return maybe_versioned(py::cast(std::move(roots)), with_version, at);
           },
-          "The region forest: RegionNode roots with their sub-regions and ports.")
+          py::arg("with_version") = false,
+          "The region forest: RegionNode roots with their sub-regions and ports. "
+          "with_version=True: (roots, token), as rates_json().")
       .def(
           "validate",
           [](Pool& pool, const py::object& rows) {
@@ -432,7 +485,7 @@ void bind_database(py::module_& m) {
               py::gil_scoped_release release;
               v = pool.borrow()->version();
             }
-            return fmt::format("{}.{}.{}", v.epoch, v.data, v.geography);
+            return version_token(v);
           },
           "A token that moves with every committed change to prices, ports or regions, by prkl "
           "or by any SQL client (one round trip): equal tokens, equal answers in USD. "

@@ -154,6 +154,12 @@ class Database {
   /// read would be: one round trip.
   PRKL_EXPORT StoreVersion version();
 
+  /// The data version the last read of this Database (rates, rates_matrix, a geography call or
+  /// version()) read, without reading it again: its answer is at that version or a newer one,
+  /// so a cache tags that answer with it (an HTTP ETag), as it would with version() read just
+  /// before the call. Zero before the first read.
+  PRKL_EXPORT StoreVersion last_version() const noexcept { return last_version_; }
+
   /// Size of the in-memory copy of the aggregates (loaded by the first rates call).
   PRKL_EXPORT CacheStats cache_stats();
 
@@ -243,6 +249,7 @@ class Database {
   std::unique_ptr<detail::Geography> geography_;
   std::int64_t geography_generation_ = 0;
   std::shared_ptr<detail::SharedLaneDays> lane_days_;
+  StoreVersion last_version_{};
 };
 
 }  // namespace prkl

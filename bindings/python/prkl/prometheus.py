@@ -46,14 +46,22 @@ class WebMetrics:
         self.requests = Counter("http_requests_total", "Requests answered, by route, method and "
                                 "status", ["route", "method", "status"], registry=self._registry)
         self._interval = interval
+        self._children = {}
         self._lock = threading.Lock()
         self._gauges = {}
         self._copier = None
         self._copier_pid = None
 
     def observe(self, method, route, status, seconds):
-        self.duration.labels(route, method).observe(seconds)
-        self.requests.labels(route, method, str(status)).inc()
+        # The labelled children are looked up once per (route, method, status): labels() builds
+        # and locks on every call, a cost paid on every request otherwise.
+        children = self._children.get((route, method, status))
+        if children is None:
+            children = self._children[(route, method, status)] = (
+                self.duration.labels(route, method), self.requests.labels(route, method,
+                                                                          str(status)))
+        children[0].observe(seconds)
+        children[1].inc()
         if self.multiprocess:
             self._start_copier()
 
