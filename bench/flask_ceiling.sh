@@ -4,8 +4,9 @@
 # GET /rates for a region-to-region month of the real dump (china_main -> north_europe_main,
 # January 2016) from four apps under the same gunicorn settings (-w 2 --threads 4), loaded by
 # wrk (-t1 -c16) on loopback, each for SECONDS at a time, in ROUNDS rounds that take the apps in
-# turn (so a change of load on the machine hits all four alike); the figure per app is its
-# median over the rounds.
+# turn; the figure per app is its median over the rounds, and its share of the ceiling the
+# median of its rounds' shares (each round's req/s over the ceiling's in the same round, taken
+# seconds apart), which a change of load on the machine during the run moves least.
 #   ceiling   bench/constant_flask_app.py: the same answer as a constant, no data access
 #   plain     bench/plain_flask_app.py: Flask + psycopg2 running the recursive-CTE SQL
 #   sqlite    examples/flask/app.py on prkl, SQLite
@@ -120,6 +121,8 @@ for line in open(sys.argv[1]):
     runs.setdefault(app, []).append(float(rps))
 seconds, rounds, before, after, results, smoke = sys.argv[2:8]
 median = {app: statistics.median(values) for app, values in runs.items()}
+share = {app: statistics.median(v / c for v, c in zip(values, runs["ceiling"]))
+         for app, values in runs.items()}
 print(f"GET /rates china_main -> north_europe_main, January 2016 (real dump); gunicorn -w 2 "
       f"--threads 4, wrk -t1 -c16 -d{seconds}s, {rounds} round(s), median; 2-core machine, "
       f"nothing pinned; load average {before} before, {after} after")
@@ -130,7 +133,7 @@ names = {"ceiling": "Flask, constant answer (ceiling)",
          "postgres-before": "the same, PostgreSQL, BASELINE version"}
 for app in runs:
     each = " ".join(f"{v:.0f}" for v in runs[app])
-    print(f"  {names[app]:<40} {median[app]:>9.0f} req/s  {median[app] / median['ceiling']:>5.0%}"
+    print(f"  {names[app]:<40} {median[app]:>9.0f} req/s  {share[app]:>5.0%}"
           f" of the ceiling  (rounds: {each})")
 if smoke == "1":
     assert all(v > 0 for v in median.values()), median  # answers, not speed
@@ -138,6 +141,7 @@ if results:
     with open(results, "a") as out:
         for app in runs:
             out.write(json.dumps({"what": "flask_ceiling", "app": app, "rps": median[app],
+                                  "share": share[app],
                                   "rounds": runs[app], "seconds": float(seconds),
                                   "load_before": before, "load_after": after}) + "\n")
 PY
