@@ -15,6 +15,8 @@ XENETA = Path(os.environ["PRKL_XENETA_DIR"])
 RATESTASK = XENETA / "ratestask-2016.sql"
 
 BATCH = "origin,destination,day,price\nCNSGH,NLRTM,2016-02-01,900\n"
+# Set by CTest in the sanitizer build, whose peak-memory figures measure ASan, not prkl.
+SANITIZED = os.environ.get("PRKL_SANITIZED") in ("1", "ON", "TRUE", "true")
 
 
 def prkl(*args, check=None, stdin=None):
@@ -184,7 +186,7 @@ def test_fx_import_of_a_huge_file_is_refused_in_bounded_memory(tmp_path):
     assert result.returncode == 2
     lines = result.stderr.decode().splitlines()
     assert lines[0] == f"prkl: '{huge}': longer than 4194304 bytes; a day's exchange rates need far less"
-    assert int(lines[-1]) < 100_000  # KiB of peak RSS
+    assert SANITIZED or int(lines[-1]) < 100_000  # KiB of peak RSS
     assert not store.exists()
 
 
@@ -212,7 +214,8 @@ def test_a_gzip_of_millions_of_rows_stops_at_the_limit_in_bounded_memory(db, tmp
     assert status == 2
     assert errors == [f"prkl: {bomb}: more than 1000000 rows (line 1000002 is one too many); a "
                       "batch holds at most Options::max_batch_prices prices: split it"]
-    assert kib < 300 * 1024
+    if not SANITIZED:  # there the peak is ASan's quarantine and shadow memory
+        assert kib < 300 * 1024
     assert count(db) == before
 
 
