@@ -32,10 +32,15 @@ FIRST = datetime.date(2017, 1, 1)
 LAST = FIRST + datetime.timedelta(days=DAYS - 1)
 
 
+# psql is not ours: keep the sanitizer runtimes a sanitized run preloads away from it (as
+# tests/python/conftest.py does).
+PSQL_ENV = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD"}
+
+
 def psql(conninfo, sql):
     return subprocess.run(["psql", "-X", "-q", "-A", "-t", "-F", "|", "-v", "ON_ERROR_STOP=1",
                            conninfo, "-c", sql], check=True, capture_output=True, timeout=120,
-                          text=True).stdout.strip()
+                          text=True, env=PSQL_ENV).stdout.strip()
 
 
 def with_database(conninfo, name):
