@@ -16,7 +16,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::istringstream in(std::string(reinterpret_cast<const char*>(data), size));
   try {
     const auto rows = prkl::read_batch_csv(in, "fuzz.csv");
-    (void)prkl::detail::validate_rows(rows, world, options);
+    std::vector<bool> unlisted;
+    (void)prkl::detail::validate_rows(rows, world, options, unlisted);
   } catch (const prkl::Error&) {
   }
   return 0;
