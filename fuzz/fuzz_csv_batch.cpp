@@ -5,8 +5,8 @@
 #include <prkl/prkl.hpp>
 #include <sstream>
 
-#include "batch.hpp"
-#include "geography.hpp"
+#include "batch/batch.hpp"
+#include "geography/geography.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   static const prkl::detail::Geography world(

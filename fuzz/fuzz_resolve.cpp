@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "geography.hpp"
+#include "geography/geography.hpp"
 
 namespace {
 

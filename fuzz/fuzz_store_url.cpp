@@ -5,7 +5,7 @@
 #include <prkl/prkl.hpp>
 #include <string_view>
 
-#include "store_detail.hpp"
+#include "storage/store_detail.hpp"
 #ifdef PRKL_FUZZ_POSTGRES
 #include <libpq-fe.h>
 #endif

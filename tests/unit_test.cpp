@@ -11,7 +11,7 @@
 #include <prkl/prkl.hpp>
 #include <sstream>
 
-#include "replica.hpp"
+#include "core/replica.hpp"
 
 using namespace prkl;
 

@@ -6,7 +6,7 @@
 #include <charconv>
 #include <exception>
 
-#include "metrics.hpp"
+#include "util/metrics.hpp"
 #include "prkl/error.hpp"
 
 namespace prkl::postgres {

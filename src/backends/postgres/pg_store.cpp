@@ -9,12 +9,12 @@
 #include <limits>
 #include <utility>
 
-#include "copy_text.hpp"
-#include "exchange_detail.hpp"
+#include "io/copy_text.hpp"
+#include "fx/exchange_detail.hpp"
 #include "pg_handles.hpp"
 #include "prkl/error.hpp"
-#include "ratestask.hpp"
-#include "store_detail.hpp"
+#include "storage/ratestask.hpp"
+#include "storage/store_detail.hpp"
 
 namespace prkl::postgres {
 

@@ -15,11 +15,11 @@
 #include <tuple>
 #include <utility>
 
-#include "exchange_detail.hpp"
+#include "fx/exchange_detail.hpp"
 #include "prkl/error.hpp"
-#include "ratestask.hpp"
+#include "storage/ratestask.hpp"
 #include "sqlite_handles.hpp"
-#include "store_detail.hpp"
+#include "storage/store_detail.hpp"
 
 namespace prkl::sqlite {
 

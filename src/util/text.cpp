@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "text.hpp"
+#include "util/text.hpp"
 
 #include <fmt/format.h>
 

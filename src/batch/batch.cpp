@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
-#include "batch.hpp"
+#include "batch/batch.hpp"
 
-#include "exact.hpp"
+#include "util/exact.hpp"
 #include "prkl/exchange.hpp"
-#include "text.hpp"
+#include "util/text.hpp"
 
 #include <csv.h>
 #include <fmt/format.h>

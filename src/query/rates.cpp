@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: MIT
-#include "rates.hpp"
+#include "query/rates.hpp"
 
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <limits>
 
-#include "exact.hpp"
+#include "util/exact.hpp"
 #include "prkl/error.hpp"
 
 namespace prkl {

@@ -13,9 +13,9 @@
 #include <optional>
 #include <ostream>
 
-#include "copy_text.hpp"
+#include "io/copy_text.hpp"
 #include "prkl/error.hpp"
-#include "ratestask.hpp"
+#include "storage/ratestask.hpp"
 
 namespace prkl {
 

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "geography.hpp"
+#include "geography/geography.hpp"
 #include "prkl/batch.hpp"
 #include "prkl/database.hpp"
 

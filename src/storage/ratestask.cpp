@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "ratestask.hpp"
+#include "storage/ratestask.hpp"
 
 #include <fmt/format.h>
 

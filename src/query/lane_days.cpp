@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "lane_days.hpp"
+#include "query/lane_days.hpp"
 
 #include <fmt/format.h>
 

@@ -10,7 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "exchange_detail.hpp"
+#include "fx/exchange_detail.hpp"
 #include "prkl/error.hpp"
 
 namespace prkl {

@@ -9,7 +9,7 @@
 #include <iterator>
 #include <limits>
 
-#include "exact.hpp"
+#include "util/exact.hpp"
 #include "prkl/error.hpp"
 
 namespace prkl {

@@ -10,7 +10,7 @@
 #include "backends/postgres/pg_store.hpp"
 #endif
 #include "prkl/error.hpp"
-#include "store_detail.hpp"
+#include "storage/store_detail.hpp"
 
 namespace prkl {
 

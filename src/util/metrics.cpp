@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "metrics.hpp"
+#include "util/metrics.hpp"
 
 #include <prometheus/counter.h>
 #include <prometheus/histogram.h>

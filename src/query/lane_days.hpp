@@ -15,7 +15,7 @@
 
 #include "prkl/model.hpp"
 #include "prkl/store.hpp"
-#include "replica.hpp"
+#include "core/replica.hpp"
 
 namespace prkl::detail {
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "copy_text.hpp"
+#include "io/copy_text.hpp"
 
 #include <fmt/format.h>
 

@@ -11,16 +11,16 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "batch.hpp"
-#include "exact.hpp"
-#include "geography.hpp"
-#include "lane_days.hpp"
-#include "metrics.hpp"
+#include "batch/batch.hpp"
+#include "util/exact.hpp"
+#include "geography/geography.hpp"
+#include "query/lane_days.hpp"
+#include "util/metrics.hpp"
 #include "prkl/dump.hpp"
 #include "prkl/error.hpp"
 #include "prkl/exchange.hpp"
-#include "rates.hpp"
-#include "text.hpp"
+#include "query/rates.hpp"
+#include "util/text.hpp"
 
 namespace prkl {
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "geography.hpp"
+#include "geography/geography.hpp"
 
 #include <fmt/format.h>
 
@@ -7,7 +7,7 @@
 #include <optional>
 #include <unordered_set>
 
-#include "text.hpp"
+#include "util/text.hpp"
 
 namespace prkl::detail {
 
