@@ -16,6 +16,7 @@
 #include "prkl/log.hpp"
 #include "prkl/metrics.hpp"
 #include "prkl/model.hpp"
+#include "prkl/options.hpp"
 #include "prkl/pool.hpp"
 #include "prkl/store.hpp"
 #include "prkl/url.hpp"

@@ -1,17 +1,17 @@
 // SPDX-License-Identifier: MIT
+// A batch's rows: building them, checking each against the geography and the options, and
+// expanding them into the prices a batch writes, converted to USD.
 #include "batch/batch.hpp"
 
-#include "util/exact.hpp"
+#include "fx/rate_table.hpp"
 #include "prkl/exchange.hpp"
+#include "util/exact.hpp"
 #include "util/text.hpp"
 
-#include <csv.h>
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <charconv>
-#include <cstring>
-#include <fstream>
 #include <limits>
 #include <optional>
 
@@ -32,204 +32,6 @@ BatchRow BatchRow::range(std::string origin, std::string destination, Date date_
                          std::int64_t price) {
   return {std::move(origin),    std::move(destination), {}, format_date(date_from),
           format_date(date_to), std::to_string(price),  0};
-}
-
-std::string BatchRow::*batch_field(std::string_view name) {
-  // The aliases are the names the ratestask and operations-task APIs used.
-  static constexpr std::pair<std::string_view, std::string BatchRow::*> fields[] = {
-      {"origin", &BatchRow::origin},
-      {"orig_code", &BatchRow::origin},
-      {"origin_code", &BatchRow::origin},
-      {"destination", &BatchRow::destination},
-      {"dest_code", &BatchRow::destination},
-      {"destination_code", &BatchRow::destination},
-      {"day", &BatchRow::day},
-      {"date_from", &BatchRow::date_from},
-      {"date_to", &BatchRow::date_to},
-      {"price", &BatchRow::price},
-      {"currency", &BatchRow::currency},
-  };
-  for (const auto& [field_name, member] : fields) {
-    if (field_name == name) return member;
-  }
-  return nullptr;
-}
-
-namespace {
-
-// No field of a batch needs more; a longer one is a broken file, refused before libcsv (which
-// grows its buffer a block at a time) has gathered much of it.
-constexpr std::size_t max_field_bytes = 4096;
-
-struct CsvReader {
-  std::string path;
-  std::vector<std::string BatchRow::*> fields;  // by column position, from the header
-  std::vector<std::string> header;
-  std::vector<BatchRow> rows;
-  std::int64_t max_rows = 0;
-  BatchRow current;
-  std::size_t column = 0;
-  std::int64_t records = 0;      // records seen, header included
-  std::int64_t line = 1;         // the physical line being read
-  std::int64_t record_line = 1;  // the physical line the current record began on
-  std::optional<std::string> error;
-
-  // How a message names a field: by its header column once the header is read.
-  std::string field_name(std::size_t at) const {
-    if (records > 0 && at < header.size()) return fmt::format("field {}", quoted_value(header[at]));
-    return fmt::format("{} field {}", records == 0 ? "header" : "the", at + 1);
-  }
-
-  std::string too_long(std::size_t at) const {
-    return fmt::format("{}: line {}: {} is longer than {} bytes; no batch field needs that many",
-                       path, record_line, field_name(at), max_field_bytes);
-  }
-
-  void on_field(std::string_view value) {
-    if (error) return;
-    if (value.size() > max_field_bytes) {
-      error = too_long(column);
-    } else if (records == 0) {
-      header.emplace_back(value);
-    } else if (column < fields.size()) {
-      current.*fields[column] = std::string(value);
-    } else if (!(value.empty() && column == fields.size())) {
-      error = fmt::format("{}: line {}: more fields than the header's {}", path, record_line,
-                          fields.size());
-    }
-    ++column;
-  }
-
-  void on_record_end() {
-    if (error) return;
-    if (records == 0) {
-      take_header();
-    } else if (column == 1 && current.origin.empty() && current.destination.empty() &&
-               current.price.empty() && current.day.empty() && current.date_from.empty()) {
-      // A blank line carries no row.
-    } else if (std::int64_t(rows.size()) == max_rows) {
-      error = fmt::format(
-          "{}: more than {} rows (line {} is one too many); a batch holds at most "
-          "Options::max_batch_prices prices: split it",
-          path, max_rows, record_line);
-    } else {
-      current.source_line = record_line;
-      rows.push_back(std::move(current));
-    }
-    current = BatchRow{};
-    column = 0;
-    ++records;
-  }
-
-  void take_header() {
-    // Member pointers have no ordering, so the few columns are kept in a plain list.
-    std::vector<std::pair<std::string BatchRow::*, std::string>> seen;
-    const auto has = [&seen](std::string BatchRow::*member) {
-      return std::any_of(seen.begin(), seen.end(),
-                         [member](const auto& s) { return s.first == member; });
-    };
-    if (!header.empty() && header[0].starts_with("\xEF\xBB\xBF")) header[0].erase(0, 3);  // BOM
-    for (const std::string& name : header) {
-      const auto member = batch_field(name);
-      if (!member) {
-        error = fmt::format(
-            "{}: unknown column {} in the header (expected origin, destination, price and day "
-            "or date_from and date_to)",
-            path, quoted_value(name));
-        return;
-      }
-      for (const auto& [earlier_member, earlier] : seen) {
-        if (earlier_member == member) {
-          error = fmt::format("{}: columns '{}' and '{}' name the same field", path, earlier, name);
-          return;
-        }
-      }
-      seen.emplace_back(member, name);
-      fields.push_back(member);
-    }
-    const bool has_day = has(&BatchRow::day);
-    const bool has_range = has(&BatchRow::date_from) || has(&BatchRow::date_to);
-    for (auto [member, name] :
-         {std::pair{&BatchRow::origin, "origin"}, std::pair{&BatchRow::destination, "destination"},
-          std::pair{&BatchRow::price, "price"}}) {
-      if (!has(member)) {
-        error = fmt::format("{}: the header has no '{}' column", path, name);
-        return;
-      }
-    }
-    if (!has_day && !has_range) {
-      error = fmt::format("{}: the header has neither 'day' nor 'date_from'/'date_to'", path);
-    }
-  }
-};
-
-}  // namespace
-
-std::vector<BatchRow> read_batch_csv(const std::filesystem::path& path, std::int64_t max_rows) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    throw InvalidArgument(fmt::format("cannot read batch file {}", quoted_value(path.string())));
-  }
-  return read_batch_csv(in, path.string(), max_rows);
-}
-
-std::vector<BatchRow> read_batch_csv(std::istream& in, std::string_view name,
-                                     std::int64_t max_rows) {
-  csv_parser parser;
-  if (csv_init(&parser, CSV_STRICT | CSV_STRICT_FINI) != 0) throw std::bad_alloc();
-  struct Free {
-    csv_parser* p;
-    ~Free() { csv_free(p); }
-  } free_parser{&parser};
-  // libcsv's default 128-byte blocks would take a field's buffer to its size in many copies.
-  csv_set_blk_size(&parser, 2 * max_field_bytes);
-  // The state csv_init() leaves: between records. A record begins on the line being fed when
-  // the parser is in it as the line (or the line's next piece) starts.
-  const int between_records = parser.pstate;
-
-  CsvReader reader;
-  reader.path = std::string(name);
-  reader.max_rows = max_rows;
-  const auto on_field = [](void* data, std::size_t size, void* self) {
-    static_cast<CsvReader*>(self)->on_field(
-        std::string_view(static_cast<const char*>(data), data ? size : 0));
-  };
-  const auto on_end = [](int, void* self) { static_cast<CsvReader*>(self)->on_record_end(); };
-
-  // Fed a line at a time, so that the reader knows the physical line (quoted fields may span
-  // several), and in pieces of at most max_field_bytes, so that a field too long is caught by
-  // the size of libcsv's buffer before it grows much beyond the limit.
-  std::vector<char> buffer(1 << 16);
-  while (in) {
-    in.read(buffer.data(), std::streamsize(buffer.size()));
-    const auto got = std::size_t(in.gcount());
-    for (std::size_t at = 0; at < got;) {
-      const char* piece = buffer.data() + at;
-      std::size_t size = std::min(got - at, max_field_bytes);
-      const void* newline = std::memchr(piece, '\n', size);
-      if (newline) size = std::size_t(static_cast<const char*>(newline) - piece) + 1;
-      if (parser.pstate == between_records) reader.record_line = reader.line;
-      if (csv_parse(&parser, piece, size, on_field, on_end, &reader) != size) {
-        throw InvalidArgument(fmt::format("{}: malformed CSV on line {}: {}", reader.path,
-                                          reader.line, csv_strerror(csv_error(&parser))));
-      }
-      if (reader.error) throw InvalidArgument(*reader.error);
-      if (parser.entry_pos > max_field_bytes) throw InvalidArgument(reader.too_long(reader.column));
-      if (newline) ++reader.line;
-      at += size;
-    }
-  }
-  if (csv_fini(&parser, on_field, on_end, &reader) != 0) {
-    throw InvalidArgument(
-        fmt::format("{}: malformed CSV at the end of the file (the record from "
-                    "line {} is not finished): {}",
-                    reader.path, reader.record_line, csv_strerror(csv_error(&parser))));
-  }
-  if (reader.error) throw InvalidArgument(*reader.error);
-  if (reader.records == 0) {
-    throw InvalidArgument(fmt::format("{}: the file is empty", reader.path));
-  }
-  return std::move(reader.rows);
 }
 
 namespace detail {

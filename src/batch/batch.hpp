@@ -6,9 +6,10 @@
 #include <string>
 #include <vector>
 
+#include "fx/rate_table.hpp"
 #include "geography/geography.hpp"
 #include "prkl/batch.hpp"
-#include "prkl/database.hpp"
+#include "prkl/options.hpp"
 
 namespace prkl::detail {
 

@@ -12,14 +12,15 @@
 #include <unordered_set>
 
 #include "batch/batch.hpp"
-#include "util/exact.hpp"
+#include "fx/rate_table.hpp"
 #include "geography/geography.hpp"
-#include "query/lane_days.hpp"
-#include "util/metrics.hpp"
 #include "prkl/dump.hpp"
 #include "prkl/error.hpp"
 #include "prkl/exchange.hpp"
+#include "query/lane_days.hpp"
 #include "query/rates.hpp"
+#include "util/exact.hpp"
+#include "util/metrics.hpp"
 #include "util/text.hpp"
 
 namespace prkl {

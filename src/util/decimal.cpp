@@ -9,8 +9,8 @@
 #include <iterator>
 #include <limits>
 
-#include "util/exact.hpp"
 #include "prkl/error.hpp"
+#include "util/exact.hpp"
 
 namespace prkl {
 
@@ -99,26 +99,6 @@ double nearest_double(const Wide& numerator, const Wide& denominator) {
 
 std::int64_t to_base_currency(std::int64_t amount, std::int64_t rate_units) {
   return round_quotient(Wide(amount) * rate_denominator, Wide(rate_units), 0).units;
-}
-
-RateTable::RateTable(std::vector<ExchangeRate> rates, std::int64_t max_age_days)
-    : max_age_days_(max_age_days) {
-  for (ExchangeRate& rate : rates) by_currency_[rate.currency].push_back(std::move(rate));
-  for (auto& [currency, days] : by_currency_) {
-    std::sort(days.begin(), days.end(),
-              [](const ExchangeRate& a, const ExchangeRate& b) { return a.day < b.day; });
-  }
-}
-
-const ExchangeRate* RateTable::find(std::string_view currency, Date day) const {
-  const auto found = by_currency_.find(std::string(currency));
-  if (found == by_currency_.end()) return nullptr;
-  const std::vector<ExchangeRate>& days = found->second;
-  auto after = std::upper_bound(days.begin(), days.end(), day,
-                                [](Date d, const ExchangeRate& r) { return d < r.day; });
-  if (after == days.begin()) return nullptr;
-  const ExchangeRate& rate = *std::prev(after);
-  return (day - rate.day).count() <= max_age_days_ ? &rate : nullptr;
 }
 
 }  // namespace prkl::detail

@@ -8,8 +8,6 @@
 #include <cstdint>
 #include <optional>
 #include <string_view>
-#include <unordered_map>
-#include <vector>
 
 #include "prkl/decimal.hpp"
 #include "prkl/model.hpp"
@@ -40,20 +38,5 @@ inline double nearest_double(std::int64_t sum, std::int64_t count) {
 
 /// An amount of a currency in whole USD at `rate_units` of it per USD, half away from zero.
 std::int64_t to_base_currency(std::int64_t amount, std::int64_t rate_units);
-
-/// The exchange rates of some currencies over some days, and the rule for which one a day uses:
-/// its own, or the nearest earlier one at most `max_age_days` before.
-class RateTable {
- public:
-  RateTable() = default;
-  RateTable(std::vector<ExchangeRate> rates, std::int64_t max_age_days);
-
-  /// nullptr when no rate is usable for that day.
-  const ExchangeRate* find(std::string_view currency, Date day) const;
-
- private:
-  std::unordered_map<std::string, std::vector<ExchangeRate>> by_currency_;  // ascending by day
-  std::int64_t max_age_days_ = 0;
-};
 
 }  // namespace prkl::detail

@@ -43,13 +43,7 @@ void append_utf8(std::string& out, char32_t c) {
   }
 }
 
-// One UTF-8 sequence at the start of `text`: its length and code point, or length 0 when the
-// first byte does not begin a valid sequence (a stray continuation byte, an overlong form, a
-// surrogate, beyond U+10FFFF, or cut short).
-struct Sequence {
-  std::size_t length = 0;
-  char32_t code_point = 0;
-};
+}  // namespace
 
 Sequence next_sequence(std::string_view text) {
   const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
@@ -107,8 +101,6 @@ void append_escaped(std::string& out, std::string_view bytes) {
   }
 }
 
-}  // namespace
-
 std::optional<std::string> text_error(std::string_view what, std::string_view text) {
   for (std::size_t i = 0; i < text.size();) {
     const Sequence s = next_sequence(text.substr(i));
@@ -160,47 +152,3 @@ std::string fold_case(std::string_view text) {
 }
 
 }  // namespace prkl::detail
-
-namespace prkl {
-
-std::string quoted_value(std::string_view value) {
-  // Enough to recognise a value by; a 10 MB field is not repeated in full.
-  constexpr std::size_t most_shown = 200;
-  std::string out = "'";
-  std::size_t i = 0;
-  while (i < value.size()) {
-    const detail::Sequence s = detail::next_sequence(value.substr(i));
-    const std::size_t length = s.length == 0 ? 1 : s.length;
-    if (i + length > most_shown) break;
-    if (s.length == 0 || detail::is_control(s.code_point)) {
-      detail::append_escaped(out, value.substr(i, length));
-    } else if (value[i] == '\\') {
-      out += "\\\\";
-    } else {
-      out.append(value.substr(i, length));
-    }
-    i += length;
-  }
-  if (i < value.size()) return fmt::format("{}...' ({} bytes)", out, value.size());
-  return out + "'";
-}
-
-std::string printable_message(std::string_view message) {
-  std::string out;
-  out.reserve(message.size());
-  std::size_t i = 0;
-  while (i < message.size()) {
-    const detail::Sequence s = detail::next_sequence(message.substr(i));
-    const std::size_t length = s.length == 0 ? 1 : s.length;
-    // Line breaks stay: a server's message may have a DETAIL line.
-    if (s.length == 0 || (detail::is_control(s.code_point) && message[i] != '\n')) {
-      detail::append_escaped(out, message.substr(i, length));
-    } else {
-      out.append(message.substr(i, length));
-    }
-    i += length;
-  }
-  return out;
-}
-
-}  // namespace prkl

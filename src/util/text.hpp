@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -24,5 +25,20 @@ std::optional<std::string> text_error(std::string_view what, std::string_view te
 
 /// Throws InvalidArgument with text_error()'s message, if any.
 void require_text(std::string_view what, std::string_view text);
+
+/// One UTF-8 sequence at the start of `text`: its length and code point, or length 0 when the
+/// first byte does not begin a valid sequence (a stray continuation byte, an overlong form, a
+/// surrogate, beyond U+10FFFF, or cut short).
+struct Sequence {
+  std::size_t length = 0;
+  char32_t code_point = 0;
+};
+Sequence next_sequence(std::string_view text);
+
+/// C0 and C1 controls and DEL.
+bool is_control(char32_t c);
+
+/// Appends `bytes` as \t, \n, \r or \xHH escapes.
+void append_escaped(std::string& out, std::string_view bytes);
 
 }  // namespace prkl::detail
