@@ -10,7 +10,6 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
-#include <shared_mutex>
 #include <span>
 #include <string>
 #include <string_view>
@@ -27,7 +26,7 @@ namespace prkl {
 
 namespace detail {
 class Geography;
-class RateTable;
+struct BatchTarget;
 struct SharedLaneDays;
 }  // namespace detail
 
@@ -191,13 +190,8 @@ class Database {
   /// Reloads the cached geography if `from` says it changed; returns `from`'s version.
   StoreVersion refresh_geography(Store& from);
   const detail::Geography& geography(Store& from);
-  /// The shared lane-day copy, brought up to `now` or later (from `from`), locked for reading.
-  std::shared_lock<std::shared_mutex> current_lane_days(const StoreVersion& now, Store& from);
-  /// Checks a batch's rows, currencies included; the rates it will convert at go to `rates`.
-  /// At most detail::max_listed_row_errors are listed; `unlisted_rows` counts the bad rows past
-  /// them.
-  std::vector<RowError> check_batch(const Batch& batch, detail::RateTable& rates,
-                                    std::int64_t& unlisted_rows);
+  /// Where batches are checked and written: the write store.
+  detail::BatchTarget batch_target();
 
   std::unique_ptr<Store> store_;
   std::unique_ptr<Store> read_store_;

@@ -265,4 +265,35 @@ InvalidArgument rate_conflict(const ExchangeRate& rate, std::int64_t stored_unit
       rate.currency, format_date(rate.day), format_rate(stored_units), format_rate(rate.units)));
 }
 
+std::vector<ExchangeRate> distinct_rates(std::span<const ExchangeRate> rates) {
+  for (const ExchangeRate& rate : rates) {
+    if (!is_currency_code(rate.currency) || rate.currency == base_currency) {
+      throw InvalidArgument(
+          fmt::format("exchange rate for {} on {}: not a currency code other than USD",
+                      quoted_value(rate.currency), format_date(rate.day)));
+    }
+    if (rate.units <= 0) {
+      throw InvalidArgument(fmt::format("exchange rate for {} on {} is {}: not above 0",
+                                        rate.currency, format_date(rate.day),
+                                        Decimal{rate.units, exchange_rate_scale}.to_string()));
+    }
+  }
+  // Each (currency, day) once: the same rate twice is one, two different rates are a mistake.
+  std::vector<ExchangeRate> distinct(rates.begin(), rates.end());
+  std::sort(distinct.begin(), distinct.end(), [](const ExchangeRate& a, const ExchangeRate& b) {
+    return std::tie(a.currency, a.day, a.units) < std::tie(b.currency, b.day, b.units);
+  });
+  distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
+  for (std::size_t i = 1; i < distinct.size(); ++i) {
+    if (distinct[i].currency == distinct[i - 1].currency &&
+        distinct[i].day == distinct[i - 1].day) {
+      throw InvalidArgument(fmt::format("two {} rates for {}: {} and {}; nothing was stored",
+                                        distinct[i].currency, format_date(distinct[i].day),
+                                        format_rate(distinct[i - 1].units),
+                                        format_rate(distinct[i].units)));
+    }
+  }
+  return distinct;
+}
+
 }  // namespace prkl::detail

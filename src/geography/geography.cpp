@@ -161,6 +161,22 @@ std::vector<RowError> Geography::check(std::span<const Region> regions, std::spa
   return errors;
 }
 
+std::unique_ptr<Geography> Geography::checked(GeographySnapshot& snapshot, std::int64_t max_depth) {
+  // Regions written by other SQL never passed load()'s checks; a cycle or a tree too deep for
+  // the tree's consumers is refused here, before anything is answered from it. In slug order,
+  // so that the region named is the same on every backend.
+  std::sort(snapshot.regions.begin(), snapshot.regions.end(),
+            [](const Region& a, const Region& b) { return a.slug < b.slug; });
+  const std::vector<RowError> broken = Geography::check_tree(snapshot.regions, max_depth);
+  if (!broken.empty()) {
+    throw StorageError(
+        fmt::format("the store's regions table cannot be used: {}{}", broken.front().message,
+                    broken.size() > 1 ? fmt::format(" (and {} more problems)", broken.size() - 1)
+                                      : std::string()));
+  }
+  return std::make_unique<Geography>(std::move(snapshot.regions), std::move(snapshot.ports));
+}
+
 Geography::Geography(std::vector<Region> regions, std::vector<Port> ports)
     : regions_(std::move(regions)), ports_(std::move(ports)) {
   std::sort(regions_.begin(), regions_.end(),

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -10,6 +11,7 @@
 
 #include "prkl/error.hpp"
 #include "prkl/model.hpp"
+#include "prkl/store.hpp"
 
 namespace prkl::detail {
 
@@ -21,6 +23,10 @@ namespace prkl::detail {
 class Geography {
  public:
   Geography(std::vector<Region> regions, std::vector<Port> ports);
+
+  /// A store's geography, refused with a StorageError naming the first problem when its region
+  /// tree (which other SQL may have written) has a cycle or is deeper than `max_depth`.
+  static std::unique_ptr<Geography> checked(GeographySnapshot& snapshot, std::int64_t max_depth);
 
   /// Every problem in a region tree and its ports: duplicate codes or slugs, unknown parents,
   /// cycles and regions nested deeper than `max_depth` (check_tree()), ports in unknown regions,

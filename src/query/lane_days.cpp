@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "prkl/error.hpp"
+#include "util/metrics.hpp"
 
 namespace prkl::detail {
 
@@ -502,6 +503,38 @@ StoreVersion SharedLaneDays::current_version(Store& store) {
     version_read_.notify_all();
   }
   return latest_;
+}
+
+std::shared_lock<std::shared_mutex> SharedLaneDays::current(const StoreVersion& now, Store& from) {
+  // Another thread may have brought the shared copy further than `now`: that is a newer
+  // committed state, as good an answer as the one asked for.
+  std::shared_lock read(mutex);
+  const auto is_current = [&] {
+    const auto& have = lane_days.version();
+    return have && have->epoch == now.epoch && have->data >= now.data;
+  };
+  bool hit = is_current();
+  record_cache(hit);
+  for (int attempt = 1; !hit; ++attempt) {
+    read.unlock();
+    std::optional<StoreVersion> refreshed;
+    {
+      const std::unique_lock write(mutex);
+      if (!is_current()) lane_days.refresh(from);
+      refreshed = lane_days.version();
+    }
+    read.lock();
+    // Meanwhile another Database may have refreshed the copy from a server at another state (a
+    // standby behind, after a bulk replace): only a copy at least as new as this one's will do.
+    const auto& have = lane_days.version();
+    hit = have && refreshed && have->epoch == refreshed->epoch && have->data >= refreshed->data;
+    if (!hit && attempt == 5) {
+      throw Busy(
+          "the in-memory copy was taken back to another state five times in a row by reads "
+          "from other servers; nothing was answered (ask again)");
+    }
+  }
+  return read;
 }
 
 std::shared_ptr<SharedLaneDays> SharedLaneDays::for_url(std::string_view url) {

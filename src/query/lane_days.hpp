@@ -13,9 +13,9 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/replica.hpp"
 #include "prkl/model.hpp"
 #include "prkl/store.hpp"
-#include "core/replica.hpp"
 
 namespace prkl::detail {
 
@@ -158,6 +158,10 @@ struct SharedLaneDays {
   /// as fresh as reading it ourselves; callers that arrive together share one check (one round
   /// trip to a PostgreSQL server instead of one per thread).
   StoreVersion current_version(Store& store);
+
+  /// The copy, brought up to `now` or later (from `from`), locked for reading. Throws Busy when
+  /// reads from other servers took it back to another state five times in a row.
+  std::shared_lock<std::shared_mutex> current(const StoreVersion& now, Store& from);
 
   /// The copy for `url`, shared with the process's other Databases on it; a private one when
   /// `url` is empty or names a store private to its connection (an in-memory SQLite database).

@@ -6,8 +6,8 @@
 #include <algorithm>
 #include <limits>
 
-#include "util/exact.hpp"
 #include "prkl/error.hpp"
+#include "util/exact.hpp"
 
 namespace prkl {
 

@@ -1,0 +1,48 @@
+// SPDX-License-Identifier: MIT
+// Checking a data set (a dump's, the generator's) before any of it is loaded.
+#include "io/dataset.hpp"
+
+#include <fmt/format.h>
+
+#include <string_view>
+#include <unordered_set>
+
+#include "batch/batch.hpp"
+#include "geography/geography.hpp"
+#include "prkl/error.hpp"
+#include "util/text.hpp"
+
+namespace prkl::detail {
+
+void check_dataset(const Dataset& data, const Options& options) {
+  std::vector<RowError> errors = Geography::check(
+      data.regions, data.ports, options.max_region_depth, data.region_lines, data.port_lines);
+  std::unordered_set<std::string_view> codes;
+  for (const Port& port : data.ports) codes.insert(port.code);
+  for (std::size_t i = 0; i < data.prices.size(); ++i) {
+    const Price& p = data.prices[i];
+    const std::int64_t line =
+        i < data.price_lines.size() ? data.price_lines[i] : std::int64_t(i) + 1;
+    for (const auto& [code, field] :
+         {std::pair{&p.origin, "orig_code"}, std::pair{&p.destination, "dest_code"}}) {
+      // A known code's text is check()'s to report, on its port's row.
+      if (codes.contains(*code)) continue;
+      auto error = text_error("price port code", *code);
+      errors.push_back({line, field,
+                        error ? std::move(*error)
+                              : fmt::format("price on unknown port {}", quoted_value(*code))});
+    }
+    if (auto problem = price_problem(p.price, options)) {
+      errors.push_back({line, "price", std::move(*problem)});
+    }
+    if (errors.size() >= 1000) break;  // enough to act on; the rest is more of the same
+  }
+  if (!errors.empty()) {
+    const auto count = errors.size();
+    throw ValidationFailed(fmt::format("the data has {}{} bad row{}; nothing was loaded", count,
+                                       count >= 1000 ? " or more" : "", count == 1 ? "" : "s"),
+                           std::move(errors));
+  }
+}
+
+}  // namespace prkl::detail

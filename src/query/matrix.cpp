@@ -1,0 +1,287 @@
+// SPDX-License-Identifier: MIT
+// Answering a rates matrix: resolving its locations, the currency it is asked in, and its cells
+// from the in-memory copy's aggregates or, for percentiles, from the prices themselves.
+#include "query/matrix.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "fx/rate_table.hpp"
+#include "prkl/error.hpp"
+#include "prkl/exchange.hpp"
+#include "query/rates.hpp"
+
+namespace prkl::detail {
+
+namespace {
+
+// True when every lane of `later` is one of `keys`: nothing the question covers appeared since
+// `keys` were taken.
+bool covers(std::span<const LaneKey> keys, const std::vector<LaneDays::LaneInRange>& later) {
+  std::vector<std::pair<std::string_view, std::string_view>> known;
+  known.reserve(keys.size());
+  for (const LaneKey& key : keys) known.emplace_back(key.origin, key.destination);
+  std::sort(known.begin(), known.end());
+  return std::all_of(later.begin(), later.end(), [&](const auto& lane) {
+    return std::binary_search(
+        known.begin(), known.end(),
+        std::pair<std::string_view, std::string_view>(lane.origin, lane.destination));
+  });
+}
+
+// Routes each price read from the store to every cell of the matrix its lane belongs to.
+class PriceRouter final : public PriceReceiver {
+ public:
+  PriceRouter(const std::vector<std::vector<std::string>>& origins,
+              const std::vector<std::vector<std::string>>& destinations, Date from)
+      : columns_(destinations.size()), from_(from), cells_(origins.size() * destinations.size()) {
+    for (std::size_t i = 0; i < origins.size(); ++i) {
+      for (const std::string& code : origins[i]) rows_of_[code].push_back(i);
+    }
+    for (std::size_t j = 0; j < destinations.size(); ++j) {
+      for (const std::string& code : destinations[j]) columns_of_[code].push_back(j);
+    }
+  }
+
+  /// The cells each of `lanes` feeds; call before the store reads them.
+  void route(std::span<const LaneKey> lanes) {
+    for (auto& cell : cells_) cell.clear();
+    lane_cells_.assign(lanes.size(), {});
+    for (std::size_t k = 0; k < lanes.size(); ++k) {
+      const auto rows = rows_of_.find(std::string(lanes[k].origin));
+      const auto columns = columns_of_.find(std::string(lanes[k].destination));
+      if (rows == rows_of_.end() || columns == columns_of_.end()) continue;
+      for (const std::size_t i : rows->second) {
+        for (const std::size_t j : columns->second) lane_cells_[k].push_back(i * columns_ + j);
+      }
+    }
+  }
+
+  std::size_t cells_of(std::size_t lane) const { return lane_cells_[lane].size(); }
+
+  void price(std::size_t lane, Date day, std::int32_t price) override {
+    const SlotPrice value{std::int32_t((day - from_).count()), price};
+    for (const std::size_t cell : lane_cells_.at(lane)) cells_[cell].push_back(value);
+  }
+
+  std::vector<SlotPrice>& cell(std::size_t i, std::size_t j) { return cells_[i * columns_ + j]; }
+
+ private:
+  using Index = std::unordered_map<std::string, std::vector<std::size_t>>;
+
+  std::size_t columns_;
+  Date from_;
+  Index rows_of_, columns_of_;
+  std::vector<std::vector<std::size_t>> lane_cells_;
+  std::vector<std::vector<SlotPrice>> cells_;
+};
+
+// What every cell of a question shares: the ports each location stands for, the buckets, the
+// currency's rate on each day.
+struct Plan {
+  std::vector<std::vector<std::string>> origins, destinations;
+  std::size_t days;
+  BucketPlan buckets;
+  std::optional<Conversion> conversion;
+};
+
+// The rate each day of the range converts at; nullopt for USD.
+std::optional<Conversion> conversion_for(const MatrixQuery& query, const Options& options,
+                                         Store& from) {
+  const std::string& currency = query.options.currency;
+  if (currency == base_currency) return std::nullopt;
+  const Date earliest = query.date_from - std::chrono::days{options.max_rate_age_days};
+  const std::string currencies[] = {currency};
+  std::vector<ExchangeRate> rates = from.exchange_rates(currencies, earliest, query.date_to);
+  if (rates.empty()) {
+    const std::vector<std::string> known = from.currencies();
+    if (!std::binary_search(known.begin(), known.end(), currency)) {
+      throw NotFound(fmt::format("unknown currency {}: no exchange rate was ever loaded for it",
+                                 quoted_value(currency)));
+    }
+  }
+  const RateTable table(std::move(rates), options.max_rate_age_days);
+  Conversion conversion{currency, query.date_from, {}, options.max_rate_age_days};
+  for (Date day = query.date_from; day <= query.date_to; day += std::chrono::days{1}) {
+    const ExchangeRate* rate = table.find(currency, day);
+    conversion.units_by_slot.push_back(rate ? rate->units : 0);
+  }
+  return conversion;
+}
+
+Plan plan_of(const MatrixQuery& query, const Geography& geography, const Options& options,
+             Store& from) {
+  Plan plan{{},
+            {},
+            std::size_t((query.date_to - query.date_from).count() + 1),
+            BucketPlan(query.options.bucket, query.date_from, query.date_to),
+            std::nullopt};
+  // Locations first: an unknown one is named before an unknown currency.
+  for (const std::string& origin : query.origins) plan.origins.push_back(geography.resolve(origin));
+  for (const std::string& destination : query.destinations) {
+    plan.destinations.push_back(geography.resolve(destination));
+  }
+  plan.conversion = conversion_for(query, options, from);
+  return plan;
+}
+
+std::vector<std::int32_t> ids_of(const LaneDays& lane_days, const std::vector<std::string>& codes) {
+  std::vector<std::int32_t> ids;
+  ids.reserve(codes.size());
+  for (const std::string& code : codes) {
+    if (const auto id = lane_days.port_id(code)) ids.push_back(*id);
+  }
+  return ids;
+}
+
+// The cells from the copy's per-day aggregates, read under one lock.
+void answer_from_copy(const MatrixQuery& query, const Plan& plan, const MatrixSource& source,
+                      std::vector<LaneRates>& out) {
+  std::vector<std::vector<DailyAggregate>> cells(out.size(),
+                                                 std::vector<DailyAggregate>(plan.days));
+  {
+    const std::shared_lock read = source.copy.current(source.now, source.from);
+    const LaneDays& lane_days = source.copy.lane_days;
+    std::vector<std::vector<std::int32_t>> origin_ids, destination_ids;
+    for (const auto& codes : plan.origins) origin_ids.push_back(ids_of(lane_days, codes));
+    for (const auto& codes : plan.destinations) destination_ids.push_back(ids_of(lane_days, codes));
+    if (out.size() == 1) {
+      // One lane: the plan that may read a port's summed days instead of each of its lanes.
+      lane_days.aggregate(origin_ids[0], destination_ids[0], query.date_from, query.date_to,
+                          cells[0]);
+    } else {
+      lane_days.aggregate_matrix(origin_ids, destination_ids, query.date_from, query.date_to,
+                                 cells);
+    }
+  }
+  const Conversion* convert = plan.conversion ? &*plan.conversion : nullptr;
+  try {
+    for (std::size_t i = 0; i < out.size(); ++i) {
+      out[i].days = answer_from_days(cells[i], plan.buckets, query.options, convert);
+    }
+  } catch (const InvalidArgument& e) {
+    // Only an answer in another currency at a large scale can outgrow 64-bit units.
+    throw InvalidArgument(
+        fmt::format("the answer in {} at scale {} does not fit ({}): ask a "
+                    "smaller scale",
+                    query.options.currency, query.options.scale, e.what()));
+  }
+}
+
+// The lanes with days in the range, from the copy brought up to `version` or later (whose
+// version goes to `copied`).
+std::vector<LaneDays::LaneInRange> lanes_at(const MatrixQuery& query, const Plan& plan,
+                                            SharedLaneDays& copy, const StoreVersion& version,
+                                            Store& source, StoreVersion& copied) {
+  const std::shared_lock read = copy.current(version, source);
+  const LaneDays& lane_days = copy.lane_days;
+  copied = *lane_days.version();
+  std::vector<std::int32_t> all_origins, all_destinations;
+  for (const auto& codes : plan.origins) {
+    for (const std::int32_t id : ids_of(lane_days, codes)) all_origins.push_back(id);
+  }
+  for (const auto& codes : plan.destinations) {
+    for (const std::int32_t id : ids_of(lane_days, codes)) all_destinations.push_back(id);
+  }
+  for (auto* ids : {&all_origins, &all_destinations}) {
+    std::sort(ids->begin(), ids->end());
+    ids->erase(std::unique(ids->begin(), ids->end()), ids->end());
+  }
+  return lane_days.lanes_between(all_origins, all_destinations, query.date_from, query.date_to);
+}
+
+// Every price is held in memory (once per cell it counts in) until the answer is made: the copy
+// knows how many there are before any is read.
+void check_held(const std::vector<LaneDays::LaneInRange>& lanes, const PriceRouter& router,
+                const Options& options) {
+  std::int64_t held = 0;
+  for (std::size_t k = 0; k < lanes.size(); ++k) {
+    held += lanes[k].prices * std::int64_t(router.cells_of(k));
+  }
+  if (held > options.max_percentile_prices) {
+    throw InvalidArgument(
+        fmt::format("percentiles over {} prices, more than the maximum of {} "
+                    "(Options::max_percentile_prices): ask a shorter range or fewer lanes",
+                    held, options.max_percentile_prices));
+  }
+}
+
+// Reads the prices of the question's lanes into `router` from one snapshot that the copy's list
+// of lanes is right for. If the snapshot is newer than the copy, a lane may have appeared since;
+// the copy catches up and the read is done again.
+void read_prices(const MatrixQuery& query, const Plan& plan, const Options& options,
+                 const MatrixSource& source, PriceRouter& router) {
+  StoreVersion version = source.now;
+  Store* from = &source.from;
+  for (int attempt = 1;; ++attempt) {
+    StoreVersion copied;
+    const auto lanes = lanes_at(query, plan, source.copy, version, *from, copied);
+    std::vector<LaneKey> keys;
+    keys.reserve(lanes.size());
+    for (const auto& lane : lanes) keys.push_back({lane.origin, lane.destination});
+    router.route(keys);
+    check_held(lanes, router, options);
+    version = from->read_prices(keys, query.date_from, query.date_to, router);
+    if (version.epoch == copied.epoch && version.data == copied.data) return;
+    if (version.epoch == copied.epoch && version.data > copied.data) {
+      // Writers moved on between the copy and the prices' snapshot. The prices read are those
+      // of every lane read, at one state; the answer is that state's if no lane of the question
+      // gained days in the range meanwhile, which the copy, brought up to the snapshot, tells.
+      // Writers to other lanes, or to lanes already there, cost one look.
+      StoreVersion later;
+      if (covers(keys, lanes_at(query, plan, source.copy, version, *from, later))) return;
+    }
+    if (version.epoch == copied.epoch && version.data < copied.data) {
+      // A standby behind the shared copy, which a read from the primary brought further: the
+      // primary's snapshot is at least as new as the copy.
+      from = &source.primary;
+    }
+    if (attempt == 5) {
+      throw Busy(
+          "the prices changed under five reads in a row, each time with lanes this question "
+          "covers; the percentiles were not answered (ask again)");
+    }
+  }
+}
+
+// The cells from the prices themselves: percentiles need them.
+void answer_from_prices(const MatrixQuery& query, Plan& plan, const Options& options,
+                        const MatrixSource& source, std::vector<LaneRates>& out) {
+  PriceRouter router(plan.origins, plan.destinations, query.date_from);
+  read_prices(query, plan, options, source, router);
+  const Conversion* convert = plan.conversion ? &*plan.conversion : nullptr;
+  const std::size_t columns = plan.destinations.size();
+  for (std::size_t i = 0; i < plan.origins.size(); ++i) {
+    for (std::size_t j = 0; j < columns; ++j) {
+      out[i * columns + j].days = detail::answer_from_prices(router.cell(i, j), plan.days,
+                                                             plan.buckets, query.options, convert);
+    }
+  }
+}
+
+}  // namespace
+
+std::vector<LaneRates> answer_matrix(const MatrixQuery& query, const Geography& geography,
+                                     const Options& options, const MatrixSource& source) {
+  Plan plan = plan_of(query, geography, options, source.from);
+  std::vector<LaneRates> out;
+  out.reserve(plan.origins.size() * plan.destinations.size());
+  for (const std::string& origin : query.origins) {
+    for (const std::string& destination : query.destinations) {
+      out.push_back({origin, destination, {}});
+    }
+  }
+  if (query.options.percentiles.empty()) {
+    answer_from_copy(query, plan, source, out);
+  } else {
+    answer_from_prices(query, plan, options, source, out);
+  }
+  return out;
+}
+
+}  // namespace prkl::detail
