@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+// A thread-safe pool of Databases on one store: each thread borrows one and gives it back.
 #include "prkl/pool.hpp"
 
 #include <fmt/format.h>

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+// Exchange rates: reading their files, formatting and checking them before they are stored.
 #include "prkl/exchange.hpp"
 
 #include <fmt/format.h>

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+// Ports and regions in memory: the tree's checks, location resolution, port search.
 #include "geography/geography.hpp"
 
 #include <fmt/format.h>

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+// PostgreSQL's COPY text format: escaping and unescaping one field.
 #include "io/copy_text.hpp"
 
 #include <fmt/format.h>

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+// Plain-SQL pg_dump files: reading the ratestask tables from one, and writing one.
 #include "prkl/dump.hpp"
 
 #include <fmt/format.h>

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+// The sample generator: a seeded, realistic data set of regions, ports and prices.
 #include "prkl/generator.hpp"
 
 #include <fmt/format.h>

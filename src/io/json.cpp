@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+// Values as their fields and as JSON text, shared by the CLI, the Python binding and the web apps.
 #include "prkl/json.hpp"
 
 #include <fmt/format.h>

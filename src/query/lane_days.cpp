@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+// The in-memory copy of the lane-day aggregates: loading, refreshing from the change log, summing.
 #include "query/lane_days.hpp"
 
 #include <fmt/format.h>

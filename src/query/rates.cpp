@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+// Turning aggregates or prices into an answer: buckets, exact means, percentiles, currencies.
 #include "query/rates.hpp"
 
 #include <fmt/format.h>

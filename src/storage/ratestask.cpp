@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+// The SQL made from the one description of the ratestask tables.
 #include "storage/ratestask.hpp"
 
 #include <fmt/format.h>

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+// Dates as ISO text: parsing and formatting, strictly.
 #include "prkl/date.hpp"
 
 #include <fmt/format.h>

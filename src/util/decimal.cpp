@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+// Exact decimals: the rounded mean, quotients of wide integers, currency conversion.
 #include "prkl/decimal.hpp"
 
 #include <fmt/format.h>

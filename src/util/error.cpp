@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+// prkl's error types, and the escaping that keeps their messages printable.
 #include "prkl/error.hpp"
 
 #include <fmt/format.h>

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+// Metrics and the log: counters and histograms per operation, the Prometheus text.
 #include "util/metrics.hpp"
 
 #include <prometheus/counter.h>

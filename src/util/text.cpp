@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+// Text from outside: the UTF-8 check, case folding for search.
 #include "util/text.hpp"
 
 #include <fmt/format.h>

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+// Store URLs as they may be shown: passwords hidden in logs, messages and repr().
 #include "prkl/url.hpp"
 
 #include <cctype>

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+// The library's version, compiled in.
 #include "prkl/version.hpp"
 
 namespace prkl {
