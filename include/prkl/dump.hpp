@@ -23,6 +23,7 @@ namespace prkl {
 /// row, a file without a COPY or INSERT into the three tables, and a pg_dump file without
 /// pg_dump's closing comment. CRLF line ends, a byte order mark and psql's \restrict lines are
 /// accepted. Rows are not checked against each other here; Database::load does that.
+/// A build without the dump reader (PRKL_WITH_DUMP=OFF) throws InvalidArgument saying so.
 PRKL_EXPORT Dataset read_dump(const std::filesystem::path& path, const Progress& progress = {});
 PRKL_EXPORT Dataset read_dump(std::istream& in, const Progress& progress = {},
                               std::int64_t total_bytes = 0);

@@ -18,7 +18,9 @@ namespace prkl {
 PRKL_EXPORT std::string metrics_text();
 
 /// Counting is on unless turned off here (for a process that never reads the metrics; the
-/// cost is a clock read and a few uncontended updates per call).
+/// cost is a clock read and a few uncontended updates per call). A build without metrics
+/// (PRKL_WITH_METRICS=OFF) counts nothing: there metrics_enabled() is false, metrics_text() is
+/// one comment line saying so, and turning them on throws InvalidArgument.
 PRKL_EXPORT void set_metrics_enabled(bool enabled);
 PRKL_EXPORT bool metrics_enabled();
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Metrics and the log: counters and histograms per operation, the Prometheus text.
+// Metrics (prometheus-cpp): counters and histograms per operation, and their Prometheus text.
 #include "util/metrics.hpp"
 
 #include <prometheus/counter.h>
@@ -15,8 +15,8 @@
 #include <string>
 
 #include "prkl/error.hpp"
-#include "prkl/log.hpp"
 #include "prkl/metrics.hpp"
+#include "util/log.hpp"
 
 namespace prkl {
 namespace detail {
@@ -24,10 +24,6 @@ namespace {
 
 using prometheus::Counter;
 using prometheus::Histogram;
-
-constexpr std::array<const char*, operation_count> operation_names{
-    "rates",    "rates_matrix", "resolve", "port",           "ports", "region_tree",
-    "validate", "apply",        "batch",   "exchange_rates", "load",  "init"};
 
 constexpr std::array<const char*, 4> outcome_names{"applied", "replayed", "refused", "conflict"};
 
@@ -107,7 +103,7 @@ struct Metrics {
   Metrics() {
     for (int i = 0; i < operation_count; ++i) {
       duration_of[std::size_t(i)] =
-          &durations.Add({{"operation", operation_names[std::size_t(i)]}}, latency_buckets);
+          &durations.Add({{"operation", operation_name(Operation(i))}}, latency_buckets);
     }
     for (std::size_t i = 0; i < outcome_names.size(); ++i) {
       batches_by_outcome[i] = &batches.Add({{"outcome", outcome_names[i]}});
@@ -121,39 +117,6 @@ Metrics& metrics() {
 }
 
 std::atomic<bool> enabled{true};
-
-// The handler is read on every event and set rarely: a copy is taken under the lock and called
-// outside it, so a handler that logs slowly never holds up one being set.
-std::mutex handler_mutex;
-std::shared_ptr<const LogHandler> handler;
-std::atomic<bool> handler_set{false};
-std::atomic<double> slow_call_seconds{1.0};
-
-void emit(LogLevel level, std::string_view event, std::string message,
-          std::vector<std::pair<std::string, std::string>> fields) noexcept {
-  try {
-    std::shared_ptr<const LogHandler> current;
-    {
-      const std::lock_guard lock(handler_mutex);
-      current = handler;
-    }
-    if (current) (*current)(LogEvent{level, event, std::move(message), std::move(fields)});
-  } catch (...) {
-    // A failing handler must not turn the caller's success into an error.
-  }
-}
-
-void log_if_slow(Operation operation, std::chrono::steady_clock::duration took) noexcept {
-  if (!handler_set.load(std::memory_order_relaxed)) return;
-  const double s = std::chrono::duration<double>(took).count();
-  if (s < slow_call_seconds.load(std::memory_order_relaxed)) return;
-  try {
-    const char* name = operation_names[std::size_t(operation)];
-    emit(LogLevel::warning, "slow_call", fmt::format("prkl {} took {:.3f} s", name, s),
-         {{"operation", name}, {"seconds", fmt::format("{:.6f}", s)}});
-  } catch (...) {
-  }
-}
 
 double seconds(std::chrono::steady_clock::duration took) {
   return std::chrono::duration<double>(took).count();
@@ -187,10 +150,6 @@ bool metrics_on() noexcept {
   return enabled.load(std::memory_order_relaxed);
 }
 
-bool logging_on() noexcept {
-  return handler_set.load(std::memory_order_relaxed);
-}
-
 void record_call(Operation operation, std::chrono::steady_clock::duration took) noexcept {
   if (metrics_on()) metrics().duration_of[std::size_t(operation)]->Observe(seconds(took));
   log_if_slow(operation, took);
@@ -203,8 +162,7 @@ void record_failure(Operation operation, std::chrono::steady_clock::duration too
   Metrics& m = metrics();
   m.duration_of[std::size_t(operation)]->Observe(seconds(took));
   try {
-    m.errors
-        .Add({{"operation", operation_names[std::size_t(operation)]}, {"type", error_type(error)}})
+    m.errors.Add({{"operation", operation_name(operation)}, {"type", error_type(error)}})
         .Increment();
   } catch (...) {
     // Counting must never replace the caller's error with its own (out of memory here).
@@ -243,32 +201,6 @@ void record_reconnect() noexcept {
   }
 }
 
-void log_batch(std::string_view id, std::int64_t rows, std::int64_t prices, std::int64_t bad_rows,
-               std::chrono::steady_clock::duration took) noexcept {
-  if (!logging_on()) return;
-  try {
-    const std::string s = fmt::format("{:.6f}", seconds(took));
-    if (bad_rows > 0) {
-      emit(LogLevel::warning, "batch_refused",
-           fmt::format("batch {} refused: {} of {} rows bad, nothing written", quoted_value(id),
-                       bad_rows, rows),
-           {{"batch_id", std::string(id)},
-            {"rows", std::to_string(rows)},
-            {"bad_rows", std::to_string(bad_rows)},
-            {"seconds", s}});
-    } else {
-      emit(LogLevel::info, "batch_applied",
-           fmt::format("batch {} applied: {} rows, {} prices in {} s", quoted_value(id), rows,
-                       prices, s),
-           {{"batch_id", std::string(id)},
-            {"rows", std::to_string(rows)},
-            {"prices", std::to_string(prices)},
-            {"seconds", s}});
-    }
-  } catch (...) {
-  }
-}
-
 }  // namespace detail
 
 std::string metrics_text() {
@@ -282,20 +214,4 @@ void set_metrics_enabled(bool on) {
 bool metrics_enabled() {
   return detail::metrics_on();
 }
-
-void set_log_handler(LogHandler new_handler) {
-  auto next = new_handler ? std::make_shared<const LogHandler>(std::move(new_handler)) : nullptr;
-  const std::lock_guard lock(detail::handler_mutex);
-  detail::handler_set.store(next != nullptr, std::memory_order_relaxed);
-  detail::handler = std::move(next);
-}
-
-void set_slow_call_threshold(std::chrono::duration<double> threshold) {
-  if (!(threshold.count() >= 0)) {
-    throw InvalidArgument(
-        fmt::format("slow call threshold of {} s is negative", threshold.count()));
-  }
-  detail::slow_call_seconds.store(threshold.count(), std::memory_order_relaxed);
-}
-
 }  // namespace prkl

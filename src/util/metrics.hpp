@@ -30,6 +30,14 @@ enum class Operation {
 };
 inline constexpr int operation_count = int(Operation::init) + 1;
 
+/// The operation's name, as metrics label it and the log shows it.
+constexpr const char* operation_name(Operation operation) {
+  constexpr const char* names[operation_count] = {"rates", "rates_matrix",   "resolve",  "port",
+                                                  "ports", "region_tree",    "validate", "apply",
+                                                  "batch", "exchange_rates", "load",     "init"};
+  return names[int(operation)];
+}
+
 enum class BatchOutcome { applied, replayed, refused, conflict };
 
 bool metrics_on() noexcept;

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// Plain-SQL pg_dump files: reading the ratestask tables from one, and writing one.
+// Reading the ratestask tables from a plain-SQL pg_dump file: statements cut where PostgreSQL
+// would, parsed by its own parser (libpg_query), COPY blocks and INSERTs read row by row.
 #include "prkl/dump.hpp"
 
 #include <fmt/format.h>
@@ -12,7 +13,6 @@
 #include <istream>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <ostream>
 
 #include "io/copy_text.hpp"
 #include "prkl/error.hpp"
@@ -841,32 +841,6 @@ Dataset read_dump(const std::filesystem::path& path, const Progress& progress) {
   std::error_code ec;
   const auto size = std::filesystem::file_size(path, ec);
   return read_dump(in, progress, ec ? 0 : std::int64_t(size));
-}
-
-void write_dump(std::ostream& out, const Dataset& data) {
-  out << "--\n-- prkl data set, plain SQL in the shape of the ratestask dump\n--\n\n"
-         "SET client_encoding = 'UTF8';\nSET standard_conforming_strings = on;\n\n";
-  for (const auto& table : ratestask::tables) {
-    out << ratestask::create_table(table, ratestask::Dialect::pg_dump) << ";\n\n";
-  }
-  // Rows go out in blocks, so a large data set is not held twice in memory.
-  const auto copy_block = [&out](const ratestask::Table& table, const auto& rows) {
-    out << fmt::format("COPY {} ({}) FROM stdin;\n", table.name, ratestask::column_list(table));
-    std::string block;
-    for (const auto& row : rows) {
-      detail::append_copy_row(block, row);
-      if (block.size() >= (1 << 20)) {
-        out << block;
-        block.clear();
-      }
-    }
-    out << block << "\\.\n\n\n";
-  };
-  copy_block(ratestask::regions, data.regions);
-  copy_block(ratestask::ports, data.ports);
-  copy_block(ratestask::prices, data.prices);
-  out << ratestask::dump_constraints();
-  if (!out) throw StorageError("writing the dump failed");
 }
 
 }  // namespace prkl
