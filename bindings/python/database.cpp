@@ -134,9 +134,9 @@ std::vector<BatchRow> batch_rows(const py::object& rows, std::int64_t max_rows) 
 }
 
 RatesOptions rates_options(std::int64_t min_count, int scale, const std::string& bucket,
-                           const std::optional<std::vector<int>>& percentiles,
+                           const std::optional<std::vector<double>>& percentiles,
                            const std::string& currency) {
-  return {min_count, scale, parse_bucket(bucket), percentiles.value_or(std::vector<int>{}),
+  return {min_count, scale, parse_bucket(bucket), percentiles.value_or(std::vector<double>{}),
           currency};
 }
 
@@ -217,7 +217,7 @@ void bind_database(py::module_& m) {
           [](Pool& pool, const py::object& date_from, const py::object& date_to,
              const std::string& origin, const std::string& destination, std::int64_t min_count,
              int scale, const std::string& bucket,
-             const std::optional<std::vector<int>>& percentiles, const std::string& currency,
+             const std::optional<std::vector<double>>& percentiles, const std::string& currency,
              bool with_version) {
             const RatesQuery query =
                 rates_query(date_from, date_to, origin, destination,
@@ -247,7 +247,7 @@ void bind_database(py::module_& m) {
           [](Pool& pool, const py::object& date_from, const py::object& date_to,
              const std::string& origin, const std::string& destination, std::int64_t min_count,
              int scale, const std::vector<std::string>& fields, bool newest_first,
-             const std::string& bucket, const std::optional<std::vector<int>>& percentiles,
+             const std::string& bucket, const std::optional<std::vector<double>>& percentiles,
              const std::string& currency, bool with_version) {
             const RatesQuery query =
                 rates_query(date_from, date_to, origin, destination,
@@ -280,7 +280,7 @@ void bind_database(py::module_& m) {
           [](Pool& pool, const py::object& date_from, const py::object& date_to,
              const std::vector<std::string>& origins, const std::vector<std::string>& destinations,
              std::int64_t min_count, int scale, const std::string& bucket,
-             const std::optional<std::vector<int>>& percentiles, const std::string& currency) {
+             const std::optional<std::vector<double>>& percentiles, const std::string& currency) {
             const MatrixQuery query{date_argument(date_from, "date_from"),
                                     date_argument(date_to, "date_to"), origins, destinations,
                                     rates_options(min_count, scale, bucket, percentiles, currency)};
@@ -307,7 +307,7 @@ void bind_database(py::module_& m) {
           [](Pool& pool, const py::object& date_from, const py::object& date_to,
              const std::vector<std::string>& origins, const std::vector<std::string>& destinations,
              std::int64_t min_count, int scale, const std::vector<std::string>& fields,
-             const std::string& bucket, const std::optional<std::vector<int>>& percentiles,
+             const std::string& bucket, const std::optional<std::vector<double>>& percentiles,
              const std::string& currency, bool with_version) {
             const MatrixQuery query{date_argument(date_from, "date_from"),
                                     date_argument(date_to, "date_to"), origins, destinations,

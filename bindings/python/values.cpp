@@ -98,7 +98,7 @@ RateDay rate_day_from_state(const py::tuple& t) {
             {}};
   for (const auto& item : t[5].cast<py::tuple>()) {
     const auto p = item.cast<py::tuple>();
-    d.percentiles.push_back({p[0].cast<int>(), decimal_from_state(p[1])});
+    d.percentiles.push_back({p[0].cast<double>(), decimal_from_state(p[1])});
   }
   if (!t[6].is_none()) d.average_double = t[6].cast<double>();
   return d;
@@ -198,7 +198,13 @@ void value_protocol(py::class_<T>& cls, State state, FromState from_state, Same 
 
 py::dict percentile_dict(const RateDay& d) {
   py::dict out;
-  for (const Percentile& p : d.percentiles) out[py::int_(p.percent)] = average_object(p.value);
+  for (const Percentile& p : d.percentiles) {
+    // Whole percents stay ints (d.percentiles[50]); 2.5 is a float key.
+    const bool whole = p.percent == double(std::int64_t(p.percent));
+    const py::object key =
+        whole ? py::object(py::int_(std::int64_t(p.percent))) : py::object(py::float_(p.percent));
+    out[key] = average_object(p.value);
+  }
   return out;
 }
 

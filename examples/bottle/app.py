@@ -155,7 +155,8 @@ def rates():
     for d in days:
         values = d.to_dict()
         entry = {"day": values["day"], "average_price": values["average_price"]}
-        entry.update((f"p{percent}", values[f"p{percent}"]) for percent in asked or ())
+        keys = [web.percentile_key(percent) for percent in asked or ()]
+        entry.update((key, values[key]) for key in keys)
         out.append(entry)
     return answer(200, out)
 

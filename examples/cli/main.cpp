@@ -48,9 +48,9 @@ std::vector<std::string> columns_of(const Record& record) {
 }
 
 // The columns of a day's record, known even when there are no days to show.
-std::vector<std::string> rate_columns(const std::vector<int>& percentiles) {
+std::vector<std::string> rate_columns(const std::vector<double>& percentiles) {
   prkl::RateDay shape;
-  for (const int p : percentiles) shape.percentiles.push_back({p, std::nullopt});
+  for (const double p : percentiles) shape.percentiles.push_back({p, std::nullopt});
   return columns_of(prkl::fields(shape));
 }
 
@@ -176,13 +176,11 @@ struct RatesOptions {
     while (!rest.empty()) {
       const std::string_view item = rest.substr(0, rest.find(','));
       rest.remove_prefix(std::min(rest.size(), item.size() + 1));
-      int value = 0;
-      const auto [stop, error] = std::from_chars(item.data(), item.data() + item.size(), value);
-      if (error != std::errc{} || stop != item.data() + item.size()) {
-        throw prkl::InvalidArgument(
-            fmt::format("--percentiles: {} is not a whole number", prkl::quoted_value(item)));
+      try {
+        o.percentiles.push_back(prkl::parse_percentile(item));
+      } catch (const prkl::InvalidArgument& e) {
+        throw prkl::InvalidArgument(fmt::format("--percentiles: {}", e.what()));
       }
-      o.percentiles.push_back(value);
     }
     return o;
   }
@@ -441,7 +439,8 @@ void add_rates_options(CLI::App* command, RatesOptions& o, Common& common) {
       ->capture_default_str();
   command->add_option("--bucket", o.bucket, "day, week (ISO, from Monday) or month")
       ->capture_default_str();
-  command->add_option("--percentiles", o.percentiles, "Percentiles to add, e.g. 25,50,75");
+  command->add_option("--percentiles", o.percentiles,
+                      "Percentiles to add, e.g. 25,50,75 or 2.5,97.5");
   command->add_option("--currency", o.currency, "ISO 4217 code of the answer")
       ->capture_default_str();
   add_format(command, common, listing_formats);

@@ -16,7 +16,8 @@ INTEGER = {"type": "integer", "minimum": 0}
 ANSWER_OPTIONS = [
     _query("bucket", "day (default), week (Monday to Sunday) or month",
            schema={"type": "string", "enum": ["day", "week", "month"]}),
-    _query("percentiles", "comma-separated percents, 1..99 (adds p25, p50, ... keys)"),
+    _query("percentiles", "comma-separated percents strictly between 0 and 100, at most six "
+           "fraction digits: 25,50,75 or 2.5,97.5 (adds p25, p2.5, ... keys)"),
     _query("currency", "ISO 4217 code; each day converted at its own exchange rate (default USD)"),
 ]
 # Each status an operation can answer, by the component response that describes it.

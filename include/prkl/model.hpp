@@ -77,6 +77,13 @@ PRKL_EXPORT Date bucket_start(Bucket bucket, Date day) noexcept;
 /// The currency prices are stored in, and answers are given in unless a query asks otherwise.
 inline constexpr std::string_view base_currency = "USD";
 
+/// Most fraction digits a percentile may have: 99.999999 is the finest asked.
+inline constexpr int max_percentile_digits = 6;
+
+/// A percentile as text ("50", "2.5", "99.9"): digits, and at most max_percentile_digits after
+/// one point, strictly between 0 and 100. Throws InvalidArgument naming the text otherwise.
+PRKL_EXPORT double parse_percentile(std::string_view text);
+
 /// The options every rates question shares.
 struct RatesOptions {
   /// Days (or buckets) with fewer prices than this get a null average and null percentiles.
@@ -84,10 +91,12 @@ struct RatesOptions {
   /// Fraction digits of the average and the percentiles; 0 gives whole units.
   int scale = 0;
   Bucket bucket = Bucket::day;
-  /// Percentiles to give per day or bucket, each 1..99 (50 is the median), computed as
-  /// PostgreSQL's `percentile_cont(p / 100.0) WITHIN GROUP (ORDER BY price)`: linear
-  /// interpolation between the two closest ranks, exactly, then rounded like the average.
-  std::vector<int> percentiles{};
+  /// Percentiles to give per day or bucket, each strictly between 0 and 100 with at most
+  /// max_percentile_digits fraction digits (50 is the median; 2.5 and 97.5 bound the market's
+  /// band), computed as PostgreSQL's `percentile_cont(p / 100.0) WITHIN GROUP (ORDER BY
+  /// price)`: linear interpolation between the two closest ranks, exactly (p taken as the
+  /// decimal it spells), then rounded like the average.
+  std::vector<double> percentiles{};
   /// ISO 4217 code of the answer. Prices are stored in USD; another currency converts each
   /// day's statistics at that day's exchange rate (see Database::import_exchange_rates).
   std::string currency = std::string(base_currency);
@@ -106,7 +115,7 @@ struct RatesQuery {
   int scale = 0;
   Bucket bucket = Bucket::day;
   /// See RatesOptions::percentiles.
-  std::vector<int> percentiles{};
+  std::vector<double> percentiles{};
   /// See RatesOptions::currency.
   std::string currency = std::string(base_currency);
 
@@ -124,7 +133,8 @@ struct MatrixQuery {
 
 /// One asked percentile of a day or bucket.
 struct Percentile {
-  int percent = 0;
+  /// As asked: 50, 2.5, ...
+  double percent = 0;
   /// Null when the average is null (fewer prices than min_count).
   std::optional<Decimal> value;
 

@@ -39,9 +39,13 @@ void check_rates_options(const RatesOptions& o) {
     throw InvalidArgument(fmt::format("unknown bucket {}", int(o.bucket)));
   }
   for (std::size_t i = 0; i < o.percentiles.size(); ++i) {
-    const int p = o.percentiles[i];
-    if (p < 1 || p > 99) {
-      throw InvalidArgument(fmt::format("percentile {} is outside 1..99", p));
+    const double p = o.percentiles[i];
+    if (!(p > 0 && p < 100)) {
+      throw InvalidArgument(fmt::format("percentile {} is not strictly between 0 and 100", p));
+    }
+    if (!percentile_millionths(p)) {
+      throw InvalidArgument(fmt::format("percentile {} has more than {} fraction digits", p,
+                                        max_percentile_digits));
     }
     if (std::find(o.percentiles.begin(), o.percentiles.begin() + std::ptrdiff_t(i), p) !=
         o.percentiles.begin() + std::ptrdiff_t(i)) {

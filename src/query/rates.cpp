@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 
 #include "prkl/error.hpp"
@@ -47,6 +48,37 @@ Date bucket_start(Bucket bucket, Date day) noexcept {
       break;
   }
   return day;
+}
+
+double parse_percentile(std::string_view text) {
+  const std::size_t point = text.find('.');
+  const std::string_view whole = text.substr(0, point);
+  const std::string_view fraction =
+      point == std::string_view::npos ? std::string_view() : text.substr(point + 1);
+  const auto digits = [](std::string_view s) {
+    return !s.empty() &&
+           std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+  };
+  if (!digits(whole) || whole.size() > 3 ||
+      (point != std::string_view::npos && !digits(fraction))) {
+    throw InvalidArgument(
+        fmt::format("percentile {} is not a number such as 50 or 2.5", quoted_value(text)));
+  }
+  if (fraction.size() > std::size_t(max_percentile_digits)) {
+    throw InvalidArgument(fmt::format("percentile {} has more than {} fraction digits",
+                                      quoted_value(text), max_percentile_digits));
+  }
+  std::int64_t millionths = 0;
+  for (const char c : whole) millionths = millionths * 10 + (c - '0');
+  for (int i = 0; i < max_percentile_digits; ++i) {
+    millionths =
+        millionths * 10 + (std::size_t(i) < fraction.size() ? fraction[std::size_t(i)] - '0' : 0);
+  }
+  if (millionths <= 0 || millionths >= 100'000'000) {
+    throw InvalidArgument(
+        fmt::format("percentile {} is not strictly between 0 and 100", quoted_value(text)));
+  }
+  return double(millionths) / 1e6;
 }
 
 namespace detail {
@@ -156,6 +188,14 @@ std::vector<RateDay> answer_from_days(std::span<const DailyAggregate> slots,
   return out;
 }
 
+std::optional<std::int64_t> percentile_millionths(double p) {
+  if (!(p > 0 && p < 100)) return std::nullopt;
+  const auto m = std::int64_t(std::llround(p * 1e6));
+  // Division by 10^6 is correctly rounded, so this holds exactly for the nearest double.
+  if (double(m) / 1e6 != p) return std::nullopt;
+  return m;
+}
+
 std::vector<RateDay> answer_from_prices(std::vector<SlotPrice>& prices, std::size_t slot_count,
                                         const BucketPlan& buckets, const RatesOptions& options,
                                         const Conversion* conversion) {
@@ -187,12 +227,18 @@ std::vector<RateDay> answer_from_prices(std::vector<SlotPrice>& prices, std::siz
   std::vector<RateDay> out = answer_from_days(slots, buckets, without, conversion);
 
   // Each bucket's prices in the answer's currency, sorted; percentile_cont's rank for p is
-  // p/100 * (n - 1), and between two ranks the value is interpolated linearly. With p a whole
-  // percent, the exact value is (a * 100 + (b - a) * r) / 100 for the prices a and b around it.
+  // p/100 * (n - 1), and between two ranks the value is interpolated linearly. With p = m
+  // millionths, the rank is m * (n - 1) / 10^8 = k + r / 10^8, and the exact value is
+  // (a * 10^8 + (b - a) * r) / 10^8 for the prices a and b at ranks k and k + 1.
   // A converted price is under 2^31 * 10^18 < 2^91: native 128-bit integers hold it and sort
   // fast; only the interpolation is done wider.
   __extension__ using Int128 = __int128;
-  const Wide denominator = Wide(100) * (conversion ? rate_denominator : 1);
+  constexpr std::int64_t whole = 100'000'000;  // p = 100% in hundredths of millionths
+  const Wide denominator = Wide(whole) * (conversion ? rate_denominator : 1);
+  std::vector<std::int64_t> millionths;
+  for (const double percent : options.percentiles) {
+    millionths.push_back(percentile_millionths(percent).value());
+  }
   std::vector<Int128> values;
   auto next = prices.begin();
   for (std::size_t b = 0; b < buckets.size(); ++b) {
@@ -213,14 +259,16 @@ std::vector<RateDay> answer_from_prices(std::vector<SlotPrice>& prices, std::siz
       // high * 2^64 + low, the high half signed: no 128-bit constructor needed.
       return Wide(std::int64_t(v >> 64)) * (Wide(1) << 64) + Wide(std::uint64_t(v));
     };
-    for (const int percent : options.percentiles) {
-      Percentile p{percent, std::nullopt};
+    for (std::size_t i = 0; i < millionths.size(); ++i) {
+      Percentile p{options.percentiles[i], std::nullopt};
       if (enough) {
-        const std::int64_t rank = std::int64_t(percent) * (n - 1);
-        const auto low = std::size_t(rank / 100), high = std::size_t((rank + 99) / 100);
+        const Wide rank = Wide(millionths[i]) * (n - 1);
+        const auto low = std::size_t(rank / whole);
+        const Wide fraction = rank % whole;
+        const std::size_t high = fraction == 0 ? low : low + 1;
         const Wide a = wide(values[low]);
         const Wide c = wide(values[high]);
-        p.value = round_quotient(a * 100 + (c - a) * (rank % 100), denominator, options.scale);
+        p.value = round_quotient(a * whole + (c - a) * fraction, denominator, options.scale);
       }
       day.percentiles.push_back(p);
     }

@@ -6,6 +6,7 @@
 // lane of a question and by every backend.
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <utility>
@@ -36,6 +37,10 @@ struct Conversion {
   /// The rate of a slot with prices; throws NotFound naming the day when it has none.
   std::int64_t units(std::size_t slot) const;
 };
+
+/// A percentile (0 < p < 100) as the millionths it spells: 2.5 is 2'500'000. Nullopt when p is
+/// not the double nearest to a decimal of at most max_percentile_digits fraction digits.
+std::optional<std::int64_t> percentile_millionths(double p);
 
 /// One price of a lane's answer: its day slot and its value.
 struct SlotPrice {

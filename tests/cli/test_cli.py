@@ -291,8 +291,15 @@ def test_percentiles_buckets_matrix(real_db):
                              db=real_db, check=0).stdout)
     assert [(lane["origin"], lane["destination"]) for lane in matrix["lanes"]] == [
         ("CNSGH", "NLRTM"), ("china_main", "NLRTM")]
-    for args, named in ((["--percentiles", "0"], "percentile 0"),
+    band = json.loads(prkl("rates", "--from", "2016-01-01", "--to", "2016-01-01", "--origin",
+                           "CNSGH", "--destination", "north_europe_main", "--scale", "2",
+                           "--percentiles", "2.5,97.5", db=real_db, check=0).stdout)
+    assert list(band[0])[-2:] == ["p2.5", "p97.5"]
+    assert band[0]["min"] <= float(band[0]["p2.5"]) <= float(band[0]["p97.5"]) <= band[0]["max"]
+    for args, named in ((["--percentiles", "0"], "'0' is not strictly between 0 and 100"),
                         (["--percentiles", "5x"], "'5x'"),
+                        (["--percentiles", "2.5.1"], "'2.5.1' is not a number"),
+                        (["--percentiles", "2.1234567"], "'2.1234567' has more than 6 fraction"),
                         (["--bucket", "year"], "'year'")):
         out = prkl("rates", "--from", "2016-01-01", "--to", "2016-01-02", "--origin", "CNSGH",
                    "--destination", "NLRTM", *args, db=real_db, check=2)

@@ -4,7 +4,9 @@
 // server and against conversions worked out by hand.
 
 #include <fmt/format.h>
+
 #include <unistd.h>
+#include <cmath>
 
 #include <catch2/catch.hpp>
 #include <cstdlib>
@@ -43,7 +45,7 @@ struct Reference {
         "b.b::text, count(p.price)::text, {}, coalesce(min(p.price)::text, 'null'), "
         "coalesce(max(p.price)::text, 'null'), {}",
         text(fmt::format("round(avg(p.price), {})", q.scale)), text("avg(p.price)"));
-    for (const int percent : q.percentiles) {
+    for (const double percent : q.percentiles) {
       columns += ", " + text(fmt::format("round((percentile_cont({} / 100.0) WITHIN GROUP (ORDER "
                                          "BY p.price))::numeric, {})",
                                          percent, q.scale));
@@ -100,17 +102,19 @@ std::vector<std::vector<std::string>> as_rows(const std::vector<RateDay>& days) 
   return out;
 }
 
-// Questions that start mid-week and mid-month and cross a month end, at both scales, with the
-// percentiles whose binary fractions PostgreSQL's double-precision percentile_cont computes
-// exactly (at scale 2 any percentile's exact value is already a 2-digit decimal).
+// Questions that start mid-week and mid-month and cross a month end, at three scales. At scale 2
+// a whole percentile's exact value is already a 2-digit decimal, and at scale 3 one of tenths
+// (0.1, 2.5, 99.9) is a 3-digit one: nothing is rounded, so PostgreSQL's double-precision
+// percentile_cont, printed at 15 digits, must give the same.
 void check_against_reference(Database& db, const Reference& reference,
                              const std::vector<std::pair<std::string, std::string>>& lanes,
                              Date from, Date to) {
   for (const auto& [origin, destination] : lanes) {
     for (const Bucket bucket : {Bucket::day, Bucket::week, Bucket::month}) {
       for (const auto& [scale, percentiles] :
-           {std::pair{0, std::vector<int>{25, 50, 75}},
-            std::pair{2, std::vector<int>{1, 10, 33, 50, 90, 99}}}) {
+           {std::pair{0, std::vector<double>{25, 50, 75}},
+            std::pair{2, std::vector<double>{1, 10, 33, 50, 90, 99}},
+            std::pair{3, std::vector<double>{0.1, 2.5, 25, 50, 75, 97.5, 99.9}}}) {
         RatesQuery q{from, to, origin, destination, 3, scale, bucket, percentiles};
         INFO(origin << " -> " << destination << " by " << to_string(bucket) << " at scale "
                     << scale);
@@ -162,7 +166,7 @@ TEST_CASE("percentiles and buckets match PostgreSQL's SQL on the real dump",
   // A matrix over the same lanes gives each pair the reference's answer.
   const std::vector<std::string> origins = {"china_main", "CNSGH"};
   const std::vector<std::string> destinations = {"northern_europe", "north_europe_main", "NLRTM"};
-  for (const auto& percentiles : {std::vector<int>{}, std::vector<int>{50, 90}}) {
+  for (const auto& percentiles : {std::vector<double>{}, std::vector<double>{50, 90}}) {
     const auto lanes = db.rates_matrix({day("2016-01-03"),
                                         day("2016-02-10"),
                                         origins,
@@ -234,7 +238,7 @@ TEST_CASE("a matrix answers each pair as rates() does, and refuses more than the
   const std::vector<std::string> origins = {"china", data.prices.front().origin};
   const std::vector<std::string> destinations = {"world", "north_europe",
                                                  data.prices.back().destination};
-  for (const auto& percentiles : {std::vector<int>{}, std::vector<int>{50, 90}}) {
+  for (const auto& percentiles : {std::vector<double>{}, std::vector<double>{50, 90}}) {
     const RatesOptions shared{2, 1, Bucket::week, percentiles};
     const auto lanes = db.rates_matrix({from, to, origins, destinations, shared});
     REQUIRE(lanes.size() == 6);
@@ -278,19 +282,55 @@ TEST_CASE("bad percentiles are typed errors that name the value", "[conformance]
   Database db = Database::open(test::new_store_url(), OpenMode::create);
   Dataset d = shanghai_oslo();
   db.load(d);
-  const auto ask = [&](std::vector<int> percentiles) {
+  const auto ask = [&](std::vector<double> percentiles) {
     return db.rates({day("2024-03-01"), day("2024-03-02"), "CNSHA", "NOOSL", 3, 0, Bucket::day,
                      std::move(percentiles)});
   };
+  using Catch::Matchers::Message;
   CHECK_THROWS_MATCHES(ask({0}), InvalidArgument,
-                       Catch::Matchers::Message("percentile 0 is outside 1..99"));
+                       Message("percentile 0 is not strictly between 0 and 100"));
   CHECK_THROWS_MATCHES(ask({50, 100}), InvalidArgument,
-                       Catch::Matchers::Message("percentile 100 is outside 1..99"));
-  CHECK_THROWS_MATCHES(ask({50, 50}), InvalidArgument,
-                       Catch::Matchers::Message("percentile 50 is asked for twice"));
-  const auto days = ask({50});
+                       Message("percentile 100 is not strictly between 0 and 100"));
+  CHECK_THROWS_MATCHES(ask({-2.5}), InvalidArgument,
+                       Message("percentile -2.5 is not strictly between 0 and 100"));
+  CHECK_THROWS_MATCHES(ask({std::nan("")}), InvalidArgument,
+                       Message("percentile nan is not strictly between 0 and 100"));
+  CHECK_THROWS_MATCHES(ask({100.0 / 3}), InvalidArgument,
+                       Message("percentile 33.333333333333336 has more than 6 fraction digits"));
+  CHECK_THROWS_MATCHES(ask({1e-7}), InvalidArgument,
+                       Message("percentile 1e-07 has more than 6 fraction digits"));
+  CHECK_THROWS_MATCHES(ask({50, 50}), InvalidArgument, Message("percentile 50 is asked for twice"));
+  CHECK_THROWS_MATCHES(ask({2.5, 2.5}), InvalidArgument,
+                       Message("percentile 2.5 is asked for twice"));
+  const auto days = ask({50, 99.999999});
   REQUIRE(days.size() == 2);
-  CHECK(days[0].percentiles == std::vector<Percentile>{{50, std::nullopt}});
+  CHECK(days[0].percentiles ==
+        std::vector<Percentile>{{50, std::nullopt}, {99.999999, std::nullopt}});
+}
+
+TEST_CASE("percentiles of any fraction interpolate exactly between the closest ranks",
+          "[conformance][answers]") {
+  Database db = Database::open(test::new_store_url(), OpenMode::create);
+  Dataset d = shanghai_oslo();
+  db.load(d);
+  // 101 prices on one day: 0, 10, ..., 1000; rank p/100 * 100 = p.
+  Batch batch{"ramp", {}};
+  for (int i = 0; i <= 100; ++i)
+    batch.rows.push_back(BatchRow::single("CNSHA", "NOOSL", day("2024-03-01"), 1 + 10 * i));
+  db.apply(batch);
+  const auto days = db.rates({day("2024-03-01"),
+                              day("2024-03-01"),
+                              "CNSHA",
+                              "NOOSL",
+                              3,
+                              3,
+                              Bucket::day,
+                              {0.1, 2.5, 50, 97.5, 99.999999}});
+  REQUIRE(days.size() == 1);
+  std::vector<std::string> values;
+  for (const Percentile& p : days[0].percentiles) values.push_back(p.value->to_string());
+  // 1 + 10 * rank: 2, 26, 501, 976, 1000.99999 -> 1001.000 at scale 3.
+  CHECK(values == std::vector<std::string>{"2.000", "26.000", "501.000", "976.000", "1001.000"});
 }
 
 namespace {

@@ -265,6 +265,9 @@ def test_flask_richer_answers(flask_server, real_url, tmp_path):
     status, _, body = flask_server.get("/rates", **base, percentiles="25,50,75")
     assert status == 200 and list(body[0]) == ["day", "average_price", "p25", "p50", "p75"]
     assert body[0]["p25"] <= body[0]["p50"] <= body[0]["p75"]
+    status, _, band = flask_server.get("/rates", **base, percentiles="2.5,50,97.5")
+    assert status == 200 and list(band[0]) == ["day", "average_price", "p2.5", "p50", "p97.5"]
+    assert band[0]["p2.5"] <= band[0]["p50"] <= band[0]["p97.5"]
     assert body[3]["p50"] is None  # a day below min_count
     weeks = flask_server.get("/rates", **base, bucket="week")[2]
     assert [w["day"] for w in weeks] == ["2015-12-28", "2016-01-04"]
@@ -282,6 +285,8 @@ def test_flask_richer_answers(flask_server, real_url, tmp_path):
     assert list(body["lanes"][0]["rates"][0]) == ["day", "average_price", "p50"]
 
     for params, named in (({"percentiles": "0"}, "percentile 0"),
+                          ({"percentiles": "2.5.1"}, "'2.5.1'"),
+                          ({"percentiles": "2.5555555"}, "'2.5555555'"),
                           ({"percentiles": "fifty"}, "'fifty'"), ({"percentiles": "1" * 30}, "percentiles"),
                           ({"bucket": "fortnight"}, "'fortnight'"),
                           ({"currency": "euro"}, "'euro'")):
@@ -821,7 +826,7 @@ def test_a_matrix_too_large_to_answer_is_422_naming_the_limit(flask_server, bott
     assert status == 200, body  # one lane of 5 years fits: 1827 x 104 values
 
 
-@pytest.mark.parametrize("value", ["5_0", " 50", "+50", "\uff15\uff10", "50.0", "0x32"])
+@pytest.mark.parametrize("value", ["5_0", " 50", "+50", "\uff15\uff10", "50.0.0", "0x32", "2.5e1"])
 def test_numbers_are_ascii_digits_in_both_apps(flask_server, bottle_server, value):
     for server in (flask_server, bottle_server):
         status, _, body = server.get("/rates", date_from="2016-01-01", date_to="2016-01-02",

@@ -277,8 +277,16 @@ def test_percentiles_buckets_and_matrix(real_url):
                                 fields=("day", "average_price", "percentiles"), percentiles=[50])
     assert text == ('{"lanes":[{"origin":"CNSGH","destination":"NLRTM","rates":'
                     '[{"day":"2017-06-01","average_price":100,"p50":100}]}]}')
-    with pytest.raises(prkl.InvalidArgument, match="percentile 100 is outside 1..99"):
+    with pytest.raises(prkl.InvalidArgument, match="percentile 100 is not strictly between 0 and 100"):
         db.rates(*args, percentiles=[100])
+    with pytest.raises(prkl.InvalidArgument, match="percentile 2.55555555 has more than 6 fraction"):
+        db.rates(*args, percentiles=[2.55555555])
+    # Fractions as PostgreSQL's percentile_cont(p / 100.0): whole percents keep int keys.
+    band = db.rates("2017-06-01", "2017-06-01", "CNSGH", "NLRTM", min_count=1, scale=2,
+                    percentiles=[2.5, 50, 97.5])[0]
+    assert list(band.percentiles) == [2.5, 50, 97.5]
+    assert isinstance(list(band.percentiles)[1], int)
+    assert set(band.to_dict()) >= {"p2.5", "p50", "p97.5"}
     with pytest.raises(prkl.InvalidArgument, match="unknown bucket 'year'"):
         db.rates(*args, bucket="year")
     with pytest.raises(prkl.InvalidArgument, match="11 origins x 10 destinations is 110 lanes"):

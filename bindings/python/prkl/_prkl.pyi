@@ -68,7 +68,7 @@ class RateDay:
     @property
     def max(self) -> int | None: ...
     @property
-    def percentiles(self) -> dict[int, Value]:
+    def percentiles(self) -> dict[float, Value]:
         """The asked percentiles by percent, valued like average_price."""
     def to_dict(self, *, float_ok: bool = False) -> dict[str, object]:
         """For JSON: day as 'YYYY-MM-DD', count, min, max, and average_price (and p25, p50, ...)
@@ -145,14 +145,14 @@ class Database:
     def backend(self) -> str: ...
     def rates(self, date_from: DateLike, date_to: DateLike, origin: str, destination: str,
               min_count: int = 3, scale: int = 0, bucket: str = "day",
-              percentiles: Sequence[int] | None = None, currency: str = "USD",
+              percentiles: Sequence[float] | None = None, currency: str = "USD",
               with_version: bool = False) -> list[RateDay] | tuple[list[RateDay], str]:
         """with_version=True: (days, the data_version() token they were read at)."""
     def rates_json(self, date_from: DateLike, date_to: DateLike, origin: str, destination: str,
                    min_count: int = 3, scale: int = 0,
                    fields: Sequence[str] = ("day", "count", "average_price", "min", "max"),
                    newest_first: bool = False, bucket: str = "day",
-                   percentiles: Sequence[int] | None = None, currency: str = "USD",
+                   percentiles: Sequence[float] | None = None, currency: str = "USD",
                    with_version: bool = False) -> str | tuple[str, str]:
         """with_version=True: (text, the data_version() token it was read at), for an ETag
         without a second read of the version."""
@@ -164,12 +164,12 @@ class Database:
         """rates() as a pandas DataFrame indexed by day (needs python3-pandas)."""
     def rates_matrix(self, date_from: DateLike, date_to: DateLike, origins: Sequence[str],
                      destinations: Sequence[str], min_count: int = 3, scale: int = 0,
-                     bucket: str = "day", percentiles: Sequence[int] | None = None,
+                     bucket: str = "day", percentiles: Sequence[float] | None = None,
                      currency: str = "USD") -> list[tuple[str, str, list[RateDay]]]: ...
     def rates_matrix_json(self, date_from: DateLike, date_to: DateLike, origins: Sequence[str],
                           destinations: Sequence[str], min_count: int = 3, scale: int = 0,
                           fields: Sequence[str] = ("day", "count", "average_price", "min", "max"),
-                          bucket: str = "day", percentiles: Sequence[int] | None = None,
+                          bucket: str = "day", percentiles: Sequence[float] | None = None,
                           currency: str = "USD",
                           with_version: bool = False) -> str | tuple[str, str]: ...
     def batch(self, batch_id: str) -> BatchResult | None: ...

@@ -178,6 +178,8 @@ def _depth_exceeds(text, max_depth):
 
 
 _WHOLE_NUMBER = re.compile(r"-?[0-9]{1,18}")
+# Digits and at most six after one point: "2.5", never "2.5.1", "1e3" or "0x10".
+_PERCENTILE = re.compile(r"[0-9]{1,3}(\.[0-9]{1,6})?", re.ASCII)
 
 
 def whole_number(text, name, default=None, minimum=0, maximum=1_000_000_000):
@@ -195,15 +197,20 @@ def whole_number(text, name, default=None, minimum=0, maximum=1_000_000_000):
 
 
 def percentiles(text):
-    """The `percentiles` parameter, "25,50,75", as ints (prkl judges their range); None when
-    absent or empty."""
+    """The `percentiles` parameter, "25,50,75" or "2.5,97.5", as floats of at most six fraction
+    digits (prkl judges their range); None when absent or empty."""
     if not text:
         return None
     items = text.split(",")
-    if not all(_WHOLE_NUMBER.fullmatch(item) for item in items):
+    if not all(_PERCENTILE.fullmatch(item) for item in items):
         raise BadInput(f"parameter 'percentiles': {quoted(text)} is not a list of percentiles "
-                       "like 25,50,75")
-    return [int(item) for item in items]
+                       "like 25,50,75 or 2.5,97.5")
+    return [float(item) for item in items]
+
+
+def percentile_key(percent):
+    """The answer's key for a percentile: "p50", "p2.5" (as prkl writes them: shortest form)."""
+    return f"p{int(percent) if percent == int(percent) else percent}"
 
 
 def text_value(value, name):
