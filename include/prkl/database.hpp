@@ -18,6 +18,7 @@
 
 #include "prkl/batch.hpp"
 #include "prkl/error.hpp"
+#include "prkl/market.hpp"
 #include "prkl/model.hpp"
 #include "prkl/options.hpp"
 #include "prkl/store.hpp"
@@ -107,6 +108,16 @@ class Database {
   /// version check and, with percentiles, one read of the prices. At most
   /// Options::max_matrix_lanes pairs; more is an InvalidArgument naming the limit.
   PRKL_EXPORT std::vector<LaneRates> rates_matrix(const MatrixQuery& query);
+
+  /// The market's band per day (or bucket): count, low (2.5th percentile), mid-low (25th),
+  /// median, mean, mid-high (75th) and high (97.5th), each null below min_count; with
+  /// `fallback`, from one region level up at a time while the lane is thin (see MarketQuery).
+  /// Errors as rates() gives them.
+  PRKL_EXPORT MarketAnswer market(const MarketQuery& query);
+
+  /// Where `query.price` stands among the lane's prices of each day (or bucket). Errors as
+  /// rates() gives them; InvalidArgument for a price not above 0.
+  PRKL_EXPORT std::vector<RankDay> rank(const RankQuery& query);
 
   /// The data version that reads are answered at now (see StoreVersion), read where the next
   /// read would be: one round trip.

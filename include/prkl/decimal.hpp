@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include "prkl/export.hpp"
 
 namespace prkl {
@@ -30,5 +31,10 @@ inline constexpr int max_average_scale = 9;
 /// Throws InvalidArgument when count <= 0, scale is outside 0..max_average_scale, or the
 /// result does not fit in 64 bits.
 PRKL_EXPORT Decimal exact_average(std::int64_t sum, std::int64_t count, int scale = 0);
+
+/// A decimal as text: ASCII digits with at most max_average_scale of them after one point
+/// ("1234", "1234.50"), and at most 15 before it; the scale is the digits given. Throws
+/// InvalidArgument naming the text otherwise (signs, exponents, spaces, other scripts' digits).
+PRKL_EXPORT Decimal parse_decimal(std::string_view text);
 
 }  // namespace prkl

@@ -14,6 +14,7 @@
 #include "prkl/generator.hpp"
 #include "prkl/json.hpp"
 #include "prkl/log.hpp"
+#include "prkl/market.hpp"
 #include "prkl/metrics.hpp"
 #include "prkl/model.hpp"
 #include "prkl/options.hpp"

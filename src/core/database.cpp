@@ -11,6 +11,7 @@
 #include "batch/batch.hpp"
 #include "core/options.hpp"
 #include "core/readiness.hpp"
+#include "core/standby.hpp"
 #include "fx/exchange_detail.hpp"
 #include "geography/geography.hpp"
 #include "io/dataset.hpp"
@@ -18,6 +19,7 @@
 #include "prkl/error.hpp"
 #include "prkl/exchange.hpp"
 #include "query/lane_days.hpp"
+#include "query/market.hpp"
 #include "query/matrix.hpp"
 #include "util/metrics.hpp"
 #include "util/text.hpp"
@@ -37,22 +39,9 @@ Database Database::open(std::string_view url, std::string_view read_url, OpenMod
   if (read_url.empty()) {
     return Database(std::move(store), nullptr, options, detail::SharedLaneDays::for_url(url));
   }
-  // A schema just created on the primary reaches the standby a moment later.
-  const auto deadline =
-      std::chrono::steady_clock::now() +
-      (mode == OpenMode::create ? options.replica_wait : std::chrono::milliseconds{0});
-  std::unique_ptr<Store> read_store;
-  for (;;) {
-    try {
-      read_store = open_store(read_url, OpenMode::existing, store_options);
-      break;
-    } catch (const StorageError&) {  // not set up for prkl yet, or not up
-      if (std::chrono::steady_clock::now() >= deadline) throw;
-    } catch (const NotFound&) {  // the database itself not there yet
-      if (std::chrono::steady_clock::now() >= deadline) throw;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds{20});
-  }
+  std::unique_ptr<Store> read_store = detail::open_standby(
+      read_url, store_options,
+      mode == OpenMode::create ? options.replica_wait : std::chrono::milliseconds{0});
   // Shared by the Databases that read where this one does.
   Database db(std::move(store), std::move(read_store), options,
               detail::SharedLaneDays::for_url(read_url));
@@ -182,6 +171,26 @@ std::vector<LaneRates> Database::rates_matrix(const MatrixQuery& query) {
     Store& from = reader();
     const StoreVersion now = refresh_geography(from);
     return detail::answer_matrix(query, *geography_, options_, {from, now, *store_, *lane_days_});
+  });
+}
+
+MarketAnswer Database::market(const MarketQuery& query) {
+  return detail::measured(detail::Operation::market, [&]() -> MarketAnswer {
+    const auto ask = [this](const RatesQuery& lane) { return rates(lane); };
+    // Geography first only with a fallback: a plain band question reads as rates() does.
+    return query.fallback ? detail::answer_market(query, &geography(reader()), ask)
+                          : detail::answer_market(query, nullptr, ask);
+  });
+}
+
+std::vector<RankDay> Database::rank(const RankQuery& query) {
+  return detail::measured(detail::Operation::rank, [&]() -> std::vector<RankDay> {
+    const MatrixQuery lane = detail::rank_lane(query);
+    detail::check_rates_question(lane, options_);
+    Store& from = reader();
+    const StoreVersion now = refresh_geography(from);
+    return detail::answer_rank(query, detail::read_lane_prices(lane, *geography_, options_,
+                                                               {from, now, *store_, *lane_days_}));
   });
 }
 

@@ -9,6 +9,7 @@
 
 #include "prkl/error.hpp"
 #include "prkl/exchange.hpp"
+#include "prkl/market.hpp"
 
 namespace prkl {
 
@@ -194,6 +195,64 @@ std::string rates_matrix_json(std::span<const LaneRates> lanes, std::span<const 
   }
   out += "]}";
   return out;
+}
+
+namespace {
+
+void append_decimal_text(std::string& out, const std::optional<Decimal>& value) {
+  if (value) {
+    out += '"';
+    out += value->to_string();
+    out += '"';
+  } else {
+    out += "null";
+  }
+}
+
+void append_lane(std::string& out, const MarketLane& lane) {
+  out += "\"origin\":";
+  append_string(out, lane.origin);
+  out += ",\"destination\":";
+  append_string(out, lane.destination);
+}
+
+}  // namespace
+
+std::string market_json(const MarketAnswer& answer) {
+  std::string out = "{\"asked\":{";
+  append_lane(out, answer.asked);
+  out += "},\"answered\":{";
+  append_lane(out, answer.answered);
+  fmt::format_to(std::back_inserter(out), ",\"steps\":{}}},\"days\":[", answer.steps);
+  for (std::size_t i = 0; i < answer.days.size(); ++i) {
+    const MarketDay& d = answer.days[i];
+    fmt::format_to(std::back_inserter(out), "{}{{\"day\":\"{}\",\"count\":{}", i ? "," : "",
+                   format_date(d.day), d.count);
+    for (const auto& [name, value] :
+         {std::pair{"low", &d.low}, std::pair{"midlow", &d.midlow}, std::pair{"median", &d.median},
+          std::pair{"mean", &d.mean}, std::pair{"midhigh", &d.midhigh},
+          std::pair{"high", &d.high}}) {
+      fmt::format_to(std::back_inserter(out), ",\"{}\":", name);
+      append_decimal_text(out, *value);
+    }
+    out += '}';
+  }
+  return out + "]}";
+}
+
+std::string rank_json(const std::vector<RankDay>& days) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < days.size(); ++i) {
+    const RankDay& d = days[i];
+    fmt::format_to(std::back_inserter(out),
+                   "{}{{\"day\":\"{}\",\"count\":{},\"percent_rank\":", i ? "," : "",
+                   format_date(d.day), d.count);
+    append_decimal_text(out, d.percent_rank);
+    out += ",\"cume_dist\":";
+    append_decimal_text(out, d.cume_dist);
+    out += '}';
+  }
+  return out + "]";
 }
 
 }  // namespace prkl

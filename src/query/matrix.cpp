@@ -266,6 +266,15 @@ void answer_from_prices(const MatrixQuery& query, Plan& plan, const Options& opt
 
 }  // namespace
 
+LanePrices read_lane_prices(const MatrixQuery& query, const Geography& geography,
+                            const Options& options, const MatrixSource& source) {
+  Plan plan = plan_of(query, geography, options, source.from);
+  PriceRouter router(plan.origins, plan.destinations, query.date_from);
+  read_prices(query, plan, options, source, router);
+  return {std::move(router.cell(0, 0)), plan.days, std::move(plan.buckets),
+          std::move(plan.conversion)};
+}
+
 std::vector<LaneRates> answer_matrix(const MatrixQuery& query, const Geography& geography,
                                      const Options& options, const MatrixSource& source) {
   Plan plan = plan_of(query, geography, options, source.from);

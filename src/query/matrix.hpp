@@ -4,6 +4,7 @@
 // Rates questions, from the check that refuses a bad one before anything is read to the answer
 // of every origin x destination cell.
 
+#include <optional>
 #include <vector>
 
 #include "geography/geography.hpp"
@@ -11,6 +12,7 @@
 #include "prkl/options.hpp"
 #include "prkl/store.hpp"
 #include "query/lane_days.hpp"
+#include "query/rates.hpp"
 
 namespace prkl::detail {
 
@@ -28,6 +30,18 @@ struct MatrixSource {
   /// The process's in-memory copy of the lane-day aggregates.
   SharedLaneDays& copy;
 };
+
+/// The prices of a checked one-lane question, by day slot of its range, read at one snapshot
+/// that the copy's list of lanes is right for; with the question's buckets and, for another
+/// currency than USD, the rate of each day.
+struct LanePrices {
+  std::vector<SlotPrice> prices;
+  std::size_t days;
+  BucketPlan buckets;
+  std::optional<Conversion> conversion;
+};
+LanePrices read_lane_prices(const MatrixQuery& query, const Geography& geography,
+                            const Options& options, const MatrixSource& source);
 
 /// The answer to a checked question whose locations `geography` knows: one LaneRates per
 /// origin x destination, origins outer.

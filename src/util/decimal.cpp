@@ -27,6 +27,29 @@ std::string Decimal::to_string() const {
                      scale);
 }
 
+Decimal parse_decimal(std::string_view text) {
+  const std::size_t point = text.find('.');
+  const std::string_view whole = text.substr(0, point);
+  const std::string_view fraction =
+      point == std::string_view::npos ? std::string_view() : text.substr(point + 1);
+  const auto digits = [](std::string_view s) {
+    return !s.empty() &&
+           std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+  };
+  if (!digits(whole) || (point != std::string_view::npos && !digits(fraction))) {
+    throw InvalidArgument(
+        fmt::format("{} is not a decimal such as 1234 or 1234.50", quoted_value(text)));
+  }
+  if (whole.size() > 15 || fraction.size() > std::size_t(max_average_scale)) {
+    throw InvalidArgument(fmt::format("{} has more than 15 digits before the point or {} after it",
+                                      quoted_value(text), max_average_scale));
+  }
+  Decimal out{0, int(fraction.size())};
+  for (const char c : whole) out.units = out.units * 10 + (c - '0');
+  for (const char c : fraction) out.units = out.units * 10 + (c - '0');
+  return out;
+}
+
 Decimal exact_average(std::int64_t sum, std::int64_t count, int scale) {
   using boost::multiprecision::int128_t;
   if (count <= 0) throw InvalidArgument(fmt::format("average of {} values", count));

@@ -17,6 +17,8 @@ namespace prkl::detail {
 enum class Operation {
   rates,
   rates_matrix,
+  market,
+  rank,
   resolve,
   port,
   ports,
@@ -32,9 +34,9 @@ inline constexpr int operation_count = int(Operation::init) + 1;
 
 /// The operation's name, as metrics label it and the log shows it.
 constexpr const char* operation_name(Operation operation) {
-  constexpr const char* names[operation_count] = {"rates", "rates_matrix",   "resolve",  "port",
-                                                  "ports", "region_tree",    "validate", "apply",
-                                                  "batch", "exchange_rates", "load",     "init"};
+  constexpr const char* names[operation_count] = {
+      "rates",       "rates_matrix", "market", "rank",  "resolve",        "port", "ports",
+      "region_tree", "validate",     "apply",  "batch", "exchange_rates", "load", "init"};
   return names[int(operation)];
 }
 
