@@ -15,6 +15,8 @@ void bind_errors(py::module_& m);
 void bind_values(py::module_& m);
 /// Database and connect().
 void bind_database(py::module_& m);
+/// Database.market() and rank() with their values; after bind_database.
+void bind_market(py::module_& m);
 
 /// datetime.date <-> prkl::Date; strings are parsed as YYYY-MM-DD (`what` names the argument).
 py::object to_python_date(std::chrono::sys_days day);

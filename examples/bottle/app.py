@@ -4,6 +4,8 @@
     PRKL_DB=sqlite:rates.db PYTHONPATH=build/python gunicorn --threads 8 --chdir examples/bottle app:app
 
 GET /rates?date_from=&date_to=&origin=&destination=[&bucket=week][&percentiles=25,50,75][&currency=EUR]
+GET /market-rates?date_from=&date_to=&origin=&destination=[&fallback=true][&min_count=][&scale=]
+GET /market-rates/rank?price=&date_from=&date_to=&origin=&destination=[&min_count=]
 
 GET /ports?search=&region=&limit=&offset=,  GET /health (liveness),  GET /ready (readiness)
 
@@ -159,6 +161,37 @@ def rates():
         entry.update((key, values[key]) for key in keys)
         out.append(entry)
     return answer(200, out)
+
+
+def market_options(q, min_count):
+    return {"bucket": q.get("bucket") or "day", "currency": q.get("currency") or "USD",
+            "min_count": web.whole_number(q.get("min_count"), "min_count", min_count, 1)}
+
+
+@app.get("/market-rates")
+def market_rates():
+    q = bottle.request.query
+    for name in ("date_from", "date_to", "origin", "destination"):
+        if not q.get(name):
+            return fail(400, f"missing parameter '{name}'")
+    body = get_db().market_json(q.date_from, q.date_to, q.origin, q.destination,
+                                fallback=web.flag(q.get("fallback"), "fallback"),
+                                scale=web.whole_number(q.get("scale"), "scale", 0, 0, 9),
+                                **market_options(q, 3))
+    bottle.response.content_type = "application/json"
+    return body + "\n"
+
+
+@app.get("/market-rates/rank")
+def market_rank():
+    q = bottle.request.query
+    for name in ("price", "date_from", "date_to", "origin", "destination"):
+        if not q.get(name):
+            return fail(400, f"missing parameter '{name}'")
+    body = get_db().rank_json(q.price, q.date_from, q.date_to, q.origin, q.destination,
+                              **market_options(q, 1))
+    bottle.response.content_type = "application/json"
+    return body + "\n"
 
 
 @app.get("/ports")

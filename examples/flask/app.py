@@ -26,6 +26,11 @@ GET  /rates?date_from=&date_to=&orig_code=&dest_code=    operations-task: {"rate
      &currency=EUR (each day converted at its own exchange rate)
 GET  /rates/matrix?date_from=&date_to=&origins=a,b&destinations=c,d (same options, up to 100 pairs)
      {"lanes": [{"origin", "destination", "rates": [ratestask entries]}]}
+GET  /market-rates?date_from=&date_to=&origin=&destination=[&fallback=true][&min_count=3][&scale=0]
+     the band per day: {"asked", "answered": {..., "steps"}, "days": [{"day", "count", "low",
+     "midlow", "median", "mean", "midhigh", "high"}]}, values as decimal strings
+GET  /market-rates/rank?price=&date_from=&date_to=&origin=&destination=[&min_count=1]
+     [{"day", "count", "percent_rank", "cume_dist"}]; both take &bucket= and &currency=
 POST /prices    date_from, date_to, origin_code, destination_code, price[, currency] (JSON or form)
 POST /batches   a CSV body (?batch_id= or Idempotency-Key) or JSON {"batch_id", "rows": [...]}
 GET  /ports?search=&region=&limit=&offset=,  GET /ports/<code>,  GET /regions
@@ -292,6 +297,30 @@ def rates_matrix():
         **options)
     return versioned(current_app.response_class(body + "\n", mimetype="application/json"),
                      version)
+
+
+def market_options(args, min_count):
+    return {"bucket": args.get("bucket") or "day", "currency": args.get("currency") or "USD",
+            "min_count": integer(args, "min_count", min_count, minimum=1)}
+
+
+@rates.get("/market-rates")
+def market_rates():
+    args = request.args
+    body = get_db().market_json(
+        required(args, "date_from"), required(args, "date_to"), required(args, "origin"),
+        required(args, "destination"), fallback=web.flag(args.get("fallback"), "fallback"),
+        scale=integer(args, "scale", 0, maximum=9), **market_options(args, 3))
+    return current_app.response_class(body + "\n", mimetype="application/json")
+
+
+@rates.get("/market-rates/rank")
+def market_rank():
+    args = request.args
+    body = get_db().rank_json(
+        required(args, "price"), required(args, "date_from"), required(args, "date_to"),
+        required(args, "origin"), required(args, "destination"), **market_options(args, 1))
+    return current_app.response_class(body + "\n", mimetype="application/json")
 
 
 def apply_status(result):

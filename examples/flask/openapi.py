@@ -137,6 +137,58 @@ def openapi_document(version, base_url="/"):
                        _query("destinations", "comma-separated ports or regions", True)] + ANSWER_OPTIONS,
         "responses": {"200": _json("Matrix", "one entry per pair, origins outer"),
                       **_errors("400", "401", "404", "422", "500", "503")}}})
+    market_params = [
+        _query("date_from", "first day, YYYY-MM-DD", True, DATE),
+        _query("date_to", "last day, YYYY-MM-DD", True, DATE),
+        _query("origin", "a port code or a region slug", True),
+        _query("destination", "a port code or a region slug", True),
+        _query("bucket", "day (default), week (Monday to Sunday) or month",
+               schema={"type": "string", "enum": ["day", "week", "month"]}),
+        _query("currency", "ISO 4217 code; each day converted at its own exchange rate (default USD)"),
+    ]
+    decimal_text = {"type": "string", "nullable": True, "pattern": "^[0-9]+(\\.[0-9]+)?$"}
+    lane = {"type": "object", "required": ["origin", "destination"],
+            "properties": {"origin": {"type": "string"}, "destination": {"type": "string"}}}
+    spec.components.schema("MarketAnswer", {
+        "type": "object", "required": ["asked", "answered", "days"],
+        "properties": {
+            "asked": lane,
+            "answered": {**lane, "required": ["origin", "destination", "steps"],
+                         "properties": {**lane["properties"], "steps": INTEGER}},
+            "days": {"type": "array", "items": {
+                "type": "object", "required": ["day", "count"],
+                "properties": {"day": DATE, "count": INTEGER,
+                               **{name: decimal_text for name in
+                                  ("low", "midlow", "median", "mean", "midhigh", "high")}}}}}})
+    spec.components.schema("RankDays", {
+        "type": "array", "items": {
+            "type": "object", "required": ["day", "count", "percent_rank", "cume_dist"],
+            "properties": {"day": DATE, "count": INTEGER, "percent_rank": decimal_text,
+                           "cume_dist": decimal_text}}})
+    spec.path(path="/market-rates", operations={"get": {
+        "operationId": "getMarketRates", "security": READ,
+        "summary": "The market's band per day: 2.5th, 25th, 50th, 75th, 97.5th percentile, mean "
+                   "and count, stepping up the region tree for a thin lane with fallback=true",
+        "parameters": market_params + [
+            _query("fallback", "true: while more than half the days have fewer than min_count "
+                               "prices, answer one region level up (origin, then destination)",
+                   schema={"type": "string", "enum": ["true", "false", "1", "0"]}),
+            _query("min_count", "fewest prices a day needs for its band (default 3)",
+                   schema={"type": "integer", "minimum": 1}),
+            _query("scale", "fraction digits of the values (default 0)",
+                   schema={"type": "integer", "minimum": 0, "maximum": 9})],
+        "responses": {"200": _json("MarketAnswer", "the band of the lane answered"),
+                      **_errors("400", "401", "404", "422", "500", "503")}}})
+    spec.path(path="/market-rates/rank", operations={"get": {
+        "operationId": "getMarketRank", "security": READ,
+        "summary": "Where a price stands among the market's prices of each day",
+        "parameters": [_query("price", "the price, in currency: digits with an optional "
+                                       "fraction, such as 1234.50", True)] + market_params + [
+            _query("min_count", "fewest prices a day needs for its ranks (default 1)",
+                   schema={"type": "integer", "minimum": 1})],
+        "responses": {"200": _json("RankDays", "percent_rank and cume_dist per day, as "
+                                               "PostgreSQL's hypothetical-set aggregates"),
+                      **_errors("400", "401", "404", "422", "500", "503")}}})
     spec.path(path="/prices", operations={"post": {
         "operationId": "postPrice", "security": WRITE,
         "summary": "One price for every day of a range",

@@ -834,3 +834,36 @@ def test_numbers_are_ascii_digits_in_both_apps(flask_server, bottle_server, valu
         assert status == 400 and "is not a list of percentiles" in body["error"], body
         status, _, body = server.get("/ports", limit=value)
         assert status == 400 and "is not a whole number" in body["error"], body
+
+
+def test_market_rates_and_rank_in_both_apps(flask_server, bottle_server):
+    month = {"date_from": "2016-01-01", "date_to": "2016-01-31"}
+    for server in (flask_server, bottle_server):
+        status, _, body = server.get("/market-rates", **month, origin="china_main",
+                                     destination="north_europe_main", scale="2")
+        assert status == 200, body
+        assert body["asked"] == {"origin": "china_main", "destination": "north_europe_main"}
+        assert body["answered"]["steps"] == 0 and len(body["days"]) == 31
+        first = body["days"][0]
+        assert list(first) == ["day", "count", "low", "midlow", "median", "mean", "midhigh", "high"]
+        assert float(first["low"]) <= float(first["median"]) <= float(first["high"])
+        status, _, stepped = server.get("/market-rates", **month, origin="CNSGH",
+                                        destination="NLRTM", min_count="50", fallback="true")
+        assert status == 200 and stepped["answered"]["steps"] > 0, stepped
+        status, _, ranks = server.get("/market-rates/rank", **month, origin="china_main",
+                                      destination="north_europe_main", price=first["median"])
+        assert status == 200 and len(ranks) == 31, ranks
+        assert 0.4 <= float(ranks[0]["percent_rank"]) <= 0.6
+        for path, params, named in (
+                ("/market-rates", {"fallback": "maybe"}, "'maybe'"),
+                ("/market-rates", {"min_count": "0"}, "min_count"),
+                ("/market-rates", {"scale": "10"}, "scale"),
+                ("/market-rates/rank", {"price": "12.5.1"}, "'12.5.1'"),
+                ("/market-rates/rank", {"price": "-3"}, "'-3'")):
+            query = {**month, "origin": "china_main", "destination": "north_europe_main",
+                     "price": "100", **params}
+            status, _, body = server.get(path, **query)
+            assert status == 400 and named in body["error"], (server, path, params, body)
+        status, _, body = server.get("/market-rates", **month, origin="atlantis",
+                                     destination="north_europe_main")
+        assert status == 404 and "'atlantis'" in body["error"], body

@@ -18,8 +18,11 @@ from ._prkl import (  # noqa: F401
     Error,
     InDoubt,
     InvalidArgument,
+    MarketAnswer,
+    MarketDay,
     NotFound,
     Port,
+    RankDay,
     RateDay,
     RegionNode,
     RowError,
@@ -53,7 +56,7 @@ Database.rates_frame = _rates_frame
 
 __all__ = [
     "AnswerTooLarge", "BatchConflict", "BatchResult", "Busy", "ConnectionLost", "Database", "Error", "InDoubt",
-    "InvalidArgument", "NotFound", "Port", "RateDay", "RegionNode", "RowError", "SCHEMA_VERSION",
+    "InvalidArgument", "MarketAnswer", "MarketDay", "NotFound", "Port", "RankDay", "RateDay", "RegionNode", "RowError", "SCHEMA_VERSION",
     "StorageError",
     "ValidationError", "connect", "metrics_text", "rates_columns", "rates_frame", "redact_url",
     "set_metrics_enabled", "set_slow_call_threshold",

@@ -75,6 +75,56 @@ class RateDay:
         exact: int, decimal.Decimal (when a scale was asked) or None. float_ok=True gives floats
         in place of Decimals, exact only to 15 significant digits."""
 
+Exact = Union[int, decimal.Decimal]
+
+class MarketDay:
+    """One day (or bucket) of the market's band; every value None below min_count."""
+    @property
+    def day(self) -> datetime.date: ...
+    @property
+    def count(self) -> int: ...
+    @property
+    def low(self) -> Optional[Exact]:
+        """The 2.5th percentile."""
+    @property
+    def midlow(self) -> Optional[Exact]:
+        """The 25th percentile."""
+    @property
+    def median(self) -> Optional[Exact]: ...
+    @property
+    def mean(self) -> Optional[Exact]: ...
+    @property
+    def midhigh(self) -> Optional[Exact]:
+        """The 75th percentile."""
+    @property
+    def high(self) -> Optional[Exact]:
+        """The 97.5th percentile."""
+
+class MarketAnswer:
+    @property
+    def asked(self) -> tuple[str, str]: ...
+    @property
+    def answered(self) -> tuple[str, str]:
+        """The lane the band is of: asked, unless fallback stepped up."""
+    @property
+    def steps(self) -> int: ...
+    @property
+    def days(self) -> list[MarketDay]: ...
+    def to_dict(self) -> dict[str, object]:
+        """market_json()'s document: values as decimal strings or None."""
+
+class RankDay:
+    @property
+    def day(self) -> datetime.date: ...
+    @property
+    def count(self) -> int: ...
+    @property
+    def percent_rank(self) -> Optional[Exact]:
+        """Prices below / count, at 6 digits; None below min_count."""
+    @property
+    def cume_dist(self) -> Optional[Exact]:
+        """(Prices at or below + 1) / (count + 1), at 6 digits."""
+
 class Port:
     @property
     def code(self) -> str: ...
@@ -156,6 +206,18 @@ class Database:
                    with_version: bool = False) -> str | tuple[str, str]:
         """with_version=True: (text, the data_version() token it was read at), for an ETag
         without a second read of the version."""
+    def market(self, date_from: DateLike, date_to: DateLike, origin: str, destination: str, *,
+               fallback: bool = False, bucket: str = "day", currency: str = "USD",
+               scale: int = 0, min_count: int = 3) -> MarketAnswer: ...
+    def market_json(self, date_from: DateLike, date_to: DateLike, origin: str,
+                    destination: str, *, fallback: bool = False, bucket: str = "day",
+                    currency: str = "USD", scale: int = 0, min_count: int = 3) -> str: ...
+    def rank(self, price: Union[int, decimal.Decimal, str], date_from: DateLike,
+             date_to: DateLike, origin: str, destination: str, *, bucket: str = "day",
+             currency: str = "USD", min_count: int = 1) -> list[RankDay]: ...
+    def rank_json(self, price: Union[int, decimal.Decimal, str], date_from: DateLike,
+                  date_to: DateLike, origin: str, destination: str, *, bucket: str = "day",
+                  currency: str = "USD", min_count: int = 1) -> str: ...
     def rates_columns(self, date_from: DateLike, date_to: DateLike, origin: str,
                       destination: str, **options: object) -> dict[str, list[object]]:
         """rates() as one list per field (day, count, average_price, min, max, p25, ...)."""

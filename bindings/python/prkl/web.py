@@ -208,6 +208,17 @@ def percentiles(text):
     return [float(item) for item in items]
 
 
+def flag(text, name):
+    """A true/false parameter: "true" or "1", "false" or "0"; False when absent or empty."""
+    if not text:
+        return False
+    if text in ("true", "1"):
+        return True
+    if text in ("false", "0"):
+        return False
+    raise BadInput(f"parameter {name!r}: {quoted(text)} is not true or false")
+
+
 def percentile_key(percent):
     """The answer's key for a percentile: "p50", "p2.5" (as prkl writes them: shortest form)."""
     return f"p{int(percent) if percent == int(percent) else percent}"
