@@ -66,6 +66,32 @@ void emit(json record) {
   fmt::print(stderr, "  {}\n", record.dump());
 }
 
+std::string text(const std::optional<prkl::Decimal>& value) {
+  return value ? value->to_string() : "null";
+}
+
+std::vector<std::string> band_answer(const prkl::MarketAnswer& answer) {
+  std::vector<std::string> out;
+  for (const auto& d : answer.days) {
+    const std::string values =
+        d.median ? fmt::format("{},{},{},{},{},{}", text(d.low), text(d.midlow), text(d.median),
+                               text(d.mean), text(d.midhigh), text(d.high))
+                 : "null";
+    out.push_back(fmt::format("{} {}", prkl::format_date(d.day), values));
+  }
+  return out;
+}
+
+std::vector<std::string> rank_answer(const std::vector<prkl::RankDay>& days) {
+  std::vector<std::string> out;
+  for (const auto& d : days) {
+    const std::string values =
+        d.percent_rank ? fmt::format("{},{}", text(d.percent_rank), text(d.cume_dist)) : "null";
+    out.push_back(fmt::format("{} {}", prkl::format_date(d.day), values));
+  }
+  return out;
+}
+
 std::vector<std::string> percentile_answer(const std::vector<prkl::RateDay>& days) {
   std::vector<std::string> out;
   for (const auto& d : days) {
@@ -159,12 +185,18 @@ GROUP BY d.day ORDER BY d.day)",
   // The same question with percentile_cont, per day, as a hand-written report would ask it.
   std::vector<std::string> percentiles(const std::string& origin, const std::string& destination,
                                        const std::string& from, const std::string& to) {
-    PGresult* r = exec(std::string(locations_sql) + R"(SELECT d.day::date::text,
-       CASE WHEN count(p.price) >= 3 THEN
+    return per_day(origin, destination, from, to, R"(CASE WHEN count(p.price) >= 3 THEN
          concat_ws(',', round(percentile_cont(0.25) WITHIN GROUP (ORDER BY p.price)::numeric),
                         round(percentile_cont(0.5) WITHIN GROUP (ORDER BY p.price)::numeric),
                         round(percentile_cont(0.75) WITHIN GROUP (ORDER BY p.price)::numeric))
-       ELSE 'null' END
+       ELSE 'null' END)");
+  }
+
+  // "day value" per day of the range, `value` an aggregate over the lane's prices `p` of it.
+  std::vector<std::string> per_day(const std::string& origin, const std::string& destination,
+                                   const std::string& from, const std::string& to,
+                                   const std::string& value) {
+    PGresult* r = exec(std::string(locations_sql) + "SELECT d.day::date::text, " + value + R"(
 FROM generate_series($3::date, $4::date, interval '1 day') AS d(day)
 LEFT JOIN prices p ON p.day = d.day::date
   AND p.orig_code IN (SELECT code FROM o_ports) AND p.dest_code IN (SELECT code FROM d_ports)
@@ -176,6 +208,31 @@ GROUP BY d.day ORDER BY d.day)",
     }
     PQclear(r);
     return out;
+  }
+
+  // The market's band per day with percentile_cont and avg: what prkl's market() answers.
+  std::vector<std::string> band(const std::string& origin, const std::string& destination,
+                                const std::string& from, const std::string& to) {
+    return per_day(origin, destination, from, to, R"(CASE WHEN count(p.price) >= 3 THEN
+         concat_ws(',', round(percentile_cont(0.025) WITHIN GROUP (ORDER BY p.price)::numeric),
+                        round(percentile_cont(0.25) WITHIN GROUP (ORDER BY p.price)::numeric),
+                        round(percentile_cont(0.5) WITHIN GROUP (ORDER BY p.price)::numeric),
+                        round(avg(p.price)),
+                        round(percentile_cont(0.75) WITHIN GROUP (ORDER BY p.price)::numeric),
+                        round(percentile_cont(0.975) WITHIN GROUP (ORDER BY p.price)::numeric))
+       ELSE 'null' END)");
+  }
+
+  // Where `price` stands per day, with the hypothetical-set aggregates.
+  std::vector<std::string> rank(const std::string& origin, const std::string& destination,
+                                const std::string& from, const std::string& to,
+                                std::int64_t price) {
+    return per_day(origin, destination, from, to,
+                   fmt::format(R"(CASE WHEN count(p.price) >= 1 THEN
+         concat_ws(',', round((percent_rank({0}) WITHIN GROUP (ORDER BY p.price))::numeric, 6),
+                        round((cume_dist({0}) WITHIN GROUP (ORDER BY p.price))::numeric, 6))
+       ELSE 'null' END)",
+                               price));
   }
 
   void copy(const std::string& table, const std::string& rows) {
@@ -299,6 +356,61 @@ std::vector<prkl::Price> new_prices(const std::vector<std::pair<std::string, std
 }
 
 }  // namespace
+
+// The market's band and rank of every question, checked against the plain SQL (percentile_cont,
+// avg, percent_rank, cume_dist) first, then timed on each backend and in plain SQL.
+template <typename Plain, typename Record>
+void measure_market(const std::vector<Question>& questions, std::vector<Backend>& backends,
+                    Plain* plain, bool smoke, const Record& record) {
+  constexpr std::int64_t price = 1500;  // near the middle of the generated and the real prices
+  for (const Question& q : questions) {
+    const prkl::Date from = prkl::parse_date(q.from), to = prkl::parse_date(q.to);
+    const prkl::MarketQuery band{from, to, q.origin, q.destination};
+    const prkl::RankQuery rank{from, to, q.origin, q.destination, prkl::Decimal{price, 0}};
+    std::optional<std::vector<std::string>> expected_band, expected_rank;
+    if (plain) {
+      expected_band = plain->band(q.origin, q.destination, q.from, q.to);
+      expected_rank = plain->rank(q.origin, q.destination, q.from, q.to, price);
+    }
+    for (Backend& b : backends) {
+      const auto got_band = band_answer(b.db->market(band));
+      const auto got_rank = rank_answer(b.db->rank(rank));
+      if (!expected_band) expected_band = got_band, expected_rank = got_rank;
+      if (got_band != *expected_band || got_rank != *expected_rank) {
+        throw std::runtime_error(
+            fmt::format("market {}: prkl on {} and the plain SQL disagree", q.name, b.name));
+      }
+      for (const auto& [what, ask] :
+           {std::pair<const char*, std::function<void()>>{"band", [&] { b.db->market(band); }},
+            {"rank", [&] { b.db->rank(rank); }}}) {
+        const Timing t = time_runs(smoke ? 3 : 21, ask);
+        record({{"what", what},
+                {"question", q.name},
+                {"backend", b.name},
+                {"way", "prkl"},
+                {"median_ms", t.median_ms},
+                {"p99_ms", t.p99_ms},
+                {"runs", t.runs}});
+      }
+    }
+    if (!plain) continue;
+    for (const char* what : {"band", "rank"}) {
+      const Timing t = time_runs(smoke ? 1 : 3, [&] {
+        if (std::string_view(what) == "band") {
+          plain->band(q.origin, q.destination, q.from, q.to);
+        } else {
+          plain->rank(q.origin, q.destination, q.from, q.to, price);
+        }
+      });
+      record({{"what", what},
+              {"question", q.name},
+              {"backend", "postgresql"},
+              {"way", "plain_sql"},
+              {"median_ms", t.median_ms},
+              {"runs", t.runs}});
+    }
+  }
+}
 
 int main(int argc, char** argv) try {
   std::vector<std::string> args(argv + 1, argv + argc);
@@ -465,6 +577,8 @@ int main(int argc, char** argv) try {
     }
   }
 
+  measure_market(questions, backends, plain ? &*plain : nullptr, smoke, record);
+
   if (data_arg != "real") {
     // Percentiles come from the prices themselves: a year of a region pair, next to the same
     // question without them and to percentile_cont in plain SQL.
@@ -503,6 +617,7 @@ int main(int argc, char** argv) try {
 
     // A 10 x 10 region matrix for a month: one call against the hundred rates calls it
     // replaces, in the same process, after checking that they agree.
+    // (The market's band and rank are measured for every data set below.)
     const std::vector<std::string> regions = {
         "north_europe",  "west_europe",   "south_europe", "china",      "south_east_asia",
         "north_america", "south_america", "middle_east",  "china_main", "north_europe_main"};

@@ -114,6 +114,33 @@ def main():
                          f"{ms(plain['median_ms']) if plain else '—'} | "
                          f"{ms(averages['median_ms']) if averages else '—'} |")
 
+    bands = find(what="band")
+    if bands:
+        lines += ["", "## The market's band and rank", "",
+                  "`market` (2.5th, 25th, 50th, 75th and 97.5th percentile, mean and count per "
+                  "day) and `rank` (percent_rank and cume_dist of the price 1500 per day) of each "
+                  "question, against the same answers in plain SQL on PostgreSQL "
+                  "(`percentile_cont`, `avg`, and the hypothetical-set `percent_rank` and "
+                  "`cume_dist`), checked equal first. Both read the prices of the lanes the "
+                  "question covers from the store.", "",
+                  "| data | question | answer | prkl SQLite | prkl PostgreSQL | plain SQL | "
+                  "plain / prkl SQLite |", "|---|---|---|---|---|---|---|"]
+        for data in datasets:
+            for question in ("region_month", "region_year", "world_month"):
+                for what in ("band", "rank"):
+                    lite = one(what=what, data=data, question=question, backend="sqlite",
+                               way="prkl")
+                    if not lite:
+                        continue
+                    pg = one(what=what, data=data, question=question, backend="postgresql",
+                             way="prkl")
+                    plain = one(what=what, data=data, question=question, way="plain_sql")
+                    ratio = (f"{plain['median_ms'] / lite['median_ms']:,.1f}x"
+                             if plain else "—")
+                    lines.append(f"| {data} | {question} | {what} | {ms(lite['median_ms'])} | "
+                                 f"{ms(pg['median_ms']) if pg else '—'} | "
+                                 f"{ms(plain['median_ms']) if plain else '—'} | {ratio} |")
+
     matrices = find(what="matrix")
     if matrices:
         lines += ["", "## Many lanes per call", "",
