@@ -2,7 +2,7 @@
 # Writes prkl(1) with help2man: the synopsis and options from `prkl --help`, and a COMMANDS section
 # with each command's own --help, so the page documents every option the tool has.
 #   cmake -DPRKL=path/to/prkl -DHELP2MAN=help2man -DOUTPUT=prkl.1 -P man.cmake
-set(commands init import-dump rates matrix ports regions "batch validate" "batch apply"
+set(commands init import-dump rates matrix market rank ports regions "batch validate" "batch apply"
              "batch show" "fx import" generate)
 set(section "[COMMANDS]\n")
 foreach(command IN LISTS commands)

@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "input.hpp"
+#include "market.hpp"
 #include "output.hpp"
 
 namespace {
@@ -446,6 +447,21 @@ void add_rates_options(CLI::App* command, RatesOptions& o, Common& common) {
   add_format(command, common, listing_formats);
 }
 
+void add_market_options(CLI::App* command, MarketOptions& o, Common& common) {
+  command->add_option("--from", o.from, "First day, YYYY-MM-DD")->required();
+  command->add_option("--to", o.to, "Last day, YYYY-MM-DD (inclusive)")->required();
+  command->add_option("--origin", o.origin, "Port code or region slug")->required();
+  command->add_option("--destination", o.destination, "Port code or region slug")->required();
+  command->add_option("--min-count", o.min_count, "Fewest prices for a day to get its values")
+      ->check(exact_integer<std::int64_t>())
+      ->capture_default_str();
+  command->add_option("--bucket", o.bucket, "day, week (ISO, from Monday) or month")
+      ->capture_default_str();
+  command->add_option("--currency", o.currency, "ISO 4217 code of the answer")
+      ->capture_default_str();
+  add_format(command, common, listing_formats);
+}
+
 // CLI11 says "The following arguments were not expected: x" for a command it does not know;
 // this names it as one. Returns the unknown command's words, or nothing when all are known.
 std::string unknown_command(CLI::App& app, int argc, char** argv) {
@@ -537,6 +553,22 @@ int main(int argc, char** argv) {
       ->required()
       ->delimiter(',');
   add_rates_options(matrix, matrix_options, common);
+
+  MarketOptions market_options;
+  auto* market = app.add_subcommand(
+      "market", "The market's band per day: 2.5th/25th/50th/75th/97.5th percentile, mean, count");
+  add_market_options(market, market_options, common);
+  market->add_flag("--fallback", market_options.fallback,
+                   "Step a thin lane up the region tree (origin, then destination) until more "
+                   "than half its days have --min-count prices");
+  market->add_option("--scale", market_options.scale, "Fraction digits of the values")
+      ->capture_default_str();
+  MarketOptions rank_options;
+  rank_options.min_count = 1;
+  auto* rank = app.add_subcommand("rank", "Where a price stands among the market's prices per day");
+  rank->add_option("--price", rank_options.price, "The price, in --currency: 1234 or 1234.50")
+      ->required();
+  add_market_options(rank, rank_options, common);
 
   auto* fx = app.add_subcommand("fx", "Exchange rates");
   fx->require_subcommand(1);
@@ -631,6 +663,8 @@ int main(int argc, char** argv) {
     if (*import_dump) out = run_import(common, dump_path, replace);
     if (*rates) out = run_rates(common, rates_options);
     if (*matrix) out = run_matrix(common, matrix_options);
+    if (*market) out = run_market(common.db_url, common.listing_format(), market_options);
+    if (*rank) out = run_rank(common.db_url, common.listing_format(), rank_options);
     if (*fx_import) out = run_fx_import(common, fx_path, fx_day, fx_replace);
     if (*show) out = run_batch_show(common, batch_options.id);
     if (*ports) out = run_ports(common, ports_options);

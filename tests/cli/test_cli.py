@@ -451,3 +451,43 @@ def test_a_huge_csv_field_is_refused_naming_its_line_and_column(tmp_path):
     out = prkl("batch", "validate", huge, db=db, check=2)
     assert out.stderr == (f"prkl: {huge}: line 3: field 'destination' is longer than 4096 bytes; "
                           "no batch field needs that many\n")
+
+
+def test_market_band_fallback_and_rank(real_db):
+    lane = ["--from", "2016-01-01", "--to", "2016-01-03", "--origin", "china_main",
+            "--destination", "north_europe_main"]
+    band = json.loads(prkl("market", *lane, "--format", "json", db=real_db, check=0).stdout)
+    assert band["asked"] == {"origin": "china_main", "destination": "north_europe_main"}
+    assert band["answered"] == {**band["asked"], "steps": 0}
+    first = band["days"][0]
+    assert list(first) == ["day", "count", "low", "midlow", "median", "mean", "midhigh", "high"]
+    assert all(isinstance(first[k], str) for k in ("low", "median", "high"))  # decimal strings
+    assert int(first["low"]) <= int(first["median"]) <= int(first["high"])
+    assert band["days"][2]["count"] == 0 and band["days"][2]["median"] is None
+    table = prkl("market", *lane, "--format", "table", db=real_db, check=0).stdout.splitlines()
+    assert table[0].split() == ["day", "count", "low", "midlow", "median", "mean", "midhigh",
+                                "high"]
+    # A thin port pair steps up and says so on stderr; the CSV stays plain.
+    thin = ["--from", "2016-01-01", "--to", "2016-01-02", "--origin", "CNSGH", "--destination",
+            "NLRTM", "--min-count", "50", "--fallback"]
+    out = prkl("market", *thin, "--format", "csv", db=real_db, check=0)
+    assert out.stdout.splitlines()[0] == "day,count,low,midlow,median,mean,midhigh,high"
+    assert "CNSGH -> NLRTM is thin; answered for" in out.stderr
+    stepped = json.loads(prkl("market", *thin, "--format", "json", db=real_db, check=0).stdout)
+    assert stepped["answered"]["steps"] > 0
+
+    ranks = json.loads(prkl("rank", "--price", first["median"], *lane, "--format", "json",
+                            db=real_db, check=0).stdout)
+    assert [r["day"] for r in ranks] == ["2016-01-01", "2016-01-02", "2016-01-03"]
+    assert 0.4 <= float(ranks[0]["percent_rank"]) <= 0.6
+    assert ranks[2]["percent_rank"] is None
+    for args, named in ((["rank", "--price", "-3"], "--price: '-3' is not a decimal"),
+                        (["rank", "--price", "1e3"], "'1e3'"),
+                        (["market", "--min-count", "0"], "min_count 0 must be at least 1"),
+                        (["market", "--scale", "10"], "scale 10"),
+                        (["market", "--bucket", "year"], "'year'")):
+        out = prkl(*args, *lane, db=real_db, check=2)
+        assert named in out.stderr, out.stderr
+    out = prkl("market", "--from", "2016-01-01", "--to", "2016-01-02", "--origin", "atlantis",
+               "--destination", "NLRTM", db=real_db, check=2)
+    assert "unknown location 'atlantis'" in out.stderr

@@ -213,9 +213,9 @@ def test_unknown_command_is_named(args, named, tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-COMMANDS = [[], ["init"], ["import-dump"], ["rates"], ["matrix"], ["fx"], ["fx", "import"],
-            ["ports"], ["regions"], ["batch"], ["batch", "validate"], ["batch", "apply"],
-            ["batch", "show"], ["generate"]]
+COMMANDS = [[], ["init"], ["import-dump"], ["rates"], ["matrix"], ["market"], ["rank"], ["fx"],
+            ["fx", "import"], ["ports"], ["regions"], ["batch"], ["batch", "validate"],
+            ["batch", "apply"], ["batch", "show"], ["generate"]]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "prkl")
@@ -270,8 +270,9 @@ def complete(*words):
 
 
 def test_bash_completion():
-    assert complete("") == ["batch", "fx", "generate", "import-dump", "init", "matrix", "ports",
-                            "rates", "regions"]
+    assert complete("") == ["batch", "fx", "generate", "import-dump", "init", "market", "matrix",
+                            "ports", "rank", "rates", "regions"]
+    assert "--fallback" in complete("market", "--f")
     assert complete("ba") == ["batch"]
     assert complete("batch", "") == ["apply", "show", "validate"]
     assert "--percentiles" in complete("rates", "--p")
