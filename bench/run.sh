@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 mode=full
 [ "${1:-}" = "--smoke" ] && mode=smoke
 build=${BUILD_DIR:-build}
-scripts/setup.sh
+scripts/setup.sh --all
 BUILD_DIR=$build scripts/build.sh -DPRKL_BUILD_BENCH=ON -DPRKL_BUILD_PYTHON=ON >/dev/null
 
 data=${PRKL_XENETA_DIR:-}
