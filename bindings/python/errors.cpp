@@ -54,6 +54,47 @@ void raise(PyObject* type, const std::exception& e) {
   PyErr_SetObject(type, message_of(e).ptr());
 }
 
+// Raises the Python exception of prkl's error type; anything else passes through unchanged.
+void translate(std::exception_ptr p) {
+  try {
+    if (p) std::rethrow_exception(p);
+  } catch (const ValidationFailed& e) {
+    py::list errors;
+    for (const auto& row_error : e.errors()) errors.append(py::cast(row_error));
+    py::object instance = py::reinterpret_steal<py::object>(
+        PyObject_CallFunction(validation_error_type, "O", message_of(e).ptr()));
+    if (!instance) throw py::error_already_set();
+    instance.attr("errors") = errors;
+    PyErr_SetObject(validation_error_type, instance.ptr());
+  } catch (const BatchConflict& e) {
+    raise(batch_conflict_type, e);
+  } catch (const AnswerTooLarge& e) {
+    raise(answer_too_large_type, e);
+  } catch (const InvalidArgument& e) {
+    raise(invalid_argument_type, e);
+  } catch (const NotFound& e) {
+    raise(not_found_type, e);
+  } catch (const ConnectionLost& e) {
+    raise_storage_error(connection_lost_type, e);
+  } catch (const InDoubt& e) {
+    raise_storage_error(in_doubt_type, e);
+  } catch (const Busy& e) {
+    raise_storage_error(busy_type, e);
+  } catch (const StorageError& e) {
+    raise_storage_error(storage_error_type, e);
+  } catch (const Error& e) {
+    raise(error_type, e);
+  } catch (const py::error_already_set&) {
+    throw;  // a Python exception on its way back out
+  } catch (const py::builtin_exception&) {
+    throw;  // pybind11's own argument errors keep their Python types
+  } catch (const std::bad_alloc&) {
+    throw;  // MemoryError
+  } catch (const std::exception& e) {
+    raise(error_type, e);
+  }
+}
+
 }  // namespace
 
 void bind_errors(py::module_& m) {
@@ -94,45 +135,7 @@ void bind_errors(py::module_& m) {
   // Set on the class too, so a StorageError raised from Python code has one.
   py::handle(storage_error_type).attr("code") = "";
 
-  py::register_exception_translator([](std::exception_ptr p) {
-    try {
-      if (p) std::rethrow_exception(p);
-    } catch (const ValidationFailed& e) {
-      py::list errors;
-      for (const auto& row_error : e.errors()) errors.append(py::cast(row_error));
-      py::object instance = py::reinterpret_steal<py::object>(
-          PyObject_CallFunction(validation_error_type, "O", message_of(e).ptr()));
-      if (!instance) throw py::error_already_set();
-      instance.attr("errors") = errors;
-      PyErr_SetObject(validation_error_type, instance.ptr());
-    } catch (const BatchConflict& e) {
-      raise(batch_conflict_type, e);
-    } catch (const AnswerTooLarge& e) {
-      raise(answer_too_large_type, e);
-    } catch (const InvalidArgument& e) {
-      raise(invalid_argument_type, e);
-    } catch (const NotFound& e) {
-      raise(not_found_type, e);
-    } catch (const ConnectionLost& e) {
-      raise_storage_error(connection_lost_type, e);
-    } catch (const InDoubt& e) {
-      raise_storage_error(in_doubt_type, e);
-    } catch (const Busy& e) {
-      raise_storage_error(busy_type, e);
-    } catch (const StorageError& e) {
-      raise_storage_error(storage_error_type, e);
-    } catch (const Error& e) {
-      raise(error_type, e);
-    } catch (const py::error_already_set&) {
-      throw;  // a Python exception on its way back out
-    } catch (const py::builtin_exception&) {
-      throw;  // pybind11's own argument errors keep their Python types
-    } catch (const std::bad_alloc&) {
-      throw;  // MemoryError
-    } catch (const std::exception& e) {
-      raise(error_type, e);
-    }
-  });
+  py::register_exception_translator(&translate);
 }
 
 }  // namespace prkl::python

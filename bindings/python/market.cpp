@@ -8,32 +8,12 @@
 #include <prkl/market.hpp>
 #include <prkl/pool.hpp>
 
+#include "arguments.hpp"
 #include "bindings.hpp"
 
 namespace prkl::python {
 
 namespace {
-
-Date date_of(const py::handle& value, const char* what) {
-  if (py::isinstance<py::str>(value)) return parse_date(value.cast<std::string>(), what);
-  static const py::object date_type = py::module_::import("datetime").attr("date");
-  if (!py::isinstance(value, date_type)) {
-    throw InvalidArgument(
-        fmt::format("{}: expected a datetime.date or a 'YYYY-MM-DD' string, got {}", what,
-                    py::repr(value).cast<std::string>()));
-  }
-  return Date{std::chrono::year{value.attr("year").cast<int>()} /
-              std::chrono::month{value.attr("month").cast<unsigned>()} /
-              std::chrono::day{value.attr("day").cast<unsigned>()}};
-}
-
-// An exact value as Python gives prices: int when whole, decimal.Decimal otherwise.
-py::object exact(const std::optional<Decimal>& value) {
-  if (!value) return py::none();
-  if (value->scale == 0) return py::int_(value->units);
-  static const py::object decimal_type = py::module_::import("decimal").attr("Decimal");
-  return decimal_type(value->to_string());
-}
 
 // A price to rank: an int, a decimal.Decimal or a str such as "1234.50", read exactly; a float
 // is refused, since its binary value is not the decimal it was written as.
@@ -50,8 +30,8 @@ MarketQuery market_query(const py::object& date_from, const py::object& date_to,
                          const std::string& origin, const std::string& destination, bool fallback,
                          const std::string& bucket, const std::string& currency, int scale,
                          std::int64_t min_count) {
-  return {date_of(date_from, "date_from"),
-          date_of(date_to, "date_to"),
+  return {date_argument(date_from, "date_from"),
+          date_argument(date_to, "date_to"),
           origin,
           destination,
           min_count,
@@ -65,8 +45,8 @@ RankQuery rank_query(const py::object& price, const py::object& date_from,
                      const py::object& date_to, const std::string& origin,
                      const std::string& destination, const std::string& bucket,
                      const std::string& currency, std::int64_t min_count) {
-  return {date_of(date_from, "date_from"),
-          date_of(date_to, "date_to"),
+  return {date_argument(date_from, "date_from"),
+          date_argument(date_to, "date_to"),
           origin,
           destination,
           price_of(price),
@@ -86,16 +66,18 @@ void bind_market_values(py::module_& m) {
       .def_property_readonly("day", [](const MarketDay& d) { return to_python_date(d.day); })
       .def_readonly("count", &MarketDay::count, "How many prices stand behind the band.")
       .def_property_readonly(
-          "low", [](const MarketDay& d) { return exact(d.low); },
+          "low", [](const MarketDay& d) { return exact_object(d.low); },
           "The 2.5th percentile; None below min_count (as every value).")
       .def_property_readonly(
-          "midlow", [](const MarketDay& d) { return exact(d.midlow); }, "The 25th percentile.")
-      .def_property_readonly("median", [](const MarketDay& d) { return exact(d.median); })
-      .def_property_readonly("mean", [](const MarketDay& d) { return exact(d.mean); })
+          "midlow", [](const MarketDay& d) { return exact_object(d.midlow); },
+          "The 25th percentile.")
+      .def_property_readonly("median", [](const MarketDay& d) { return exact_object(d.median); })
+      .def_property_readonly("mean", [](const MarketDay& d) { return exact_object(d.mean); })
       .def_property_readonly(
-          "midhigh", [](const MarketDay& d) { return exact(d.midhigh); }, "The 75th percentile.")
+          "midhigh", [](const MarketDay& d) { return exact_object(d.midhigh); },
+          "The 75th percentile.")
       .def_property_readonly(
-          "high", [](const MarketDay& d) { return exact(d.high); }, "The 97.5th percentile.")
+          "high", [](const MarketDay& d) { return exact_object(d.high); }, "The 97.5th percentile.")
       .def("__repr__", [](const MarketDay& d) {
         return fmt::format("<prkl.MarketDay {} count={}>", format_date(d.day), d.count);
       });
@@ -115,7 +97,7 @@ void bind_market_values(py::module_& m) {
       .def(
           "to_dict",
           [](const MarketAnswer& a) {
-            static const py::object loads = py::module_::import("json").attr("loads");
+            static const py::handle loads = python_object("json", "loads");
             return loads(market_json(a));
           },
           "{'asked': {...}, 'answered': {..., 'steps'}, 'days': [...]}, values as decimal "
@@ -124,11 +106,11 @@ void bind_market_values(py::module_& m) {
       .def_property_readonly("day", [](const RankDay& d) { return to_python_date(d.day); })
       .def_readonly("count", &RankDay::count)
       .def_property_readonly(
-          "percent_rank", [](const RankDay& d) { return exact(d.percent_rank); },
+          "percent_rank", [](const RankDay& d) { return exact_object(d.percent_rank); },
           "Prices below / count, as decimal.Decimal at 6 digits; None below "
           "min_count.")
       .def_property_readonly(
-          "cume_dist", [](const RankDay& d) { return exact(d.cume_dist); },
+          "cume_dist", [](const RankDay& d) { return exact_object(d.cume_dist); },
           "(Prices at or below + 1) / (count + 1), at 6 digits.")
       .def("__repr__", [](const RankDay& d) {
         return fmt::format("<prkl.RankDay {} count={}>", format_date(d.day), d.count);
@@ -137,9 +119,8 @@ void bind_market_values(py::module_& m) {
 
 }  // namespace
 
-void bind_market(py::module_& m) {
+void bind_market(py::module_& m, DatabaseClass& database) {
   bind_market_values(m);
-  auto database = py::reinterpret_borrow<py::class_<Pool>>(m.attr("Database"));
   database.def(
       "market",
       [](Pool& pool, const py::object& date_from, const py::object& date_to,

@@ -44,7 +44,6 @@ PYBIND11_MODULE(_prkl, m) {
   prkl::python::bind_errors(m);
   prkl::python::bind_values(m);
   prkl::python::bind_database(m);
-  prkl::python::bind_market(m);
   m.def("redact_url", &prkl::redact_url, pybind11::arg("url"),
         "The URL with any password shown as *** (URI user info, a password= parameter or "
         "libpq key=value), as prkl shows URLs in repr() and messages.");

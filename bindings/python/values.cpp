@@ -11,7 +11,7 @@
 namespace prkl::python {
 
 py::object to_python_date(std::chrono::sys_days day) {
-  static const py::object date_type = py::module_::import("datetime").attr("date");
+  static const py::handle date_type = python_object("datetime", "date");
   const std::chrono::year_month_day ymd{day};
   return date_type(int(ymd.year()), unsigned(ymd.month()), unsigned(ymd.day()));
 }
@@ -21,7 +21,7 @@ namespace {
 py::object average_object(const std::optional<Decimal>& average) {
   if (!average) return py::none();
   if (average->scale == 0) return py::int_(average->units);
-  static const py::object decimal_type = py::module_::import("decimal").attr("Decimal");
+  static const py::handle decimal_type = python_object("decimal", "Decimal");
   return decimal_type(average->to_string());
 }
 
@@ -209,7 +209,7 @@ py::dict percentile_dict(const RateDay& d) {
 }
 
 py::list rates_used_list(const BatchResult& r) {
-  static const py::object decimal_type = py::module_::import("decimal").attr("Decimal");
+  static const py::handle decimal_type = python_object("decimal", "Decimal");
   py::list out;
   for (const ExchangeRate& rate : r.rates_used) {
     py::dict d;
@@ -250,9 +250,8 @@ py::dict region_dict(const RegionNode& root) {
   }
 }
 
-}  // namespace
-
-void bind_values(py::module_& m) {
+// Values compare by value, hash alike when equal, and pickle (for multiprocessing, caches).
+void bind_rate_day(py::module_& m) {
   auto rate_day =
       py::class_<RateDay>(m, "RateDay", "Price statistics of one calendar day.")
           .def_property_readonly(
@@ -292,7 +291,11 @@ void bind_values(py::module_& m) {
                 d.count, d.average ? d.average->to_string() : "None",
                 d.min ? std::to_string(*d.min) : "None", d.max ? std::to_string(*d.max) : "None");
           });
+  value_protocol(rate_day, &rate_day_state, &rate_day_from_state,
+                 [](const RateDay& a, const RateDay& b) { return a == b; });
+}
 
+void bind_port(py::module_& m) {
   auto port = py::class_<Port>(m, "Port", "A port: code, name and the region it is in.")
                   .def_readonly("code", &Port::code)
                   .def_readonly("name", &Port::name)
@@ -302,7 +305,16 @@ void bind_values(py::module_& m) {
                     return fmt::format("Port(code='{}', name='{}', region='{}')", p.code, p.name,
                                        p.region_slug);
                   });
+  value_protocol(
+      port, [](const Port& p) { return py::make_tuple(p.code, p.name, p.region_slug); },
+      [](const py::tuple& t) {
+        if (t.size() != 3) throw std::runtime_error("not a prkl.Port pickle");
+        return Port{t[0].cast<std::string>(), t[1].cast<std::string>(), t[2].cast<std::string>()};
+      },
+      [](const Port& a, const Port& b) { return a == b; });
+}
 
+void bind_region_node(py::module_& m) {
   auto region_node =
       py::class_<RegionNode>(m, "RegionNode", "A region with its sub-regions and its own ports.")
           .def_property_readonly("slug", [](const RegionNode& n) { return n.region.slug; })
@@ -316,7 +328,13 @@ void bind_values(py::module_& m) {
             return fmt::format("RegionNode(slug='{}', regions={}, ports={})", n.region.slug,
                                n.children.size(), n.port_codes.size());
           });
+  value_protocol(region_node, &region_state, &region_from_state,
+                 [](const RegionNode& a, const RegionNode& b) {
+                   return region_state(a).equal(region_state(b));
+                 });
+}
 
+void bind_row_error(py::module_& m) {
   auto row_error =
       py::class_<RowError>(m, "RowError", "One problem with one row of a batch or a dump.")
           .def_readonly("row", &RowError::row, "1-based row of the batch (or line of the dump).")
@@ -327,7 +345,17 @@ void bind_values(py::module_& m) {
             return fmt::format("RowError(row={}, field='{}', message='{}')", e.row, e.field,
                                e.message);
           });
+  value_protocol(
+      row_error, [](const RowError& e) { return py::make_tuple(e.row, e.field, e.message); },
+      [](const py::tuple& t) {
+        if (t.size() != 3) throw std::runtime_error("not a prkl.RowError pickle");
+        return RowError{t[0].cast<std::int64_t>(), t[1].cast<std::string>(),
+                        t[2].cast<std::string>()};
+      },
+      [](const RowError& a, const RowError& b) { return a == b; });
+}
 
+void bind_batch_result(py::module_& m) {
   auto batch_result =
       py::class_<BatchResult>(m, "BatchResult", "What applying a batch did.")
           .def_readonly("batch_id", &BatchResult::batch_id)
@@ -354,30 +382,17 @@ void bind_values(py::module_& m) {
             return fmt::format("BatchResult(batch_id='{}', rows={}, prices={}, replayed={})",
                                r.batch_id, r.rows, r.prices, r.replayed ? "True" : "False");
           });
-
-  // Values compare by value, hash alike when equal, and pickle (for multiprocessing, caches).
-  value_protocol(rate_day, &rate_day_state, &rate_day_from_state,
-                 [](const RateDay& a, const RateDay& b) { return a == b; });
-  value_protocol(
-      port, [](const Port& p) { return py::make_tuple(p.code, p.name, p.region_slug); },
-      [](const py::tuple& t) {
-        if (t.size() != 3) throw std::runtime_error("not a prkl.Port pickle");
-        return Port{t[0].cast<std::string>(), t[1].cast<std::string>(), t[2].cast<std::string>()};
-      },
-      [](const Port& a, const Port& b) { return a == b; });
-  value_protocol(region_node, &region_state, &region_from_state,
-                 [](const RegionNode& a, const RegionNode& b) {
-                   return region_state(a).equal(region_state(b));
-                 });
-  value_protocol(
-      row_error, [](const RowError& e) { return py::make_tuple(e.row, e.field, e.message); },
-      [](const py::tuple& t) {
-        if (t.size() != 3) throw std::runtime_error("not a prkl.RowError pickle");
-        return RowError{t[0].cast<std::int64_t>(), t[1].cast<std::string>(),
-                        t[2].cast<std::string>()};
-      },
-      [](const RowError& a, const RowError& b) { return a == b; });
   value_protocol(batch_result, &batch_result_state, &batch_result_from_state, &same_batch_result);
+}
+
+}  // namespace
+
+void bind_values(py::module_& m) {
+  bind_rate_day(m);
+  bind_port(m);
+  bind_region_node(m);
+  bind_row_error(m);
+  bind_batch_result(m);
 }
 
 }  // namespace prkl::python
