@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: MIT
+// libpq owned: connecting with a timeout, statements with parameters, COPY IN, transactions, and
+// errors typed by SQLSTATE (a lost connection, a commit in doubt).
 #include "pg_handles.hpp"
 
 #include <fmt/format.h>

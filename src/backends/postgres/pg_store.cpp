@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: MIT
+// The PostgreSQL Store: its schema and triggers (adopting a ratestask database as it is), reads
+// in one snapshot, set-based batch writes, replication positions for read-your-writes.
 #include "pg_store.hpp"
 
 #include <fmt/format.h>

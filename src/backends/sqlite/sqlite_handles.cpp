@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: MIT
+// The SQLite C API owned: a connection with its busy timeout, prepared statements, transactions,
+// and errors typed by extended result code.
 #include "sqlite_handles.hpp"
 
 #include <fmt/format.h>

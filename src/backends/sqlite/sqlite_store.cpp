@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: MIT
+// The SQLite Store: its schema and triggers, reads in one transaction, batch writes with the
+// lane-day aggregates kept set-based, WAL mode for concurrent readers.
 #include "sqlite_store.hpp"
 
 #include <fmt/format.h>
