@@ -9,11 +9,14 @@
 #include <CLI/CLI.hpp>
 #include <charconv>
 #include <cstdio>
+#include <functional>
+#include <memory>
 #include <prkl/json.hpp>
 #include <prkl/prkl.hpp>
 #include <prkl/url.hpp>
 #include <set>
 #include <sstream>
+#include <tuple>
 
 #include "input.hpp"
 #include "market.hpp"
@@ -495,10 +498,207 @@ std::string unknown_command(CLI::App& app, int argc, char** argv) {
   return {};
 }
 
-}  // namespace
+// What running a command gave: its answer, what a lost answer would have said, whether the
+// store was changed, and the exit status when it is not 0.
+struct Outcome {
+  std::string out;
+  std::string committed = "the store was changed";
+  bool changed_store = false;
+  int status = 0;
+};
 
-int main(int argc, char** argv) {
-  CLI::App app{"prkl: freight-rate data: rates, ports and price batches", "prkl"};
+// A command the tool can run: its CLI11 node, what running it does, and the file it reads (an
+// -o naming that file is refused before any work).
+struct Command {
+  CLI::App* app;
+  std::function<void(Outcome&)> run;
+  const std::string* input = nullptr;
+};
+using Commands = std::vector<Command>;
+
+void add_init(CLI::App& app, const Common& common, Commands& commands) {
+  auto* init = app.add_subcommand("init", "Create the store and whatever of its schema is missing");
+  commands.push_back({init, [&common](Outcome& o) {
+                        o.out = run_init(common);
+                        o.changed_store = true;
+                      }});
+}
+
+void add_import_dump(CLI::App& app, const Common& common, Commands& commands) {
+  auto* command = app.add_subcommand("import-dump", "Load a plain-SQL PostgreSQL dump");
+  struct Args {
+    std::string path;
+    bool replace = false;
+  };
+  auto args = std::make_shared<Args>();
+  command->add_option("FILE", args->path, "pg_dump plain-SQL file, '-' for standard input")
+      ->required();
+  command->add_flag("--replace", args->replace, "Replace the data the store already holds");
+  commands.push_back({command,
+                      [&common, args](Outcome& o) {
+                        o.out = run_import(common, args->path, args->replace);
+                        o.changed_store = true;
+                      },
+                      &args->path});
+}
+
+void add_rates(CLI::App& app, Common& common, Commands& commands) {
+  auto* command = app.add_subcommand("rates", "Daily price statistics between two locations");
+  auto args = std::make_shared<RatesOptions>();
+  command->add_option("--from", args->from, "First day, YYYY-MM-DD")->required();
+  command->add_option("--to", args->to, "Last day, YYYY-MM-DD (inclusive)")->required();
+  command->add_option("--origin", args->origin, "Port code or region slug")->required();
+  command->add_option("--destination", args->destination, "Port code or region slug")->required();
+  add_rates_options(command, *args, common);
+  commands.push_back({command, [&common, args](Outcome& o) { o.out = run_rates(common, *args); }});
+}
+
+void add_matrix(CLI::App& app, Common& common, Commands& commands) {
+  auto* command = app.add_subcommand("matrix", "Rates for every origin with every destination");
+  auto args = std::make_shared<RatesOptions>();
+  command->add_option("--from", args->from, "First day, YYYY-MM-DD")->required();
+  command->add_option("--to", args->to, "Last day, YYYY-MM-DD (inclusive)")->required();
+  command->add_option("--origins", args->origins, "Port codes or region slugs, comma-separated")
+      ->required()
+      ->delimiter(',');
+  command
+      ->add_option("--destinations", args->destinations,
+                   "Port codes or region slugs, comma-separated")
+      ->required()
+      ->delimiter(',');
+  add_rates_options(command, *args, common);
+  commands.push_back({command, [&common, args](Outcome& o) { o.out = run_matrix(common, *args); }});
+}
+
+void add_market(CLI::App& app, Common& common, Commands& commands) {
+  auto* command = app.add_subcommand(
+      "market", "The market's band per day: 2.5th/25th/50th/75th/97.5th percentile, mean, count");
+  auto args = std::make_shared<MarketOptions>();
+  add_market_options(command, *args, common);
+  command->add_flag("--fallback", args->fallback,
+                    "Step a thin lane up the region tree (origin, then destination) until more "
+                    "than half its days have --min-count prices");
+  command->add_option("--scale", args->scale, "Fraction digits of the values")
+      ->capture_default_str();
+  commands.push_back({command, [&common, args](Outcome& o) {
+                        o.out = run_market(common.db_url, common.listing_format(), *args);
+                      }});
+}
+
+void add_rank(CLI::App& app, Common& common, Commands& commands) {
+  auto* command =
+      app.add_subcommand("rank", "Where a price stands among the market's prices per day");
+  auto args = std::make_shared<MarketOptions>();
+  args->min_count = 1;
+  command->add_option("--price", args->price, "The price, in --currency: 1234 or 1234.50")
+      ->required();
+  add_market_options(command, *args, common);
+  commands.push_back({command, [&common, args](Outcome& o) {
+                        o.out = run_rank(common.db_url, common.listing_format(), *args);
+                      }});
+}
+
+void add_fx(CLI::App& app, const Common& common, Commands& commands) {
+  auto* fx = app.add_subcommand("fx", "Exchange rates");
+  fx->require_subcommand(1);
+  auto* command = fx->add_subcommand(
+      "import", "Load openexchangerates-style YYYY-MM-DD.json files (a file, '-' or a directory)");
+  struct Args {
+    std::string path, day;
+    bool replace = false;
+  };
+  auto args = std::make_shared<Args>();
+  command->add_option("PATH", args->path, "A YYYY-MM-DD.json file or a directory of them")
+      ->required();
+  command->add_flag("--replace", args->replace, "Replace rates stored before for the same days");
+  command->add_option("--day", args->day, "The day of rates read from standard input (PATH '-')");
+  commands.push_back({command,
+                      [&common, args](Outcome& o) {
+                        o.out = run_fx_import(common, args->path, args->day, args->replace);
+                        o.changed_store = true;
+                      },
+                      &args->path});
+}
+
+void add_ports_and_regions(CLI::App& app, Common& common, Commands& commands) {
+  auto* command = app.add_subcommand("ports", "Look up ports");
+  auto args = std::make_shared<PortsOptions>();
+  command->add_option("--code", args->code, "One port by code");
+  command->add_option("--region", args->region, "Ports of a region, at any depth");
+  command->add_option("--search", args->search, "Case-insensitive text in code or name");
+  command->add_option("--limit", args->limit, "Most ports to list")
+      ->check(exact_integer<std::int64_t>())
+      ->capture_default_str();
+  command->add_option("--offset", args->offset, "Ports to skip before listing")
+      ->check(exact_integer<std::int64_t>())
+      ->capture_default_str();
+  add_format(command, common, listing_formats);
+  commands.push_back({command, [&common, args](Outcome& o) { o.out = run_ports(common, *args); }});
+
+  auto* regions = app.add_subcommand("regions", "The region tree with each region's ports");
+  add_format(regions, common, listing_formats);
+  commands.push_back({regions, [&common](Outcome& o) { o.out = run_regions(common); }});
+}
+
+void add_batch(CLI::App& app, Common& common, Commands& commands) {
+  auto* batch = app.add_subcommand("batch", "Validate or apply a CSV batch of prices");
+  batch->require_subcommand(1);
+  auto args = std::make_shared<BatchOptions>();
+  auto* validate = batch->add_subcommand("validate", "Check every row; write nothing");
+  validate->add_option("FILE", args->path, "CSV file with a header row, '-' for stdin")->required();
+  commands.push_back(
+      {validate,
+       [&common, args](Outcome& o) { o.status = run_batch_validate(common, *args, o.out); },
+       &args->path});
+  auto* apply = batch->add_subcommand("apply", "Validate, then write all rows or none");
+  apply->add_option("FILE", args->path, "CSV file with a header row, '-' for stdin")->required();
+  apply->add_option("--id", args->id,
+                    "Batch id; applying an id again changes nothing (default: from the content)");
+  add_format(apply, common, "table (a sentence, the default) or json");
+  commands.push_back({apply,
+                      [&common, args](Outcome& o) {
+                        o.status = run_batch_apply(common, *args, o.out, o.committed);
+                        o.changed_store = true;
+                      },
+                      &args->path});
+  auto* show = batch->add_subcommand("show", "What the ledger holds for a batch id");
+  show->add_option("ID", args->id, "Batch id")->required();
+  add_format(show, common, "table (sentences, the default) or json");
+  commands.push_back(
+      {show, [&common, args](Outcome& o) { o.out = run_batch_show(common, args->id); }});
+}
+
+void add_generate(CLI::App& app, const Common& common, Commands& commands) {
+  auto* command = app.add_subcommand("generate", "Make deterministic sample data");
+  auto args = std::make_shared<GenerateOptions>();
+  prkl::GeneratorOptions& g = args->generator;
+  command->add_option("--seed", g.seed, "Seed: the same seed gives the same data")
+      ->check(exact_integer<std::uint64_t>())
+      ->capture_default_str();
+  for (auto [name, member, text] :
+       {std::tuple{"--ports", &prkl::GeneratorOptions::ports, "Number of ports"},
+        std::tuple{"--lanes", &prkl::GeneratorOptions::lanes, "Number of origin-destination pairs"},
+        std::tuple{"--days", &prkl::GeneratorOptions::days, "Number of days"}}) {
+    command->add_option(name, g.*member, text)
+        ->check(exact_integer<std::int64_t>())
+        ->capture_default_str();
+  }
+  command->add_option("--first-day", args->first_day, "First day, YYYY-MM-DD")
+      ->capture_default_str();
+  command->add_option("--prices-per-day", g.prices_per_day, "Mean prices per lane and day")
+      ->check(exact_integer<std::int64_t>())
+      ->capture_default_str();
+  command->add_option("--dump", args->dump,
+                      "Write a plain-SQL dump here instead of into the store");
+  command->add_flag("--replace", args->replace, "Replace the data the store already holds");
+  commands.push_back({command, [&common, args](Outcome& o) {
+                        o.out = run_generate(common, *args);
+                        o.changed_store = args->dump.empty();
+                      }});
+}
+
+// The tool's own options and help; the commands add themselves.
+void set_up(CLI::App& app, Common& common) {
   app.set_version_flag("--version", std::string("prkl ") + prkl::version(),
                        "Print the version and exit");
   app.set_help_flag("-h,--help", "Print this help and exit");
@@ -511,7 +711,6 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   // Options of `prkl` itself are accepted after the command too: `prkl rates ... --db X`.
   app.fallthrough();
-  Common common;
   app.add_option("--db", common.db_url,
                  "Store: sqlite:PATH, sqlite::memory:, postgresql://... or a libpq key=value "
                  "string")
@@ -519,167 +718,24 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("-o,--output", common.output,
                  "Write the answer to this file (replaced whole, never half-written)");
+}
 
-  auto* init = app.add_subcommand("init", "Create the store and whatever of its schema is missing");
-
-  auto* import_dump = app.add_subcommand("import-dump", "Load a plain-SQL PostgreSQL dump");
-  std::string dump_path;
-  bool replace = false;
-  import_dump->add_option("FILE", dump_path, "pg_dump plain-SQL file, '-' for standard input")
-      ->required();
-  import_dump->add_flag("--replace", replace, "Replace the data the store already holds");
-
-  auto* rates = app.add_subcommand("rates", "Daily price statistics between two locations");
-  RatesOptions rates_options;
-  rates->add_option("--from", rates_options.from, "First day, YYYY-MM-DD")->required();
-  rates->add_option("--to", rates_options.to, "Last day, YYYY-MM-DD (inclusive)")->required();
-  rates->add_option("--origin", rates_options.origin, "Port code or region slug")->required();
-  rates->add_option("--destination", rates_options.destination, "Port code or region slug")
-      ->required();
-  add_rates_options(rates, rates_options, common);
-
-  auto* matrix = app.add_subcommand("matrix", "Rates for every origin with every destination");
-  RatesOptions matrix_options;
-  matrix->add_option("--from", matrix_options.from, "First day, YYYY-MM-DD")->required();
-  matrix->add_option("--to", matrix_options.to, "Last day, YYYY-MM-DD (inclusive)")->required();
-  matrix
-      ->add_option("--origins", matrix_options.origins,
-                   "Port codes or region slugs, comma-separated")
-      ->required()
-      ->delimiter(',');
-  matrix
-      ->add_option("--destinations", matrix_options.destinations,
-                   "Port codes or region slugs, comma-separated")
-      ->required()
-      ->delimiter(',');
-  add_rates_options(matrix, matrix_options, common);
-
-  MarketOptions market_options;
-  auto* market = app.add_subcommand(
-      "market", "The market's band per day: 2.5th/25th/50th/75th/97.5th percentile, mean, count");
-  add_market_options(market, market_options, common);
-  market->add_flag("--fallback", market_options.fallback,
-                   "Step a thin lane up the region tree (origin, then destination) until more "
-                   "than half its days have --min-count prices");
-  market->add_option("--scale", market_options.scale, "Fraction digits of the values")
-      ->capture_default_str();
-  MarketOptions rank_options;
-  rank_options.min_count = 1;
-  auto* rank = app.add_subcommand("rank", "Where a price stands among the market's prices per day");
-  rank->add_option("--price", rank_options.price, "The price, in --currency: 1234 or 1234.50")
-      ->required();
-  add_market_options(rank, rank_options, common);
-
-  auto* fx = app.add_subcommand("fx", "Exchange rates");
-  fx->require_subcommand(1);
-  auto* fx_import = fx->add_subcommand(
-      "import", "Load openexchangerates-style YYYY-MM-DD.json files (a file, '-' or a directory)");
-  std::string fx_path;
-  bool fx_replace = false;
-  fx_import->add_option("PATH", fx_path, "A YYYY-MM-DD.json file or a directory of them")
-      ->required();
-  fx_import->add_flag("--replace", fx_replace, "Replace rates stored before for the same days");
-  std::string fx_day;
-  fx_import->add_option("--day", fx_day, "The day of rates read from standard input (PATH '-')");
-
-  auto* ports = app.add_subcommand("ports", "Look up ports");
-  PortsOptions ports_options;
-  ports->add_option("--code", ports_options.code, "One port by code");
-  ports->add_option("--region", ports_options.region, "Ports of a region, at any depth");
-  ports->add_option("--search", ports_options.search, "Case-insensitive text in code or name");
-  ports->add_option("--limit", ports_options.limit, "Most ports to list")
-      ->check(exact_integer<std::int64_t>())
-      ->capture_default_str();
-  ports->add_option("--offset", ports_options.offset, "Ports to skip before listing")
-      ->check(exact_integer<std::int64_t>())
-      ->capture_default_str();
-  add_format(ports, common, listing_formats);
-
-  auto* regions = app.add_subcommand("regions", "The region tree with each region's ports");
-  add_format(regions, common, listing_formats);
-
-  auto* batch = app.add_subcommand("batch", "Validate or apply a CSV batch of prices");
-  batch->require_subcommand(1);
-  BatchOptions batch_options;
-  auto* validate = batch->add_subcommand("validate", "Check every row; write nothing");
-  validate->add_option("FILE", batch_options.path, "CSV file with a header row, '-' for stdin")
-      ->required();
-  auto* apply = batch->add_subcommand("apply", "Validate, then write all rows or none");
-  apply->add_option("FILE", batch_options.path, "CSV file with a header row, '-' for stdin")
-      ->required();
-  apply->add_option("--id", batch_options.id,
-                    "Batch id; applying an id again changes nothing (default: from the content)");
-  add_format(apply, common, "table (a sentence, the default) or json");
-  auto* show = batch->add_subcommand("show", "What the ledger holds for a batch id");
-  show->add_option("ID", batch_options.id, "Batch id")->required();
-  add_format(show, common, "table (sentences, the default) or json");
-
-  auto* generate = app.add_subcommand("generate", "Make deterministic sample data");
-  GenerateOptions gen;
-  generate->add_option("--seed", gen.generator.seed, "Seed: the same seed gives the same data")
-      ->check(exact_integer<std::uint64_t>())
-      ->capture_default_str();
-  generate->add_option("--ports", gen.generator.ports, "Number of ports")
-      ->check(exact_integer<std::int64_t>())
-      ->capture_default_str();
-  generate->add_option("--lanes", gen.generator.lanes, "Number of origin-destination pairs")
-      ->check(exact_integer<std::int64_t>())
-      ->capture_default_str();
-  generate->add_option("--days", gen.generator.days, "Number of days")
-      ->check(exact_integer<std::int64_t>())
-      ->capture_default_str();
-  generate->add_option("--first-day", gen.first_day, "First day, YYYY-MM-DD")
-      ->capture_default_str();
-  generate
-      ->add_option("--prices-per-day", gen.generator.prices_per_day, "Mean prices per lane and day")
-      ->check(exact_integer<std::int64_t>())
-      ->capture_default_str();
-  generate->add_option("--dump", gen.dump, "Write a plain-SQL dump here instead of into the store");
-  generate->add_flag("--replace", gen.replace, "Replace the data the store already holds");
-
-  if (const auto unknown = unknown_command(app, argc, argv); !unknown.empty()) {
-    fmt::print(stderr, "prkl: unknown command {}; see prkl --help\n", prkl::quoted_value(unknown));
-    return exit_bad_input;
-  }
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
-    // CLI11 repeats the words it was given as they are: escaped here, as prkl's own messages.
-    fmt::print(stderr, "prkl: {}\nRun with --help for more information.\n",
-               prkl::printable_message(e.what()));
-    return exit_bad_input;
-  }
-
+// Runs the command that was parsed and writes its answer; returns the exit status.
+int run(const Command& command, const Common& common) {
   try {
     // Refused before any work: writing the answer would destroy the input.
-    for (const std::string* input : {&dump_path, &fx_path, &batch_options.path}) {
-      if (!input->empty()) refuse_output_onto_input(common.output, *input);
+    if (command.input && !command.input->empty()) {
+      refuse_output_onto_input(common.output, *command.input);
     }
-    std::string out;
-    std::string committed = "the store was changed";  // what a lost answer would have said
-    int status = 0;
-    if (*init) out = run_init(common);
-    if (*import_dump) out = run_import(common, dump_path, replace);
-    if (*rates) out = run_rates(common, rates_options);
-    if (*matrix) out = run_matrix(common, matrix_options);
-    if (*market) out = run_market(common.db_url, common.listing_format(), market_options);
-    if (*rank) out = run_rank(common.db_url, common.listing_format(), rank_options);
-    if (*fx_import) out = run_fx_import(common, fx_path, fx_day, fx_replace);
-    if (*show) out = run_batch_show(common, batch_options.id);
-    if (*ports) out = run_ports(common, ports_options);
-    if (*regions) out = run_regions(common);
-    if (*validate) status = run_batch_validate(common, batch_options, out);
-    if (*apply) status = run_batch_apply(common, batch_options, out, committed);
-    if (*generate) out = run_generate(common, gen);
-    if (status != 0) return status;
-    const bool changed_store =
-        *init || *import_dump || *fx_import || *apply || (*generate && gen.dump.empty());
+    Outcome outcome;
+    command.run(outcome);
+    if (outcome.status != 0) return outcome.status;
     try {
-      write_output(out, common.output);
+      write_output(outcome.out, common.output);
     } catch (const prkl::InvalidArgument& e) {
-      if (!changed_store) throw;
-      fmt::print(stderr, "prkl: {}, but the answer was not written: {}\n", committed, e.what());
+      if (!outcome.changed_store) throw;
+      fmt::print(stderr, "prkl: {}, but the answer was not written: {}\n", outcome.committed,
+                 e.what());
       return exit_answer_lost;
     }
     return 0;
@@ -697,4 +753,41 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "prkl: {}\n", e.what());
     return exit_failure;
   }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"prkl: freight-rate data: rates, ports and price batches", "prkl"};
+  Common common;
+  set_up(app, common);
+  Commands commands;
+  add_init(app, common, commands);
+  add_import_dump(app, common, commands);
+  add_rates(app, common, commands);
+  add_matrix(app, common, commands);
+  add_market(app, common, commands);
+  add_rank(app, common, commands);
+  add_fx(app, common, commands);
+  add_ports_and_regions(app, common, commands);
+  add_batch(app, common, commands);
+  add_generate(app, common, commands);
+
+  if (const auto unknown = unknown_command(app, argc, argv); !unknown.empty()) {
+    fmt::print(stderr, "prkl: unknown command {}; see prkl --help\n", prkl::quoted_value(unknown));
+    return exit_bad_input;
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+    // CLI11 repeats the words it was given as they are: escaped here, as prkl's own messages.
+    fmt::print(stderr, "prkl: {}\nRun with --help for more information.\n",
+               prkl::printable_message(e.what()));
+    return exit_bad_input;
+  }
+  for (const Command& command : commands) {
+    if (command.app->parsed()) return run(command, common);
+  }
+  return exit_bad_input;  // require_subcommand() leaves no way here
 }
