@@ -44,8 +44,8 @@ void check_rates_options(const RatesOptions& o) {
       throw InvalidArgument(fmt::format("percentile {} is not strictly between 0 and 100", p));
     }
     if (!percentile_millionths(p)) {
-      throw InvalidArgument(fmt::format("percentile {} has more than {} fraction digits", p,
-                                        max_percentile_digits));
+      throw InvalidArgument(
+          fmt::format("percentile {} has more than {} fraction digits", p, max_percentile_digits));
     }
     if (std::find(o.percentiles.begin(), o.percentiles.begin() + std::ptrdiff_t(i), p) !=
         o.percentiles.begin() + std::ptrdiff_t(i)) {

@@ -8,8 +8,8 @@
 #include <charconv>
 #include <exception>
 
-#include "util/metrics.hpp"
 #include "prkl/error.hpp"
+#include "util/metrics.hpp"
 
 namespace prkl::postgres {
 

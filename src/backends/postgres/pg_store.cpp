@@ -11,8 +11,8 @@
 #include <limits>
 #include <utility>
 
-#include "io/copy_text.hpp"
 #include "fx/exchange_detail.hpp"
+#include "io/copy_text.hpp"
 #include "pg_handles.hpp"
 #include "prkl/error.hpp"
 #include "storage/ratestask.hpp"

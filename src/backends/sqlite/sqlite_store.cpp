@@ -19,8 +19,8 @@
 
 #include "fx/exchange_detail.hpp"
 #include "prkl/error.hpp"
-#include "storage/ratestask.hpp"
 #include "sqlite_handles.hpp"
+#include "storage/ratestask.hpp"
 #include "storage/store_detail.hpp"
 
 namespace prkl::sqlite {
