@@ -13,11 +13,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       {{"world", "World", std::nullopt}, {"east", "East", "world"}},
       {{"CNSGH", "Shanghai", "east"}, {"NLRTM", "Rotterdam", "world"}, {"NOOSL", "Oslo", "world"}});
   static const prkl::Options options;
+  static const std::vector<std::string> equipment{"20DC", "40HC"};
   std::istringstream in(std::string(reinterpret_cast<const char*>(data), size));
   try {
     const auto rows = prkl::read_batch_csv(in, "fuzz.csv");
     std::vector<bool> unlisted;
-    (void)prkl::detail::validate_rows(rows, world, options, unlisted);
+    (void)prkl::detail::validate_rows(rows, world, equipment, options, unlisted);
   } catch (const prkl::Error&) {
   }
   return 0;

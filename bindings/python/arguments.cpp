@@ -132,11 +132,32 @@ std::vector<BatchRow> batch_rows(const py::object& rows, std::int64_t max_rows) 
   return out;
 }
 
+PriceFilter price_filter(const py::object& equipment, const std::optional<std::string>& term,
+                         std::optional<std::int64_t> max_age_days) {
+  PriceFilter filter{{}, {}, max_age_days};
+  if (py::isinstance<py::str>(equipment)) {
+    filter.equipment.push_back(equipment.cast<std::string>());
+  } else if (!equipment.is_none()) {
+    // A list or tuple of codes; a bare int or a dict is refused with its repr.
+    if (!py::isinstance<py::sequence>(equipment)) {
+      throw InvalidArgument(fmt::format("equipment {} must be a code or a list of codes",
+                                        py::repr(equipment).cast<std::string>()));
+    }
+    filter.equipment = equipment.cast<std::vector<std::string>>();
+  }
+  if (term) filter.term = parse_term(*term);
+  return filter;
+}
+
 RatesOptions rates_options(std::int64_t min_count, int scale, const std::string& bucket,
                            const std::optional<std::vector<double>>& percentiles,
-                           const std::string& currency) {
-  return {min_count, scale, parse_bucket(bucket), percentiles.value_or(std::vector<double>{}),
-          currency};
+                           const std::string& currency, PriceFilter filter) {
+  return {min_count,
+          scale,
+          parse_bucket(bucket),
+          percentiles.value_or(std::vector<double>{}),
+          currency,
+          std::move(filter)};
 }
 
 RatesQuery rates_query(const py::object& date_from, const py::object& date_to,
@@ -150,7 +171,8 @@ RatesQuery rates_query(const py::object& date_from, const py::object& date_to,
           o.scale,
           o.bucket,
           o.percentiles,
-          o.currency};
+          o.currency,
+          o.filter};
 }
 
 std::string version_token(const StoreVersion& v) {

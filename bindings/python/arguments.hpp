@@ -24,9 +24,14 @@ Date date_argument(const py::handle& value, const char* what);
 /// no further than `max_rows` by prkl's one CSV reader, or an iterable of dicts and tuples.
 std::vector<BatchRow> batch_rows(const py::object& rows, std::int64_t max_rows);
 
+/// The filter keywords every question takes: `equipment` (a code, a list of codes, or None),
+/// `term` ('short', 'long' or None), `max_age_days` (an int or None); None leaves a condition out.
+PriceFilter price_filter(const py::object& equipment, const std::optional<std::string>& term,
+                         std::optional<std::int64_t> max_age_days);
+
 RatesOptions rates_options(std::int64_t min_count, int scale, const std::string& bucket,
                            const std::optional<std::vector<double>>& percentiles,
-                           const std::string& currency);
+                           const std::string& currency, PriceFilter filter);
 RatesQuery rates_query(const py::object& date_from, const py::object& date_to,
                        const std::string& origin, const std::string& destination,
                        const RatesOptions& o);

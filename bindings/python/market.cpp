@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-// The market's questions on prkl.Database: market() and rank(), their JSON forms, and the
-// MarketAnswer, MarketDay and RankDay values they return.
+// The market's questions on prkl.Database: market() and rank(), their JSON forms, the
+// MarketAnswer, MarketDay and RankDay values they return, and the equipment codes they filter on.
 #include <fmt/format.h>
 #include <pybind11/stl.h>
 
@@ -29,7 +29,7 @@ Decimal price_of(const py::handle& value) {
 MarketQuery market_query(const py::object& date_from, const py::object& date_to,
                          const std::string& origin, const std::string& destination, bool fallback,
                          const std::string& bucket, const std::string& currency, int scale,
-                         std::int64_t min_count) {
+                         std::int64_t min_count, PriceFilter filter) {
   return {date_argument(date_from, "date_from"),
           date_argument(date_to, "date_to"),
           origin,
@@ -38,13 +38,14 @@ MarketQuery market_query(const py::object& date_from, const py::object& date_to,
           scale,
           parse_bucket(bucket),
           currency,
-          fallback};
+          fallback,
+          std::move(filter)};
 }
 
 RankQuery rank_query(const py::object& price, const py::object& date_from,
                      const py::object& date_to, const std::string& origin,
                      const std::string& destination, const std::string& bucket,
-                     const std::string& currency, std::int64_t min_count) {
+                     const std::string& currency, std::int64_t min_count, PriceFilter filter) {
   return {date_argument(date_from, "date_from"),
           date_argument(date_to, "date_to"),
           origin,
@@ -52,7 +53,8 @@ RankQuery rank_query(const py::object& price, const py::object& date_from,
           price_of(price),
           currency,
           min_count,
-          parse_bucket(bucket)};
+          parse_bucket(bucket),
+          std::move(filter)};
 }
 
 template <typename Answer, typename Query>
@@ -117,24 +119,48 @@ void bind_market_values(py::module_& m) {
       });
 }
 
+// The equipment codes the store knows: what prices may carry and filters may name.
+void def_equipment(DatabaseClass& database) {
+  database.def(
+      "equipment",
+      [](Pool& pool) {
+        py::gil_scoped_release release;
+        return pool.borrow()->equipment();
+      },
+      "The equipment codes (ISO 6346 size-types such as '40HC') prices may carry, sorted.");
+  database.def(
+      "add_equipment",
+      [](Pool& pool, const std::vector<std::string>& codes) {
+        py::gil_scoped_release release;
+        return pool.borrow()->add_equipment(codes);
+      },
+      py::arg("codes"),
+      "Adds equipment codes (four digits or capital letters each); returns how many were new. "
+      "A bad code is an InvalidArgument naming it, and nothing is added.");
+}
+
 }  // namespace
 
 void bind_market(py::module_& m, DatabaseClass& database) {
   bind_market_values(m);
+  def_equipment(database);
   database.def(
       "market",
       [](Pool& pool, const py::object& date_from, const py::object& date_to,
          const std::string& origin, const std::string& destination, bool fallback,
-         const std::string& bucket, const std::string& currency, int scale,
-         std::int64_t min_count) {
+         const std::string& bucket, const std::string& currency, int scale, std::int64_t min_count,
+         const py::object& equipment, const std::optional<std::string>& term,
+         std::optional<std::int64_t> max_age_days) {
         return ask(pool,
                    market_query(date_from, date_to, origin, destination, fallback, bucket, currency,
-                                scale, min_count),
+                                scale, min_count, price_filter(equipment, term, max_age_days)),
                    &Database::market);
       },
       py::arg("date_from"), py::arg("date_to"), py::arg("origin"), py::arg("destination"),
       py::kw_only(), py::arg("fallback") = false, py::arg("bucket") = "day",
       py::arg("currency") = "USD", py::arg("scale") = 0, py::arg("min_count") = 3,
+      py::arg("equipment") = py::none(), py::arg("term") = py::none(),
+      py::arg("max_age_days") = py::none(),
       "The market's band per day (or bucket): count, low (2.5th percentile), midlow (25th), "
       "median, mean, midhigh (75th), high (97.5th), None below min_count. fallback=True steps a "
       "thin lane (more than half its days below min_count) up the region tree, origin then "
@@ -143,30 +169,37 @@ void bind_market(py::module_& m, DatabaseClass& database) {
       "market_json",
       [](Pool& pool, const py::object& date_from, const py::object& date_to,
          const std::string& origin, const std::string& destination, bool fallback,
-         const std::string& bucket, const std::string& currency, int scale,
-         std::int64_t min_count) {
-        const MarketQuery query = market_query(date_from, date_to, origin, destination, fallback,
-                                               bucket, currency, scale, min_count);
+         const std::string& bucket, const std::string& currency, int scale, std::int64_t min_count,
+         const py::object& equipment, const std::optional<std::string>& term,
+         std::optional<std::int64_t> max_age_days) {
+        const MarketQuery query =
+            market_query(date_from, date_to, origin, destination, fallback, bucket, currency, scale,
+                         min_count, price_filter(equipment, term, max_age_days));
         py::gil_scoped_release release;
         return market_json(pool.borrow()->market(query));
       },
       py::arg("date_from"), py::arg("date_to"), py::arg("origin"), py::arg("destination"),
       py::kw_only(), py::arg("fallback") = false, py::arg("bucket") = "day",
       py::arg("currency") = "USD", py::arg("scale") = 0, py::arg("min_count") = 3,
+      py::arg("equipment") = py::none(), py::arg("term") = py::none(),
+      py::arg("max_age_days") = py::none(),
       "market() as the JSON text of MarketAnswer.to_dict(), written without Python objects.");
   database.def(
       "rank",
       [](Pool& pool, const py::object& price, const py::object& date_from,
          const py::object& date_to, const std::string& origin, const std::string& destination,
-         const std::string& bucket, const std::string& currency, std::int64_t min_count) {
-        return ask(
-            pool,
-            rank_query(price, date_from, date_to, origin, destination, bucket, currency, min_count),
-            &Database::rank);
+         const std::string& bucket, const std::string& currency, std::int64_t min_count,
+         const py::object& equipment, const std::optional<std::string>& term,
+         std::optional<std::int64_t> max_age_days) {
+        return ask(pool,
+                   rank_query(price, date_from, date_to, origin, destination, bucket, currency,
+                              min_count, price_filter(equipment, term, max_age_days)),
+                   &Database::rank);
       },
       py::arg("price"), py::arg("date_from"), py::arg("date_to"), py::arg("origin"),
       py::arg("destination"), py::kw_only(), py::arg("bucket") = "day", py::arg("currency") = "USD",
-      py::arg("min_count") = 1,
+      py::arg("min_count") = 1, py::arg("equipment") = py::none(), py::arg("term") = py::none(),
+      py::arg("max_age_days") = py::none(),
       "Where `price` (int, decimal.Decimal or '1234.50', in `currency`) stands among the lane's "
       "prices of each day: count, percent_rank and cume_dist as PostgreSQL's hypothetical-set "
       "aggregates give them, at 6 digits.");
@@ -174,15 +207,19 @@ void bind_market(py::module_& m, DatabaseClass& database) {
       "rank_json",
       [](Pool& pool, const py::object& price, const py::object& date_from,
          const py::object& date_to, const std::string& origin, const std::string& destination,
-         const std::string& bucket, const std::string& currency, std::int64_t min_count) {
+         const std::string& bucket, const std::string& currency, std::int64_t min_count,
+         const py::object& equipment, const std::optional<std::string>& term,
+         std::optional<std::int64_t> max_age_days) {
         const RankQuery query =
-            rank_query(price, date_from, date_to, origin, destination, bucket, currency, min_count);
+            rank_query(price, date_from, date_to, origin, destination, bucket, currency, min_count,
+                       price_filter(equipment, term, max_age_days));
         py::gil_scoped_release release;
         return rank_json(pool.borrow()->rank(query));
       },
       py::arg("price"), py::arg("date_from"), py::arg("date_to"), py::arg("origin"),
       py::arg("destination"), py::kw_only(), py::arg("bucket") = "day", py::arg("currency") = "USD",
-      py::arg("min_count") = 1,
+      py::arg("min_count") = 1, py::arg("equipment") = py::none(), py::arg("term") = py::none(),
+      py::arg("max_age_days") = py::none(),
       "rank() as JSON text: [{'day', 'count', 'percent_rank', 'cume_dist'}, ...].");
 }
 

@@ -22,10 +22,12 @@ void def_rates(DatabaseClass& db) {
          const std::string& origin, const std::string& destination, std::int64_t min_count,
          int scale, const std::string& bucket,
          const std::optional<std::vector<double>>& percentiles, const std::string& currency,
-         bool with_version) {
+         bool with_version, const py::object& equipment, const std::optional<std::string>& term,
+         std::optional<std::int64_t> max_age_days) {
         const RatesQuery query =
             rates_query(date_from, date_to, origin, destination,
-                        rates_options(min_count, scale, bucket, percentiles, currency));
+                        rates_options(min_count, scale, bucket, percentiles, currency,
+                                      price_filter(equipment, term, max_age_days)));
         std::vector<RateDay> days;
         StoreVersion at;
         {
@@ -39,12 +41,14 @@ void def_rates(DatabaseClass& db) {
       py::arg("date_from"), py::arg("date_to"), py::arg("origin"), py::arg("destination"),
       py::arg("min_count") = 3, py::arg("scale") = 0, py::arg("bucket") = "day",
       py::arg("percentiles") = py::none(), py::arg("currency") = "USD",
-      py::arg("with_version") = false,
+      py::arg("with_version") = false, py::kw_only(), py::arg("equipment") = py::none(),
+      py::arg("term") = py::none(), py::arg("max_age_days") = py::none(),
       "One RateDay per day (or per week or month: bucket='week'|'month', each labelled by "
       "its calendar start) from date_from to date_to inclusive, ascending. origin and "
       "destination are port codes or region slugs (regions include sub-regions at any "
       "depth). Dates are datetime.date or 'YYYY-MM-DD'. percentiles=[25, 50, 75] adds "
-      "day.percentiles; currency='EUR' converts at each day's exchange rate. "
+      "day.percentiles; currency='EUR' converts at each day's exchange rate. equipment='40HC' "
+      "(or a list), term='short'|'long' and max_age_days=90 count only those prices. "
       "with_version=True returns (days, token), as rates_json().");
 }
 
@@ -55,10 +59,12 @@ void def_rates_json(DatabaseClass& db) {
          const std::string& origin, const std::string& destination, std::int64_t min_count,
          int scale, const std::vector<std::string>& fields, bool newest_first,
          const std::string& bucket, const std::optional<std::vector<double>>& percentiles,
-         const std::string& currency, bool with_version) {
+         const std::string& currency, bool with_version, const py::object& equipment,
+         const std::optional<std::string>& term, std::optional<std::int64_t> max_age_days) {
         const RatesQuery query =
             rates_query(date_from, date_to, origin, destination,
-                        rates_options(min_count, scale, bucket, percentiles, currency));
+                        rates_options(min_count, scale, bucket, percentiles, currency,
+                                      price_filter(equipment, term, max_age_days)));
         const std::vector<RateField> keys = rate_fields(fields);
         std::string text;
         StoreVersion at;
@@ -75,7 +81,8 @@ void def_rates_json(DatabaseClass& db) {
       py::arg("fields") = std::vector<std::string>{"day", "count", "average_price", "min", "max"},
       py::arg("newest_first") = false, py::arg("bucket") = "day",
       py::arg("percentiles") = py::none(), py::arg("currency") = "USD",
-      py::arg("with_version") = false,
+      py::arg("with_version") = false, py::kw_only(), py::arg("equipment") = py::none(),
+      py::arg("term") = py::none(), py::arg("max_age_days") = py::none(),
       "The same answer as rates(), as JSON text ready to send: an array of objects with "
       "`fields` in the order given ('percentiles' adds p25, p50, ...), averages as exact "
       "decimals. Written in C++ without Python objects per day, for web handlers. "
@@ -89,10 +96,13 @@ void def_rates_matrix(DatabaseClass& db) {
       [](Pool& pool, const py::object& date_from, const py::object& date_to,
          const std::vector<std::string>& origins, const std::vector<std::string>& destinations,
          std::int64_t min_count, int scale, const std::string& bucket,
-         const std::optional<std::vector<double>>& percentiles, const std::string& currency) {
+         const std::optional<std::vector<double>>& percentiles, const std::string& currency,
+         const py::object& equipment, const std::optional<std::string>& term,
+         std::optional<std::int64_t> max_age_days) {
         const MatrixQuery query{date_argument(date_from, "date_from"),
                                 date_argument(date_to, "date_to"), origins, destinations,
-                                rates_options(min_count, scale, bucket, percentiles, currency)};
+                                rates_options(min_count, scale, bucket, percentiles, currency,
+                                              price_filter(equipment, term, max_age_days))};
         std::vector<LaneRates> lanes;
         {
           py::gil_scoped_release release;
@@ -106,7 +116,9 @@ void def_rates_matrix(DatabaseClass& db) {
       },
       py::arg("date_from"), py::arg("date_to"), py::arg("origins"), py::arg("destinations"),
       py::arg("min_count") = 3, py::arg("scale") = 0, py::arg("bucket") = "day",
-      py::arg("percentiles") = py::none(), py::arg("currency") = "USD",
+      py::arg("percentiles") = py::none(), py::arg("currency") = "USD", py::kw_only(),
+      py::arg("equipment") = py::none(), py::arg("term") = py::none(),
+      py::arg("max_age_days") = py::none(),
       "rates() for every origin with every destination in one call: a list of (origin, "
       "destination, [RateDay]), origins outer. At most max_matrix_lanes (connect(); 100 by "
       "default) pairs.");
@@ -119,10 +131,12 @@ void def_rates_matrix_json(DatabaseClass& db) {
          const std::vector<std::string>& origins, const std::vector<std::string>& destinations,
          std::int64_t min_count, int scale, const std::vector<std::string>& fields,
          const std::string& bucket, const std::optional<std::vector<double>>& percentiles,
-         const std::string& currency, bool with_version) {
+         const std::string& currency, bool with_version, const py::object& equipment,
+         const std::optional<std::string>& term, std::optional<std::int64_t> max_age_days) {
         const MatrixQuery query{date_argument(date_from, "date_from"),
                                 date_argument(date_to, "date_to"), origins, destinations,
-                                rates_options(min_count, scale, bucket, percentiles, currency)};
+                                rates_options(min_count, scale, bucket, percentiles, currency,
+                                              price_filter(equipment, term, max_age_days))};
         const std::vector<RateField> keys = rate_fields(fields);
         std::string text;
         StoreVersion at;
@@ -138,7 +152,8 @@ void def_rates_matrix_json(DatabaseClass& db) {
       py::arg("min_count") = 3, py::arg("scale") = 0,
       py::arg("fields") = std::vector<std::string>{"day", "count", "average_price", "min", "max"},
       py::arg("bucket") = "day", py::arg("percentiles") = py::none(), py::arg("currency") = "USD",
-      py::arg("with_version") = false,
+      py::arg("with_version") = false, py::kw_only(), py::arg("equipment") = py::none(),
+      py::arg("term") = py::none(), py::arg("max_age_days") = py::none(),
       "rates_matrix() as JSON text: {\"lanes\": [{\"origin\", \"destination\", "
       "\"rates\": [...]}]}; with_version=True: (text, token), as rates_json().");
 }

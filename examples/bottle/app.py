@@ -6,6 +6,7 @@
 GET /rates?date_from=&date_to=&origin=&destination=[&bucket=week][&percentiles=25,50,75][&currency=EUR]
 GET /market-rates?date_from=&date_to=&origin=&destination=[&fallback=true][&min_count=][&scale=]
 GET /market-rates/rank?price=&date_from=&date_to=&origin=&destination=[&min_count=]
+    every question also takes [&equipment=40HC,20DC][&term=short|long][&max_age_days=N]
 
 GET /ports?search=&region=&limit=&offset=,  GET /health (liveness),  GET /ready (readiness)
 
@@ -152,7 +153,7 @@ def rates():
     asked = web.percentiles(q.get("percentiles"))
     days = get_db().rates(q.date_from, q.date_to, q.origin, q.destination,
                           bucket=q.get("bucket") or "day", percentiles=asked,
-                          currency=q.get("currency") or "USD")
+                          currency=q.get("currency") or "USD", **web.price_filter(q.get))
     out = []
     for d in days:
         values = d.to_dict()
@@ -165,7 +166,8 @@ def rates():
 
 def market_options(q, min_count):
     return {"bucket": q.get("bucket") or "day", "currency": q.get("currency") or "USD",
-            "min_count": web.whole_number(q.get("min_count"), "min_count", min_count, 1)}
+            "min_count": web.whole_number(q.get("min_count"), "min_count", min_count, 1),
+            **web.price_filter(q.get)}
 
 
 @app.get("/market-rates")

@@ -18,6 +18,7 @@
 #include <sstream>
 #include <tuple>
 
+#include "filter.hpp"
 #include "input.hpp"
 #include "market.hpp"
 #include "output.hpp"
@@ -173,9 +174,11 @@ struct RatesOptions {
   std::int64_t min_count = 3;
   int scale = 0;
   std::string bucket = "day", percentiles, currency = "USD";
+  FilterOptions filter;
 
   prkl::RatesOptions options() const {
-    prkl::RatesOptions o{min_count, scale, prkl::parse_bucket(bucket), {}, currency};
+    prkl::RatesOptions o{min_count, scale,    prkl::parse_bucket(bucket),
+                         {},        currency, filter.filter()};
     std::string_view rest = percentiles;
     while (!rest.empty()) {
       const std::string_view item = rest.substr(0, rest.find(','));
@@ -245,9 +248,10 @@ std::string run_rates(const Common& c, const RatesOptions& o) {
   const Format format = c.listing_format();
   auto db = prkl::Database::open(c.db_url);
   const prkl::RatesOptions options = o.options();
-  const auto days = db.rates({prkl::parse_date(o.from, "--from"), prkl::parse_date(o.to, "--to"),
-                              o.origin, o.destination, options.min_count, options.scale,
-                              options.bucket, options.percentiles, options.currency});
+  const auto days =
+      db.rates({prkl::parse_date(o.from, "--from"), prkl::parse_date(o.to, "--to"), o.origin,
+                o.destination, options.min_count, options.scale, options.bucket,
+                options.percentiles, options.currency, options.filter});
   std::vector<Record> records;
   for (const auto& day : days) records.push_back(prkl::fields(day));
   return render(records, rate_columns(options.percentiles), format);
@@ -435,6 +439,16 @@ void add_format(CLI::App* command, Common& common, std::string_view description)
   command->add_option("--format", common.format, std::string(description));
 }
 
+void add_filter_options(CLI::App* command, FilterOptions& o) {
+  command->add_option("--equipment", o.equipment, "Equipment codes to count, e.g. 40HC,20DC")
+      ->delimiter(',');
+  command->add_option("--term", o.term, "Count only short or only long contract prices");
+  command
+      ->add_option("--max-age", o.max_age,
+                   "Count a price on day D only if D - its received day <= DAYS")
+      ->check(exact_integer<std::int64_t>());
+}
+
 void add_rates_options(CLI::App* command, RatesOptions& o, Common& common) {
   command->add_option("--min-count", o.min_count, "Fewest prices for a day to get an average")
       ->check(exact_integer<std::int64_t>())
@@ -447,6 +461,7 @@ void add_rates_options(CLI::App* command, RatesOptions& o, Common& common) {
                       "Percentiles to add, e.g. 25,50,75 or 2.5,97.5");
   command->add_option("--currency", o.currency, "ISO 4217 code of the answer")
       ->capture_default_str();
+  add_filter_options(command, o.filter);
   add_format(command, common, listing_formats);
 }
 
@@ -462,6 +477,7 @@ void add_market_options(CLI::App* command, MarketOptions& o, Common& common) {
       ->capture_default_str();
   command->add_option("--currency", o.currency, "ISO 4217 code of the answer")
       ->capture_default_str();
+  add_filter_options(command, o.filter);
   add_format(command, common, listing_formats);
 }
 

@@ -18,9 +18,10 @@ prkl::FieldValue value(const std::optional<prkl::Decimal>& v) {
 
 std::string run_market(const std::string& db_url, Format format, const MarketOptions& o) {
   auto db = prkl::Database::open(db_url);
-  const prkl::MarketAnswer answer = db.market(
-      {prkl::parse_date(o.from, "--from"), prkl::parse_date(o.to, "--to"), o.origin, o.destination,
-       o.min_count, o.scale, prkl::parse_bucket(o.bucket), o.currency, o.fallback});
+  const prkl::MarketAnswer answer =
+      db.market({prkl::parse_date(o.from, "--from"), prkl::parse_date(o.to, "--to"), o.origin,
+                 o.destination, o.min_count, o.scale, prkl::parse_bucket(o.bucket), o.currency,
+                 o.fallback, o.filter.filter()});
   if (format == Format::json) return prkl::market_json(answer) + "\n";
   if (answer.steps > 0) {
     fmt::print(stderr, "prkl: {} -> {} is thin; answered for {} -> {}, {} level{} up\n",
@@ -50,9 +51,9 @@ std::string run_rank(const std::string& db_url, Format format, const MarketOptio
   } catch (const prkl::InvalidArgument& e) {
     throw prkl::InvalidArgument(fmt::format("--price: {}", e.what()));
   }
-  const auto days =
-      db.rank({prkl::parse_date(o.from, "--from"), prkl::parse_date(o.to, "--to"), o.origin,
-               o.destination, price, o.currency, o.min_count, prkl::parse_bucket(o.bucket)});
+  const auto days = db.rank({prkl::parse_date(o.from, "--from"), prkl::parse_date(o.to, "--to"),
+                             o.origin, o.destination, price, o.currency, o.min_count,
+                             prkl::parse_bucket(o.bucket), o.filter.filter()});
   if (format == Format::json) return prkl::rank_json(days) + "\n";
   std::vector<Record> records;
   for (const prkl::RankDay& d : days) {

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 
+#include "filter.hpp"
 #include "output.hpp"
 
 namespace prkl_cli {
@@ -17,6 +18,7 @@ struct MarketOptions {
   int scale = 0;
   bool fallback = false;
   std::string price;  // rank's
+  FilterOptions filter;
 };
 
 // The band as `format`: JSON is market_json()'s document; the flat formats are one record per

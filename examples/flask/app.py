@@ -23,7 +23,8 @@ public; /metrics is a read.
 GET  /rates?date_from=&date_to=&origin=&destination=     ratestask: [{"day", "average_price"}, ...]
 GET  /rates?date_from=&date_to=&orig_code=&dest_code=    operations-task: {"rates": [{"count", "day", "price"}]}
      both also take &bucket=day|week|month, &percentiles=25,50,75 (adds "p25", ... keys) and
-     &currency=EUR (each day converted at its own exchange rate)
+     &currency=EUR (each day converted at its own exchange rate); every question below takes
+     &equipment=40HC,20DC, &term=short|long and &max_age_days=N (which prices count)
 GET  /rates/matrix?date_from=&date_to=&origins=a,b&destinations=c,d (same options, up to 100 pairs)
      {"lanes": [{"origin", "destination", "rates": [ratestask entries]}]}
 GET  /market-rates?date_from=&date_to=&origin=&destination=[&fallback=true][&min_count=3][&scale=0]
@@ -108,7 +109,7 @@ def codes(args, name):
 def answer_options(args):
     """The options every rates route shares; prkl itself judges their values."""
     return {"bucket": args.get("bucket") or "day", "percentiles": percentiles(args),
-            "currency": args.get("currency") or "USD"}
+            "currency": args.get("currency") or "USD", **web.price_filter(args.get)}
 
 
 rates = Blueprint("prkl_rates", __name__)
@@ -301,7 +302,8 @@ def rates_matrix():
 
 def market_options(args, min_count):
     return {"bucket": args.get("bucket") or "day", "currency": args.get("currency") or "USD",
-            "min_count": integer(args, "min_count", min_count, minimum=1)}
+            "min_count": integer(args, "min_count", min_count, minimum=1),
+            **web.price_filter(args.get)}
 
 
 @rates.get("/market-rates")

@@ -13,13 +13,22 @@ def _query(name, description, required=False, schema=None):
 
 DATE = {"type": "string", "format": "date"}
 INTEGER = {"type": "integer", "minimum": 0}
+# Which prices an answer counts; every question takes them, and none means every price.
+FILTERS = [
+    _query("equipment", "comma-separated ISO 6346 size-type codes the store knows, e.g. "
+           "40HC,20DC: only prices of that equipment"),
+    _query("term", "only short-term (spot) or only long-term contract prices",
+           schema={"type": "string", "enum": ["short", "long"]}),
+    _query("max_age_days", "a price counts on day D only if D minus the day it was received is "
+           "at most this", schema={"type": "integer", "minimum": 0, "maximum": 36525}),
+]
 ANSWER_OPTIONS = [
     _query("bucket", "day (default), week (Monday to Sunday) or month",
            schema={"type": "string", "enum": ["day", "week", "month"]}),
     _query("percentiles", "comma-separated percents strictly between 0 and 100, at most six "
            "fraction digits: 25,50,75 or 2.5,97.5 (adds p25, p2.5, ... keys)"),
     _query("currency", "ISO 4217 code; each day converted at its own exchange rate (default USD)"),
-]
+] + FILTERS
 # Each status an operation can answer, by the component response that describes it.
 RESPONSES = {"400": "BadRequest", "401": "Unauthorized", "403": "Forbidden", "404": "NotFound",
              "413": "TooLarge", "422": "BadRows", "500": "StoreFailed", "503": "Unavailable"}
@@ -145,7 +154,7 @@ def openapi_document(version, base_url="/"):
         _query("bucket", "day (default), week (Monday to Sunday) or month",
                schema={"type": "string", "enum": ["day", "week", "month"]}),
         _query("currency", "ISO 4217 code; each day converted at its own exchange rate (default USD)"),
-    ]
+    ] + FILTERS
     decimal_text = {"type": "string", "nullable": True, "pattern": "^[0-9]+(\\.[0-9]+)?$"}
     lane = {"type": "object", "required": ["origin", "destination"],
             "properties": {"origin": {"type": "string"}, "destination": {"type": "string"}}}

@@ -33,6 +33,11 @@ struct PRKL_EXPORT BatchRow {
   /// ISO 4217 code of the price; empty means USD. Other currencies are converted to whole USD
   /// at the rate of the price's own day (see Options::max_rate_age_days) before they are stored.
   std::string currency{};
+  /// Optional dimensions (see Price): an equipment code the store knows, `short` or `long`,
+  /// and the day the price was submitted (YYYY-MM-DD; empty: the price's own day).
+  std::string equipment{};
+  std::string term{};
+  std::string received{};
 
   /// A single-day row built from typed values.
   static BatchRow single(std::string origin, std::string destination, Date day, std::int64_t price);
@@ -69,16 +74,17 @@ inline constexpr std::int64_t default_max_batch_prices = 1'000'000;
 
 /// The BatchRow field a CSV column or a key names: `origin` (or `orig_code`, `origin_code`),
 /// `destination` (or `dest_code`, `destination_code`), `day`, `date_from`, `date_to`, `price`,
-/// `currency`.
+/// `currency`, `equipment`, `term`, `received`.
 /// nullptr for any other name.
 PRKL_EXPORT std::string BatchRow::*batch_field(std::string_view name);
 
 /// Reads a CSV batch. The header row names the columns, in any order: `origin`, `destination`
 /// (or `orig_code`/`origin_code`, `dest_code`/`destination_code`), `price`, and either `day` or
-/// `date_from` and `date_to`; optionally `currency`. Unknown columns are an error (a typo must not
-/// drop data). Throws InvalidArgument for a missing file, a bad header, malformed CSV quoting, or
-/// more than `max_rows` rows: reading stops there, so memory is bounded whatever the input's size
-/// (pass Options::max_batch_prices of the Database that will take the batch).
+/// `date_from` and `date_to`; optionally `currency`, `equipment`, `term` and `received`. Unknown
+/// columns are an error (a typo must not drop data). Throws InvalidArgument for a missing file, a
+/// bad header, malformed CSV quoting, or more than `max_rows` rows: reading stops there, so memory
+/// is bounded whatever the input's size (pass Options::max_batch_prices of the Database that will
+/// take the batch).
 PRKL_EXPORT std::vector<BatchRow> read_batch_csv(const std::filesystem::path& path,
                                                  std::int64_t max_rows = default_max_batch_prices);
 /// The same from a stream; `name` stands for the file in messages.

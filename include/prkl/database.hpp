@@ -177,6 +177,12 @@ class Database {
   PRKL_EXPORT std::int64_t save_exchange_rates(std::span<const ExchangeRate> rates,
                                                bool replace = false);
 
+  /// The equipment codes prices may carry and answers may filter on, sorted.
+  PRKL_EXPORT std::vector<std::string> equipment();
+  /// Adds equipment codes (each four digits or capital letters; see check_equipment_code()) to
+  /// the store's table, all or none. Returns how many were new.
+  PRKL_EXPORT std::int64_t add_equipment(std::span<const std::string> codes);
+
   /// Loads a plain-SQL pg_dump file (see read_dump()) in one transaction. Refuses a store that
   /// already holds data unless `replace` is set, in which case everything (batch ledger too) is
   /// replaced. `progress` hears the reading (in bytes), then the writing (in rows).

@@ -41,6 +41,9 @@ struct MarketQuery {
   /// destination's, in turn (a side at the top of its tree stays), until the lane is not thin
   /// or both sides are at the top. The answer says at which level it was given.
   bool fallback = false;
+  /// Which prices count (equipment, term, age); see PriceFilter. The fallback's thin-or-not
+  /// counts the same prices.
+  PriceFilter filter{};
 };
 
 /// One day (or bucket) of the band: null values below min_count.
@@ -83,6 +86,8 @@ struct RankQuery {
   /// Days with fewer market prices than this get null ranks.
   std::int64_t min_count = 1;
   Bucket bucket = Bucket::day;
+  /// Which of the market's prices it is ranked among; see PriceFilter.
+  PriceFilter filter{};
 };
 
 /// As PostgreSQL's hypothetical-set aggregates give them over the day's prices: percent_rank is

@@ -41,13 +41,37 @@ struct RegionNode {
   std::vector<std::string> port_codes;
 };
 
-/// One observed price on one lane and day, in whole US dollars.
+/// How long a price was agreed for: a spot or short-term price, or a long-term contract's.
+enum class Term : std::uint8_t { short_term, long_term };
+
+/// "short" or "long"; throws InvalidArgument naming anything else.
+PRKL_EXPORT Term parse_term(std::string_view text);
+PRKL_EXPORT std::string_view to_string(Term term) noexcept;
+
+/// The equipment codes a new store knows (ISO 6346 size-type codes); a store keeps its own
+/// table of them, to which a user may add (Database::add_equipment).
+inline constexpr std::string_view default_equipment[] = {
+    "20DC", "40DC", "40HC", "45HC", "20RE", "40RH", "20OT", "40OT", "20FR", "40FR", "20TK"};
+
+/// An equipment code is four characters, each a digit or a capital letter ("40HC", "22G1");
+/// throws InvalidArgument naming anything else. It does not say whether a store knows it.
+PRKL_EXPORT void check_equipment_code(std::string_view code);
+
+/// One observed price on one lane and day, in whole US dollars, with what it was for when the
+/// writer said so. A price without `equipment` or `term` (all of a ratestask database's) counts
+/// only in answers that do not filter on them.
 struct Price {
   std::string origin;
   std::string destination;
   Date day;
   std::int32_t price = 0;
+  /// Equipment code, or empty.
+  std::string equipment{};
+  std::optional<Term> term{};
+  /// The day the price was submitted; when absent, the price's own day.
+  std::optional<Date> received{};
 
+  bool has_dimensions() const noexcept { return !equipment.empty() || term || received; }
   friend bool operator==(const Price&, const Price&) = default;
 };
 
@@ -84,6 +108,23 @@ inline constexpr int max_percentile_digits = 6;
 /// one point, strictly between 0 and 100. Throws InvalidArgument naming the text otherwise.
 PRKL_EXPORT double parse_percentile(std::string_view text);
 
+/// Which prices an answer counts. An empty filter counts every price.
+struct PriceFilter {
+  /// Prices of any of these equipment codes; empty: any equipment, or none.
+  std::vector<std::string> equipment{};
+  /// Prices of this term only.
+  std::optional<Term> term{};
+  /// A price counts on day D only if D - received <= max_age_days (received defaults to the
+  /// price's own day). 0..max_age_limit.
+  std::optional<std::int64_t> max_age_days{};
+
+  bool empty() const noexcept { return equipment.empty() && !term && !max_age_days; }
+  friend bool operator==(const PriceFilter&, const PriceFilter&) = default;
+};
+
+/// The largest max_age_days a filter may ask: 100 years.
+inline constexpr std::int64_t max_age_limit = 36'525;
+
 /// The options every rates question shares.
 struct RatesOptions {
   /// Days (or buckets) with fewer prices than this get a null average and null percentiles.
@@ -100,6 +141,9 @@ struct RatesOptions {
   /// ISO 4217 code of the answer. Prices are stored in USD; another currency converts each
   /// day's statistics at that day's exchange rate (see Database::import_exchange_rates).
   std::string currency = std::string(base_currency);
+  /// Which prices count; see PriceFilter. A filter reads the prices themselves, as percentiles
+  /// do, rather than the in-memory daily aggregates.
+  PriceFilter filter{};
 };
 
 /// A rates question: every day from `date_from` to `date_to` inclusive, prices from any port of
@@ -118,8 +162,10 @@ struct RatesQuery {
   std::vector<double> percentiles{};
   /// See RatesOptions::currency.
   std::string currency = std::string(base_currency);
+  /// See RatesOptions::filter.
+  PriceFilter filter{};
 
-  RatesOptions options() const { return {min_count, scale, bucket, percentiles, currency}; }
+  RatesOptions options() const { return {min_count, scale, bucket, percentiles, currency, filter}; }
 };
 
 /// Many lanes in one question: every origin with every destination.

@@ -63,7 +63,7 @@ struct StoreVersion {
 /// The schema this prkl creates and needs. `prkl init` brings a store to it by adding only
 /// (tables, columns, indexes, triggers, rows of prkl_meta), so a store it migrated keeps
 /// serving the previous versions that it still says can read it (StoreHealth::readable_from).
-inline constexpr std::int64_t schema_version = 1;
+inline constexpr std::int64_t schema_version = 2;
 
 /// What a readiness check asks of a store.
 struct StoreHealth {
@@ -173,10 +173,17 @@ class PRKL_EXPORT Store {
   virtual StoreVersion read_lane_days(const std::optional<StoreVersion>& since,
                                       LaneDayReceiver& receiver) = 0;
 
-  /// From one consistent snapshot, every price of `lanes` on a day in [from, to], in no
-  /// particular order. Returns the version of that snapshot.
+  /// From one consistent snapshot, every price of `lanes` on a day in [from, to] that counts
+  /// under `filter` (see PriceFilter; the core has checked it), in no particular order.
+  /// Returns the version of that snapshot.
   virtual StoreVersion read_prices(std::span<const LaneKey> lanes, Date from, Date to,
-                                   PriceReceiver& receiver) = 0;
+                                   const PriceFilter& filter, PriceReceiver& receiver) = 0;
+
+  /// The equipment codes prices may carry, sorted (a new store is seeded with
+  /// default_equipment).
+  virtual std::vector<std::string> equipment() = 0;
+  /// Adds codes (checked by the core) to the known ones; returns how many were new.
+  virtual std::int64_t add_equipment(std::span<const std::string> codes) = 0;
 
   /// The stored exchange rates of `currencies` on days in [from, to], in no particular order.
   virtual std::vector<ExchangeRate> exchange_rates(std::span<const std::string> currencies,

@@ -109,7 +109,13 @@ std::vector<RowError> check_batch(const Batch& batch, const BatchTarget& target,
   // Against the write store, where the batch will be written: a lagging standby would refuse a
   // port just added, or pass one just removed.
   std::vector<bool> unlisted;
-  std::vector<RowError> errors = validate_rows(batch.rows, target.geography(), options, unlisted);
+  const bool names_equipment =
+      std::any_of(batch.rows.begin(), batch.rows.end(),
+                  [](const BatchRow& row) { return !row.equipment.empty(); });
+  const std::vector<std::string> equipment =
+      names_equipment ? store.equipment() : std::vector<std::string>();
+  std::vector<RowError> errors =
+      validate_rows(batch.rows, target.geography(), equipment, options, unlisted);
   // A batch refused as a whole (too many prices) is not converted day by day first.
   if (std::any_of(errors.begin(), errors.end(), [](const RowError& e) { return e.row == 0; })) {
     count_unlisted(unlisted, errors, unlisted_rows);

@@ -100,14 +100,33 @@ std::optional<std::string> price_problem(std::int64_t dollars, const Options& op
 
 namespace {
 
+// The problems of a row's optional dimensions: an equipment code the store does not know
+// (`known`, sorted), a term other than short or long, a received day that is not a date.
+void check_dimensions(const BatchRow& r, std::int64_t row, std::span<const std::string> known,
+                      std::vector<RowError>& errors) {
+  if (!r.equipment.empty() && !std::binary_search(known.begin(), known.end(), r.equipment)) {
+    errors.push_back({row, "equipment",
+                      fmt::format("unknown equipment code {} (add it to the store first)",
+                                  quoted_value(r.equipment))});
+  }
+  if (!r.term.empty() && r.term != "short" && r.term != "long") {
+    errors.push_back(
+        {row, "term",
+         fmt::format("unknown term {} (expected short or long)", quoted_value(r.term))});
+  }
+  if (!r.received.empty()) check_date(r.received, "received", row, errors);
+}
+
 // Every problem of one row; adds the prices it expands to to `expanded`.
 void check_row(const BatchRow& r, std::int64_t row, const Geography& geography,
-               const Options& options, std::vector<RowError>& errors, std::int64_t& expanded) {
+               std::span<const std::string> equipment, const Options& options,
+               std::vector<RowError>& errors, std::int64_t& expanded) {
   static constexpr std::pair<std::string BatchRow::*, const char*> text_fields[] = {
-      {&BatchRow::origin, "origin"},    {&BatchRow::destination, "destination"},
-      {&BatchRow::day, "day"},          {&BatchRow::date_from, "date_from"},
-      {&BatchRow::date_to, "date_to"},  {&BatchRow::price, "price"},
-      {&BatchRow::currency, "currency"}};
+      {&BatchRow::origin, "origin"},     {&BatchRow::destination, "destination"},
+      {&BatchRow::day, "day"},           {&BatchRow::date_from, "date_from"},
+      {&BatchRow::date_to, "date_to"},   {&BatchRow::price, "price"},
+      {&BatchRow::currency, "currency"}, {&BatchRow::equipment, "equipment"},
+      {&BatchRow::term, "term"},         {&BatchRow::received, "received"}};
   ++expanded;
   // Text that is not clean is all that is said of its row: every other check would only
   // echo it again.
@@ -151,12 +170,14 @@ void check_row(const BatchRow& r, std::int64_t row, const Geography& geography,
                                   quoted_value(r.currency))});
   }
   check_price(r.price, row, options, in_base_currency, errors);
+  check_dimensions(r, row, equipment, errors);
 }
 
 }  // namespace
 
 std::vector<RowError> validate_rows(const std::vector<BatchRow>& rows, const Geography& geography,
-                                    const Options& options, std::vector<bool>& unlisted) {
+                                    std::span<const std::string> equipment, const Options& options,
+                                    std::vector<bool>& unlisted) {
   std::vector<RowError> errors;
   std::vector<RowError> past_the_list;  // a row's errors once the list is full: noted, not kept
   std::int64_t expanded = 0;  // prices the rows become, counted before anything is expanded
@@ -164,8 +185,8 @@ std::vector<RowError> validate_rows(const std::vector<BatchRow>& rows, const Geo
   for (std::size_t i = 0; i < rows.size(); ++i) {
     const bool listed = errors.size() < max_listed_row_errors;
     past_the_list.clear();
-    check_row(rows[i], std::int64_t(i) + 1, geography, options, listed ? errors : past_the_list,
-              expanded);
+    check_row(rows[i], std::int64_t(i) + 1, geography, equipment, options,
+              listed ? errors : past_the_list, expanded);
     if (!past_the_list.empty()) unlisted[i] = true;
   }
   if (expanded > options.max_batch_prices) {
@@ -212,6 +233,16 @@ ExpandedBatch expand_rows(const std::vector<BatchRow>& rows, const RateTable& ra
     std::int32_t converted = 0;
     const Date from = parse_date(r.day.empty() ? r.date_from : r.day);
     const Date to = r.day.empty() ? parse_date(r.date_to) : from;
+    const std::optional<Term> term =
+        r.term.empty() ? std::nullopt : std::optional<Term>(parse_term(r.term));
+    const std::optional<Date> received =
+        r.received.empty() ? std::nullopt : std::optional<Date>(parse_date(r.received));
+    // Rows without dimensions keep the digest they always had: a retry of a batch applied by
+    // an earlier version is still recognised.
+    const std::string dimensions =
+        r.equipment.empty() && r.term.empty() && r.received.empty()
+            ? std::string()
+            : fmt::format("\t{}\t{}\t{}", r.equipment, r.term, r.received);
     for (Date d = from; d <= to; d += std::chrono::days{1}) {
       std::int32_t price = std::int32_t(amount);
       if (!in_base_currency) {
@@ -224,12 +255,12 @@ ExpandedBatch expand_rows(const std::vector<BatchRow>& rows, const RateTable& ra
         }
         price = converted;
       }
-      out.prices.push_back({r.origin, r.destination, d, price});
+      out.prices.push_back({r.origin, r.destination, d, price, r.equipment, term, received});
       digest.mix(r.origin);
       digest.mix("\t");
       digest.mix(r.destination);
-      digest.mix(fmt::format("\t{}\t{}\n", d.time_since_epoch().count(),
-                             in_base_currency ? std::to_string(price) : amount_text));
+      digest.mix(fmt::format("\t{}\t{}{}\n", d.time_since_epoch().count(),
+                             in_base_currency ? std::to_string(price) : amount_text, dimensions));
     }
   }
   out.digest = digest.hex();

@@ -17,10 +17,12 @@ namespace prkl::detail {
 /// so that a batch of nothing but bad rows does not take more memory than its rows.
 inline constexpr std::size_t max_listed_row_errors = 10'000;
 
-/// Every problem of every row, up to max_listed_row_errors; `unlisted` (one per row) marks the
+/// Every problem of every row, up to max_listed_row_errors (`equipment`: the codes the store
+/// knows, sorted); `unlisted` (one per row) marks the
 /// rows with problems past those. Empty when the batch is good.
 std::vector<RowError> validate_rows(const std::vector<BatchRow>& rows, const Geography& geography,
-                                    const Options& options, std::vector<bool>& unlisted);
+                                    std::span<const std::string> equipment, const Options& options,
+                                    std::vector<bool>& unlisted);
 
 class RateTable;
 

@@ -27,6 +27,9 @@ std::string BatchRow::*batch_field(std::string_view name) {
       {"date_to", &BatchRow::date_to},
       {"price", &BatchRow::price},
       {"currency", &BatchRow::currency},
+      {"equipment", &BatchRow::equipment},
+      {"term", &BatchRow::term},
+      {"received", &BatchRow::received},
   };
   for (const auto& [field_name, member] : fields) {
     if (field_name == name) return member;

@@ -18,6 +18,7 @@
 #include "prkl/dump.hpp"
 #include "prkl/error.hpp"
 #include "prkl/exchange.hpp"
+#include "query/filter.hpp"
 #include "query/lane_days.hpp"
 #include "query/market.hpp"
 #include "query/matrix.hpp"
@@ -169,6 +170,7 @@ std::vector<LaneRates> Database::rates_matrix(const MatrixQuery& query) {
   return detail::measured(detail::Operation::rates_matrix, [&]() -> std::vector<LaneRates> {
     detail::check_rates_question(query, options_);
     Store& from = reader();
+    detail::check_filter(query.options.filter, from);
     const StoreVersion now = refresh_geography(from);
     return detail::answer_matrix(query, *geography_, options_, {from, now, *store_, *lane_days_});
   });
@@ -188,6 +190,7 @@ std::vector<RankDay> Database::rank(const RankQuery& query) {
     const MatrixQuery lane = detail::rank_lane(query);
     detail::check_rates_question(lane, options_);
     Store& from = reader();
+    detail::check_filter(lane.options.filter, from);
     const StoreVersion now = refresh_geography(from);
     return detail::answer_rank(query, detail::read_lane_prices(lane, *geography_, options_,
                                                                {from, now, *store_, *lane_days_}));

@@ -62,6 +62,25 @@ void append_copy_row(std::string& out, const Price& price) {
                  unsigned(ymd.month()), unsigned(ymd.day()), price.price);
 }
 
+void append_dimensioned_copy_row(std::string& out, const Price& price) {
+  append_copy_row(out, price);
+  out.pop_back();  // the row goes on
+  out += '\t';
+  if (price.equipment.empty()) {
+    out += "\\N";
+  } else {
+    append_field(out, price.equipment);
+  }
+  out += price.term ? fmt::format("\t{}", to_string(*price.term)) : std::string("\t\\N");
+  if (price.received) {
+    const std::chrono::year_month_day ymd{*price.received};
+    fmt::format_to(std::back_inserter(out), "\t{:04}-{:02}-{:02}\n", int(ymd.year()),
+                   unsigned(ymd.month()), unsigned(ymd.day()));
+  } else {
+    out += "\t\\N\n";
+  }
+}
+
 std::string copy_unescape(std::string_view field) {
   if (field.find('\\') == std::string_view::npos) return std::string(field);
   std::string out;

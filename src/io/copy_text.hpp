@@ -14,6 +14,9 @@ namespace prkl::detail {
 void append_copy_row(std::string& out, const Region& region);
 void append_copy_row(std::string& out, const Port& port);
 void append_copy_row(std::string& out, const Price& price);
+/// A price with prkl's dimension columns after the ratestask ones (see
+/// ratestask::dimensioned_prices), \N where it has none.
+void append_dimensioned_copy_row(std::string& out, const Price& price);
 
 /// Decodes one field of COPY text (backslash escapes, octal and hex included); the caller has
 /// dealt with \N.

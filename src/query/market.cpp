@@ -58,11 +58,11 @@ MarketAnswer answer_market(const MarketQuery& query, const Geography* geography,
                            const std::function<std::vector<RateDay>(const RatesQuery&)>& rates) {
   const auto ask = [&](const MarketLane& lane, std::vector<double> percentiles) {
     return rates({query.date_from, query.date_to, lane.origin, lane.destination, query.min_count,
-                  query.scale, query.bucket, std::move(percentiles), query.currency});
+                  query.scale, query.bucket, std::move(percentiles), query.currency, query.filter});
   };
   MarketAnswer answer{{query.origin, query.destination}, {query.origin, query.destination}, 0, {}};
   if (geography) {
-    // Thin or not is a count: asked of the copy's aggregates, never of the prices.
+    // Thin or not is a count: asked of the copy's aggregates unless a filter needs the prices.
     const auto thin = [&](const MarketLane& lane) {
       return is_thin(ask(lane, {}), query.min_count);
     };
@@ -89,7 +89,7 @@ MatrixQuery rank_lane(const RankQuery& query) {
           query.date_to,
           {query.origin},
           {query.destination},
-          {query.min_count, 0, query.bucket, {}, query.currency}};
+          {query.min_count, 0, query.bucket, {}, query.currency, query.filter}};
 }
 
 namespace {

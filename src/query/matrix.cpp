@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Answering a rates matrix: resolving its locations, the currency it is asked in, and its cells
-// from the in-memory copy's aggregates or, for percentiles, from the prices themselves.
+// from the in-memory copy's aggregates or, for percentiles and filters, from the prices.
 #include "query/matrix.hpp"
 
 #include <fmt/format.h>
@@ -226,7 +226,7 @@ void read_prices(const MatrixQuery& query, const Plan& plan, const Options& opti
     for (const auto& lane : lanes) keys.push_back({lane.origin, lane.destination});
     router.route(keys);
     check_held(lanes, router, options);
-    version = from->read_prices(keys, query.date_from, query.date_to, router);
+    version = from->read_prices(keys, query.date_from, query.date_to, query.options.filter, router);
     if (version.epoch == copied.epoch && version.data == copied.data) return;
     if (version.epoch == copied.epoch && version.data > copied.data) {
       // Writers moved on between the copy and the prices' snapshot. The prices read are those
@@ -285,7 +285,8 @@ std::vector<LaneRates> answer_matrix(const MatrixQuery& query, const Geography& 
       out.push_back({origin, destination, {}});
     }
   }
-  if (query.options.percentiles.empty()) {
+  // The copy's aggregates hold every price; a filtered answer is made from the prices it keeps.
+  if (query.options.percentiles.empty() && query.options.filter.empty()) {
     answer_from_copy(query, plan, source, out);
   } else {
     answer_from_prices(query, plan, options, source, out);

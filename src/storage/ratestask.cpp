@@ -46,6 +46,27 @@ std::string_view type_name(Type type, Dialect dialect) {
   return "text";
 }
 
+// One column's definition in `dialect`.
+std::string column_sql(const Table& table, const Column& column, Dialect dialect) {
+  const bool sqlite = dialect == Dialect::sqlite;
+  std::string out = fmt::format("{} {}{}", column.name, type_name(column.type, dialect),
+                                column.not_null ? " NOT NULL" : "");
+  if (dialect == Dialect::pg_dump) return out;
+  if (column.name == table.key) out += " PRIMARY KEY";
+  if (sqlite && column.type == Type::date) {
+    fmt::format_to(std::back_inserter(out),
+                   " CHECK ({} GLOB '[0-9][0-9][0-9][0-9]-[01][0-9]-[0-3][0-9]')", column.name);
+  }
+  if (!column.references.empty()) {
+    fmt::format_to(std::back_inserter(out), " REFERENCES {}", column.references);
+    // A region tree's rows may come in any order: its references are checked at the commit.
+    if (sqlite && column.references.starts_with("regions(")) {
+      out += " DEFERRABLE INITIALLY DEFERRED";
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string create_table(const Table& table, Dialect dialect) {
@@ -56,26 +77,17 @@ std::string create_table(const Table& table, Dialect dialect) {
   std::string out = fmt::format("CREATE TABLE {} ({}", table.name,
                                 dialect == Dialect::pg_dump ? "\n" : (sqlite ? "\n" : ""));
   for (std::size_t i = 0; i < table.columns.size(); ++i) {
-    const Column& column = table.columns[i];
     if (i > 0) out += separator;
-    fmt::format_to(std::back_inserter(out), "{}{} {}{}", indent, column.name,
-                   type_name(column.type, dialect), column.not_null ? " NOT NULL" : "");
-    if (dialect == Dialect::pg_dump) continue;
-    if (column.name == table.key) out += " PRIMARY KEY";
-    if (sqlite && column.type == Type::date) {
-      fmt::format_to(std::back_inserter(out),
-                     " CHECK ({} GLOB '[0-9][0-9][0-9][0-9]-[01][0-9]-[0-3][0-9]')", column.name);
-    }
-    if (!column.references.empty()) {
-      fmt::format_to(std::back_inserter(out), " REFERENCES {}", column.references);
-      // A region tree's rows may come in any order: its references are checked at the commit.
-      if (sqlite && column.references.starts_with("regions(")) {
-        out += " DEFERRABLE INITIALLY DEFERRED";
-      }
-    }
+    out += indent;
+    out += column_sql(table, table.columns[i], dialect);
   }
   out += dialect == Dialect::pg_dump ? "\n)" : ")";
   return out;
+}
+
+std::string add_column(const Table& table, const Column& column, Dialect dialect) {
+  return fmt::format("ALTER TABLE {} ADD COLUMN {}", table.name,
+                     column_sql(table, column, dialect));
 }
 
 std::string dump_constraints() {

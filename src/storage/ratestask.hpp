@@ -41,9 +41,26 @@ inline constexpr Column price_columns[] = {{"orig_code", Type::text, true, "port
                                            {"day", Type::date, true, ""},
                                            {"price", Type::integer, true, ""}};
 
+/// prices with prkl's own columns after the ratestask ones: what each price was for. They may
+/// be null, so a foreign writer's plain INSERT of the first four still counts; `prkl init` adds
+/// them to an adopted table.
+inline constexpr Column dimensioned_price_columns[] = {
+    {"orig_code", Type::text, true, "ports(code)"},
+    {"dest_code", Type::text, true, "ports(code)"},
+    {"day", Type::date, true, ""},
+    {"price", Type::integer, true, ""},
+    {"equipment", Type::text, false, ""},
+    {"term", Type::text, false, ""},
+    {"received", Type::date, false, ""}};
+/// The columns prkl adds to prices.
+inline constexpr std::span<const Column> price_dimensions =
+    std::span(dimensioned_price_columns).subspan(std::size(price_columns));
+
 inline constexpr Table regions{"regions", region_columns, "slug"};
 inline constexpr Table ports{"ports", port_columns, "code"};
 inline constexpr Table prices{"prices", price_columns, ""};
+/// prices as prkl writes and creates it.
+inline constexpr Table dimensioned_prices{"prices", dimensioned_price_columns, ""};
 
 /// In the order they are loaded: each only refers to those before it (and regions to itself).
 inline constexpr std::array<Table, 3> tables{regions, ports, prices};
@@ -71,6 +88,8 @@ enum class Dialect {
 
 /// CREATE TABLE for `table` in `dialect`.
 std::string create_table(const Table& table, Dialect dialect);
+/// ALTER TABLE ... ADD COLUMN for one (nullable) column of `table` in `dialect`.
+std::string add_column(const Table& table, const Column& column, Dialect dialect);
 
 /// The ALTER TABLE statements that give the dump's tables their keys and references, as
 /// pg_dump writes them after the data.

@@ -32,4 +32,12 @@ void refuse_load_over_data() {
       "--replace to the prkl tool, replace=True in Python, replace = true in C++)");
 }
 
+std::string seed_equipment_sql() {
+  std::string values;
+  for (const std::string_view code : default_equipment) {
+    values += fmt::format("{}('{}')", values.empty() ? "" : ", ", code);
+  }
+  return fmt::format("INSERT INTO prkl_equipment (code) VALUES {}", values);
+}
+
 }  // namespace prkl::detail

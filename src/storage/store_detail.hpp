@@ -20,6 +20,9 @@ StoreTarget store_target(std::string_view url);
 /// every backend.
 [[noreturn]] void refuse_load_over_data();
 
+/// The statement that fills a new prkl_equipment table with default_equipment.
+std::string seed_equipment_sql();
+
 /// How many data versions of day changes (prkl_day_changes) a store keeps. Each write of prkl's
 /// deletes older ones and raises prkl_meta's day_changes_horizon to the newest version deleted;
 /// a reader whose copy is older than that reads every lane-day again instead of the changes.

@@ -257,7 +257,7 @@ def test_generate_into_store_and_dump(tmp_path):
 def test_rows_written_by_plain_sql_are_seen(tmp_path):
     path = tmp_path / "w.db"
     prkl("import-dump", RATESTASK, db=f"sqlite:{path}", check=0)
-    subprocess.run(["sqlite3", path, "INSERT INTO prices VALUES ('CNCWN', 'NOMAY', '2016-02-01', 500)"],
+    subprocess.run(["sqlite3", path, "INSERT INTO prices (orig_code, dest_code, day, price) VALUES ('CNCWN', 'NOMAY', '2016-02-01', 500)"],
                    check=True)
     days = json.loads(prkl("rates", "--from", "2016-02-01", "--to", "2016-02-01", "--origin",
                            "china_main", "--destination", "NOMAY", "--min-count", "1",
@@ -270,7 +270,7 @@ def test_sqlite_refuses_a_malformed_day_from_plain_sql(tmp_path):
     prkl("init", db=f"sqlite:{path}", check=0)
     result = subprocess.run(["sqlite3", path, "INSERT INTO regions VALUES ('r', 'R', NULL);"
                              "INSERT INTO ports VALUES ('AAAAA', 'A', 'r');"
-                             "INSERT INTO prices VALUES ('AAAAA', 'AAAAA', '2016-1-1', 5)"],
+                             "INSERT INTO prices (orig_code, dest_code, day, price) VALUES ('AAAAA', 'AAAAA', '2016-1-1', 5)"],
                             capture_output=True, text=True)
     assert result.returncode != 0 and "CHECK constraint failed" in result.stderr
 
@@ -491,3 +491,43 @@ def test_market_band_fallback_and_rank(real_db):
     out = prkl("market", "--from", "2016-01-01", "--to", "2016-01-02", "--origin", "atlantis",
                "--destination", "NLRTM", db=real_db, check=2)
     assert "unknown location 'atlantis'" in out.stderr
+
+
+def test_dimensions_from_a_csv_batch_and_the_filters_of_every_question(tmp_path):
+    db = f"sqlite:{tmp_path / 'd.db'}"
+    prkl("import-dump", RATESTASK, db=db, check=0)
+    batch = tmp_path / "dims.csv"
+    batch.write_text("origin,destination,day,price,equipment,term,received\n"
+                     "CNSGH,NLRTM,2018-03-01,100,40HC,short,2018-02-28\n"
+                     "CNSGH,NLRTM,2018-03-01,200,40HC,long,2017-12-01\n"
+                     "CNSGH,NLRTM,2018-03-01,600,40HC,long,\n"
+                     "CNSGH,NLRTM,2018-03-01,1000,20DC,,\n")
+    prkl("batch", "apply", batch, db=db, check=0)
+    lane = ["--from", "2018-03-01", "--to", "2018-03-01", "--origin", "CNSGH", "--destination",
+            "NLRTM", "--min-count", "1", "--format", "json"]
+
+    def answer(*args):
+        return json.loads(prkl(*args, *lane, db=db, check=0).stdout)
+
+    assert answer("rates")[0]["count"] == 4
+    assert answer("rates", "--equipment", "40HC,20DC", "--max-age", "1")[0]["count"] == 3
+    assert answer("market", "--term", "long")["days"][0]["median"] == "400"
+    assert answer("rank", "--price", "200", "--equipment", "40HC")[0]["percent_rank"] == "0.333333"
+    matrix = json.loads(prkl("matrix", "--from", "2018-03-01", "--to", "2018-03-01", "--origins",
+                             "CNSGH", "--destinations", "NLRTM", "--min-count", "1", "--term",
+                             "short", "--format", "json", db=db, check=0).stdout)
+    assert matrix["lanes"][0]["rates"][0]["count"] == 1
+    for args, named in ((["--equipment", "99ZZ"], "'99ZZ'"), (["--term", "medium"], "'medium'"),
+                        (["--max-age", "-1"], "-1")):
+        out = prkl("rates", *args, *lane, db=db, check=2)
+        assert named in out.stderr, out.stderr
+    bad = tmp_path / "bad.csv"
+    bad.write_text("origin,destination,day,price,equipment,term\n"
+                   "CNSGH,NLRTM,2018-03-02,100,99ZZ,short\n"
+                   "CNSGH,NLRTM,2018-03-02,100,40HC,medium\n")
+    out = prkl("batch", "apply", bad, db=db, check=2)
+    assert "'99ZZ'" in out.stderr and "'medium'" in out.stderr, out.stderr
+    nothing = json.loads(prkl("rates", "--from", "2018-03-02", "--to", "2018-03-02", "--origin",
+                              "CNSGH", "--destination", "NLRTM", "--min-count", "1", "--format",
+                              "json", db=db, check=0).stdout)
+    assert nothing[0]["count"] == 0

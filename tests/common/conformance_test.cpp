@@ -1034,12 +1034,15 @@ TEST_CASE("answers match plain SQL after random writes by prkl and by other SQL 
     switch (pick(8)) {
       case 0:  // rows on new lanes, and extremes on a lane-day that has prices
         for (int i = 0, n = int(1 + pick(3)); i < n; ++i) {
-          sql += fmt::format("INSERT INTO prices VALUES ('{}', '{}', '{}', {});\n", any_port(),
-                             any_port(), any_day(), 1 + pick(5000));
+          sql += fmt::format(
+              "INSERT INTO prices (orig_code, dest_code, day, price) VALUES ('{}', '{}', '{}', "
+              "{});\n",
+              any_port(), any_port(), any_day(), 1 + pick(5000));
         }
         if (const auto at = existing_lane_day()) {
           sql += fmt::format(
-              "INSERT INTO prices VALUES ('{0}', '{1}', '{2}', {3}), ('{0}', '{1}', '{2}', {4});\n",
+              "INSERT INTO prices (orig_code, dest_code, day, price) VALUES ('{0}', '{1}', '{2}', "
+              "{3}), ('{0}', '{1}', '{2}', {4});\n",
               (*at)[0], (*at)[1], (*at)[2], 1 + pick(50), 20000 + pick(50));
         }
         break;
@@ -1079,7 +1082,8 @@ TEST_CASE("answers match plain SQL after random writes by prkl and by other SQL 
         if (const auto at = existing_lane_day()) {
           sql = fmt::format(
               "BEGIN;\n"
-              "INSERT INTO prices VALUES ('{0}', '{1}', '{2}', 7), ('{0}', '{1}', '{2}', 9000);\n"
+              "INSERT INTO prices (orig_code, dest_code, day, price) VALUES ('{0}', '{1}', '{2}', "
+              "7), ('{0}', '{1}', '{2}', 9000);\n"
               "DELETE FROM prices WHERE orig_code = '{0}' AND dest_code = '{1}' AND price = 7;\n"
               "UPDATE prices SET price = price * 2 WHERE orig_code = '{0}' AND price = 9000;\n"
               "COMMIT;",

@@ -50,10 +50,14 @@ class HookedStore final : public Store {
     return called("read_lane_days")->read_lane_days(since, receiver);
   }
   StoreVersion read_prices(std::span<const LaneKey> lanes, Date from, Date to,
-                           PriceReceiver& receiver) override {
+                           const PriceFilter& filter, PriceReceiver& receiver) override {
     if (reads++ == 0 && before_read_prices) before_read_prices();
     if (before_each_read_prices) before_each_read_prices();
-    return called("read_prices")->read_prices(lanes, from, to, receiver);
+    return called("read_prices")->read_prices(lanes, from, to, filter, receiver);
+  }
+  std::vector<std::string> equipment() override { return called("equipment")->equipment(); }
+  std::int64_t add_equipment(std::span<const std::string> codes) override {
+    return called("add_equipment")->add_equipment(codes);
   }
   std::vector<ExchangeRate> exchange_rates(std::span<const std::string> currencies, Date from,
                                            Date to) override {

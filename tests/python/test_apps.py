@@ -867,3 +867,36 @@ def test_market_rates_and_rank_in_both_apps(flask_server, bottle_server):
         status, _, body = server.get("/market-rates", **month, origin="atlantis",
                                      destination="north_europe_main")
         assert status == 404 and "'atlantis'" in body["error"], body
+
+
+def test_both_apps_filter_by_equipment_term_and_age(flask_server, bottle_server, real_url):
+    day = "2018-03-01"  # the dump has no prices on it
+    rows = [{"origin": "CNSGH", "destination": "NLRTM", "day": day, "price": price,
+             "equipment": equipment, "term": term, "received": received}
+            for price, equipment, term, received in ((100, "40HC", "short", "2018-02-28"),
+                                                     (200, "40HC", "long", "2017-12-01"),
+                                                     (600, "40HC", "long", ""),
+                                                     (1000, "20DC", "", ""))]
+    prkl.connect(real_url).apply(rows, batch_id="dimensioned")
+    lane = {"date_from": day, "date_to": day, "origin": "CNSGH", "destination": "NLRTM"}
+    for server in (flask_server, bottle_server):
+        status, _, body = server.get("/rates", **lane, equipment="40HC")
+        assert status == 200 and body == [{"day": day, "average_price": 300}], body
+        status, _, body = server.get("/rates", **lane, equipment="40HC,20DC", max_age_days="1")
+        assert status == 200 and body == [{"day": day, "average_price": 567}], body
+        status, _, body = server.get("/market-rates", **lane, term="long", min_count="1")
+        assert status == 200 and body["days"][0]["count"] == 2, body
+        assert body["days"][0]["median"] == "400", body
+        status, _, body = server.get("/market-rates/rank", **lane, term="long", price="200")
+        assert status == 200 and body[0]["percent_rank"] == "0.000000", body
+        for params, named in (({"equipment": "99ZZ"}, "'99ZZ'"), ({"term": "medium"}, "'medium'"),
+                              ({"max_age_days": "-1"}, "max_age_days"),
+                              ({"equipment": "40HC,"}, "''")):
+            for path in ("/rates", "/market-rates", "/market-rates/rank"):
+                status, _, body = server.get(path, **lane, price="100", **params)
+                assert status == 400 and named in body["error"], (server, path, params, body)
+    status, _, body = flask_server.get("/rates/matrix", date_from=day, date_to=day,
+                                       origins="CNSGH", destinations="NLRTM,north_europe_main",
+                                       term="short")
+    assert status == 200, body
+    assert [lane["rates"][0]["average_price"] for lane in body["lanes"]] == [None, None], body

@@ -73,3 +73,66 @@ def test_rank_takes_exact_prices_and_refuses_floats(real_url):
         db.rank(0, *MONTH, "china_main", "north_europe_main")
     with pytest.raises(prkl.NotFound, match="unknown location 'atlantis'"):
         db.rank(100, *MONTH, "atlantis", "north_europe_main")
+
+
+DIMENSIONED = [  # a day the dump has no prices on
+    {"origin": "CNSGH", "destination": "NLRTM", "day": "2018-03-01", "price": 100,
+     "equipment": "40HC", "term": "short", "received": "2018-02-28"},
+    {"origin": "CNSGH", "destination": "NLRTM", "day": "2018-03-01", "price": 200,
+     "equipment": "40HC", "term": "long", "received": "2017-12-01"},
+    {"origin": "CNSGH", "destination": "NLRTM", "day": "2018-03-01", "price": 600,
+     "equipment": "40HC", "term": "long"},
+    {"origin": "CNSGH", "destination": "NLRTM", "day": "2018-03-01", "price": 1000,
+     "equipment": "20DC"},
+    ("CNSGH", "NLRTM", "2018-03-01", 5000),  # as a ratestask row: no dimensions
+]
+DAY = ("2018-03-01", "2018-03-01")
+
+
+def test_filters_count_only_the_prices_they_name(real_url):
+    db = prkl.connect(real_url)
+    assert db.apply(DIMENSIONED, batch_id="dimensioned").prices == 5
+
+    def counted(**filters):
+        return db.rates(*DAY, "CNSGH", "NLRTM", min_count=1, **filters)[0].count
+
+    assert counted() == 5
+    assert counted(equipment="40HC") == 3
+    assert counted(equipment=["40HC", "20DC"]) == 4
+    assert counted(equipment=("20DC",), term="long") == 0
+    assert counted(term="long") == 2
+    assert counted(max_age_days=1) == 4  # received 90 days before is too old
+    assert counted(equipment="40HC", term="long", max_age_days=0) == 1
+    band = db.market(*DAY, "CNSGH", "north_europe_main", min_count=1, equipment="40HC")
+    assert (band.days[0].count, band.days[0].median, band.days[0].mean) == (3, 200, 300)
+    assert json.loads(db.market_json(*DAY, "CNSGH", "north_europe_main", min_count=1,
+                                     equipment="40HC")) == band.to_dict()
+    rank = db.rank(200, *DAY, "CNSGH", "NLRTM", term="long")[0]
+    assert (rank.count, rank.percent_rank) == (2, 0)
+    lanes = db.rates_matrix(*DAY, ["CNSGH"], ["NLRTM", "north_europe_main"], min_count=1,
+                            term="short")
+    assert [lane[2][0].count for lane in lanes] == [1, 1]
+    assert json.loads(db.rates_json(*DAY, "CNSGH", "NLRTM", min_count=1, term="short")) == [
+        {"day": "2018-03-01", "count": 1, "average_price": 100, "min": 100, "max": 100}]
+
+
+def test_bad_filters_and_dimensions_are_named_and_nothing_is_written(real_url):
+    db = prkl.connect(real_url)
+    for filters, named in (({"equipment": "99ZZ"}, "'99ZZ'"), ({"equipment": ["40HC", "4"]}, "'4'"),
+                           ({"term": "medium"}, "'medium'"), ({"max_age_days": -1}, "-1")):
+        with pytest.raises(prkl.InvalidArgument, match=named):
+            db.rates(*DAY, "CNSGH", "NLRTM", **filters)
+        with pytest.raises(prkl.InvalidArgument, match=named):
+            db.market(*DAY, "CNSGH", "NLRTM", **filters)
+    with pytest.raises(prkl.InvalidArgument, match="must be a code or a list of codes"):
+        db.rates(*DAY, "CNSGH", "NLRTM", equipment=40)
+    before = db.data_version
+    with pytest.raises(prkl.ValidationError) as failed:
+        db.apply([{**DIMENSIONED[0], "equipment": "99ZZ"}, {**DIMENSIONED[0], "term": "medium"},
+                  DIMENSIONED[1]])
+    assert [(e.row, e.field) for e in failed.value.errors] == [(1, "equipment"), (2, "term")]
+    assert db.data_version == before
+    assert "45G1" not in db.equipment() and "40HC" in db.equipment()
+    assert db.add_equipment(["45G1", "40HC"]) == 1
+    assert db.apply([{**DIMENSIONED[0], "equipment": "45G1"}]).prices == 1
+    assert db.rates(*DAY, "CNSGH", "NLRTM", min_count=1, equipment="45G1")[0].count == 1

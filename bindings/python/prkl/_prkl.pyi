@@ -9,6 +9,7 @@ from typing import Iterable, Mapping, Optional, Sequence, Union
 __version__: str
 
 DateLike = Union[datetime.date, str]
+Equipment = Union[str, Sequence[str], None]
 # A CSV file by path, CSV text as bytes (read by the same reader, named "CSV" in messages), or rows.
 Rows = Union[str, "os.PathLike[str]", bytes, Iterable[Union[Mapping[str, object], Sequence[object]]]]
 PathLike = Union[str, "os.PathLike[str]"]
@@ -196,28 +197,39 @@ class Database:
     def rates(self, date_from: DateLike, date_to: DateLike, origin: str, destination: str,
               min_count: int = 3, scale: int = 0, bucket: str = "day",
               percentiles: Sequence[float] | None = None, currency: str = "USD",
-              with_version: bool = False) -> list[RateDay] | tuple[list[RateDay], str]:
+              with_version: bool = False, *, equipment: Equipment = None, term: str | None = None,
+              max_age_days: int | None = None) -> list[RateDay] | tuple[list[RateDay], str]:
         """with_version=True: (days, the data_version() token they were read at)."""
     def rates_json(self, date_from: DateLike, date_to: DateLike, origin: str, destination: str,
                    min_count: int = 3, scale: int = 0,
                    fields: Sequence[str] = ("day", "count", "average_price", "min", "max"),
                    newest_first: bool = False, bucket: str = "day",
                    percentiles: Sequence[float] | None = None, currency: str = "USD",
-                   with_version: bool = False) -> str | tuple[str, str]:
+                   with_version: bool = False, *, equipment: Equipment = None,
+                   term: str | None = None,
+                   max_age_days: int | None = None) -> str | tuple[str, str]:
         """with_version=True: (text, the data_version() token it was read at), for an ETag
         without a second read of the version."""
     def market(self, date_from: DateLike, date_to: DateLike, origin: str, destination: str, *,
                fallback: bool = False, bucket: str = "day", currency: str = "USD",
-               scale: int = 0, min_count: int = 3) -> MarketAnswer: ...
+               scale: int = 0, min_count: int = 3, equipment: Equipment = None, term: str | None = None,
+              max_age_days: int | None = None) -> MarketAnswer:
+        """The band per day: count, low (2.5th), midlow (25th), median, mean, midhigh (75th),
+        high (97.5th); equipment/term/max_age_days count only those prices."""
     def market_json(self, date_from: DateLike, date_to: DateLike, origin: str,
                     destination: str, *, fallback: bool = False, bucket: str = "day",
-                    currency: str = "USD", scale: int = 0, min_count: int = 3) -> str: ...
+                    currency: str = "USD", scale: int = 0, min_count: int = 3,
+                    equipment: Equipment = None, term: str | None = None,
+              max_age_days: int | None = None) -> str: ...
     def rank(self, price: Union[int, decimal.Decimal, str], date_from: DateLike,
              date_to: DateLike, origin: str, destination: str, *, bucket: str = "day",
-             currency: str = "USD", min_count: int = 1) -> list[RankDay]: ...
+             currency: str = "USD", min_count: int = 1, equipment: Equipment = None, term: str | None = None,
+              max_age_days: int | None = None) -> list[RankDay]: ...
     def rank_json(self, price: Union[int, decimal.Decimal, str], date_from: DateLike,
                   date_to: DateLike, origin: str, destination: str, *, bucket: str = "day",
-                  currency: str = "USD", min_count: int = 1) -> str: ...
+                  currency: str = "USD", min_count: int = 1,
+                  equipment: Equipment = None, term: str | None = None,
+              max_age_days: int | None = None) -> str: ...
     def rates_columns(self, date_from: DateLike, date_to: DateLike, origin: str,
                       destination: str, **options: object) -> dict[str, list[object]]:
         """rates() as one list per field (day, count, average_price, min, max, p25, ...)."""
@@ -227,14 +239,21 @@ class Database:
     def rates_matrix(self, date_from: DateLike, date_to: DateLike, origins: Sequence[str],
                      destinations: Sequence[str], min_count: int = 3, scale: int = 0,
                      bucket: str = "day", percentiles: Sequence[float] | None = None,
-                     currency: str = "USD") -> list[tuple[str, str, list[RateDay]]]: ...
+                     currency: str = "USD", *, equipment: Equipment = None, term: str | None = None,
+              max_age_days: int | None = None) -> list[tuple[str, str, list[RateDay]]]: ...
     def rates_matrix_json(self, date_from: DateLike, date_to: DateLike, origins: Sequence[str],
                           destinations: Sequence[str], min_count: int = 3, scale: int = 0,
                           fields: Sequence[str] = ("day", "count", "average_price", "min", "max"),
                           bucket: str = "day", percentiles: Sequence[float] | None = None,
                           currency: str = "USD",
-                          with_version: bool = False) -> str | tuple[str, str]: ...
+                          with_version: bool = False, *, equipment: Equipment = None,
+                          term: str | None = None,
+                          max_age_days: int | None = None) -> str | tuple[str, str]: ...
     def batch(self, batch_id: str) -> BatchResult | None: ...
+    def equipment(self) -> list[str]:
+        """The equipment codes prices may carry and filters may name, sorted."""
+    def add_equipment(self, codes: Sequence[str]) -> int:
+        """Adds codes (four digits or capital letters each); how many were new."""
     def import_exchange_rates(self, path: PathLike, replace: bool = False) -> int: ...
     def resolve(self, location: str) -> list[str]: ...
     def port(self, code: str, with_version: bool = False) -> Port | tuple[Port, str]: ...

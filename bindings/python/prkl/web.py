@@ -208,6 +208,16 @@ def percentiles(text):
     return [float(item) for item in items]
 
 
+def price_filter(get):
+    """The filter parameters every question takes, from a query's `get`: `equipment` (one code
+    or several, comma-separated), `term` (short or long) and `max_age_days`, as the keyword
+    arguments prkl's questions take. prkl judges the codes and the term, naming a bad one."""
+    equipment = get("equipment")
+    return {"equipment": equipment.split(",") if equipment else None,
+            "term": get("term") or None,
+            "max_age_days": whole_number(get("max_age_days"), "max_age_days", maximum=36525)}
+
+
 def flag(text, name):
     """A true/false parameter: "true" or "1", "false" or "0"; False when absent or empty."""
     if not text:

@@ -45,6 +45,8 @@ constexpr OwnTable prkl_tables[] = {
      " rate bigint NOT NULL CHECK (rate > 0), PRIMARY KEY (currency, day))"},
     {"prkl_meta", "key, value",
      "CREATE TABLE prkl_meta (key text NOT NULL PRIMARY KEY, value bigint NOT NULL)"},
+    // The equipment codes prices may name; seeded when created.
+    {"prkl_equipment", "code", "CREATE TABLE prkl_equipment (code text NOT NULL PRIMARY KEY)"},
     // Count, sum, min and max of every lane's prices per day, which rates are answered from,
     // kept by the prices triggers below in the writer's transaction. Emptied rows stay, with
     // count 0, so readers catching up see the change.
@@ -262,7 +264,17 @@ class PgStore final : public Store {
           continue;
         }
         connection_.exec(t.create);
+        if (t.name == "prkl_equipment") connection_.exec(detail::seed_equipment_sql());
         added.push_back(fmt::format("table {}", t.name));
+      }
+      // A price's dimensions, added to an adopted prices table too: nullable, so its other
+      // writers' INSERTs stand, and without a default, so adding them rewrites nothing.
+      for (const ratestask::Column& column : ratestask::price_dimensions) {
+        const std::string name = fmt::format("prices.{}", column.name);
+        if (std::find(missing_now.begin(), missing_now.end(), name) == missing_now.end()) continue;
+        connection_.exec(
+            ratestask::add_column(ratestask::prices, column, ratestask::Dialect::postgres));
+        added.push_back(fmt::format("column {}", name));
       }
       connection_.exec(
           "INSERT INTO prkl_meta VALUES ('geography_generation', 0), ('data_version', 0),"
@@ -444,7 +456,15 @@ class PgStore final : public Store {
     // Foreign keys are checked at the end of each COPY, so rows may come in any order.
     copy_rows(ratestask::copy_in_sql(ratestask::regions), data.regions, {});
     copy_rows(ratestask::copy_in_sql(ratestask::ports), data.ports, {});
-    copy_rows(ratestask::copy_in_sql(ratestask::prices), data.prices, progress);
+    // A dump (every ratestask one) has no dimensions: three null columns a row less to send.
+    if (std::ranges::any_of(data.prices, &Price::has_dimensions)) {
+      copy_rows(ratestask::copy_in_sql(ratestask::dimensioned_prices), data.prices, progress,
+                [](std::string& line, const Price& price) {
+                  detail::append_dimensioned_copy_row(line, price);
+                });
+    } else {
+      copy_rows(ratestask::copy_in_sql(ratestask::prices), data.prices, progress);
+    }
     connection_.exec(fmt::format("CREATE INDEX {} {}", index_name, index_definition));
     connection_.exec(lane_days_from_prices);
     connection_.exec("UPDATE prkl_meta SET value = value + 1 WHERE key = 'data_version'");
@@ -471,14 +491,23 @@ class PgStore final : public Store {
   }
 
   StoreVersion read_prices(std::span<const LaneKey> lanes, Date from, Date to,
-                           PriceReceiver& receiver) override {
+                           const PriceFilter& filter, PriceReceiver& receiver) override {
     std::vector<std::string> origins, destinations;
     for (const LaneKey& lane : lanes) {
       origins.emplace_back(lane.origin);
       destinations.emplace_back(lane.destination);
     }
-    const Params params{array_literal(origins), array_literal(destinations), format_date(from),
-                        format_date(to)};
+    // Null parameters leave their condition out.
+    const Params params{
+        array_literal(origins),
+        array_literal(destinations),
+        format_date(from),
+        format_date(to),
+        filter.equipment.empty() ? std::nullopt
+                                 : std::optional<std::string>(array_literal(filter.equipment)),
+        filter.term ? std::optional<std::string>(to_string(*filter.term)) : std::nullopt,
+        filter.max_age_days ? std::optional<std::string>(std::to_string(*filter.max_age_days))
+                            : std::nullopt};
     // Collected first and handed over after the snapshot closes: a read retried after a lost
     // connection must not deliver its rows twice.
     struct Row {
@@ -497,7 +526,10 @@ class PgStore final : public Store {
           "SELECT l.n::int4, (p.day - DATE '1970-01-01')::int4, p.price::int4 "
           "FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS l (orig_code, dest_code, n) "
           "JOIN prices p ON p.orig_code = l.orig_code AND p.dest_code = l.dest_code "
-          "AND p.day BETWEEN $3 AND $4",
+          "AND p.day BETWEEN $3 AND $4 "
+          "AND ($5::text[] IS NULL OR p.equipment = ANY ($5::text[])) "
+          "AND ($6::text IS NULL OR p.term = $6::text) "
+          "AND ($7::int IS NULL OR p.day - coalesce(p.received, p.day) <= $7::int)",
           params, Connection::Format::binary);
       PGresult* result = r.get();
       const auto int4 = [&](int row, int column) {
@@ -537,6 +569,27 @@ class PgStore final : public Store {
       }
       return out;
     });
+  }
+
+  std::vector<std::string> equipment() override {
+    return read([&] {
+      const Result r =
+          connection_.exec("SELECT code FROM prkl_equipment ORDER BY code COLLATE \"C\"");
+      std::vector<std::string> out;
+      for (int i = 0; i < r.rows(); ++i) out.push_back(r.text(i, 0));
+      return out;
+    });
+  }
+
+  std::int64_t add_equipment(std::span<const std::string> codes) override {
+    const std::vector<std::string> all(codes.begin(), codes.end());
+    reconnect_if_lost();
+    Transaction tx(connection_);
+    const Result added = connection_.exec(
+        "INSERT INTO prkl_equipment SELECT DISTINCT unnest($1::text[]) ON CONFLICT DO NOTHING",
+        {array_literal(all)});
+    tx.commit();
+    return std::stoll(PQcmdTuples(added.get()));
   }
 
   std::vector<std::string> currencies() override {
@@ -596,7 +649,10 @@ class PgStore final : public Store {
       // Writers of the same id queue here; the second finds the first one's ledger record.
       connection_.exec("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", {record.id});
       if (auto existing = find_batch_now(record.id)) return {std::move(*existing), true};
-      copy_rows(ratestask::copy_in_sql(ratestask::prices), prices, progress);
+      copy_rows(ratestask::copy_in_sql(ratestask::dimensioned_prices), prices, progress,
+                [](std::string& line, const Price& price) {
+                  detail::append_dimensioned_copy_row(line, price);
+                });
       forget_old_changes();
       connection_.exec(
           "INSERT INTO prkl_batches (id, digest, rows, prices, applied_at) "
@@ -782,15 +838,20 @@ class PgStore final : public Store {
     return out + "}";
   }
 
-  template <typename Rows>
-  void copy_rows(std::string sql, const Rows& rows, const Progress& progress) {
+  static constexpr auto append_row = [](std::string& line, const auto& row) {
+    detail::append_copy_row(line, row);
+  };
+
+  template <typename Rows, typename Append = decltype(append_row)>
+  void copy_rows(std::string sql, const Rows& rows, const Progress& progress,
+                 Append append = append_row) {
     CopyIn copy(connection_, std::move(sql));
     const auto total = std::int64_t(rows.size());
     std::int64_t done = 0;
     std::string line;
     for (const auto& row : rows) {
       line.clear();
-      detail::append_copy_row(line, row);
+      append(line, row);
       copy.write(line);
       if (progress && ++done % 10'000 == 0) progress(done, total);
     }
@@ -809,6 +870,13 @@ class PgStore final : public Store {
     if (connection_.exec("SELECT to_regclass($1) IS NULL", {std::string(index_name)}).text(0, 0) ==
         "t") {
       missing.emplace_back(index_name);
+    }
+    for (const ratestask::Column& column : ratestask::price_dimensions) {
+      const Result r = connection_.exec(
+          "SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass('prices') AND attname = $1 "
+          "AND NOT attisdropped",
+          {std::string(column.name)});
+      if (r.rows() == 0) missing.push_back(fmt::format("prices.{}", column.name));
     }
     for (const Trigger& t : triggers) {
       const Result r = connection_.exec(

@@ -107,6 +107,16 @@ const std::vector<SchemaObject>& schema() {
                    ratestask::create_table(table, ratestask::Dialect::sqlite),
                    ratestask::column_list(table)});
     }
+    // A price's dimensions: columns added to the ratestask table (a file of an earlier version
+    // gains them at `prkl init`), and the table of the equipment codes they may name.
+    for (const ratestask::Column& column : ratestask::price_dimensions) {
+      o.push_back({"column", fmt::format("prices.{}", column.name),
+                   ratestask::add_column(ratestask::prices, column, ratestask::Dialect::sqlite)});
+    }
+    o.push_back({"table", "prkl_equipment",
+                 "CREATE TABLE prkl_equipment (code TEXT NOT NULL PRIMARY KEY) WITHOUT ROWID;\n" +
+                     detail::seed_equipment_sql(),
+                 "code"});
     std::vector<SchemaObject> own{
         // Serves the lane/day query from the index alone: lanes by equality, days by range,
         // and the price without touching the table.
@@ -382,12 +392,15 @@ class SqliteStore final : public Store {
   }
 
   StoreVersion read_prices(std::span<const LaneKey> lanes, Date from, Date to,
-                           PriceReceiver& receiver) override {
+                           const PriceFilter& filter, PriceReceiver& receiver) override {
     Transaction tx(connection_, Transaction::Kind::deferred);
     const StoreVersion now = version();
     const std::string first = format_date(from), last = format_date(to);
-    // One range scan of prices_lane_day per lane, the price read from the index itself.
-    auto& s = read_prices_->reset();
+    const std::string equipment =
+        filter.equipment.empty() ? std::string() : nlohmann::json(filter.equipment).dump();
+    // One range scan of prices_lane_day per lane, the price read from the index itself (a
+    // filter also reads the rows it keeps).
+    auto& s = (filter.empty() ? read_prices_ : read_filtered_prices_)->reset();
     try {
       for (std::size_t i = 0; i < lanes.size(); ++i) {
         s.reset()
@@ -395,6 +408,9 @@ class SqliteStore final : public Store {
             .bind_static(2, lanes[i].destination)
             .bind_static(3, first)
             .bind_static(4, last);
+        if (!equipment.empty()) s.bind_static(5, equipment);
+        if (filter.term) s.bind_static(6, to_string(*filter.term));
+        if (filter.max_age_days) s.bind(7, *filter.max_age_days);
         while (s.step()) receiver.price(i, parse_date(s.text_view(0)), checked_price(s.int64(1)));
       }
     } catch (...) {
@@ -417,6 +433,25 @@ class SqliteStore final : public Store {
     std::vector<ExchangeRate> out;
     while (s.step()) out.push_back({s.text(0), parse_date(s.text_view(1)), s.int64(2)});
     return out;
+  }
+
+  std::vector<std::string> equipment() override {
+    Statement s(connection_, "SELECT code FROM prkl_equipment ORDER BY code");
+    std::vector<std::string> out;
+    while (s.step()) out.push_back(s.text(0));
+    return out;
+  }
+
+  std::int64_t add_equipment(std::span<const std::string> codes) override {
+    Transaction tx(connection_, Transaction::Kind::immediate);
+    Statement add(connection_, "INSERT INTO prkl_equipment VALUES (?) ON CONFLICT DO NOTHING");
+    std::int64_t added = 0;
+    for (const std::string& code : codes) {
+      add.reset().bind(1, code).run();
+      added += sqlite3_changes(connection_.get());
+    }
+    tx.commit();
+    return added;
   }
 
   std::vector<std::string> currencies() override {
@@ -547,8 +582,17 @@ class SqliteStore final : public Store {
   std::vector<std::string> missing_objects() {
     std::vector<std::string> missing;
     Statement s(connection_, "SELECT 1 FROM sqlite_schema WHERE name = ?");
+    Statement column(connection_, "SELECT 1 FROM pragma_table_info(?) WHERE name = ?");
     for (const SchemaObject& object : schema()) {
-      if (!s.reset().bind(1, object.name).step()) missing.push_back(object.name);
+      if (object.kind == "column") {
+        const std::size_t dot = object.name.find('.');
+        column.reset()
+            .bind(1, std::string_view(object.name).substr(0, dot))
+            .bind(2, std::string_view(object.name).substr(dot + 1));
+        if (!column.step()) missing.push_back(object.name);
+      } else if (!s.reset().bind(1, object.name).step()) {
+        missing.push_back(object.name);
+      }
     }
     return missing;
   }
@@ -578,7 +622,16 @@ class SqliteStore final : public Store {
     read_prices_.emplace(connection_,
                          "SELECT day, price FROM prices "
                          "WHERE orig_code = ? AND dest_code = ? AND day BETWEEN ? AND ?");
-    insert_price_.emplace(connection_, ratestask::insert_sql(ratestask::prices));
+    // Null parameters leave their condition out: ?5 the equipment codes as a JSON array, ?6 the
+    // term, ?7 the most days a price's day may be after it was received.
+    read_filtered_prices_.emplace(
+        connection_,
+        "SELECT day, price FROM prices "
+        "WHERE orig_code = ?1 AND dest_code = ?2 AND day BETWEEN ?3 AND ?4 "
+        "AND (?5 IS NULL OR equipment IN (SELECT value FROM json_each(?5))) "
+        "AND (?6 IS NULL OR term = ?6) "
+        "AND (?7 IS NULL OR julianday(day) - julianday(coalesce(received, day)) <= ?7)");
+    insert_price_.emplace(connection_, ratestask::insert_sql(ratestask::dimensioned_prices));
     bump_version_.emplace(connection_,
                           "UPDATE prkl_meta SET value = value + 1 WHERE key = 'data_version' "
                           "RETURNING value");
@@ -598,14 +651,22 @@ class SqliteStore final : public Store {
   void insert_prices(std::span<const Price> prices, const Progress& progress) {
     const auto total = std::int64_t(prices.size());
     std::int64_t done = 0;
+    std::string day, received;
     for (const Price& p : prices) {
-      const std::string day = format_date(p.day);
-      insert_price_->reset()
-          .bind_static(1, p.origin)
-          .bind_static(2, p.destination)
-          .bind_static(3, day)
-          .bind(4, std::int64_t{p.price})
-          .run();
+      day = format_date(p.day);
+      auto& insert = insert_price_->reset()
+                         .bind_static(1, p.origin)
+                         .bind_static(2, p.destination)
+                         .bind_static(3, day)
+                         .bind(4, std::int64_t{p.price});
+      // Unbound parameters are null: a price without the dimension.
+      if (!p.equipment.empty()) insert.bind_static(5, p.equipment);
+      if (p.term) insert.bind_static(6, to_string(*p.term));
+      if (p.received) {
+        received = format_date(*p.received);
+        insert.bind_static(7, received);
+      }
+      insert.run();
       if (progress && ++done % 10'000 == 0) progress(done, total);
     }
     if (progress) progress(total, total);
@@ -699,7 +760,7 @@ class SqliteStore final : public Store {
   std::vector<std::string> added_on_open_;
   std::optional<Statement> version_, all_lane_days_, changed_lane_days_, find_batch_, insert_batch_,
       insert_price_, bump_version_, add_lane_day_, add_lane_days_, log_day_, find_batch_rates_,
-      insert_batch_rate_, read_prices_;
+      insert_batch_rate_, read_prices_, read_filtered_prices_;
   static constexpr std::size_t rows_per_upsert = 64;
 };
 
