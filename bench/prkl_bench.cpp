@@ -185,20 +185,22 @@ GROUP BY d.day ORDER BY d.day)",
   // The same question with percentile_cont, per day, as a hand-written report would ask it.
   std::vector<std::string> percentiles(const std::string& origin, const std::string& destination,
                                        const std::string& from, const std::string& to) {
-    return per_day(origin, destination, from, to, R"(CASE WHEN count(p.price) >= 3 THEN
+    return per_day(origin, destination, from, to, "TRUE", R"(CASE WHEN count(p.price) >= 3 THEN
          concat_ws(',', round(percentile_cont(0.25) WITHIN GROUP (ORDER BY p.price)::numeric),
                         round(percentile_cont(0.5) WITHIN GROUP (ORDER BY p.price)::numeric),
                         round(percentile_cont(0.75) WITHIN GROUP (ORDER BY p.price)::numeric))
        ELSE 'null' END)");
   }
 
-  // "day value" per day of the range, `value` an aggregate over the lane's prices `p` of it.
+  // "day value" per day of the range, `value` an aggregate over the lane's prices `p` of it
+  // that meet `only`.
   std::vector<std::string> per_day(const std::string& origin, const std::string& destination,
                                    const std::string& from, const std::string& to,
-                                   const std::string& value) {
+                                   const std::string& only, const std::string& value) {
     PGresult* r = exec(std::string(locations_sql) + "SELECT d.day::date::text, " + value + R"(
 FROM generate_series($3::date, $4::date, interval '1 day') AS d(day)
-LEFT JOIN prices p ON p.day = d.day::date
+LEFT JOIN prices p ON p.day = d.day::date AND )" +
+                           only + R"(
   AND p.orig_code IN (SELECT code FROM o_ports) AND p.dest_code IN (SELECT code FROM d_ports)
 GROUP BY d.day ORDER BY d.day)",
                        {origin, destination, from, to});
@@ -211,9 +213,11 @@ GROUP BY d.day ORDER BY d.day)",
   }
 
   // The market's band per day with percentile_cont and avg: what prkl's market() answers.
+  // `only`: a condition on the prices `p` the band counts (a filter), TRUE for all.
   std::vector<std::string> band(const std::string& origin, const std::string& destination,
-                                const std::string& from, const std::string& to) {
-    return per_day(origin, destination, from, to, R"(CASE WHEN count(p.price) >= 3 THEN
+                                const std::string& from, const std::string& to,
+                                const std::string& only = "TRUE") {
+    return per_day(origin, destination, from, to, only, R"(CASE WHEN count(p.price) >= 3 THEN
          concat_ws(',', round(percentile_cont(0.025) WITHIN GROUP (ORDER BY p.price)::numeric),
                         round(percentile_cont(0.25) WITHIN GROUP (ORDER BY p.price)::numeric),
                         round(percentile_cont(0.5) WITHIN GROUP (ORDER BY p.price)::numeric),
@@ -227,7 +231,7 @@ GROUP BY d.day ORDER BY d.day)",
   std::vector<std::string> rank(const std::string& origin, const std::string& destination,
                                 const std::string& from, const std::string& to,
                                 std::int64_t price) {
-    return per_day(origin, destination, from, to,
+    return per_day(origin, destination, from, to, "TRUE",
                    fmt::format(R"(CASE WHEN count(p.price) >= 1 THEN
          concat_ws(',', round((percent_rank({0}) WITHIN GROUP (ORDER BY p.price))::numeric, 6),
                         round((cume_dist({0}) WITHIN GROUP (ORDER BY p.price))::numeric, 6))
@@ -412,6 +416,50 @@ void measure_market(const std::vector<Question>& questions, std::vector<Backend>
   }
 }
 
+// The band under a filter (40HC or 40DC, short term, received at most 14 days before the day)
+// beside the same band unfiltered: a filter reads the prices it keeps, where the unfiltered
+// band reads them all. Checked against the plain SQL with the same conditions first.
+template <typename Plain, typename Record>
+void measure_filtered_band(const std::vector<Question>& questions, std::vector<Backend>& backends,
+                           Plain* plain, bool smoke, const Record& record) {
+  const prkl::PriceFilter filter{{"40HC", "40DC"}, prkl::Term::short_term, 14};
+  const std::string only =
+      "p.equipment IN ('40HC', '40DC') AND p.term = 'short' "
+      "AND p.day - coalesce(p.received, p.day) <= 14";
+  for (const Question& q : questions) {
+    prkl::MarketQuery band{prkl::parse_date(q.from), prkl::parse_date(q.to), q.origin,
+                           q.destination};
+    band.filter = filter;
+    std::optional<std::vector<std::string>> expected;
+    if (plain) expected = plain->band(q.origin, q.destination, q.from, q.to, only);
+    for (Backend& b : backends) {
+      const auto got = band_answer(b.db->market(band));
+      if (!expected) expected = got;
+      if (got != *expected) {
+        throw std::runtime_error(
+            fmt::format("filtered band {}: prkl on {} and the plain SQL disagree", q.name, b.name));
+      }
+      const Timing t = time_runs(smoke ? 3 : 21, [&] { b.db->market(band); });
+      record({{"what", "band_filtered"},
+              {"question", q.name},
+              {"backend", b.name},
+              {"way", "prkl"},
+              {"median_ms", t.median_ms},
+              {"p99_ms", t.p99_ms},
+              {"runs", t.runs}});
+    }
+    if (!plain) continue;
+    const Timing t =
+        time_runs(smoke ? 1 : 3, [&] { plain->band(q.origin, q.destination, q.from, q.to, only); });
+    record({{"what", "band_filtered"},
+            {"question", q.name},
+            {"backend", "postgresql"},
+            {"way", "plain_sql"},
+            {"median_ms", t.median_ms},
+            {"runs", t.runs}});
+  }
+}
+
 int main(int argc, char** argv) try {
   std::vector<std::string> args(argv + 1, argv + argc);
   std::string data_arg = "real", dump, server, work = "/tmp";
@@ -459,6 +507,7 @@ int main(int argc, char** argv) try {
     options.lanes = std::stoll(data_arg);
     options.days = days = smoke ? 60 : 365;
     options.first_day = first_day;
+    options.dimensions = true;  // the same prices, with the market's mix of dimensions
     data = prkl::generate(options);
     label = fmt::format("{:.0f}M", double(data.prices.size()) / 1e6);
     if (data.prices.size() < 500'000) label = fmt::format("{}k", data.prices.size() / 1000);
@@ -578,6 +627,9 @@ int main(int argc, char** argv) try {
   }
 
   measure_market(questions, backends, plain ? &*plain : nullptr, smoke, record);
+  if (data_arg != "real") {  // the real dumps have no dimensions to filter on
+    measure_filtered_band(questions, backends, plain ? &*plain : nullptr, smoke, record);
+  }
 
   if (data_arg != "real") {
     // Percentiles come from the prices themselves: a year of a region pair, next to the same

@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 #include <fstream>
 #include <limits>
+#include <map>
 #include <prkl/format.hpp>
 #include <prkl/prkl.hpp>
 #include <sstream>
@@ -352,6 +353,49 @@ TEST_CASE("the generator is deterministic and makes loadable data") {
   CHECK(db.load(a).prices == std::int64_t(a.prices.size()));
   CHECK(db.resolve("world").size() == 200);
   CHECK_THROWS_AS(generate({1, 3, 10, 1, parse_date("2024-01-01"), 1}), InvalidArgument);
+}
+
+TEST_CASE("the generator's dimensions are the market's mix over the same prices") {
+  GeneratorOptions options;
+  options.seed = 42;
+  const Dataset plain = generate(options);
+  options.dimensions = true;
+  const Dataset mixed = generate(options);
+  REQUIRE(mixed.prices.size() == plain.prices.size());
+  std::map<std::string, std::int64_t> equipment;
+  std::int64_t none = 0, short_term = 0, oldest_short = 0, oldest_long = 0;
+  for (std::size_t i = 0; i < mixed.prices.size(); ++i) {
+    const Price& p = mixed.prices[i];
+    Price without = p;
+    without.equipment.clear();
+    without.term.reset();
+    without.received.reset();
+    REQUIRE(without == plain.prices[i]);
+    if (!p.has_dimensions()) {
+      ++none;
+      continue;
+    }
+    REQUIRE((p.term && p.received && !p.equipment.empty()));
+    ++equipment[p.equipment];
+    const auto age = (p.day - *p.received).count();
+    if (*p.term == Term::short_term) {
+      ++short_term;
+      oldest_short = std::max<std::int64_t>(oldest_short, age);
+    } else {
+      oldest_long = std::max<std::int64_t>(oldest_long, age);
+    }
+  }
+  const auto share = [&](std::int64_t n) { return double(n) / double(mixed.prices.size()); };
+  CHECK(share(none) == Approx(0.10).margin(0.01));
+  CHECK(share(short_term) == Approx(0.63).margin(0.01));
+  CHECK(share(equipment["40HC"]) == Approx(0.36).margin(0.01));
+  CHECK(equipment.size() == 6);
+  CHECK((oldest_short == 29 && oldest_long == 179));
+  Database db = Database::open("sqlite::memory:", OpenMode::create);
+  db.load(mixed);
+  RatesQuery q{options.first_day, options.first_day, "world", "world", 1};
+  q.filter.equipment = {"40HC"};
+  CHECK(db.rates(q).at(0).count > 0);
 }
 
 TEST_CASE("CSV batches: header names the columns") {

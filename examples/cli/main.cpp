@@ -704,8 +704,13 @@ void add_generate(CLI::App& app, const Common& common, Commands& commands) {
   command->add_option("--prices-per-day", g.prices_per_day, "Mean prices per lane and day")
       ->check(exact_integer<std::int64_t>())
       ->capture_default_str();
-  command->add_option("--dump", args->dump,
-                      "Write a plain-SQL dump here instead of into the store");
+  auto* dump = command->add_option("--dump", args->dump,
+                                   "Write a plain-SQL dump here instead of into the store");
+  // A ratestask dump has no columns for them: they go into a store only.
+  command
+      ->add_flag("--dimensions", g.dimensions,
+                 "Give prices the market's mix of equipment, term and received day")
+      ->excludes(dump);
   command->add_flag("--replace", args->replace, "Replace the data the store already holds");
   commands.push_back({command, [&common, args](Outcome& o) {
                         o.out = run_generate(common, *args);

@@ -69,7 +69,7 @@ struct BatchResult {
 };
 
 /// Options::max_batch_prices unless a caller sets it: each row is at least one price, so it also
-/// bounds the rows a reader holds (about 250 bytes each) before it refuses a larger batch.
+/// bounds the rows a reader holds (about 330 bytes each) before it refuses a larger batch.
 inline constexpr std::int64_t default_max_batch_prices = 1'000'000;
 
 /// The BatchRow field a CSV column or a key names: `origin` (or `orig_code`, `origin_code`),

@@ -33,6 +33,9 @@ struct GeneratorOptions {
   /// Mean prices per lane and day, 1..max_generated_prices_per_day; some lane-days get none,
   /// some many.
   std::int64_t prices_per_day = 3;
+  /// Give the prices the market's mix of dimensions (see add_dimensions): the same prices as
+  /// without, each with an equipment code, a term and a received day.
+  bool dimensions = false;
 };
 
 /// The same options give the same data on every platform and compiler. Throws InvalidArgument

@@ -91,6 +91,28 @@ void check_options(const GeneratorOptions& o) {
   }
 }
 
+// The market's mix, drawn from a stream of its own so that the prices are the same with or
+// without it: equipment 40HC 40%, 40DC 20%, 20DC 25%, 45HC 5%, reefers (20RE, 40RH) 10%; terms
+// 70% short, 30% long; received 0..29 days before the day for short prices, 0..179 for long
+// ones (contracts are agreed ahead), and one price in ten with no dimension at all, as an
+// adopted ratestask row.
+void add_dimensions(std::vector<Price>& prices, std::uint64_t seed) {
+  Random random(seed ^ 0xD1CE5EEDull);
+  constexpr std::pair<int, const char*> equipment[] = {{40, "40HC"}, {60, "40DC"}, {85, "20DC"},
+                                                       {90, "45HC"}, {95, "20RE"}, {100, "40RH"}};
+  for (Price& p : prices) {
+    const auto draw = random.below(100);
+    if (draw < 10) continue;
+    const auto pick = random.below(100);
+    p.equipment = std::find_if(std::begin(equipment), std::end(equipment), [&](const auto& e) {
+                    return pick < e.first;
+                  })->second;
+    p.term = draw < 73 ? Term::short_term : Term::long_term;
+    const std::int64_t ahead = p.term == Term::short_term ? 30 : 180;
+    p.received = p.day - std::chrono::days{random.below(ahead)};
+  }
+}
+
 }  // namespace
 
 Dataset generate(const GeneratorOptions& o) {
@@ -150,6 +172,7 @@ Dataset generate(const GeneratorOptions& o) {
       }
     }
   }
+  if (o.dimensions) add_dimensions(data.prices, o.seed);
   return data;
 }
 
