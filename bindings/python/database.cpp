@@ -161,7 +161,7 @@ std::unique_ptr<Pool> connect(const std::string& url, bool create, std::size_t p
                               double busy_timeout, std::int64_t max_region_depth,
                               double pool_timeout, const std::optional<std::string>& read_url,
                               double replica_wait, std::int64_t max_batch_prices,
-                              std::int64_t max_answer_values) {
+                              std::int64_t max_answer_values, std::int64_t max_batch_contracts) {
   if (pool_size < 1) throw InvalidArgument(fmt::format("pool_size {} is below 1", pool_size));
   // Seconds, as Python's own sqlite3.connect(timeout=) takes them; NaN fails the test too.
   constexpr double most_seconds = std::numeric_limits<int>::max() / 1000.0;
@@ -185,6 +185,7 @@ std::unique_ptr<Pool> connect(const std::string& url, bool create, std::size_t p
   options.replica_wait = std::chrono::milliseconds(std::llround(replica_wait * 1000));
   options.max_batch_prices = max_batch_prices;
   options.max_answer_values = max_answer_values;
+  options.max_batch_contracts = max_batch_contracts;
   PoolOptions pool;
   pool.read_url = read_url.value_or(std::string());
   pool.max_size = pool_size;
@@ -233,6 +234,7 @@ void bind_database(py::module_& m) {
       py::arg("replica_wait") = std::chrono::duration<double>(Options{}.replica_wait).count(),
       py::arg("max_batch_prices") = Options{}.max_batch_prices,
       py::arg("max_answer_values") = Options{}.max_answer_values,
+      py::arg("max_batch_contracts") = Options{}.max_batch_contracts,
       "Opens a store: 'sqlite:PATH', 'sqlite::memory:', 'postgresql://...' or a libpq "
       "key=value string. create=True makes the store and its schema if missing. "
       "connect_timeout: seconds each attempt to reach a PostgreSQL server may take (0: no "
@@ -244,7 +246,9 @@ void bind_database(py::module_& m) {
       "while writes go to url; a read after a write through this process waits up to "
       "replica_wait seconds for the standby to replay it, then reads from url. "
       "max_batch_prices: most prices a batch may write (CSV and rows are read no further); "
-      "max_answer_values: most values an answer may hold (AnswerTooLarge past it).");
+      "max_answer_values: most values an answer may hold (AnswerTooLarge past it); "
+      "max_batch_contracts: most contracts (rows with valid_from and valid_to) a batch may "
+      "write.");
 }
 
 }  // namespace prkl::python

@@ -419,6 +419,12 @@ int run_batch_apply(const Common& c, const BatchOptions& o, std::string& out,
 
 std::string run_generate(const Common& c, GenerateOptions o) {
   o.generator.first_day = prkl::parse_date(o.first_day, "--first-day");
+  if (o.generator.dimensions && !o.dump.empty()) {
+    // A ratestask dump has no columns for them: they would be lost without a word.
+    throw prkl::InvalidArgument(
+        "--dimensions: a dump has no columns for them; generate into a "
+        "store (--db) instead of --dump");
+  }
   const auto data = prkl::generate(o.generator);
   if (!o.dump.empty()) {
     std::ostringstream text;
@@ -704,13 +710,10 @@ void add_generate(CLI::App& app, const Common& common, Commands& commands) {
   command->add_option("--prices-per-day", g.prices_per_day, "Mean prices per lane and day")
       ->check(exact_integer<std::int64_t>())
       ->capture_default_str();
-  auto* dump = command->add_option("--dump", args->dump,
-                                   "Write a plain-SQL dump here instead of into the store");
-  // A ratestask dump has no columns for them: they go into a store only.
-  command
-      ->add_flag("--dimensions", g.dimensions,
-                 "Give prices the market's mix of equipment, term and received day")
-      ->excludes(dump);
+  command->add_option("--dump", args->dump,
+                      "Write a plain-SQL dump here instead of into the store");
+  command->add_flag("--dimensions", g.dimensions,
+                    "Give prices the market's mix of equipment, term and received day");
   command->add_flag("--replace", args->replace, "Replace the data the store already holds");
   commands.push_back({command, [&common, args](Outcome& o) {
                         o.out = run_generate(common, *args);

@@ -29,6 +29,22 @@ ANSWER_OPTIONS = [
            "fraction digits: 25,50,75 or 2.5,97.5 (adds p25, p2.5, ... keys)"),
     _query("currency", "ISO 4217 code; each day converted at its own exchange rate (default USD)"),
 ] + FILTERS
+# One row of a batch: a day's price, a price for each day of date_from..date_to, or a contract
+# valid_from..valid_to (one row counted on every day of its validity, at most 731 days).
+BATCH_ROW = {
+    "type": "object", "required": ["origin", "destination", "price"],
+    "properties": {
+        "origin": {"type": "string", "description": "port code"},
+        "destination": {"type": "string", "description": "port code"},
+        "price": {"oneOf": [{"type": "integer"}, {"type": "string"}],
+                  "description": "whole units of currency"},
+        "day": DATE, "date_from": DATE, "date_to": DATE,
+        "valid_from": {**DATE, "description": "a contract's first valid day"},
+        "valid_to": {**DATE, "description": "a contract's last valid day"},
+        "currency": {"type": "string", "description": "ISO 4217 code (default USD)"},
+        "equipment": {"type": "string", "description": "ISO 6346 size-type code, e.g. 40HC"},
+        "term": {"type": "string", "enum": ["short", "long"]},
+        "received": {**DATE, "description": "the day the price was submitted"}}}
 # Each status an operation can answer, by the component response that describes it.
 RESPONSES = {"400": "BadRequest", "401": "Unauthorized", "403": "Forbidden", "404": "NotFound",
              "413": "TooLarge", "422": "BadRows", "500": "StoreFailed", "503": "Unavailable"}
@@ -221,7 +237,7 @@ def openapi_document(version, base_url="/"):
             "text/csv": {"schema": {"type": "string"}},
             "application/json": {"schema": {"type": "object", "required": ["rows"], "properties": {
                 "batch_id": {"type": "string"},
-                "rows": {"type": "array", "items": {"type": "object"}}}}}}},
+                "rows": {"type": "array", "items": BATCH_ROW}}}}}},
         "responses": {"201": _json("BatchResult", "written (or replayed: Idempotent-Replayed)"),
                       **_errors("400", "401", "403", "413", "422", "500", "503")}}})
     spec.path(path="/ports", operations={"get": {

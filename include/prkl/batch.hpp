@@ -17,9 +17,10 @@
 
 namespace prkl {
 
-/// One input row, as text, the way it arrives from CSV, JSON or a form. A row carries either
-/// `day`, or `date_from` and `date_to` (one price for every day of that inclusive range, as the
-/// ratestask upload did).
+/// One input row, as text, the way it arrives from CSV, JSON or a form. A row carries one of
+/// `day`; `date_from` and `date_to` (one price for every day of that inclusive range, as the
+/// ratestask upload did); or `valid_from` and `valid_to` (a contract: one stored row that counts
+/// on every day of its validity, at most max_contract_days long).
 struct PRKL_EXPORT BatchRow {
   std::string origin;
   std::string destination;
@@ -38,6 +39,10 @@ struct PRKL_EXPORT BatchRow {
   std::string equipment{};
   std::string term{};
   std::string received{};
+  /// A contract's validity, YYYY-MM-DD each, inclusive; its price in another currency is
+  /// converted at the rate of `valid_from`.
+  std::string valid_from{};
+  std::string valid_to{};
 
   /// A single-day row built from typed values.
   static BatchRow single(std::string origin, std::string destination, Date day, std::int64_t price);
@@ -57,7 +62,7 @@ struct Batch {
 struct BatchResult {
   std::string batch_id;
   std::int64_t rows = 0;
-  /// Prices written: a date-range row writes one per day.
+  /// Prices written: a date-range row writes one per day, a contract one.
   std::int64_t prices = 0;
   /// UTC, ISO 8601, when the batch was first applied.
   std::string applied_at;
@@ -69,18 +74,19 @@ struct BatchResult {
 };
 
 /// Options::max_batch_prices unless a caller sets it: each row is at least one price, so it also
-/// bounds the rows a reader holds (about 330 bytes each) before it refuses a larger batch.
+/// bounds the rows a reader holds (about 400 bytes each) before it refuses a larger batch.
 inline constexpr std::int64_t default_max_batch_prices = 1'000'000;
 
 /// The BatchRow field a CSV column or a key names: `origin` (or `orig_code`, `origin_code`),
 /// `destination` (or `dest_code`, `destination_code`), `day`, `date_from`, `date_to`, `price`,
-/// `currency`, `equipment`, `term`, `received`.
+/// `currency`, `equipment`, `term`, `received`, `valid_from`, `valid_to`.
 /// nullptr for any other name.
 PRKL_EXPORT std::string BatchRow::*batch_field(std::string_view name);
 
 /// Reads a CSV batch. The header row names the columns, in any order: `origin`, `destination`
 /// (or `orig_code`/`origin_code`, `dest_code`/`destination_code`), `price`, and either `day` or
-/// `date_from` and `date_to`; optionally `currency`, `equipment`, `term` and `received`. Unknown
+/// `date_from` and `date_to`, or `valid_from` and `valid_to`; optionally `currency`, `equipment`,
+/// `term` and `received`. Unknown
 /// columns are an error (a typo must not drop data). Throws InvalidArgument for a missing file, a
 /// bad header, malformed CSV quoting, or more than `max_rows` rows: reading stops there, so memory
 /// is bounded whatever the input's size (pass Options::max_batch_prices of the Database that will

@@ -75,6 +75,26 @@ struct Price {
   friend bool operator==(const Price&, const Price&) = default;
 };
 
+/// A price agreed for a period: one stored row that counts as one price on every day from
+/// `valid_from` to `valid_to` inclusive, in every answer. Its `received` defaults to
+/// `valid_from`.
+struct Contract {
+  std::string origin;
+  std::string destination;
+  Date valid_from;
+  Date valid_to;
+  std::int32_t price = 0;
+  std::string equipment{};
+  std::optional<Term> term{};
+  std::optional<Date> received{};
+
+  friend bool operator==(const Contract&, const Contract&) = default;
+};
+
+/// The longest validity a contract may have, in days (two years, a leap day included): a
+/// question reads the contracts that began up to this many days before its range.
+inline constexpr std::int64_t max_contract_days = 731;
+
 /// Count, integer sum, min and max of the prices of one day (one slot of a rates answer).
 struct DailyAggregate {
   Date day;

@@ -21,8 +21,11 @@ struct Options {
   std::int64_t max_price = 1'000'000;
   /// Most prices one batch may write once its date ranges are expanded; a bigger batch is
   /// refused before anything is expanded or written, and a CSV reader given this limit stops
-  /// reading at it. A batch costs about 330 bytes of memory per price while it is applied.
+  /// reading at it. A batch costs about 400 bytes of memory per row while it is read.
   std::int64_t max_batch_prices = default_max_batch_prices;
+  /// Most contracts (rows with valid_from and valid_to) one batch may write; they do not count
+  /// against max_batch_prices, however long they are valid.
+  std::int64_t max_batch_contracts = default_max_batch_prices;
   /// How many days before a price's (or an answer's) day an exchange rate may be, when that
   /// day has none of its own; older is no rate at all.
   std::int64_t max_rate_age_days = 7;

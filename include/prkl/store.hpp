@@ -114,6 +114,13 @@ class PRKL_EXPORT PriceReceiver {
   virtual void price(std::size_t lane, Date day, std::int32_t price) = 0;
 };
 
+/// Gives `receiver` a contract's price once for each day of [valid_from, valid_to] within
+/// [from, to] on which it counts under `filter`'s age (received defaults to valid_from); the
+/// store's query has applied the equipment and term.
+PRKL_EXPORT void deliver_contract(PriceReceiver& receiver, std::size_t lane, Date valid_from,
+                                  Date valid_to, std::optional<Date> received, std::int32_t price,
+                                  Date from, Date to, const PriceFilter& filter);
+
 /// All ports and regions as of one moment, with the generation they belong to.
 struct GeographySnapshot {
   std::int64_t generation = 0;
@@ -174,7 +181,8 @@ class PRKL_EXPORT Store {
                                       LaneDayReceiver& receiver) = 0;
 
   /// From one consistent snapshot, every price of `lanes` on a day in [from, to] that counts
-  /// under `filter` (see PriceFilter; the core has checked it), in no particular order.
+  /// under `filter` (see PriceFilter; the core has checked it), in no particular order; a
+  /// contract once for each such day of its validity (see deliver_contract()).
   /// Returns the version of that snapshot.
   virtual StoreVersion read_prices(std::span<const LaneKey> lanes, Date from, Date to,
                                    const PriceFilter& filter, PriceReceiver& receiver) = 0;
@@ -205,9 +213,11 @@ class PRKL_EXPORT Store {
   virtual std::optional<BatchRecord> find_batch(std::string_view id) = 0;
 
   /// In one transaction: if `record.id` is in the ledger, return it and write nothing; otherwise
-  /// insert every price, bring the lane-day aggregates up to date, and insert the ledger
-  /// record. Readers see all of it or none of it.
+  /// insert every price and contract, bring the lane-day aggregates up to date (a contract
+  /// counts on each day of its validity), and insert the ledger record. Readers see all of it
+  /// or none of it.
   virtual ApplyOutcome apply_batch(const BatchRecord& record, std::span<const Price> prices,
+                                   std::span<const Contract> contracts,
                                    const Progress& progress) = 0;
 };
 

@@ -155,7 +155,7 @@ BatchResult apply_batch(const Batch& batch, const BatchTarget& target, const Pro
   BatchRecord record{batch.id,
                      expanded.digest,
                      std::int64_t(batch.rows.size()),
-                     std::int64_t(prices.size()),
+                     std::int64_t(prices.size() + expanded.contracts.size()),
                      utc_now_iso(),
                      std::move(expanded.rates_used)};
   if (record.id.empty()) record.id = "content-" + record.digest;
@@ -174,7 +174,7 @@ BatchResult apply_batch(const Batch& batch, const BatchTarget& target, const Pro
     target.wrote();  // the caller may have written it a moment ago, through another process
     return replay(*first);
   }
-  const ApplyOutcome outcome = store.apply_batch(record, prices, progress);
+  const ApplyOutcome outcome = store.apply_batch(record, prices, expanded.contracts, progress);
   target.wrote();
   if (outcome.already_applied) return replay(outcome.record);
   record_batch(BatchOutcome::applied, record.rows, record.prices);

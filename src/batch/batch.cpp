@@ -117,17 +117,73 @@ void check_dimensions(const BatchRow& r, std::int64_t row, std::span<const std::
   if (!r.received.empty()) check_date(r.received, "received", row, errors);
 }
 
-// Every problem of one row; adds the prices it expands to to `expanded`.
+// What a row's days count for: day prices (`expanded`) or contracts.
+struct RowCounts {
+  std::int64_t expanded = 0;
+  std::int64_t contracts = 0;
+};
+
+// The problems of a row's days: one `day`, a `date_from`..`date_to` range (one price per day),
+// or a contract's `valid_from`..`valid_to` (one row, at most max_contract_days).
+void check_days(const BatchRow& r, std::int64_t row, const Options& options,
+                std::vector<RowError>& errors, RowCounts& counts) {
+  const bool day = !r.day.empty(), range = !r.date_from.empty() || !r.date_to.empty(),
+             contract = !r.valid_from.empty() || !r.valid_to.empty();
+  if (int(day) + int(range) + int(contract) > 1) {
+    errors.push_back(
+        {row, "day", "give one of day, date_from and date_to, or valid_from and valid_to"});
+    return;
+  }
+  if (day) {
+    ++counts.expanded;
+    check_date(r.day, "day", row, errors);
+    return;
+  }
+  if (!range && !contract) {
+    errors.push_back(
+        {row, "day", "day is missing (or give date_from and date_to, or valid_from and valid_to)"});
+    return;
+  }
+  const char* first_name = contract ? "valid_from" : "date_from";
+  const char* last_name = contract ? "valid_to" : "date_to";
+  const std::string& first_text = contract ? r.valid_from : r.date_from;
+  const std::string& last_text = contract ? r.valid_to : r.date_to;
+  const auto from = check_date(first_text, first_name, row, errors);
+  const auto to = check_date(last_text, last_name, row, errors);
+  if (!from || !to) return;
+  const std::int64_t most = contract ? max_contract_days : options.max_range_days;
+  if (*from > *to) {
+    errors.push_back({row, last_name,
+                      fmt::format("reversed range: {} {} is before {} {}", last_name, last_text,
+                                  first_name, first_text)});
+  } else if ((*to - *from).count() + 1 > most) {
+    errors.push_back({row, last_name,
+                      fmt::format("{} {}..{} is longer than {} days",
+                                  contract ? "validity" : "range", first_text, last_text, most)});
+  } else if (contract) {
+    ++counts.contracts;
+  } else {
+    counts.expanded += (*to - *from).count() + 1;
+  }
+}
+
+// Every problem of one row; counts what it becomes in `counts`.
 void check_row(const BatchRow& r, std::int64_t row, const Geography& geography,
                std::span<const std::string> equipment, const Options& options,
-               std::vector<RowError>& errors, std::int64_t& expanded) {
+               std::vector<RowError>& errors, RowCounts& counts) {
   static constexpr std::pair<std::string BatchRow::*, const char*> text_fields[] = {
-      {&BatchRow::origin, "origin"},     {&BatchRow::destination, "destination"},
-      {&BatchRow::day, "day"},           {&BatchRow::date_from, "date_from"},
-      {&BatchRow::date_to, "date_to"},   {&BatchRow::price, "price"},
-      {&BatchRow::currency, "currency"}, {&BatchRow::equipment, "equipment"},
-      {&BatchRow::term, "term"},         {&BatchRow::received, "received"}};
-  ++expanded;
+      {&BatchRow::origin, "origin"},
+      {&BatchRow::destination, "destination"},
+      {&BatchRow::day, "day"},
+      {&BatchRow::date_from, "date_from"},
+      {&BatchRow::date_to, "date_to"},
+      {&BatchRow::price, "price"},
+      {&BatchRow::currency, "currency"},
+      {&BatchRow::equipment, "equipment"},
+      {&BatchRow::term, "term"},
+      {&BatchRow::received, "received"},
+      {&BatchRow::valid_from, "valid_from"},
+      {&BatchRow::valid_to, "valid_to"}};
   // Text that is not clean is all that is said of its row: every other check would only
   // echo it again.
   bool clean = true;
@@ -140,29 +196,7 @@ void check_row(const BatchRow& r, std::int64_t row, const Geography& geography,
   if (!clean) return;
   check_port(r.origin, "origin", row, geography, errors);
   check_port(r.destination, "destination", row, geography, errors);
-  if (!r.day.empty()) {
-    if (!r.date_from.empty() || !r.date_to.empty()) {
-      errors.push_back({row, "day", "give either day or date_from and date_to, not both"});
-    } else {
-      check_date(r.day, "day", row, errors);
-    }
-  } else if (r.date_from.empty() && r.date_to.empty()) {
-    errors.push_back({row, "day", "day is missing (or give date_from and date_to)"});
-  } else {
-    const auto from = check_date(r.date_from, "date_from", row, errors);
-    const auto to = check_date(r.date_to, "date_to", row, errors);
-    if (from && to && *from > *to) {
-      errors.push_back({row, "date_to",
-                        fmt::format("reversed range: date_to {} is before date_from {}", r.date_to,
-                                    r.date_from)});
-    } else if (from && to && (*to - *from).count() + 1 > options.max_range_days) {
-      errors.push_back({row, "date_to",
-                        fmt::format("range {}..{} is longer than {} days", r.date_from, r.date_to,
-                                    options.max_range_days)});
-    } else if (from && to) {
-      expanded += (*to - *from).count();
-    }
-  }
+  check_days(r, row, options, errors, counts);
   const bool in_base_currency = r.currency.empty() || r.currency == base_currency;
   if (!in_base_currency && !is_currency_code(r.currency)) {
     errors.push_back({row, "currency",
@@ -180,20 +214,26 @@ std::vector<RowError> validate_rows(const std::vector<BatchRow>& rows, const Geo
                                     std::vector<bool>& unlisted) {
   std::vector<RowError> errors;
   std::vector<RowError> past_the_list;  // a row's errors once the list is full: noted, not kept
-  std::int64_t expanded = 0;  // prices the rows become, counted before anything is expanded
+  RowCounts counts;                     // what the rows become, counted before anything is expanded
   unlisted.assign(rows.size(), false);
   for (std::size_t i = 0; i < rows.size(); ++i) {
     const bool listed = errors.size() < max_listed_row_errors;
     past_the_list.clear();
     check_row(rows[i], std::int64_t(i) + 1, geography, equipment, options,
-              listed ? errors : past_the_list, expanded);
+              listed ? errors : past_the_list, counts);
     if (!past_the_list.empty()) unlisted[i] = true;
   }
-  if (expanded > options.max_batch_prices) {
+  if (counts.expanded > options.max_batch_prices) {
     errors.push_back({0, "batch",
                       fmt::format("the batch's rows expand to {} prices, more than the maximum of "
                                   "{} (Options::max_batch_prices); split it",
-                                  expanded, options.max_batch_prices)});
+                                  counts.expanded, options.max_batch_prices)});
+  }
+  if (counts.contracts > options.max_batch_contracts) {
+    errors.push_back({0, "batch",
+                      fmt::format("the batch holds {} contracts, more than the maximum of {} "
+                                  "(Options::max_batch_contracts); split it",
+                                  counts.contracts, options.max_batch_contracts)});
   }
   return errors;
 }
@@ -215,6 +255,23 @@ class Digest {
   std::uint64_t hash_ = 14695981039346656037ull;
 };
 
+// The days whose exchange rates convert a row's price: a day's own, each day of a range, a
+// contract's first. Throws InvalidArgument for a date that is not one.
+std::pair<Date, Date> rate_days(const BatchRow& r) {
+  if (!r.valid_from.empty() || !r.day.empty()) {
+    const Date day = parse_date(r.day.empty() ? r.valid_from : r.day);
+    return {day, day};
+  }
+  return {parse_date(r.date_from), parse_date(r.date_to)};
+}
+
+// A row's dimensions in the digest. Rows without them keep the digest they always had: a
+// retry of a batch applied by an earlier version is still recognised.
+std::string digest_dimensions(const BatchRow& r) {
+  if (r.equipment.empty() && r.term.empty() && r.received.empty()) return {};
+  return fmt::format("\t{}\t{}\t{}", r.equipment, r.term, r.received);
+}
+
 }  // namespace
 
 ExpandedBatch expand_rows(const std::vector<BatchRow>& rows, const RateTable& rates) {
@@ -231,18 +288,25 @@ ExpandedBatch expand_rows(const std::vector<BatchRow>& rows, const RateTable& ra
         in_base_currency ? std::string() : fmt::format("{} {}", amount, r.currency);
     const ExchangeRate* last_rate = nullptr;
     std::int32_t converted = 0;
-    const Date from = parse_date(r.day.empty() ? r.date_from : r.day);
-    const Date to = r.day.empty() ? parse_date(r.date_to) : from;
+    const auto [from, to] = rate_days(r);
     const std::optional<Term> term =
         r.term.empty() ? std::nullopt : std::optional<Term>(parse_term(r.term));
     const std::optional<Date> received =
         r.received.empty() ? std::nullopt : std::optional<Date>(parse_date(r.received));
-    // Rows without dimensions keep the digest they always had: a retry of a batch applied by
-    // an earlier version is still recognised.
-    const std::string dimensions =
-        r.equipment.empty() && r.term.empty() && r.received.empty()
-            ? std::string()
-            : fmt::format("\t{}\t{}\t{}", r.equipment, r.term, r.received);
+    const std::string dimensions = digest_dimensions(r);
+    if (!r.valid_from.empty()) {
+      // One row, converted at its first day's rate, named in the digest by its validity.
+      const ExchangeRate* rate = in_base_currency ? nullptr : rates.find(r.currency, from);
+      if (rate) used.push_back(rate);
+      const auto price = std::int32_t(rate ? to_base_currency(amount, rate->units) : amount);
+      const Date last = parse_date(r.valid_to);
+      out.contracts.push_back(
+          {r.origin, r.destination, from, last, price, r.equipment, term, received});
+      digest.mix(fmt::format("contract\t{}\t{}\t{}\t{}\t{}{}\n", r.origin, r.destination,
+                             from.time_since_epoch().count(), last.time_since_epoch().count(),
+                             in_base_currency ? std::to_string(price) : amount_text, dimensions));
+      continue;
+    }
     for (Date d = from; d <= to; d += std::chrono::days{1}) {
       std::int32_t price = std::int32_t(amount);
       if (!in_base_currency) {
@@ -311,8 +375,7 @@ void check_currencies(const std::vector<BatchRow>& rows, const RateTable& rates,
     if (ec != std::errc{} || stop != r.price.data() + r.price.size() || amount <= 0) continue;
     std::optional<Date> from, to;
     try {
-      from = parse_date(r.day.empty() ? r.date_from : r.day);
-      to = r.day.empty() ? parse_date(r.date_to) : *from;
+      std::tie(from, to) = rate_days(r);
     } catch (const InvalidArgument&) {
       continue;  // reported with the day
     }

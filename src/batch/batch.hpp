@@ -30,6 +30,8 @@ class RateTable;
 struct ExpandedBatch {
   /// One per row, or one per day of a row's range, in USD.
   std::vector<Price> prices;
+  /// One per contract row, in USD at the rate of its first day.
+  std::vector<Contract> contracts;
   /// Hex 64-bit FNV-1a over the canonical text of the rows as given, day by day (a price in
   /// another currency by its amount and currency): tells a retry from a different batch.
   std::string digest;

@@ -30,6 +30,8 @@ std::string BatchRow::*batch_field(std::string_view name) {
       {"equipment", &BatchRow::equipment},
       {"term", &BatchRow::term},
       {"received", &BatchRow::received},
+      {"valid_from", &BatchRow::valid_from},
+      {"valid_to", &BatchRow::valid_to},
   };
   for (const auto& [field_name, member] : fields) {
     if (field_name == name) return member;
@@ -87,7 +89,8 @@ struct CsvReader {
     if (records == 0) {
       take_header();
     } else if (column == 1 && current.origin.empty() && current.destination.empty() &&
-               current.price.empty() && current.day.empty() && current.date_from.empty()) {
+               current.price.empty() && current.day.empty() && current.date_from.empty() &&
+               current.valid_from.empty()) {
       // A blank line carries no row.
     } else if (std::int64_t(rows.size()) == max_rows) {
       error = fmt::format(
@@ -115,8 +118,8 @@ struct CsvReader {
       const auto member = batch_field(name);
       if (!member) {
         error = fmt::format(
-            "{}: unknown column {} in the header (expected origin, destination, price and day "
-            "or date_from and date_to)",
+            "{}: unknown column {} in the header (expected origin, destination, price and day, "
+            "date_from and date_to, or valid_from and valid_to)",
             path, quoted_value(name));
         return;
       }
@@ -130,7 +133,8 @@ struct CsvReader {
       fields.push_back(member);
     }
     const bool has_day = has(&BatchRow::day);
-    const bool has_range = has(&BatchRow::date_from) || has(&BatchRow::date_to);
+    const bool has_range = has(&BatchRow::date_from) || has(&BatchRow::date_to) ||
+                           has(&BatchRow::valid_from) || has(&BatchRow::valid_to);
     for (auto [member, name] :
          {std::pair{&BatchRow::origin, "origin"}, std::pair{&BatchRow::destination, "destination"},
           std::pair{&BatchRow::price, "price"}}) {
@@ -140,7 +144,9 @@ struct CsvReader {
       }
     }
     if (!has_day && !has_range) {
-      error = fmt::format("{}: the header has neither 'day' nor 'date_from'/'date_to'", path);
+      error = fmt::format(
+          "{}: the header has neither 'day' nor 'date_from'/'date_to' nor 'valid_from'/'valid_to'",
+          path);
     }
   }
 };

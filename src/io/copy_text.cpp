@@ -62,23 +62,44 @@ void append_copy_row(std::string& out, const Price& price) {
                  unsigned(ymd.month()), unsigned(ymd.day()), price.price);
 }
 
-void append_dimensioned_copy_row(std::string& out, const Price& price) {
-  append_copy_row(out, price);
-  out.pop_back();  // the row goes on
+namespace {
+
+// "\t<equipment>\t<term>\t<received>\n", \N for each one absent.
+void append_dimensions(std::string& out, const std::string& equipment, std::optional<Term> term,
+                       std::optional<Date> received) {
   out += '\t';
-  if (price.equipment.empty()) {
+  if (equipment.empty()) {
     out += "\\N";
   } else {
-    append_field(out, price.equipment);
+    append_field(out, equipment);
   }
-  out += price.term ? fmt::format("\t{}", to_string(*price.term)) : std::string("\t\\N");
-  if (price.received) {
-    const std::chrono::year_month_day ymd{*price.received};
+  out += term ? fmt::format("\t{}", to_string(*term)) : std::string("\t\\N");
+  if (received) {
+    const std::chrono::year_month_day ymd{*received};
     fmt::format_to(std::back_inserter(out), "\t{:04}-{:02}-{:02}\n", int(ymd.year()),
                    unsigned(ymd.month()), unsigned(ymd.day()));
   } else {
     out += "\t\\N\n";
   }
+}
+
+}  // namespace
+
+void append_dimensioned_copy_row(std::string& out, const Price& price) {
+  append_copy_row(out, price);
+  out.pop_back();  // the row goes on
+  append_dimensions(out, price.equipment, price.term, price.received);
+}
+
+void append_copy_row(std::string& out, const Contract& contract) {
+  append_field(out, contract.origin);
+  out += '\t';
+  append_field(out, contract.destination);
+  const std::chrono::year_month_day from{contract.valid_from}, to{contract.valid_to};
+  fmt::format_to(std::back_inserter(out), "\t{:04}-{:02}-{:02}\t{:04}-{:02}-{:02}\t{}",
+                 int(from.year()), unsigned(from.month()), unsigned(from.day()), int(to.year()),
+                 unsigned(to.month()), unsigned(to.day()), contract.price);
+  append_dimensions(out, contract.equipment, contract.term, contract.received);
 }
 
 std::string copy_unescape(std::string_view field) {

@@ -17,6 +17,8 @@ void append_copy_row(std::string& out, const Price& price);
 /// A price with prkl's dimension columns after the ratestask ones (see
 /// ratestask::dimensioned_prices), \N where it has none.
 void append_dimensioned_copy_row(std::string& out, const Price& price);
+/// A contract as the columns of ratestask::contracts, in their order.
+void append_copy_row(std::string& out, const Contract& contract);
 
 /// Decodes one field of COPY text (backslash escapes, octal and hex included); the caller has
 /// dealt with \N.

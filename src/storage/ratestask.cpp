@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "prkl/model.hpp"
+
 namespace prkl::detail::ratestask {
 
 std::string column_list(const Table& table) {
@@ -82,6 +84,21 @@ std::string create_table(const Table& table, Dialect dialect) {
     out += column_sql(table, table.columns[i], dialect);
   }
   out += dialect == Dialect::pg_dump ? "\n)" : ")";
+  return out;
+}
+
+std::string create_contracts(Dialect dialect) {
+  std::string out = create_table(contracts, dialect);
+  out.pop_back();
+  const std::string days = dialect == Dialect::sqlite
+                               ? "julianday(valid_to) - julianday(valid_from)"
+                               : "valid_to - valid_from";
+  fmt::format_to(std::back_inserter(out),
+                 ",{}CHECK (valid_to >= valid_from AND {} < {}),{}CHECK (price > 0));\n"
+                 "CREATE INDEX prkl_contracts_lane ON prkl_contracts (orig_code, dest_code, "
+                 "valid_from)",
+                 dialect == Dialect::sqlite ? "\n  " : " ", days, max_contract_days,
+                 dialect == Dialect::sqlite ? "\n  " : " ");
   return out;
 }
 

@@ -62,6 +62,19 @@ inline constexpr Table prices{"prices", price_columns, ""};
 /// prices as prkl writes and creates it.
 inline constexpr Table dimensioned_prices{"prices", dimensioned_price_columns, ""};
 
+/// prkl's own table of contracts (see Contract): one row each, counted on every day from
+/// valid_from to valid_to. Not a ratestask table, so that a foreign reader of prices never
+/// takes a contract for one day's price.
+inline constexpr Column contract_columns[] = {{"orig_code", Type::text, true, "ports(code)"},
+                                              {"dest_code", Type::text, true, "ports(code)"},
+                                              {"valid_from", Type::date, true, ""},
+                                              {"valid_to", Type::date, true, ""},
+                                              {"price", Type::integer, true, ""},
+                                              {"equipment", Type::text, false, ""},
+                                              {"term", Type::text, false, ""},
+                                              {"received", Type::date, false, ""}};
+inline constexpr Table contracts{"prkl_contracts", contract_columns, ""};
+
 /// In the order they are loaded: each only refers to those before it (and regions to itself).
 inline constexpr std::array<Table, 3> tables{regions, ports, prices};
 
@@ -88,6 +101,11 @@ enum class Dialect {
 
 /// CREATE TABLE for `table` in `dialect`.
 std::string create_table(const Table& table, Dialect dialect);
+/// CREATE TABLE prkl_contracts in `dialect` (postgres or sqlite), checking what readers rely
+/// on: valid_to not before valid_from, at most max_contract_days of validity; and its index,
+/// lane then first day, by which a question finds the contracts that began before its range.
+std::string create_contracts(Dialect dialect);
+
 /// ALTER TABLE ... ADD COLUMN for one (nullable) column of `table` in `dialect`.
 std::string add_column(const Table& table, const Column& column, Dialect dialect);
 

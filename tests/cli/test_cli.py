@@ -531,3 +531,24 @@ def test_dimensions_from_a_csv_batch_and_the_filters_of_every_question(tmp_path)
                               "CNSGH", "--destination", "NLRTM", "--min-count", "1", "--format",
                               "json", db=db, check=0).stdout)
     assert nothing[0]["count"] == 0
+
+
+def test_contracts_from_a_csv_batch(tmp_path):
+    db = f"sqlite:{tmp_path / 'c.db'}"
+    prkl("import-dump", RATESTASK, db=db, check=0)
+    batch = tmp_path / "contracts.csv"
+    batch.write_text("origin,destination,valid_from,valid_to,price,term\n"
+                     "CNSGH,NLRTM,2019-01-01,2019-12-31,1000,long\n"
+                     "CNSGH,NLRTM,2019-03-01,2019-03-31,3000,long\n")
+    out = prkl("batch", "apply", batch, "--format", "json", db=db, check=0)
+    assert json.loads(out.stdout)["prices"] == 2
+    band = json.loads(prkl("market", "--from", "2019-02-27", "--to", "2019-03-02", "--origin",
+                           "CNSGH", "--destination", "NLRTM", "--min-count", "1", "--term",
+                           "long", "--format", "json", db=db, check=0).stdout)
+    assert [(d["count"], d["median"]) for d in band["days"]] == [
+        (1, "1000"), (1, "1000"), (2, "2000"), (2, "2000")]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("origin,destination,valid_from,valid_to,price\n"
+                   "CNSGH,NLRTM,2019-01-01,2021-06-30,1000\n")
+    out = prkl("batch", "apply", bad, db=db, check=2)
+    assert "validity 2019-01-01..2021-06-30 is longer than 731 days" in out.stderr, out.stderr

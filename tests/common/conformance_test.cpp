@@ -551,7 +551,7 @@ TEST_CASE("a batch with several bad rows reports every one and writes nothing",
       {7, "price", "price '12.5' is not a whole number of dollars"},
       {8, "price", "price 5000000 is above the maximum of 1000000"},
       {9, "origin", "origin is missing"},
-      {9, "day", "day is missing (or give date_from and date_to)"},
+      {9, "day", "day is missing (or give date_from and date_to, or valid_from and valid_to)"},
       {9, "price", "price is missing"}};
   CHECK(db.validate(batch) == expected);
   try {

@@ -75,8 +75,8 @@ class HookedStore final : public Store {
     return called("find_batch")->find_batch(id);
   }
   ApplyOutcome apply_batch(const BatchRecord& record, std::span<const Price> prices,
-                           const Progress& progress) override {
-    return called("apply_batch")->apply_batch(record, prices, progress);
+                           std::span<const Contract> contracts, const Progress& progress) override {
+    return called("apply_batch")->apply_batch(record, prices, contracts, progress);
   }
 
  private:

@@ -900,3 +900,16 @@ def test_both_apps_filter_by_equipment_term_and_age(flask_server, bottle_server,
                                        term="short")
     assert status == 200, body
     assert [lane["rates"][0]["average_price"] for lane in body["lanes"]] == [None, None], body
+
+
+def test_contracts_posted_as_a_batch_count_in_both_apps(flask_server, bottle_server):
+    rows = [{"origin": "CNSGH", "destination": "NLRTM", "valid_from": "2019-01-01",
+             "valid_to": "2019-06-30", "price": price, "term": "long"} for price in (900, 1100)]
+    status, _, body = flask_server.post_json("/batches", {"batch_id": "contracts", "rows": rows})
+    assert status == 201 and body["prices"] == 2, body
+    for server in (flask_server, bottle_server):
+        status, _, body = server.get("/market-rates", date_from="2019-06-29", date_to="2019-07-01",
+                                     origin="CNSGH", destination="NLRTM", min_count="2")
+        assert status == 200, body
+        assert [(d["count"], d["mean"]) for d in body["days"]] == [
+            (2, "1000"), (2, "1000"), (0, None)], body

@@ -136,3 +136,32 @@ def test_bad_filters_and_dimensions_are_named_and_nothing_is_written(real_url):
     assert db.add_equipment(["45G1", "40HC"]) == 1
     assert db.apply([{**DIMENSIONED[0], "equipment": "45G1"}]).prices == 1
     assert db.rates(*DAY, "CNSGH", "NLRTM", min_count=1, equipment="45G1")[0].count == 1
+
+
+def test_a_contract_is_one_row_counted_on_every_day_it_is_valid(real_url):
+    db = prkl.connect(real_url)
+    year = ("2019-01-01", "2019-12-31")  # no prices of the dump
+    result = db.apply([{"origin": "CNSGH", "destination": "NLRTM", "valid_from": year[0],
+                        "valid_to": year[1], "price": 1000, "equipment": "40HC", "term": "long"},
+                       {"origin": "CNSGH", "destination": "NLRTM", "day": "2019-07-01",
+                        "price": 2000}], batch_id="year")
+    assert (result.rows, result.prices) == (2, 2)
+    days = db.rates(*year, "CNSGH", "north_europe_main", min_count=1)
+    assert len(days) == 365 and all(d.count == (2 if str(d.day) == "2019-07-01" else 1)
+                                    for d in days)
+    assert db.rates(*year, "CNSGH", "NLRTM", min_count=1, term="long")[181].average_price == 1000
+    months = db.rates(*year, "CNSGH", "NLRTM", min_count=1, bucket="month")
+    assert [m.count for m in months][:3] == [31, 28, 31]
+    # Valid from its first day, 'received' unless given: 30 days of age reach 2019-01-31.
+    aged = db.rates(*year, "CNSGH", "NLRTM", min_count=1, max_age_days=30, term="long")
+    assert [d.count for d in aged[29:32]] == [1, 1, 0]
+    with pytest.raises(prkl.ValidationError) as failed:
+        db.apply([{"origin": "CNSGH", "destination": "NLRTM", "valid_from": "2019-05-01",
+                   "valid_to": "2019-04-01", "price": 10}])
+    assert failed.value.errors[0].message == (
+        "reversed range: valid_to 2019-04-01 is before valid_from 2019-05-01")
+    capped = prkl.connect(real_url, max_batch_contracts=1)
+    two = [{"origin": "CNSGH", "destination": "NLRTM", "valid_from": f"2020-0{m}-01",
+            "valid_to": f"2020-0{m}-28", "price": 10} for m in (1, 2)]
+    with pytest.raises(prkl.ValidationError, match="Options::max_batch_contracts"):
+        capped.apply(two)

@@ -81,6 +81,10 @@ const std::vector<Table>& tables() {
       out.push_back({std::string(table.name), ratestask::column_list(table),
                      ratestask::create_table(table, ratestask::Dialect::postgres)});
     }
+    // Contracts refer to ports, and the lane-days are counted from them too.
+    out.push_back({std::string(ratestask::contracts.name),
+                   ratestask::column_list(ratestask::contracts),
+                   ratestask::create_contracts(ratestask::Dialect::postgres)});
     for (const OwnTable& t : prkl_tables) out.push_back({t.name, t.columns, t.create});
     return out;
   }();
@@ -94,12 +98,22 @@ constexpr const char* retired_objects =
     "DROP FUNCTION IF EXISTS prkl_note_lanes();\n"
     "DROP TABLE IF EXISTS prkl_lanes";
 
-constexpr const char* lane_days_from_prices =
+// Each day of a contract of `table` as a price row (orig_code, dest_code, day, price).
+std::string contract_day_rows(std::string_view table) {
+  return fmt::format(
+      "SELECT c.orig_code, c.dest_code, g::date AS day, c.price FROM {} c,"
+      " generate_series(c.valid_from, c.valid_to, interval '1 day') g",
+      table);
+}
+
+const std::string lane_days_from_prices = fmt::format(
     "INSERT INTO prkl_lane_days\n"
     "SELECT orig_code, dest_code, day, count(*), sum(price), min(price), max(price)\n"
-    "FROM prices GROUP BY orig_code, dest_code, day\n"
+    "FROM (SELECT orig_code, dest_code, day, price FROM prices UNION ALL {}) p\n"
+    "GROUP BY orig_code, dest_code, day\n"
     // Lane by lane on disk, which is how a connection's first question reads them back.
-    "ORDER BY orig_code COLLATE \"C\", dest_code COLLATE \"C\", day";
+    "ORDER BY orig_code COLLATE \"C\", dest_code COLLATE \"C\", day",
+    contract_day_rows("prkl_contracts"));
 
 // Serves the lane/day query from the index alone (an index-only scan when the visibility map
 // allows): lanes by equality from the two port arrays, days by range.
@@ -117,35 +131,42 @@ constexpr const char* index_definition = "ON prices (orig_code, dest_code, day) 
 // days it touched in prkl_day_changes. Keys go in in the index's order, so the upserts walk the
 // index once. prkl's own import switches them off for its transaction and rebuilds the
 // lane-days itself.
-constexpr const char* add_new_prices =
-    "INSERT INTO prkl_lane_days AS d\n"
-    "SELECT orig_code, dest_code, day, count(*), sum(price), min(price), max(price)\n"
-    "FROM prkl_new_prices GROUP BY 1, 2, 3\n"
-    "ORDER BY day, orig_code COLLATE \"C\", dest_code COLLATE \"C\"\n"
-    "ON CONFLICT (day, orig_code, dest_code) DO UPDATE SET\n"
-    "  price_count = d.price_count + excluded.price_count,\n"
-    "  price_sum = d.price_sum + excluded.price_sum,\n"
-    "  price_min = CASE WHEN d.price_count = 0 THEN excluded.price_min\n"
-    "              ELSE least(d.price_min, excluded.price_min) END,\n"
-    "  price_max = CASE WHEN d.price_count = 0 THEN excluded.price_max\n"
-    "              ELSE greatest(d.price_max, excluded.price_max) END;\n"
-    "INSERT INTO prkl_day_changes SELECT DISTINCT v, day FROM prkl_new_prices;\n";
+std::string add_lane_days(std::string_view rows) {
+  return fmt::format(
+      "INSERT INTO prkl_lane_days AS d\n"
+      "SELECT orig_code, dest_code, day, count(*), sum(price), min(price), max(price)\n"
+      "FROM ({0}) r GROUP BY 1, 2, 3\n"
+      "ORDER BY day, orig_code COLLATE \"C\", dest_code COLLATE \"C\"\n"
+      "ON CONFLICT (day, orig_code, dest_code) DO UPDATE SET\n"
+      "  price_count = d.price_count + excluded.price_count,\n"
+      "  price_sum = d.price_sum + excluded.price_sum,\n"
+      "  price_min = CASE WHEN d.price_count = 0 THEN excluded.price_min\n"
+      "              ELSE least(d.price_min, excluded.price_min) END,\n"
+      "  price_max = CASE WHEN d.price_count = 0 THEN excluded.price_max\n"
+      "              ELSE greatest(d.price_max, excluded.price_max) END;\n"
+      "INSERT INTO prkl_day_changes SELECT DISTINCT v, day FROM ({0}) r;\n",
+      rows);
+}
 
 std::string recount_lane_days(std::string_view keys) {
   return fmt::format(
       "INSERT INTO prkl_lane_days AS d\n"
-      "SELECT k.orig_code, k.dest_code, k.day, count(p.orig_code), coalesce(sum(p.price), 0),\n"
+      "SELECT k.orig_code, k.dest_code, k.day, count(p.price), coalesce(sum(p.price), 0),\n"
       "       coalesce(min(p.price), 0), coalesce(max(p.price), 0)\n"
       "FROM ({0}) k\n"
-      "LEFT JOIN prices p\n"
-      "  ON p.orig_code = k.orig_code AND p.dest_code = k.dest_code AND p.day = k.day\n"
+      "LEFT JOIN LATERAL (\n"
+      "  SELECT price FROM prices p\n"
+      "  WHERE p.orig_code = k.orig_code AND p.dest_code = k.dest_code AND p.day = k.day\n"
+      "  UNION ALL SELECT price FROM prkl_contracts c\n"
+      "  WHERE c.orig_code = k.orig_code AND c.dest_code = k.dest_code\n"
+      "    AND c.valid_from BETWEEN k.day - {1} AND k.day AND c.valid_to >= k.day) p ON true\n"
       "GROUP BY 1, 2, 3\n"
       "ORDER BY k.day, k.orig_code COLLATE \"C\", k.dest_code COLLATE \"C\"\n"
       "ON CONFLICT (day, orig_code, dest_code) DO UPDATE SET\n"
       "  price_count = excluded.price_count, price_sum = excluded.price_sum,\n"
       "  price_min = excluded.price_min, price_max = excluded.price_max;\n"
       "INSERT INTO prkl_day_changes SELECT DISTINCT v, day FROM ({0}) k;\n",
-      keys);
+      keys, max_contract_days - 1);
 }
 
 std::string trigger_function(std::string_view name, std::string_view skip_if,
@@ -170,8 +191,9 @@ const std::string& trigger_functions() {
       "  UPDATE prkl_meta SET value = value + 1 WHERE key = 'geography_generation';\n"
       "  RETURN NULL;\n"
       "END $$;\n" +
-      trigger_function("prkl_prices_inserted", "NOT EXISTS (SELECT 1 FROM prkl_new_prices)",
-                       add_new_prices) +
+      trigger_function(
+          "prkl_prices_inserted", "NOT EXISTS (SELECT 1 FROM prkl_new_prices)",
+          add_lane_days("SELECT orig_code, dest_code, day, price FROM prkl_new_prices")) +
       trigger_function(
           "prkl_prices_deleted", "NOT EXISTS (SELECT 1 FROM prkl_old_prices)",
           recount_lane_days("SELECT DISTINCT orig_code, dest_code, day FROM prkl_old_prices")) +
@@ -180,9 +202,27 @@ const std::string& trigger_functions() {
                                          "UNION SELECT orig_code, dest_code, day FROM "
                                          "prkl_new_prices")) +
       trigger_function("prkl_prices_truncated", "false",
-                       "TRUNCATE prkl_lane_days, prkl_day_changes;\n"
-                       "UPDATE prkl_meta SET value = floor(random() * 9e18)::bigint\n"
-                       "WHERE key = 'data_epoch';\n");
+                       "TRUNCATE prkl_lane_days, prkl_day_changes;\n" +
+                           add_lane_days(contract_day_rows("prkl_contracts")) +
+                           "UPDATE prkl_meta SET value = floor(random() * 9e18)::bigint\n"
+                           "WHERE key = 'data_epoch';\n") +
+      // Contracts count on each day of their validity, whoever writes them.
+      trigger_function("prkl_contracts_inserted", "NOT EXISTS (SELECT 1 FROM prkl_new_contracts)",
+                       add_lane_days(contract_day_rows("prkl_new_contracts"))) +
+      trigger_function("prkl_contracts_deleted", "NOT EXISTS (SELECT 1 FROM prkl_old_contracts)",
+                       recount_lane_days(fmt::format("SELECT DISTINCT orig_code, dest_code, day "
+                                                     "FROM ({}) r",
+                                                     contract_day_rows("prkl_old_contracts")))) +
+      trigger_function(
+          "prkl_contracts_updated", "NOT EXISTS (SELECT 1 FROM prkl_old_contracts)",
+          recount_lane_days(fmt::format(
+              "SELECT orig_code, dest_code, day FROM ({}) o UNION SELECT orig_code, "
+              "dest_code, day FROM ({}) n",
+              contract_day_rows("prkl_old_contracts"), contract_day_rows("prkl_new_contracts")))) +
+      trigger_function("prkl_contracts_truncated", "false",
+                       "TRUNCATE prkl_lane_days, prkl_day_changes;\n" + lane_days_from_prices +
+                           ";\nUPDATE prkl_meta SET value = floor(random() * 9e18)::bigint\n"
+                           "WHERE key = 'data_epoch';\n");
   return sql;
 }
 
@@ -210,6 +250,18 @@ constexpr Trigger triggers[] = {
      "NEW TABLE AS prkl_new_prices FOR EACH STATEMENT EXECUTE FUNCTION prkl_prices_updated()"},
     {"prkl_prices_truncate", "prices",
      "AFTER TRUNCATE ON prices FOR EACH STATEMENT EXECUTE FUNCTION prkl_prices_truncated()"},
+    {"prkl_contracts_insert", "prkl_contracts",
+     "AFTER INSERT ON prkl_contracts REFERENCING NEW TABLE AS prkl_new_contracts FOR EACH "
+     "STATEMENT EXECUTE FUNCTION prkl_contracts_inserted()"},
+    {"prkl_contracts_delete", "prkl_contracts",
+     "AFTER DELETE ON prkl_contracts REFERENCING OLD TABLE AS prkl_old_contracts FOR EACH "
+     "STATEMENT EXECUTE FUNCTION prkl_contracts_deleted()"},
+    {"prkl_contracts_update", "prkl_contracts",
+     "AFTER UPDATE ON prkl_contracts REFERENCING OLD TABLE AS prkl_old_contracts NEW TABLE AS "
+     "prkl_new_contracts FOR EACH STATEMENT EXECUTE FUNCTION prkl_contracts_updated()"},
+    {"prkl_contracts_truncate", "prkl_contracts",
+     "AFTER TRUNCATE ON prkl_contracts FOR EACH STATEMENT EXECUTE FUNCTION "
+     "prkl_contracts_truncated()"},
 };
 
 // A PostgreSQL log sequence number, `XXXXXXXX/YYYYYYYY` in hex, as the 64-bit offset it spells.
@@ -437,11 +489,11 @@ class PgStore final : public Store {
     Transaction tx(connection_);
     // The lock TRUNCATE would take, taken before the emptiness check: of two loads into an
     // empty store, the second waits for the first and then sees its data.
-    connection_.exec("LOCK TABLE regions, ports, prices IN ACCESS EXCLUSIVE MODE");
+    connection_.exec("LOCK TABLE regions, ports, prices, prkl_contracts IN ACCESS EXCLUSIVE MODE");
     if (mode == LoadMode::into_empty) {
       const Result r = connection_.exec(
           "SELECT EXISTS (SELECT 1 FROM prices) OR EXISTS (SELECT 1 FROM ports) "
-          "OR EXISTS (SELECT 1 FROM regions)");
+          "OR EXISTS (SELECT 1 FROM regions) OR EXISTS (SELECT 1 FROM prkl_contracts)");
       if (r.text(0, 0) == "t") detail::refuse_load_over_data();
     }
     // TRUNCATE locks the tables until commit anyway, so the index can go and be built once at
@@ -450,8 +502,8 @@ class PgStore final : public Store {
     // be kept for nothing); ALTER TABLE is transactional, so they are back at commit or rollback.
     set_price_triggers("DISABLE");
     connection_.exec(
-        "TRUNCATE prices, ports, regions, prkl_batch_rates, prkl_batches, prkl_lane_days, "
-        "prkl_day_changes");
+        "TRUNCATE prices, prkl_contracts, ports, regions, prkl_batch_rates, prkl_batches, "
+        "prkl_lane_days, prkl_day_changes");
     connection_.exec("DROP INDEX IF EXISTS prices_lane_day");
     // Foreign keys are checked at the end of each COPY, so rows may come in any order.
     copy_rows(ratestask::copy_in_sql(ratestask::regions), data.regions, {});
@@ -529,7 +581,20 @@ class PgStore final : public Store {
           "AND p.day BETWEEN $3 AND $4 "
           "AND ($5::text[] IS NULL OR p.equipment = ANY ($5::text[])) "
           "AND ($6::text IS NULL OR p.term = $6::text) "
-          "AND ($7::int IS NULL OR p.day - coalesce(p.received, p.day) <= $7::int)",
+          "AND ($7::int IS NULL OR p.day - coalesce(p.received, p.day) <= $7::int) "
+          // A contract once for each day of its validity in the range that its age allows.
+          "UNION ALL "
+          "SELECT l.n::int4, (g::date - DATE '1970-01-01')::int4, c.price::int4 "
+          "FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS l (orig_code, dest_code, n) "
+          "JOIN prkl_contracts c ON c.orig_code = l.orig_code AND c.dest_code = l.dest_code "
+          "AND c.valid_from BETWEEN $3::date - " +
+              std::to_string(max_contract_days - 1) +
+              " AND $4 AND c.valid_to >= $3 "
+              "AND ($5::text[] IS NULL OR c.equipment = ANY ($5::text[])) "
+              "AND ($6::text IS NULL OR c.term = $6::text) "
+              "CROSS JOIN LATERAL generate_series(greatest(c.valid_from, $3::date), "
+              "least(c.valid_to, $4::date), interval '1 day') g "
+              "WHERE $7::int IS NULL OR g::date - coalesce(c.received, c.valid_from) <= $7::int",
           params, Connection::Format::binary);
       PGresult* result = r.get();
       const auto int4 = [&](int row, int column) {
@@ -642,7 +707,7 @@ class PgStore final : public Store {
   }
 
   ApplyOutcome apply_batch(const BatchRecord& record, std::span<const Price> prices,
-                           const Progress& progress) override {
+                           std::span<const Contract> contracts, const Progress& progress) override {
     reconnect_if_lost();
     try {
       Transaction tx(connection_);
@@ -653,6 +718,13 @@ class PgStore final : public Store {
                 [](std::string& line, const Price& price) {
                   detail::append_dimensioned_copy_row(line, price);
                 });
+      // The contracts' trigger counts each on the days of its validity.
+      if (!contracts.empty()) {
+        copy_rows(ratestask::copy_in_sql(ratestask::contracts), contracts, {},
+                  [](std::string& line, const Contract& contract) {
+                    detail::append_copy_row(line, contract);
+                  });
+      }
       forget_old_changes();
       connection_.exec(
           "INSERT INTO prkl_batches (id, digest, rows, prices, applied_at) "
@@ -710,10 +782,12 @@ class PgStore final : public Store {
     });
   }
 
+  // The triggers that keep the lane-days: those on prices and on prkl_contracts.
   void set_price_triggers(std::string_view action) {
     for (const Trigger& t : triggers) {
-      if (std::string_view(t.table) != "prices") continue;
-      connection_.exec(fmt::format("ALTER TABLE prices {} TRIGGER {}", action, t.name));
+      const std::string_view table = t.table;
+      if (table != "prices" && table != ratestask::contracts.name) continue;
+      connection_.exec(fmt::format("ALTER TABLE {} {} TRIGGER {}", table, action, t.name));
     }
   }
 

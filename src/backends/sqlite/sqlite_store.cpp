@@ -20,6 +20,7 @@
 #include "fx/exchange_detail.hpp"
 #include "prkl/error.hpp"
 #include "sqlite_handles.hpp"
+#include "storage/lane_day_groups.hpp"
 #include "storage/ratestask.hpp"
 #include "storage/store_detail.hpp"
 
@@ -62,26 +63,48 @@ std::string log_day(std::string_view day) {
       day);
 }
 
-// A delete or update can take away a lane-day's min or max, so the lane-day is counted again
-// from the prices left (one range scan of prices_lane_day).
-std::string recompute_lane_day(std::string_view row) {
+// The days of a contract row (NEW or OLD) as a recursive CTE d(day) of ISO days.
+std::string contract_days(std::string_view row) {
   return fmt::format(
-      "  INSERT INTO prkl_lane_days\n"
-      "  SELECT {0}.orig_code, {0}.dest_code, {1}, count(*), coalesce(sum(price), 0),"
-      " coalesce(min(price), 0), coalesce(max(price), 0)\n"
-      "  FROM prices WHERE orig_code = {0}.orig_code AND dest_code = {0}.dest_code"
-      " AND day = {0}.day\n"
+      "d(day) AS (SELECT {0}.valid_from UNION ALL SELECT date(day, '+1 day') FROM d WHERE day < "
+      "{0}.valid_to)",
+      row);
+}
+
+// Counts the lane-days of `row`'s lane on the days of `days` (a CTE d(day)) again from the
+// prices and the contracts there: a delete or update can take away a min or a max.
+std::string recount_lane_days(std::string_view row, std::string_view days) {
+  return fmt::format(
+      "  INSERT INTO prkl_lane_days WITH RECURSIVE {1}\n"
+      "  SELECT {0}.orig_code, {0}.dest_code, {2}, count(p.price), coalesce(sum(p.price), 0),"
+      " coalesce(min(p.price), 0), coalesce(max(p.price), 0)\n"
+      "  FROM d LEFT JOIN (SELECT day, price FROM prices WHERE orig_code = {0}.orig_code"
+      " AND dest_code = {0}.dest_code AND day IN (SELECT day FROM d)\n"
+      "    UNION ALL SELECT d.day, c.price FROM d JOIN prkl_contracts c ON c.orig_code ="
+      " {0}.orig_code AND c.dest_code = {0}.dest_code AND c.valid_from BETWEEN date(d.day, '-{3}"
+      " days') AND d.day AND c.valid_to >= d.day) p ON p.day = d.day\n"
+      "  WHERE true GROUP BY d.day\n"
       "  ON CONFLICT DO UPDATE SET price_count = excluded.price_count,"
       " price_sum = excluded.price_sum, price_min = excluded.price_min,"
-      " price_max = excluded.price_max;\n{2}",
-      row, day_number(fmt::format("{}.day", row)), log_day(day_number(fmt::format("{}.day", row))));
+      " price_max = excluded.price_max;\n"
+      "  INSERT INTO prkl_day_changes WITH RECURSIVE {1}\n"
+      "  SELECT (SELECT value FROM prkl_meta WHERE key = 'data_version'), {2} FROM d WHERE true"
+      " ON CONFLICT DO NOTHING;\n",
+      row, days, day_number("d.day"), max_contract_days - 1);
+}
+
+std::string price_day(std::string_view row) {
+  return fmt::format("d(day) AS (SELECT {}.day)", row);
 }
 
 // Objects of earlier versions that the lane-days replaced; init drops them (they hold nothing
 // that the prices do not).
-constexpr const char* retired_objects[][2] = {{"trigger", "prkl_prices_lanes_insert"},
-                                              {"trigger", "prkl_prices_lanes_update"},
-                                              {"table", "prkl_lanes"}};
+constexpr const char* retired_objects[][3] = {
+    {"trigger", "prkl_prices_lanes_insert", "replaced by prkl_lane_days"},
+    {"trigger", "prkl_prices_lanes_update", "replaced by prkl_lane_days"},
+    {"table", "prkl_lanes", "replaced by prkl_lane_days"},
+    {"trigger", "prkl_prices_delete", "replaced by one that counts contracts too"},
+    {"trigger", "prkl_prices_update", "replaced by one that counts contracts too"}};
 
 std::int64_t new_epoch() {
   std::random_device entropy;
@@ -113,6 +136,8 @@ const std::vector<SchemaObject>& schema() {
       o.push_back({"column", fmt::format("prices.{}", column.name),
                    ratestask::add_column(ratestask::prices, column, ratestask::Dialect::sqlite)});
     }
+    o.push_back({"table", "prkl_contracts", ratestask::create_contracts(ratestask::Dialect::sqlite),
+                 ratestask::column_list(ratestask::contracts)});
     o.push_back({"table", "prkl_equipment",
                  "CREATE TABLE prkl_equipment (code TEXT NOT NULL PRIMARY KEY) WITHOUT ROWID;\n" +
                      detail::seed_equipment_sql(),
@@ -196,14 +221,31 @@ const std::vector<SchemaObject>& schema() {
                      " NEW.price, NEW.price, NEW.price)\n  {};\n{}END",
                      foreign_write, day_number("NEW.day"), add_to_lane_day,
                      log_day(day_number("NEW.day")))});
-    o.push_back({"trigger", "prkl_prices_delete",
-                 fmt::format("CREATE TRIGGER prkl_prices_delete AFTER DELETE ON prices {}{}END",
-                             foreign_write, recompute_lane_day("OLD"))});
+    o.push_back({"trigger", "prkl_prices_deleted",
+                 fmt::format("CREATE TRIGGER prkl_prices_deleted AFTER DELETE ON prices {}{}END",
+                             foreign_write, recount_lane_days("OLD", price_day("OLD")))});
     o.push_back(
-        {"trigger", "prkl_prices_update",
-         fmt::format("CREATE TRIGGER prkl_prices_update AFTER UPDATE OF orig_code, dest_code, "
+        {"trigger", "prkl_prices_updated",
+         fmt::format("CREATE TRIGGER prkl_prices_updated AFTER UPDATE OF orig_code, dest_code, "
                      "day, price ON prices {}{}{}END",
-                     foreign_write, recompute_lane_day("OLD"), recompute_lane_day("NEW"))});
+                     foreign_write, recount_lane_days("OLD", price_day("OLD")),
+                     recount_lane_days("NEW", price_day("NEW")))});
+    // Contracts written by other SQL count on each day of their validity, like prkl's own.
+    o.push_back(
+        {"trigger", "prkl_contracts_inserted",
+         fmt::format(
+             "CREATE TRIGGER prkl_contracts_inserted AFTER INSERT ON prkl_contracts {}{}END",
+             foreign_write, recount_lane_days("NEW", contract_days("NEW")))});
+    o.push_back(
+        {"trigger", "prkl_contracts_deleted",
+         fmt::format("CREATE TRIGGER prkl_contracts_deleted AFTER DELETE ON prkl_contracts {}{}END",
+                     foreign_write, recount_lane_days("OLD", contract_days("OLD")))});
+    o.push_back(
+        {"trigger", "prkl_contracts_updated",
+         fmt::format(
+             "CREATE TRIGGER prkl_contracts_updated AFTER UPDATE ON prkl_contracts {}{}{}END",
+             foreign_write, recount_lane_days("OLD", contract_days("OLD")),
+             recount_lane_days("NEW", contract_days("NEW")))});
     return o;
   }();
   return objects;
@@ -252,11 +294,11 @@ class SqliteStore final : public Store {
     use_wal();
     Transaction tx(connection_, Transaction::Kind::immediate);
     Statement exists(connection_, "SELECT 1 FROM sqlite_schema WHERE type = ? AND name = ?");
-    for (const auto& [kind, name] : retired_objects) {
+    for (const auto& [kind, name, why] : retired_objects) {
       if (!exists.reset().bind(1, kind).bind(2, name).step()) continue;
       exists.reset();
       connection_.exec(fmt::format("DROP {} {}", kind, name));
-      added.push_back(fmt::format("dropped {} {} (replaced by prkl_lane_days)", kind, name));
+      added.push_back(fmt::format("dropped {} {} ({})", kind, name, why));
     }
     const auto missing = missing_objects();
     for (const SchemaObject& object : schema()) {
@@ -314,7 +356,8 @@ class SqliteStore final : public Store {
   bool empty() override {
     Statement s(connection_,
                 "SELECT NOT EXISTS (SELECT 1 FROM prices) AND NOT EXISTS (SELECT 1 FROM ports) "
-                "AND NOT EXISTS (SELECT 1 FROM regions)");
+                "AND NOT EXISTS (SELECT 1 FROM regions) AND NOT EXISTS (SELECT 1 FROM "
+                "prkl_contracts)");
     s.step();
     return s.int64(0) != 0;
   }
@@ -350,8 +393,8 @@ class SqliteStore final : public Store {
     // lane-days once from it; no trigger runs per row meanwhile.
     const TriggersOff triggers_off(connection_);
     connection_.exec(
-        "DELETE FROM prices; DELETE FROM ports; DELETE FROM regions; DELETE FROM "
-        "prkl_batch_rates;\n"
+        "DELETE FROM prkl_contracts; DELETE FROM prices; DELETE FROM ports; DELETE FROM regions;\n"
+        "DELETE FROM prkl_batch_rates;\n"
         "DELETE FROM prkl_batches;\n"
         "DELETE FROM prkl_lane_days; DELETE FROM prkl_day_changes;\n"
         "DROP INDEX IF EXISTS prices_lane_day;");
@@ -418,8 +461,44 @@ class SqliteStore final : public Store {
       throw;
     }
     s.reset();
+    read_contracts(lanes, from, to, filter, equipment, receiver);
     tx.commit();
     return now;
+  }
+
+  // Each lane's contracts valid on a day of [from, to]: those that began at most
+  // max_contract_days before it. One look when the store has none.
+  void read_contracts(std::span<const LaneKey> lanes, Date from, Date to, const PriceFilter& filter,
+                      const std::string& equipment, PriceReceiver& receiver) {
+    auto& any = any_contract_->reset();
+    const bool some = any.step() && any.int64(0) != 0;
+    any.reset();
+    if (!some) return;
+    const std::string earliest = format_date(from - std::chrono::days{max_contract_days - 1}),
+                      first = format_date(from), last = format_date(to);
+    auto& s = read_contracts_->reset();
+    try {
+      for (std::size_t i = 0; i < lanes.size(); ++i) {
+        s.reset()
+            .bind_static(1, lanes[i].origin)
+            .bind_static(2, lanes[i].destination)
+            .bind_static(3, earliest)
+            .bind_static(4, last)
+            .bind_static(5, first);
+        if (!equipment.empty()) s.bind_static(6, equipment);
+        if (filter.term) s.bind_static(7, to_string(*filter.term));
+        while (s.step()) {
+          const std::optional<Date> received =
+              s.is_null(3) ? std::nullopt : std::optional<Date>(parse_date(s.text_view(3)));
+          deliver_contract(receiver, i, parse_date(s.text_view(0)), parse_date(s.text_view(1)),
+                           received, checked_price(s.int64(2)), from, to, filter);
+        }
+      }
+    } catch (...) {
+      s.reset();
+      throw;
+    }
+    s.reset();
   }
 
   std::vector<ExchangeRate> exchange_rates(std::span<const std::string> currencies, Date from,
@@ -486,7 +565,7 @@ class SqliteStore final : public Store {
   }
 
   ApplyOutcome apply_batch(const BatchRecord& record, std::span<const Price> prices,
-                           const Progress& progress) override {
+                           std::span<const Contract> contracts, const Progress& progress) override {
     // IMMEDIATE takes the write lock up front, so the ledger check below cannot race another
     // writer: the second of two processes with the same id finds the first one's record.
     Transaction tx(connection_, Transaction::Kind::immediate);
@@ -494,8 +573,9 @@ class SqliteStore final : public Store {
     {
       const TriggersOff triggers_off(connection_);
       insert_prices(prices, progress);
+      insert_contracts(contracts);
     }
-    add_lane_days(prices);
+    add_lane_days(detail::lane_day_groups(prices, contracts));
     insert_batch_->reset()
         .bind(1, record.id)
         .bind(2, record.digest)
@@ -632,6 +712,16 @@ class SqliteStore final : public Store {
         "AND (?6 IS NULL OR term = ?6) "
         "AND (?7 IS NULL OR julianday(day) - julianday(coalesce(received, day)) <= ?7)");
     insert_price_.emplace(connection_, ratestask::insert_sql(ratestask::dimensioned_prices));
+    insert_contract_.emplace(connection_, ratestask::insert_sql(ratestask::contracts));
+    any_contract_.emplace(connection_, "SELECT EXISTS (SELECT 1 FROM prkl_contracts)");
+    // ?6 the equipment codes as a JSON array and ?7 the term, each left out when null; the
+    // age is judged day by day (deliver_contract()).
+    read_contracts_.emplace(connection_,
+                            "SELECT valid_from, valid_to, price, received FROM prkl_contracts "
+                            "WHERE orig_code = ?1 AND dest_code = ?2 AND valid_from BETWEEN ?3 "
+                            "AND ?4 AND valid_to >= ?5 "
+                            "AND (?6 IS NULL OR equipment IN (SELECT value FROM json_each(?6))) "
+                            "AND (?7 IS NULL OR term = ?7)");
     bump_version_.emplace(connection_,
                           "UPDATE prkl_meta SET value = value + 1 WHERE key = 'data_version' "
                           "RETURNING value");
@@ -672,41 +762,37 @@ class SqliteStore final : public Store {
     if (progress) progress(total, total);
   }
 
-  // The batch's prices grouped by lane and day in memory, then upserted in key order so the
-  // table's tree is walked once, many lane-days to a statement: one statement per lane-day
-  // spent more time starting statements than changing the tree.
-  void add_lane_days(std::span<const Price> prices) {
-    std::vector<const Price*> order;
-    order.reserve(prices.size());
-    for (const Price& p : prices) order.push_back(&p);
-    const auto key = [](const Price* p) { return std::tie(p->origin, p->destination, p->day); };
-    std::sort(order.begin(), order.end(),
-              [&](const Price* a, const Price* b) { return key(a) < key(b); });
-    struct Group {
-      const Price* first;
-      std::int64_t count, sum;
-      std::int32_t min, max;
-    };
-    std::vector<Group> groups;
-    for (const Price* p : order) {
-      if (groups.empty() || key(groups.back().first) != key(p)) {
-        groups.push_back({p, 0, 0, p->price, p->price});
-      }
-      Group& g = groups.back();
-      ++g.count;
-      g.sum += p->price;
-      g.min = std::min(g.min, p->price);
-      g.max = std::max(g.max, p->price);
+  // A contract is one row; its days reach the lane-days through add_lane_days().
+  void insert_contracts(std::span<const Contract> contracts) {
+    for (const Contract& c : contracts) {
+      const std::string from = format_date(c.valid_from), to = format_date(c.valid_to);
+      auto& insert = insert_contract_->reset()
+                         .bind_static(1, c.origin)
+                         .bind_static(2, c.destination)
+                         .bind_static(3, from)
+                         .bind_static(4, to)
+                         .bind(5, std::int64_t{c.price});
+      if (!c.equipment.empty()) insert.bind_static(6, c.equipment);
+      if (c.term) insert.bind_static(7, to_string(*c.term));
+      const std::string received = c.received ? format_date(*c.received) : std::string();
+      if (c.received) insert.bind_static(8, received);
+      insert.run();
     }
+  }
+
+  // The batch's lane-days (grouped in memory, in key order) upserted so the table's tree is
+  // walked once, many lane-days to a statement: one statement per lane-day spent more time
+  // starting statements than changing the tree.
+  void add_lane_days(const std::vector<detail::LaneDayGroup>& groups) {
     auto& bump = bump_version_->reset();
     if (!bump.step()) throw StorageError("prkl_meta has no data_version; run 'prkl init'");
     const std::int64_t version = bump.int64(0);
     bump.reset();
-    const auto bind = [&](Statement& statement, int row, const Group& g) {
+    const auto bind = [&](Statement& statement, int row, const detail::LaneDayGroup& g) {
       const int at = row * 7;
-      statement.bind_static(at + 1, g.first->origin)
-          .bind_static(at + 2, g.first->destination)
-          .bind(at + 3, std::int64_t(g.first->day.time_since_epoch().count()))
+      statement.bind_static(at + 1, g.origin)
+          .bind_static(at + 2, g.destination)
+          .bind(at + 3, std::int64_t(g.day.time_since_epoch().count()))
           .bind(at + 4, g.count)
           .bind(at + 5, g.sum)
           .bind(at + 6, std::int64_t{g.min})
@@ -723,7 +809,7 @@ class SqliteStore final : public Store {
       add_lane_day_->run();
     }
     std::vector<Date> days;
-    for (const Group& g : groups) days.push_back(g.first->day);
+    for (const detail::LaneDayGroup& g : groups) days.push_back(g.day);
     std::sort(days.begin(), days.end());
     days.erase(std::unique(days.begin(), days.end()), days.end());
     for (const Date day : days) {
@@ -760,7 +846,8 @@ class SqliteStore final : public Store {
   std::vector<std::string> added_on_open_;
   std::optional<Statement> version_, all_lane_days_, changed_lane_days_, find_batch_, insert_batch_,
       insert_price_, bump_version_, add_lane_day_, add_lane_days_, log_day_, find_batch_rates_,
-      insert_batch_rate_, read_prices_, read_filtered_prices_;
+      insert_batch_rate_, read_prices_, read_filtered_prices_, insert_contract_, any_contract_,
+      read_contracts_;
   static constexpr std::size_t rows_per_upsert = 64;
 };
 
