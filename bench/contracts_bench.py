@@ -52,7 +52,7 @@ def fresh_store(backend, dump, server, name, work):
         base = server.rsplit(" dbname=", 1)[0]
         subprocess.run(["psql", server, "-qc", f"DROP DATABASE IF EXISTS {name}"], check=True)
         subprocess.run(["psql", server, "-qc", f"CREATE DATABASE {name}"], check=True)
-        url = f"postgresql:{base} dbname={name}"
+        url = f"{base} dbname={name}"
     db = prkl.connect(url, create=True, max_batch_prices=1_000_000)
     db.import_dump(dump)
     return db

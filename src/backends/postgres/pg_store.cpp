@@ -15,6 +15,7 @@
 #include "io/copy_text.hpp"
 #include "pg_handles.hpp"
 #include "prkl/error.hpp"
+#include "storage/lane_day_groups.hpp"
 #include "storage/ratestask.hpp"
 #include "storage/store_detail.hpp"
 
@@ -131,21 +132,26 @@ constexpr const char* index_definition = "ON prices (orig_code, dest_code, day) 
 // days it touched in prkl_day_changes. Keys go in in the index's order, so the upserts walk the
 // index once. prkl's own import switches them off for its transaction and rebuilds the
 // lane-days itself.
+// What a lane-day already there takes from new rows: their sums, and their min and max unless
+// it was emptied (count 0).
+constexpr const char* merge_lane_days =
+    "ON CONFLICT (day, orig_code, dest_code) DO UPDATE SET\n"
+    "  price_count = d.price_count + excluded.price_count,\n"
+    "  price_sum = d.price_sum + excluded.price_sum,\n"
+    "  price_min = CASE WHEN d.price_count = 0 THEN excluded.price_min\n"
+    "              ELSE least(d.price_min, excluded.price_min) END,\n"
+    "  price_max = CASE WHEN d.price_count = 0 THEN excluded.price_max\n"
+    "              ELSE greatest(d.price_max, excluded.price_max) END";
+
 std::string add_lane_days(std::string_view rows) {
   return fmt::format(
       "INSERT INTO prkl_lane_days AS d\n"
       "SELECT orig_code, dest_code, day, count(*), sum(price), min(price), max(price)\n"
       "FROM ({0}) r GROUP BY 1, 2, 3\n"
       "ORDER BY day, orig_code COLLATE \"C\", dest_code COLLATE \"C\"\n"
-      "ON CONFLICT (day, orig_code, dest_code) DO UPDATE SET\n"
-      "  price_count = d.price_count + excluded.price_count,\n"
-      "  price_sum = d.price_sum + excluded.price_sum,\n"
-      "  price_min = CASE WHEN d.price_count = 0 THEN excluded.price_min\n"
-      "              ELSE least(d.price_min, excluded.price_min) END,\n"
-      "  price_max = CASE WHEN d.price_count = 0 THEN excluded.price_max\n"
-      "              ELSE greatest(d.price_max, excluded.price_max) END;\n"
+      "{1};\n"
       "INSERT INTO prkl_day_changes SELECT DISTINCT v, day FROM ({0}) r;\n",
-      rows);
+      rows, merge_lane_days);
 }
 
 std::string recount_lane_days(std::string_view keys) {
@@ -207,7 +213,10 @@ const std::string& trigger_functions() {
                            "UPDATE prkl_meta SET value = floor(random() * 9e18)::bigint\n"
                            "WHERE key = 'data_epoch';\n") +
       // Contracts count on each day of their validity, whoever writes them.
-      trigger_function("prkl_contracts_inserted", "NOT EXISTS (SELECT 1 FROM prkl_new_contracts)",
+      // prkl's own batches add their contracts' lane-days themselves (apply_batch).
+      trigger_function("prkl_contracts_inserted",
+                       "current_setting('prkl.batch_lane_days', true) = 'on' OR NOT EXISTS "
+                       "(SELECT 1 FROM prkl_new_contracts)",
                        add_lane_days(contract_day_rows("prkl_new_contracts"))) +
       trigger_function("prkl_contracts_deleted", "NOT EXISTS (SELECT 1 FROM prkl_old_contracts)",
                        recount_lane_days(fmt::format("SELECT DISTINCT orig_code, dest_code, day "
@@ -718,12 +727,16 @@ class PgStore final : public Store {
                 [](std::string& line, const Price& price) {
                   detail::append_dimensioned_copy_row(line, price);
                 });
-      // The contracts' trigger counts each on the days of its validity.
       if (!contracts.empty()) {
+        // The contracts' trigger stands aside for this transaction: a year's contract would be
+        // 365 rows for it to expand and group, where the batch's lane-days summed here are a
+        // row per lane and day.
+        connection_.exec("SELECT set_config('prkl.batch_lane_days', 'on', true)");
         copy_rows(ratestask::copy_in_sql(ratestask::contracts), contracts, {},
                   [](std::string& line, const Contract& contract) {
                     detail::append_copy_row(line, contract);
                   });
+        add_lane_days(detail::lane_day_groups({}, contracts));
       }
       forget_old_changes();
       connection_.exec(
@@ -780,6 +793,42 @@ class PgStore final : public Store {
       tx.commit();
       return result;
     });
+  }
+
+  // Adds a batch's lane-days (in key order) in one statement, moving the data version and
+  // logging their days as the triggers do.
+  void add_lane_days(const std::vector<detail::LaneDayGroup>& groups) {
+    std::vector<std::string> origins, destinations, days;
+    std::string counts = "{", sums = "{", mins = "{", maxs = "{";
+    for (const detail::LaneDayGroup& g : groups) {
+      origins.emplace_back(g.origin);
+      destinations.emplace_back(g.destination);
+      days.push_back(format_date(g.day));
+      const char* comma = counts.size() > 1 ? "," : "";
+      fmt::format_to(std::back_inserter(counts), "{}{}", comma, g.count);
+      fmt::format_to(std::back_inserter(sums), "{}{}", comma, g.sum);
+      fmt::format_to(std::back_inserter(mins), "{}{}", comma, g.min);
+      fmt::format_to(std::back_inserter(maxs), "{}{}", comma, g.max);
+    }
+    const std::string version =
+        connection_
+            .exec(
+                "UPDATE prkl_meta SET value = value + 1 WHERE key = 'data_version' "
+                "RETURNING value")
+            .text(0, 0);
+    connection_.exec(
+        "INSERT INTO prkl_lane_days AS d SELECT * FROM unnest($1::text[], $2::text[], "
+        "$3::date[], $4::bigint[], $5::bigint[], $6::int[], $7::int[]) "
+        "AS g (orig_code, dest_code, day, price_count, price_sum, price_min, price_max)\n"
+        "ORDER BY day, orig_code COLLATE \"C\", dest_code COLLATE \"C\"\n" +
+            std::string(merge_lane_days),
+        {array_literal(origins), array_literal(destinations), array_literal(days), counts + "}",
+         sums + "}", mins + "}", maxs + "}"});
+    std::sort(days.begin(), days.end());
+    days.erase(std::unique(days.begin(), days.end()), days.end());
+    connection_.exec(
+        "INSERT INTO prkl_day_changes SELECT $1::bigint, unnest($2::date[]) ON CONFLICT DO NOTHING",
+        {version, array_literal(days)});
   }
 
   // The triggers that keep the lane-days: those on prices and on prkl_contracts.
