@@ -5,9 +5,10 @@ SQLite and on PostgreSQL; then the band of a region month with those contracts b
 question without them.
 
     python3 bench/contracts_bench.py --dump ../shared/data/xeneta/ratestask-2016.sql \\
-        --pg "$(cat /tmp/pg/conninfo)" [--rows 100000] [--smoke]
+        --pg "$(cat /tmp/pg/conninfo)" [--rows 100000] [--smoke] [--results results.jsonl]
 
-Prints JSON lines (what, backend, ms, ...) and a Markdown table."""
+Prints a Markdown table, and appends a JSON line per figure to --results (bench/run.sh's report
+reads them)."""
 
 import argparse
 import json
@@ -64,6 +65,7 @@ def main():
     parser.add_argument("--pg", required=True)
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--smoke", action="store_true")
+    parser.add_argument("--results", help="append JSON lines here")
     args = parser.parse_args()
     rows = 2_000 if args.smoke else args.rows
     results = []
@@ -84,10 +86,13 @@ def main():
                     t = time.perf_counter()
                     db.market("2016-03-01", "2016-03-31", "china_main", "north_europe_main")
                     band.append((time.perf_counter() - t) * 1000)
-                record = {"what": "apply", "backend": backend, "kind": kind, "rows": rows,
-                          "ms": round(ms, 1), "band_ms": round(statistics.median(band), 2)}
-                print(json.dumps(record), flush=True)
-                results.append(record)
+                results.append({"what": "contracts_apply", "backend": backend, "kind": kind,
+                                "rows": rows, "ms": round(ms, 1),
+                                "band_ms": round(statistics.median(band), 2)})
+    if args.results:
+        with open(args.results, "a", encoding="utf-8") as f:
+            for r in results:
+                f.write(json.dumps(r) + "\n")
     print("\n| backend | batch | rows | apply | band of a region month after it |")
     print("|---|---|---|---|---|")
     for r in results:

@@ -168,6 +168,24 @@ def main():
                 lines.append(f"| {data} | {question} | {' | '.join(cells)} | "
                              f"{ms(plain['median_ms']) if plain else '—'} |")
 
+    applied = find(what="contracts_apply")
+    if applied:
+        lines += ["", "## Contracts: applying them, and answering with them", "",
+                  "`bench/contracts_bench.py`: one-year contracts (one stored row each, valid "
+                  "from the first of a month, on 2,000 random lanes of the real dump's ports) "
+                  "beside as many day prices on the same lanes, each batch applied in one call to "
+                  "a fresh copy of the real dump; then the band of a region month after it. The "
+                  "lane-day aggregates hold a contract on each of its days, so a one-year contract "
+                  "touches a lane-day per day where a day price touches one.", "",
+                  "| backend | batch | rows | apply | contracts / day prices | band of a region "
+                  "month after it |", "|---|---|---|---|---|---|"]
+        for r in applied:
+            days = one(what="contracts_apply", backend=r["backend"], kind="day prices")
+            ratio = (f"{r['ms'] / days['ms']:.1f}x"
+                     if days and r["kind"] != "day prices" else "—")
+            lines.append(f"| {r['backend']} | {r['kind']} | {r['rows']:,} | {r['ms']:,.0f} ms | "
+                         f"{ratio} | {r['band_ms']:.2f} ms |")
+
     matrices = find(what="matrix")
     if matrices:
         lines += ["", "## Many lanes per call", "",

@@ -34,6 +34,11 @@ replicas() {
   PYTHONPATH=$build/python /usr/bin/python3 bench/replica_bench.py --dump "$dump" --results "$results" "$@" >&2
 }
 
+contracts() {
+  echo "contracts_bench.py $*" >&2
+  PYTHONPATH=$build/python /usr/bin/python3 bench/contracts_bench.py --dump "$dump" --pg "$server" --results "$results" "$@" >&2
+}
+
 started=$(date +%s)
 if [ "$mode" = smoke ]; then
   bench --data real --dump "$dump" --writes --readers --smoke
@@ -41,6 +46,7 @@ if [ "$mode" = smoke ]; then
   RESULTS=$results bench/http_bench.sh "$build" 2 >&2
   RESULTS=$results bench/flask_ceiling.sh --smoke "$build" >&2
   replicas --smoke
+  contracts --smoke
   /usr/bin/python3 bench/memory_bench.py --prkl "$build/prkl" --dump "$dump" --smoke >&2
   out=$work/report
 else
@@ -52,6 +58,7 @@ else
   bench --data 9000 --writes --readers    # 10M prices
   bench --data 27000 --no-pg              # 30M prices, SQLite only
   replicas
+  contracts
   out=docs
 fi
 mkdir -p "$out"
