@@ -398,6 +398,30 @@ TEST_CASE("the generator's dimensions are the market's mix over the same prices"
   CHECK(db.rates(q).at(0).count > 0);
 }
 
+TEST_CASE("the generator turns a share of the rows into contracts, the rest unchanged") {
+  GeneratorOptions options;
+  options.seed = 42;
+  const Dataset plain = generate(options);
+  options.contracts_percent = 20;
+  const Dataset mixed = generate(options);
+  REQUIRE(mixed.prices.size() + mixed.contracts.size() == plain.prices.size());
+  CHECK(double(mixed.contracts.size()) / double(plain.prices.size()) == Approx(0.20).margin(0.01));
+  // The rows kept are the plain data's, in its order: a subsequence of it.
+  std::size_t at = 0;
+  for (const Price& p : mixed.prices) {
+    while (at < plain.prices.size() && !(plain.prices[at] == p)) ++at;
+    REQUIRE(at < plain.prices.size());
+    ++at;
+  }
+  for (const Contract& c : mixed.contracts) {
+    const auto days = (c.valid_to - c.valid_from).count() + 1;
+    REQUIRE((days >= 90 && days <= 365 && c.term == Term::long_term));
+  }
+  CHECK(generate(options).contracts == mixed.contracts);
+  options.contracts_percent = 101;
+  CHECK_THROWS_WITH(generate(options), Catch::Contains("contracts_percent is 101, outside 0..100"));
+}
+
 TEST_CASE("CSV batches: header names the columns") {
   TempFile file(
       "price,day,destination,origin,date_from,date_to\n"

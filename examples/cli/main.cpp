@@ -419,11 +419,11 @@ int run_batch_apply(const Common& c, const BatchOptions& o, std::string& out,
 
 std::string run_generate(const Common& c, GenerateOptions o) {
   o.generator.first_day = prkl::parse_date(o.first_day, "--first-day");
-  if (o.generator.dimensions && !o.dump.empty()) {
-    // A ratestask dump has no columns for them: they would be lost without a word.
+  if ((o.generator.dimensions || o.generator.contracts_percent > 0) && !o.dump.empty()) {
+    // A ratestask dump has no place for them: they would be lost without a word.
     throw prkl::InvalidArgument(
-        "--dimensions: a dump has no columns for them; generate into a "
-        "store (--db) instead of --dump");
+        "--dimensions, --contracts-percent: a dump has no place for them; generate into a store "
+        "(--db) instead of --dump");
   }
   const auto data = prkl::generate(o.generator);
   if (!o.dump.empty()) {
@@ -434,8 +434,11 @@ std::string run_generate(const Common& c, GenerateOptions o) {
     auto db = prkl::Database::open(c.db_url, prkl::OpenMode::create);
     db.load(data, o.replace, terminal_progress("writing"));
   }
-  return fmt::format("generated {} regions, {} ports, {} prices into {}\n", data.regions.size(),
-                     data.ports.size(), data.prices.size(), o.dump.empty() ? c.store() : o.dump);
+  const std::string contracts =
+      data.contracts.empty() ? "" : fmt::format(", {} contracts", data.contracts.size());
+  return fmt::format("generated {} regions, {} ports, {} prices{} into {}\n", data.regions.size(),
+                     data.ports.size(), data.prices.size(), contracts,
+                     o.dump.empty() ? c.store() : o.dump);
 }
 
 constexpr std::string_view listing_formats =
@@ -714,6 +717,11 @@ void add_generate(CLI::App& app, const Common& common, Commands& commands) {
                       "Write a plain-SQL dump here instead of into the store");
   command->add_flag("--dimensions", g.dimensions,
                     "Give prices the market's mix of equipment, term and received day");
+  command
+      ->add_option("--contracts-percent", g.contracts_percent,
+                   "Make this share of the price rows 90-365-day contracts instead")
+      ->check(exact_integer<std::int64_t>())
+      ->capture_default_str();
   command->add_flag("--replace", args->replace, "Replace the data the store already holds");
   commands.push_back({command, [&common, args](Outcome& o) {
                         o.out = run_generate(common, *args);

@@ -28,7 +28,8 @@ PRKL_EXPORT Dataset read_dump(const std::filesystem::path& path, const Progress&
 PRKL_EXPORT Dataset read_dump(std::istream& in, const Progress& progress = {},
                               std::int64_t total_bytes = 0);
 
-/// Writes `data` as a plain-SQL dump that read_dump() and PostgreSQL's psql both load.
+/// Writes `data` as a plain-SQL dump that read_dump() and PostgreSQL's psql both load. Contracts
+/// have no place in it: a data set with any is refused (InvalidArgument) before a byte is written.
 PRKL_EXPORT void write_dump(std::ostream& out, const Dataset& data);
 
 }  // namespace prkl

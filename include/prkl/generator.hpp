@@ -36,6 +36,9 @@ struct GeneratorOptions {
   /// Give the prices the market's mix of dimensions (see add_dimensions): the same prices as
   /// without, each with an equipment code, a term and a received day.
   bool dimensions = false;
+  /// Of the price rows drawn, this percentage (0..100) becomes a long-term contract instead:
+  /// valid from the row's day for 90 to 365 days, one row counted on each of them.
+  std::int64_t contracts_percent = 0;
 };
 
 /// The same options give the same data on every platform and compiler. Throws InvalidArgument

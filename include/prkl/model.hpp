@@ -255,6 +255,8 @@ struct Dataset {
   std::vector<Region> regions;
   std::vector<Port> ports;
   std::vector<Price> prices;
+  /// Contracts valid over a period (the generator's; a dump has none).
+  std::vector<Contract> contracts;
   std::vector<std::int64_t> region_lines;
   std::vector<std::int64_t> port_lines;
   std::vector<std::int64_t> price_lines;

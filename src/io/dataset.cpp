@@ -37,6 +37,25 @@ void check_dataset(const Dataset& data, const Options& options) {
     }
     if (errors.size() >= 1000) break;  // enough to act on; the rest is more of the same
   }
+  for (std::size_t i = 0; i < data.contracts.size() && errors.size() < 1000; ++i) {
+    const Contract& c = data.contracts[i];
+    const auto row = std::int64_t(i) + 1;
+    for (const auto* code : {&c.origin, &c.destination}) {
+      if (!codes.contains(*code)) {
+        errors.push_back(
+            {row, "contract", fmt::format("contract on unknown port {}", quoted_value(*code))});
+      }
+    }
+    if (c.valid_to < c.valid_from || (c.valid_to - c.valid_from).count() >= max_contract_days) {
+      errors.push_back(
+          {row, "contract",
+           fmt::format("contract validity {}..{} is reversed or longer than {} days",
+                       format_date(c.valid_from), format_date(c.valid_to), max_contract_days)});
+    }
+    if (auto problem = price_problem(c.price, options)) {
+      errors.push_back({row, "contract", std::move(*problem)});
+    }
+  }
   if (!errors.empty()) {
     const auto count = errors.size();
     throw ValidationFailed(fmt::format("the data has {}{} bad row{}; nothing was loaded", count,

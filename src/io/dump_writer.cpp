@@ -15,6 +15,12 @@ namespace prkl {
 namespace ratestask = detail::ratestask;
 
 void write_dump(std::ostream& out, const Dataset& data) {
+  // The ratestask shape has no table for them: they would be lost without a word.
+  if (!data.contracts.empty()) {
+    throw InvalidArgument(fmt::format(
+        "the data set has {} contracts, which a ratestask dump cannot hold; load it into a store",
+        data.contracts.size()));
+  }
   out << "--\n-- prkl data set, plain SQL in the shape of the ratestask dump\n--\n\n"
          "SET client_encoding = 'UTF8';\nSET standard_conforming_strings = on;\n\n";
   for (const auto& table : ratestask::tables) {

@@ -73,6 +73,7 @@ void check_options(const GeneratorOptions& o) {
   in(o.lanes, "lanes", 1, std::min(o.ports * (o.ports - 1), max_generated_lanes));
   in(o.days, "days", 1, max_generated_days);
   in(o.prices_per_day, "prices_per_day", 1, max_generated_prices_per_day);
+  in(o.contracts_percent, "contracts_percent", 0, 100);
   // Dates are written and read as YYYY-MM-DD.
   const Date first{std::chrono::year{1} / 1 / 1}, last{std::chrono::year{9999} / 12 / 31};
   if (o.first_day < first || o.first_day > last ||
@@ -111,6 +112,24 @@ void add_dimensions(std::vector<Price>& prices, std::uint64_t seed) {
     const std::int64_t ahead = p.term == Term::short_term ? 30 : 180;
     p.received = p.day - std::chrono::days{random.below(ahead)};
   }
+}
+
+// Turns `percent` of the price rows into contracts from their day, 90..365 days long and long
+// term, drawn from a stream of their own (the other rows stay as they were).
+void make_contracts(Dataset& data, std::int64_t percent, std::uint64_t seed) {
+  Random random(seed ^ 0xC0117AC7ull);
+  std::vector<Price> kept;
+  kept.reserve(data.prices.size());
+  for (Price& p : data.prices) {
+    if (random.below(100) >= percent) {
+      kept.push_back(std::move(p));
+      continue;
+    }
+    const Date last = p.day + std::chrono::days{90 + random.below(276) - 1};
+    data.contracts.push_back({std::move(p.origin), std::move(p.destination), p.day, last, p.price,
+                              std::move(p.equipment), Term::long_term, p.received});
+  }
+  data.prices = std::move(kept);
 }
 
 }  // namespace
@@ -173,6 +192,7 @@ Dataset generate(const GeneratorOptions& o) {
     }
   }
   if (o.dimensions) add_dimensions(data.prices, o.seed);
+  if (o.contracts_percent > 0) make_contracts(data, o.contracts_percent, o.seed);
   return data;
 }
 

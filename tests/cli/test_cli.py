@@ -2,6 +2,7 @@
 """The `prkl` command-line contract, exercised as a user would: real processes, real files."""
 
 import json
+import re
 import os
 import subprocess
 from pathlib import Path
@@ -552,3 +553,19 @@ def test_contracts_from_a_csv_batch(tmp_path):
                    "CNSGH,NLRTM,2019-01-01,2021-06-30,1000\n")
     out = prkl("batch", "apply", bad, db=db, check=2)
     assert "validity 2019-01-01..2021-06-30 is longer than 731 days" in out.stderr, out.stderr
+
+
+def test_generate_with_dimensions_and_contracts_into_a_store_only(tmp_path):
+    db = f"sqlite:{tmp_path / 'g.db'}"
+    out = prkl("generate", "--ports", "20", "--lanes", "50", "--days", "40", "--dimensions",
+               "--contracts-percent", "20", db=db, check=0)
+    assert re.fullmatch(r"generated \d+ regions, 20 ports, \d+ prices, \d+ contracts into .*\n",
+                        out.stdout), out.stdout
+    long = json.loads(prkl("rates", "--from", "2024-02-01", "--to", "2024-02-01", "--origin",
+                           "world", "--destination", "world", "--term", "long", "--min-count",
+                           "1", db=db, check=0).stdout)
+    assert long[0]["count"] > 0
+    for flag in (["--dimensions"], ["--contracts-percent", "5"]):
+        out = prkl("generate", *flag, "--dump", tmp_path / "d.sql", check=2)
+        assert "a dump has no place for them" in out.stderr, out.stderr
+        assert not (tmp_path / "d.sql").exists()

@@ -8,6 +8,7 @@
 
 #include <catch2/catch.hpp>
 #include <prkl/prkl.hpp>
+#include <sstream>
 
 #include "context.hpp"
 #include "postgres_server.hpp"
@@ -299,4 +300,41 @@ TEST_CASE("contracts and prices written by other SQL keep the lane-days right",
                              "INSERT INTO prkl_contracts (orig_code, dest_code, valid_from, "
                              "valid_to, price) VALUES ('CNSHA', 'NOOSL', '2024-01-01', "
                              "'2026-01-01', 700)"));
+}
+
+TEST_CASE("a data set's contracts load and count as a batch's do", "[conformance][contracts]") {
+  GeneratorOptions options;
+  options.seed = 8;
+  options.ports = 30;
+  options.lanes = 150;
+  options.days = 60;
+  options.dimensions = true;
+  options.contracts_percent = 20;
+  const Dataset data = generate(options);
+  REQUIRE(!data.contracts.empty());
+  Database db = Database::open(test::new_store_url(), OpenMode::create);
+  db.load(data);
+  const std::string reference = test::new_postgres_url();
+  Database::open(reference, OpenMode::create).load(data);
+  const Date from = day("2024-02-01"), to = day("2024-04-30");
+  for (const PriceFilter& filter : std::vector<PriceFilter>{{}, {{}, Term::long_term, 45}}) {
+    MarketQuery m{from, to, "world", "world", 1, 3};
+    m.filter = filter;
+    std::string band;
+    for (const char* p : {"0.025", "0.25", "0.5", "0.75", "0.975"}) {
+      band += fmt::format(
+          "round((percentile_cont({}) WITHIN GROUP (ORDER BY price))::numeric, 3)::text, ", p);
+    }
+    band += "round(avg(price), 3)::text";
+    CHECK(band_rows(db, m) ==
+          expected_rows(reference, lane_sql("world", "world", from, to, filter, band)));
+  }
+  // Without a filter, from the lane-days: the load's sums of the contracts' days.
+  CHECK(rate_rows(db, {from, to, "world", "world", 1, 3}) ==
+        expected_rows(reference,
+                      lane_sql("world", "world", from, to, {},
+                               "round(avg(price), 3)::text, min(price)::text, max(price)::text")));
+  std::ostringstream dump;
+  CHECK_THROWS_WITH(write_dump(dump, data), Catch::Contains("contracts"));
+  CHECK(dump.str().empty());
 }

@@ -528,6 +528,15 @@ class PgStore final : public Store {
     }
     connection_.exec(fmt::format("CREATE INDEX {} {}", index_name, index_definition));
     connection_.exec(lane_days_from_prices);
+    // Contracts after the prices' lane-days (the table was emptied, so those counted none):
+    // summed here a lane at a time rather than expanded day by day on the server.
+    if (!data.contracts.empty()) {
+      copy_rows(ratestask::copy_in_sql(ratestask::contracts), data.contracts, {},
+                [](std::string& line, const Contract& contract) {
+                  detail::append_copy_row(line, contract);
+                });
+      add_lane_days(detail::lane_day_groups({}, data.contracts));
+    }
     connection_.exec("UPDATE prkl_meta SET value = value + 1 WHERE key = 'data_version'");
     connection_.exec(
         "UPDATE prkl_meta SET value = floor(random() * 9e18)::bigint WHERE key = 'data_epoch'");

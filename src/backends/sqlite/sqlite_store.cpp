@@ -417,6 +417,11 @@ class SqliteStore final : public Store {
         "UPDATE prkl_meta SET value = {} WHERE key = 'data_epoch';\n"
         "UPDATE prkl_meta SET value = value + 1 WHERE key = 'geography_generation';",
         day_number("day"), new_epoch()));
+    // Contracts after the prices' lane-days: summed here a lane at a time, not expanded in SQL.
+    if (!data.contracts.empty()) {
+      insert_contracts(data.contracts);
+      add_lane_days(detail::lane_day_groups({}, data.contracts));
+    }
     tx.commit();
   }
 
