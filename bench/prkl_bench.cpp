@@ -746,14 +746,14 @@ int main(int argc, char** argv) try {
         "CREATE TABLE prices_plain (orig_code TEXT NOT NULL REFERENCES ports(code),"
         " dest_code TEXT NOT NULL REFERENCES ports(code), day TEXT NOT NULL,"
         " price INTEGER NOT NULL);"
-        "INSERT INTO prices_plain SELECT * FROM prices;"
+        "INSERT INTO prices_plain SELECT orig_code, dest_code, day, price FROM prices;"
         "CREATE INDEX prices_plain_lane_day ON prices_plain (orig_code, dest_code, day, price)");
     if (plain) {
       plain->run(
           "CREATE TABLE prices_plain (orig_code text NOT NULL REFERENCES ports(code),"
           " dest_code text NOT NULL REFERENCES ports(code), day date NOT NULL,"
           " price integer NOT NULL);"
-          "INSERT INTO prices_plain SELECT * FROM prices;"
+          "INSERT INTO prices_plain SELECT orig_code, dest_code, day, price FROM prices;"
           "CREATE INDEX prices_plain_lane_day ON prices_plain (orig_code, dest_code, day)"
           " INCLUDE (price)");
       plain->run("VACUUM ANALYZE prices_plain");
