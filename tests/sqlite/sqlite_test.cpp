@@ -431,3 +431,35 @@ TEST_CASE("percentiles from a standby behind the copy that a read from the prima
   CHECK(db.rates(median) == from_primary);
   CHECK(total_count(db, "2024-03-01", "2024-03-05") == 7);
 }
+
+TEST_CASE("init brings a store of the last release up to this one's objects", "[sqlite]") {
+  const std::string url = test::new_store_url();
+  Database::open(url, OpenMode::create).load(two_ports());
+  // What a schema-1 store had: the index without the dimensions, the triggers that recount a
+  // lane-day from the prices alone.
+  test::run_sql(url,
+                "DROP INDEX prices_by_lane;"
+                "CREATE INDEX prices_lane_day ON prices (orig_code, dest_code, day, price);");
+  CHECK_THROWS_WITH(Database::open(url, OpenMode::existing),
+                    Catch::Contains("prices_by_lane") && Catch::Contains("prkl init"));
+  Database db = Database::open(url, OpenMode::create);
+  const auto added = db.init();
+  CHECK(std::count(added.begin(), added.end(),
+                   "dropped index prices_lane_day (replaced by prices_by_lane, which serves "
+                   "filters too)") == 1);
+  CHECK(std::count(added.begin(), added.end(), "index prices_by_lane") == 1);
+  const auto indexes = test::run_sql(
+      url, "SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'prices'");
+  REQUIRE(indexes.size() == 1);
+  CHECK(indexes[0][0] == "prices_by_lane");
+  CHECK(total_count(db, "2024-03-01", "2024-03-31") == 1);
+  // A filtered read is answered from the index alone.
+  const auto plan = test::run_sql(
+      url,
+      "EXPLAIN QUERY PLAN SELECT day, price FROM prices WHERE orig_code = 'CNSHA' AND dest_code "
+      "= 'NOOSL' AND day BETWEEN '2024-03-01' AND '2024-03-31' AND term = 'long' AND "
+      "equipment = '40HC' AND julianday(day) - julianday(coalesce(received, day)) <= 5");
+  std::string steps;
+  for (const auto& row : plan) steps += row.back().value_or("") + "\n";
+  CHECK_THAT(steps, Catch::Contains("USING COVERING INDEX prices_by_lane"));
+}

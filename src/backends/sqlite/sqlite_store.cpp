@@ -104,7 +104,8 @@ constexpr const char* retired_objects[][3] = {
     {"trigger", "prkl_prices_lanes_update", "replaced by prkl_lane_days"},
     {"table", "prkl_lanes", "replaced by prkl_lane_days"},
     {"trigger", "prkl_prices_delete", "replaced by one that counts contracts too"},
-    {"trigger", "prkl_prices_update", "replaced by one that counts contracts too"}};
+    {"trigger", "prkl_prices_update", "replaced by one that counts contracts too"},
+    {"index", "prices_lane_day", "replaced by prices_by_lane, which serves filters too"}};
 
 std::int64_t new_epoch() {
   std::random_device entropy;
@@ -120,7 +121,8 @@ const std::string schema_version_sql = fmt::format(
     schema_version);
 
 constexpr const char* lane_index_sql =
-    "CREATE INDEX prices_lane_day ON prices (orig_code, dest_code, day, price)";
+    "CREATE INDEX prices_by_lane ON prices (orig_code, dest_code, day, price, equipment, term, "
+    "received)";
 
 const std::vector<SchemaObject>& schema() {
   static const std::vector<SchemaObject> objects = [] {
@@ -144,8 +146,9 @@ const std::vector<SchemaObject>& schema() {
                  "code"});
     std::vector<SchemaObject> own{
         // Serves the lane/day query from the index alone: lanes by equality, days by range,
-        // and the price without touching the table.
-        {"index", "prices_lane_day", lane_index_sql},
+        // and the price and what a filter asks (equipment, term, received) without touching
+        // the table.
+        {"index", "prices_by_lane", lane_index_sql},
         {"table", "prkl_batches",
          "CREATE TABLE prkl_batches (\n"
          "  id TEXT NOT NULL PRIMARY KEY,\n"
@@ -397,7 +400,7 @@ class SqliteStore final : public Store {
         "DELETE FROM prkl_batch_rates;\n"
         "DELETE FROM prkl_batches;\n"
         "DELETE FROM prkl_lane_days; DELETE FROM prkl_day_changes;\n"
-        "DROP INDEX IF EXISTS prices_lane_day;");
+        "DROP INDEX IF EXISTS prices_by_lane;");
     Statement region(connection_, ratestask::insert_sql(ratestask::regions));
     for (const Region& r : data.regions) {
       region.reset().bind(1, r.slug).bind(2, r.name);
@@ -446,8 +449,8 @@ class SqliteStore final : public Store {
     const std::string first = format_date(from), last = format_date(to);
     const std::string equipment =
         filter.equipment.empty() ? std::string() : nlohmann::json(filter.equipment).dump();
-    // One range scan of prices_lane_day per lane, the price read from the index itself (a
-    // filter also reads the rows it keeps).
+    // One range scan of prices_by_lane per lane, the price (and what a filter asks of it) read
+    // from the index itself.
     auto& s = (filter.empty() ? read_prices_ : read_filtered_prices_)->reset();
     try {
       for (std::size_t i = 0; i < lanes.size(); ++i) {
