@@ -18,17 +18,17 @@ class LaneSpan {
       : first_(first), slots_(std::size_t((last - first).count() + 1)) {}
 
   void add(Date day, std::int32_t price) {
-    LaneDayGroup& g = slots_[std::size_t((day - first_).count())];
+    LaneDay& g = slots_[std::size_t((day - first_).count())];
     g.min = g.count == 0 ? price : std::min(g.min, price);
     g.max = g.count == 0 ? price : std::max(g.max, price);
     ++g.count;
     g.sum += price;
   }
 
-  void emit(const Lane& lane, std::vector<LaneDayGroup>& out) const {
+  void emit(const Lane& lane, std::vector<LaneDay>& out) const {
     for (std::size_t i = 0; i < slots_.size(); ++i) {
       if (slots_[i].count == 0) continue;
-      LaneDayGroup g = slots_[i];
+      LaneDay g = slots_[i];
       g.origin = lane.first;
       g.destination = lane.second;
       g.day = first_ + std::chrono::days{std::int64_t(i)};
@@ -38,7 +38,7 @@ class LaneSpan {
 
  private:
   Date first_;
-  std::vector<LaneDayGroup> slots_;
+  std::vector<LaneDay> slots_;
 };
 
 template <typename Row>
@@ -48,8 +48,8 @@ Lane lane_of(const Row* row) {
 
 }  // namespace
 
-std::vector<LaneDayGroup> lane_day_groups(std::span<const Price> prices,
-                                          std::span<const Contract> contracts) {
+std::vector<LaneDay> lane_day_groups(std::span<const Price> prices,
+                                     std::span<const Contract> contracts) {
   std::vector<const Price*> day_prices;
   day_prices.reserve(prices.size());
   for (const Price& p : prices) day_prices.push_back(&p);
@@ -63,7 +63,7 @@ std::vector<LaneDayGroup> lane_day_groups(std::span<const Price> prices,
   std::sort(by_lane.begin(), by_lane.end(),
             [](const Contract* a, const Contract* b) { return lane_of(a) < lane_of(b); });
 
-  std::vector<LaneDayGroup> out;
+  std::vector<LaneDay> out;
   auto p = day_prices.begin();
   auto c = by_lane.begin();
   while (p != day_prices.end() || c != by_lane.end()) {

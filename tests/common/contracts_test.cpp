@@ -12,8 +12,10 @@
 
 #include "context.hpp"
 #include "postgres_server.hpp"
+#include "reference.hpp"
 
 using namespace prkl;
+using test::band_rows, test::rate_rows, test::rank_rows, test::reference_rows;
 
 namespace {
 
@@ -57,71 +59,14 @@ Batch contracts_on(const Dataset& data, std::size_t count) {
   return batch;
 }
 
-// The rows PostgreSQL aggregates: the prices, and each contract once per day of its validity
-// (received defaulting to its first day), that the filter keeps.
-std::string lane_sql(const std::string& origin, const std::string& destination, Date from, Date to,
-                     const PriceFilter& f, const std::string& columns) {
-  std::string where = "TRUE";
-  if (!f.equipment.empty()) {
-    where += fmt::format(" AND equipment IN ('{}')", fmt::join(f.equipment, "', '"));
-  }
-  if (f.term) where += fmt::format(" AND term = '{}'", to_string(*f.term));
-  if (f.max_age_days) {
-    where += fmt::format(" AND day - coalesce(received, day) <= {}", *f.max_age_days);
-  }
-  return fmt::format(R"(
-WITH RECURSIVE
-  o_regions AS (SELECT slug FROM regions WHERE slug = '{0}'
-                UNION SELECT r.slug FROM regions r JOIN o_regions o ON r.parent_slug = o.slug),
-  d_regions AS (SELECT slug FROM regions WHERE slug = '{1}'
-                UNION SELECT r.slug FROM regions r JOIN d_regions d ON r.parent_slug = d.slug),
-  o_ports AS (SELECT code FROM ports WHERE code = '{0}' OR parent_slug IN (SELECT slug FROM o_regions)),
-  d_ports AS (SELECT code FROM ports WHERE code = '{1}' OR parent_slug IN (SELECT slug FROM d_regions)),
-  every AS (SELECT orig_code, dest_code, day, price, equipment, term, received FROM prices
-            UNION ALL
-            SELECT c.orig_code, c.dest_code, g::date, c.price, c.equipment, c.term,
-                   coalesce(c.received, c.valid_from)
-            FROM prkl_contracts c, generate_series(c.valid_from, c.valid_to, interval '1 day') g)
-SELECT day::text, count(*)::text, {4} FROM every
-WHERE day BETWEEN '{2}' AND '{3}' AND {5}
-  AND orig_code IN (SELECT code FROM o_ports) AND dest_code IN (SELECT code FROM d_ports)
-GROUP BY day ORDER BY day)",
-                     origin, destination, format_date(from), format_date(to), columns, where);
-}
-
-std::string text(const std::optional<Decimal>& value) {
-  return value ? value->to_string() : "null";
-}
-
-std::vector<std::vector<std::string>> expected_rows(const std::string& url,
-                                                    const std::string& sql) {
-  std::vector<std::vector<std::string>> out;
-  for (const auto& row : test::postgres_sql(url, sql)) {
-    auto& line = out.emplace_back();
-    for (const auto& value : row) line.push_back(value.value_or("null"));
-  }
-  return out;
-}
-
-// The band and the rates of a lane as text rows, days without prices left out.
-std::vector<std::vector<std::string>> band_rows(Database& db, MarketQuery q) {
-  std::vector<std::vector<std::string>> out;
-  for (const MarketDay& d : db.market(q).days) {
-    if (d.count == 0) continue;
-    out.push_back({format_date(d.day), std::to_string(d.count), text(d.low), text(d.midlow),
-                   text(d.median), text(d.midhigh), text(d.high), text(d.mean)});
-  }
-  return out;
-}
-
-std::vector<std::vector<std::string>> rate_rows(Database& db, RatesQuery q) {
-  std::vector<std::vector<std::string>> out;
-  for (const RateDay& d : db.rates(q)) {
-    if (d.count == 0) continue;
-    out.push_back({format_date(d.day), std::to_string(d.count), text(d.average),
-                   std::to_string(*d.min), std::to_string(*d.max)});
-  }
-  return out;
+// A new store at `url` with the ports CNSHA and NOOSL in the region world.
+Database two_ports(const std::string& url) {
+  Database db = Database::open(url, OpenMode::create);
+  Dataset d;
+  d.regions = {{"world", "World", std::nullopt}};
+  d.ports = {{"CNSHA", "Shanghai", "world"}, {"NOOSL", "Oslo", "world"}};
+  db.load(d);
+  return db;
 }
 
 }  // namespace
@@ -144,48 +89,28 @@ TEST_CASE("a contract counts on every day of its validity, as the same rows day 
   CHECK(db.apply(batch).prices == 400);  // one stored row each
   oracle.apply(batch);
 
-  std::string band;
-  for (const char* p : {"0.025", "0.25", "0.5", "0.75", "0.975"}) {
-    band += fmt::format(
-        "round((percentile_cont({}) WITHIN GROUP (ORDER BY price))::numeric, 3)::text, ", p);
-  }
-  band += "round(avg(price), 3)::text";
-  const std::string rates = "round(avg(price), 3)::text, min(price)::text, max(price)::text";
   const Date from = day("2023-12-20"), to = day("2024-02-15");  // days of contracts alone too
   const std::string port = data.prices.front().origin;
   for (const PriceFilter& filter : std::vector<PriceFilter>{
            {}, {{"40HC"}, {}, {}}, {{}, Term::long_term, 30}, {{"20DC", "40DC"}, {}, 10}}) {
     for (const auto& [origin, destination] :
          {std::pair<std::string, std::string>{"world", "world"}, {port, "world"}}) {
-      INFO(origin << " -> " << destination << " filter " << fmt::format("{}", filter.equipment)
-                  << " " << (filter.term ? to_string(*filter.term) : "-") << " "
-                  << filter.max_age_days.value_or(-1));
-      const auto expected =
-          expected_rows(reference, lane_sql(origin, destination, from, to, filter, band));
-      REQUIRE(!expected.empty());
+      INFO(origin << " -> " << destination << ", " << test::describe(filter));
+      const auto sql = [&](const std::string& columns) {
+        return test::reference_sql(origin, destination, from, to, filter, columns);
+      };
+      const auto band = reference_rows(reference, sql(test::band_columns()));
+      REQUIRE(!band.empty());
       MarketQuery m{from, to, origin, destination, 1, 3};
       m.filter = filter;
-      CHECK(band_rows(db, m) == expected);
+      CHECK(band_rows(db, m) == band);
       RatesQuery r{from, to, origin, destination, 1, 3};
       r.filter = filter;
-      CHECK(rate_rows(db, r) ==
-            expected_rows(reference, lane_sql(origin, destination, from, to, filter, rates)));
-      RankQuery k{from, to, origin, destination, parse_decimal(expected.front()[4])};
+      CHECK(rate_rows(db, r) == reference_rows(reference, sql(test::rate_columns())));
+      RankQuery k{from, to, origin, destination, parse_decimal(band.front()[4])};
       k.filter = filter;
-      std::vector<std::vector<std::string>> ranks;
-      for (const RankDay& d : db.rank(k)) {
-        if (d.count > 0) {
-          ranks.push_back({format_date(d.day), std::to_string(d.count), text(d.percent_rank),
-                           text(d.cume_dist)});
-        }
-      }
-      CHECK(ranks ==
-            expected_rows(reference, lane_sql(origin, destination, from, to, filter,
-                                              fmt::format("round((percent_rank({0}) WITHIN GROUP "
-                                                          "(ORDER BY price))::numeric, 6)::text, "
-                                                          "round((cume_dist({0}) WITHIN GROUP "
-                                                          "(ORDER BY price))::numeric, 6)::text",
-                                                          expected.front()[4]))));
+      CHECK(rank_rows(db, k) ==
+            reference_rows(reference, sql(test::rank_columns(band.front()[4]))));
     }
   }
   // Buckets: a month counts a contract once per day of it.
@@ -193,8 +118,9 @@ TEST_CASE("a contract counts on every day of its validity, as the same rows day 
   std::int64_t counted = 0;
   for (const RateDay& d : db.rates(months)) counted += d.count;
   CHECK(std::to_string(counted) ==
-        test::postgres_sql(reference, fmt::format("SELECT sum(count::bigint)::text FROM ({}) x",
-                                                  lane_sql("world", "world", from, to, {}, "1")))
+        test::postgres_sql(reference,
+                           fmt::format("SELECT sum(count::bigint)::text FROM ({}) x",
+                                       test::reference_sql("world", "world", from, to, {}, "1")))
             .at(0)
             .at(0)
             .value());
@@ -203,11 +129,7 @@ TEST_CASE("a contract counts on every day of its validity, as the same rows day 
 TEST_CASE("a contract row is checked whole, and a batch of them lands once",
           "[conformance][contracts]") {
   const std::string url = test::new_store_url();
-  Database db = Database::open(url, OpenMode::create);
-  Dataset d;
-  d.regions = {{"world", "World", std::nullopt}};
-  d.ports = {{"CNSHA", "Shanghai", "world"}, {"NOOSL", "Oslo", "world"}};
-  db.load(d);
+  Database db = two_ports(url);
   BatchRow both = contract("CNSHA", "NOOSL", "2024-01-01", "2024-12-31", "100");
   both.day = "2024-01-01";
   BatchRow open_ended = contract("CNSHA", "NOOSL", "2024-01-01", "", "100");
@@ -263,11 +185,7 @@ TEST_CASE("a contract row is checked whole, and a batch of them lands once",
 TEST_CASE("contracts and prices written by other SQL keep the lane-days right",
           "[conformance][contracts]") {
   const std::string url = test::new_store_url();
-  Database db = Database::open(url, OpenMode::create);
-  Dataset d;
-  d.regions = {{"world", "World", std::nullopt}};
-  d.ports = {{"CNSHA", "Shanghai", "world"}, {"NOOSL", "Oslo", "world"}};
-  db.load(d);
+  Database db = two_ports(url);
   db.apply({"c",
             {contract("CNSHA", "NOOSL", "2024-03-01", "2024-03-10", "500"),
              BatchRow::single("CNSHA", "NOOSL", day("2024-03-05"), 100),
@@ -320,20 +238,14 @@ TEST_CASE("a data set's contracts load and count as a batch's do", "[conformance
   for (const PriceFilter& filter : std::vector<PriceFilter>{{}, {{}, Term::long_term, 45}}) {
     MarketQuery m{from, to, "world", "world", 1, 3};
     m.filter = filter;
-    std::string band;
-    for (const char* p : {"0.025", "0.25", "0.5", "0.75", "0.975"}) {
-      band += fmt::format(
-          "round((percentile_cont({}) WITHIN GROUP (ORDER BY price))::numeric, 3)::text, ", p);
-    }
-    band += "round(avg(price), 3)::text";
     CHECK(band_rows(db, m) ==
-          expected_rows(reference, lane_sql("world", "world", from, to, filter, band)));
+          reference_rows(reference, test::reference_sql("world", "world", from, to, filter,
+                                                        test::band_columns())));
   }
   // Without a filter, from the lane-days: the load's sums of the contracts' days.
   CHECK(rate_rows(db, {from, to, "world", "world", 1, 3}) ==
-        expected_rows(reference,
-                      lane_sql("world", "world", from, to, {},
-                               "round(avg(price), 3)::text, min(price)::text, max(price)::text")));
+        reference_rows(reference,
+                       test::reference_sql("world", "world", from, to, {}, test::rate_columns())));
   std::ostringstream dump;
   CHECK_THROWS_WITH(write_dump(dump, data), Catch::Contains("contracts"));
   CHECK(dump.str().empty());

@@ -11,6 +11,7 @@
 
 #include "context.hpp"
 #include "postgres_server.hpp"
+#include "reference.hpp"
 
 using namespace prkl;
 
@@ -40,52 +41,6 @@ Dataset dimensioned_data() {
   return data;
 }
 
-// The SQL condition a filter stands for, over PostgreSQL's own columns.
-std::string where(const PriceFilter& f) {
-  std::string sql = "TRUE";
-  if (!f.equipment.empty()) {
-    sql += fmt::format(" AND equipment IN ('{}')", fmt::join(f.equipment, "', '"));
-  }
-  if (f.term) sql += fmt::format(" AND term = '{}'", to_string(*f.term));
-  if (f.max_age_days)
-    sql += fmt::format(" AND day - coalesce(received, day) <= {}", *f.max_age_days);
-  return sql;
-}
-
-// The rows `columns` aggregate per day: a lane's prices the filter keeps, days without any left
-// out.
-std::string lane_sql(const std::string& origin, const std::string& destination, Date from, Date to,
-                     const PriceFilter& filter, const std::string& columns) {
-  return fmt::format(R"(
-WITH RECURSIVE
-  o_regions AS (SELECT slug FROM regions WHERE slug = '{0}'
-                UNION SELECT r.slug FROM regions r JOIN o_regions o ON r.parent_slug = o.slug),
-  d_regions AS (SELECT slug FROM regions WHERE slug = '{1}'
-                UNION SELECT r.slug FROM regions r JOIN d_regions d ON r.parent_slug = d.slug),
-  o_ports AS (SELECT code FROM ports WHERE code = '{0}' OR parent_slug IN (SELECT slug FROM o_regions)),
-  d_ports AS (SELECT code FROM ports WHERE code = '{1}' OR parent_slug IN (SELECT slug FROM d_regions))
-SELECT day::text, count(*)::text, {4} FROM prices
-WHERE day BETWEEN '{2}' AND '{3}' AND {5}
-  AND orig_code IN (SELECT code FROM o_ports) AND dest_code IN (SELECT code FROM d_ports)
-GROUP BY day ORDER BY day)",
-                     origin, destination, format_date(from), format_date(to), columns,
-                     where(filter));
-}
-
-std::string text(const std::optional<Decimal>& value) {
-  return value ? value->to_string() : "null";
-}
-
-std::vector<std::vector<std::string>> expected_rows(const std::string& url,
-                                                    const std::string& sql) {
-  std::vector<std::vector<std::string>> out;
-  for (const auto& row : test::postgres_sql(url, sql)) {
-    auto& line = out.emplace_back();
-    for (const auto& value : row) line.push_back(value.value_or("null"));
-  }
-  return out;
-}
-
 const std::vector<PriceFilter> filters = {
     {{"40HC"}, {}, {}}, {{"40HC", "20DC"}, Term::long_term, {}}, {{}, Term::short_term, {}},
     {{}, {}, 30},       {{"20DC"}, Term::short_term, 60},
@@ -100,61 +55,28 @@ TEST_CASE("a filtered answer is PostgreSQL's over the rows the filter keeps",
   db.load(data);
   const std::string reference = test::new_postgres_url();
   Database::open(reference, OpenMode::create).load(data);
-  std::string band;
-  for (const char* p : {"0.025", "0.25", "0.5", "0.75", "0.975"}) {
-    band += fmt::format(
-        "round((percentile_cont({}) WITHIN GROUP (ORDER BY price))::numeric, 3)::text, ", p);
-  }
-  band += "round(avg(price), 3)::text";
   const Date from = day("2024-01-03"), to = day("2024-02-06");
   const std::string port = data.prices.front().origin;
   for (const PriceFilter& filter : filters) {
     for (const auto& [origin, destination] :
          {std::pair<std::string, std::string>{"world", "world"}, {port, "world"}}) {
-      INFO(origin << " -> " << destination << " where " << where(filter));
-      const auto market_sql = lane_sql(origin, destination, from, to, filter, band);
-      const auto expected = expected_rows(reference, market_sql);
-      REQUIRE(!expected.empty());
-
-      MarketQuery q{from, to, origin, destination, 1, 3};
-      q.filter = filter;
-      std::vector<std::vector<std::string>> got;
-      for (const MarketDay& d : db.market(q).days) {
-        if (d.count == 0) continue;
-        got.push_back({format_date(d.day), std::to_string(d.count), text(d.low), text(d.midlow),
-                       text(d.median), text(d.midhigh), text(d.high), text(d.mean)});
-      }
-      CHECK(got == expected);
-
+      INFO(origin << " -> " << destination << ", " << test::describe(filter));
+      const auto sql = [&](const std::string& columns) {
+        return test::reference_sql(origin, destination, from, to, filter, columns);
+      };
+      const auto band = test::reference_rows(reference, sql(test::band_columns()));
+      REQUIRE(!band.empty());
+      MarketQuery m{from, to, origin, destination, 1, 3};
+      m.filter = filter;
+      CHECK(test::band_rows(db, m) == band);
       RatesQuery r{from, to, origin, destination, 1, 3};
       r.filter = filter;
-      std::vector<std::vector<std::string>> rates;
-      for (const RateDay& d : db.rates(r)) {
-        if (d.count == 0) continue;
-        rates.push_back({format_date(d.day), std::to_string(d.count), text(d.average),
-                         std::to_string(*d.min), std::to_string(*d.max)});
-      }
-      CHECK(rates ==
-            expected_rows(reference, lane_sql(origin, destination, from, to, filter,
-                                              "round(avg(price), 3)::text, min(price)::text, "
-                                              "max(price)::text")));
-
-      const std::string price = expected.front()[4];  // a median: ties and interpolations
+      CHECK(test::rate_rows(db, r) == test::reference_rows(reference, sql(test::rate_columns())));
+      const std::string price = band.front()[4];  // a median: ties and interpolations
       RankQuery k{from, to, origin, destination, parse_decimal(price)};
       k.filter = filter;
-      std::vector<std::vector<std::string>> ranks;
-      for (const RankDay& d : db.rank(k)) {
-        if (d.count == 0) continue;
-        ranks.push_back(
-            {format_date(d.day), std::to_string(d.count), text(d.percent_rank), text(d.cume_dist)});
-      }
-      CHECK(ranks ==
-            expected_rows(reference,
-                          lane_sql(origin, destination, from, to, filter,
-                                   fmt::format("round((percent_rank({0}) WITHIN GROUP (ORDER BY "
-                                               "price))::numeric, 6)::text, round((cume_dist({0}) "
-                                               "WITHIN GROUP (ORDER BY price))::numeric, 6)::text",
-                                               price))));
+      CHECK(test::rank_rows(db, k) ==
+            test::reference_rows(reference, sql(test::rank_columns(price))));
     }
   }
   // No filter is every price, dimensioned or not: the aggregates' answer.

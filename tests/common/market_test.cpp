@@ -10,6 +10,7 @@
 
 #include "context.hpp"
 #include "postgres_server.hpp"
+#include "reference.hpp"
 
 using namespace prkl;
 
@@ -17,28 +18,6 @@ namespace {
 
 Date day(std::string_view text) {
   return parse_date(text);
-}
-
-// The SQL of a lane's prices per day: the rows `columns` aggregate, days without prices left out.
-std::string lane_sql(const std::string& origin, const std::string& destination, Date from, Date to,
-                     const std::string& columns) {
-  return fmt::format(R"(
-WITH RECURSIVE
-  o_regions AS (SELECT slug FROM regions WHERE slug = '{0}'
-                UNION SELECT r.slug FROM regions r JOIN o_regions o ON r.parent_slug = o.slug),
-  d_regions AS (SELECT slug FROM regions WHERE slug = '{1}'
-                UNION SELECT r.slug FROM regions r JOIN d_regions d ON r.parent_slug = d.slug),
-  o_ports AS (SELECT code FROM ports WHERE code = '{0}' OR parent_slug IN (SELECT slug FROM o_regions)),
-  d_ports AS (SELECT code FROM ports WHERE code = '{1}' OR parent_slug IN (SELECT slug FROM d_regions))
-SELECT day::text, count(*)::text, {4} FROM prices
-WHERE day BETWEEN '{2}' AND '{3}'
-  AND orig_code IN (SELECT code FROM o_ports) AND dest_code IN (SELECT code FROM d_ports)
-GROUP BY day ORDER BY day)",
-                     origin, destination, format_date(from), format_date(to), columns);
-}
-
-std::string text(const std::optional<Decimal>& value) {
-  return value ? value->to_string() : "null";
 }
 
 }  // namespace
@@ -56,37 +35,21 @@ TEST_CASE("the market band is PostgreSQL's percentile_cont and avg over the same
   db.load(data);
   const std::string reference = test::new_postgres_url();
   Database::open(reference, OpenMode::create).load(data);
-  // At scale 3 the band's exact values (2.5 and 97.5 in fortieths of a rank) are not rounded.
-  std::string columns;
-  for (const char* p : {"0.025", "0.25", "0.5", "0.75", "0.975"}) {
-    columns += fmt::format(
-        "round((percentile_cont({}) WITHIN GROUP (ORDER BY price))::numeric, 3)::text, ", p);
-  }
-  columns += "round(avg(price), 3)::text";
   const Date from = day("2024-01-05"), to = day("2024-02-05");
   for (const auto& [origin, destination] :
        {std::pair<std::string, std::string>{"world", "world"},
         {data.prices.front().origin, "world"},
         {data.prices.front().origin, data.prices.front().destination}}) {
     INFO(origin << " -> " << destination);
-    const MarketAnswer answer = db.market({from, to, origin, destination, 1, 3});
+    const MarketQuery query{from, to, origin, destination, 1, 3};
+    const MarketAnswer answer = db.market(query);
     CHECK(answer.asked == MarketLane{origin, destination});
     CHECK(answer.answered == answer.asked);
     CHECK(answer.steps == 0);
-    std::vector<std::vector<std::string>> got;
-    for (const MarketDay& d : answer.days) {
-      if (d.count == 0) continue;
-      got.push_back({format_date(d.day), std::to_string(d.count), text(d.low), text(d.midlow),
-                     text(d.median), text(d.midhigh), text(d.high), text(d.mean)});
-    }
-    std::vector<std::vector<std::string>> expected;
-    for (const auto& row :
-         test::postgres_sql(reference, lane_sql(origin, destination, from, to, columns))) {
-      auto& line = expected.emplace_back();
-      for (const auto& value : row) line.push_back(value.value_or("null"));
-    }
+    const auto expected = test::reference_rows(
+        reference, test::reference_sql(origin, destination, from, to, {}, test::band_columns()));
     REQUIRE(!expected.empty());
-    CHECK(got == expected);
+    CHECK(test::band_rows(db, query) == expected);
   }
 }
 
@@ -183,24 +146,10 @@ TEST_CASE("rank is PostgreSQL's hypothetical-set percent_rank and cume_dist",
                                            std::to_string(data.prices.front().price), "99999"};
   for (const std::string& price : prices) {
     INFO("price " << price);
-    const std::string columns = fmt::format(
-        "round((percent_rank({0}) WITHIN GROUP (ORDER BY price))::numeric, 6)::text, "
-        "round((cume_dist({0}) WITHIN GROUP (ORDER BY price))::numeric, 6)::text",
-        price);
-    std::vector<std::vector<std::string>> expected;
-    for (const auto& row :
-         test::postgres_sql(reference, lane_sql(origin, "world", from, to, columns))) {
-      auto& line = expected.emplace_back();
-      for (const auto& value : row) line.push_back(value.value_or("null"));
-    }
+    const auto expected = test::reference_rows(
+        reference, test::reference_sql(origin, "world", from, to, {}, test::rank_columns(price)));
     REQUIRE(!expected.empty());
-    std::vector<std::vector<std::string>> got;
-    for (const RankDay& d : db.rank({from, to, origin, "world", parse_decimal(price)})) {
-      if (d.count == 0) continue;
-      got.push_back(
-          {format_date(d.day), std::to_string(d.count), text(d.percent_rank), text(d.cume_dist)});
-    }
-    CHECK(got == expected);
+    CHECK(test::rank_rows(db, {from, to, origin, "world", parse_decimal(price)}) == expected);
   }
 }
 

@@ -806,10 +806,10 @@ class PgStore final : public Store {
 
   // Adds a batch's lane-days (in key order) in one statement, moving the data version and
   // logging their days as the triggers do.
-  void add_lane_days(const std::vector<detail::LaneDayGroup>& groups) {
+  void add_lane_days(const std::vector<LaneDay>& groups) {
     std::vector<std::string> origins, destinations, days;
     std::string counts = "{", sums = "{", mins = "{", maxs = "{";
-    for (const detail::LaneDayGroup& g : groups) {
+    for (const LaneDay& g : groups) {
       origins.emplace_back(g.origin);
       destinations.emplace_back(g.destination);
       days.push_back(format_date(g.day));

@@ -791,12 +791,12 @@ class SqliteStore final : public Store {
   // The batch's lane-days (grouped in memory, in key order) upserted so the table's tree is
   // walked once, many lane-days to a statement: one statement per lane-day spent more time
   // starting statements than changing the tree.
-  void add_lane_days(const std::vector<detail::LaneDayGroup>& groups) {
+  void add_lane_days(const std::vector<LaneDay>& groups) {
     auto& bump = bump_version_->reset();
     if (!bump.step()) throw StorageError("prkl_meta has no data_version; run 'prkl init'");
     const std::int64_t version = bump.int64(0);
     bump.reset();
-    const auto bind = [&](Statement& statement, int row, const detail::LaneDayGroup& g) {
+    const auto bind = [&](Statement& statement, int row, const LaneDay& g) {
       const int at = row * 7;
       statement.bind_static(at + 1, g.origin)
           .bind_static(at + 2, g.destination)
@@ -817,7 +817,7 @@ class SqliteStore final : public Store {
       add_lane_day_->run();
     }
     std::vector<Date> days;
-    for (const detail::LaneDayGroup& g : groups) days.push_back(g.day);
+    for (const LaneDay& g : groups) days.push_back(g.day);
     std::sort(days.begin(), days.end());
     days.erase(std::unique(days.begin(), days.end()), days.end());
     for (const Date day : days) {
