@@ -161,7 +161,8 @@ std::unique_ptr<Pool> connect(const std::string& url, bool create, std::size_t p
                               double busy_timeout, std::int64_t max_region_depth,
                               double pool_timeout, const std::optional<std::string>& read_url,
                               double replica_wait, std::int64_t max_batch_prices,
-                              std::int64_t max_answer_values, std::int64_t max_batch_contracts) {
+                              std::int64_t max_answer_values, std::int64_t max_batch_contracts,
+                              std::int64_t max_copied_prices) {
   if (pool_size < 1) throw InvalidArgument(fmt::format("pool_size {} is below 1", pool_size));
   // Seconds, as Python's own sqlite3.connect(timeout=) takes them; NaN fails the test too.
   constexpr double most_seconds = std::numeric_limits<int>::max() / 1000.0;
@@ -186,6 +187,7 @@ std::unique_ptr<Pool> connect(const std::string& url, bool create, std::size_t p
   options.max_batch_prices = max_batch_prices;
   options.max_answer_values = max_answer_values;
   options.max_batch_contracts = max_batch_contracts;
+  options.max_copied_prices = max_copied_prices;
   PoolOptions pool;
   pool.read_url = read_url.value_or(std::string());
   pool.max_size = pool_size;
@@ -235,6 +237,7 @@ void bind_database(py::module_& m) {
       py::arg("max_batch_prices") = Options{}.max_batch_prices,
       py::arg("max_answer_values") = Options{}.max_answer_values,
       py::arg("max_batch_contracts") = Options{}.max_batch_contracts,
+      py::arg("max_copied_prices") = Options{}.max_copied_prices,
       "Opens a store: 'sqlite:PATH', 'sqlite::memory:', 'postgresql://...' or a libpq "
       "key=value string. create=True makes the store and its schema if missing. "
       "connect_timeout: seconds each attempt to reach a PostgreSQL server may take (0: no "
@@ -248,7 +251,9 @@ void bind_database(py::module_& m) {
       "max_batch_prices: most prices a batch may write (CSV and rows are read no further); "
       "max_answer_values: most values an answer may hold (AnswerTooLarge past it); "
       "max_batch_contracts: most contracts (rows with valid_from and valid_to) a batch may "
-      "write.");
+      "write; max_copied_prices: most prices and contracts the process's in-memory copy keeps "
+      "for questions that need prices (percentiles, market, rank, filters), 16-20 bytes each, "
+      "0 for none.");
 }
 
 }  // namespace prkl::python

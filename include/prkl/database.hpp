@@ -42,8 +42,12 @@ struct ImportSummary {
 struct CacheStats {
   std::int64_t lanes = 0;
   std::int64_t lane_days = 0;
-  /// Memory the copy holds, allocated capacity included.
+  /// Memory the copy's aggregates hold, allocated capacity included.
   std::int64_t bytes = 0;
+  /// Prices and contracts the copy keeps for questions that need them (Options::
+  /// max_copied_prices), and the memory they hold.
+  std::int64_t prices = 0;
+  std::int64_t price_bytes = 0;
 };
 
 /// Whether a Database can serve: what a `/ready` health check answers.

@@ -40,6 +40,11 @@ struct Options {
   /// cell it falls in); more is refused before any is read. 8 bytes each, plus what the store's
   /// client buffers.
   std::int64_t max_percentile_prices = 5'000'000;
+  /// Most prices and contracts the in-memory copy keeps (16 bytes each, 20 a contract) so
+  /// that questions needing prices (percentiles, the band, rank, filters) are answered without
+  /// reading them from the store; it keeps a lane's once one is asked about, until it changes.
+  /// Questions over lanes it has no room for read the store. 0 keeps none.
+  std::int64_t max_copied_prices = 20'000'000;
   /// How long connecting to a PostgreSQL server (on open, and on reconnecting after a lost
   /// connection) may take before it fails with ConnectionLost, unless the URL sets its own
   /// `connect_timeout`. 0 waits for ever; libpq takes 1 as 2.

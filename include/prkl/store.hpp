@@ -63,7 +63,7 @@ struct StoreVersion {
 /// The schema this prkl creates and needs. `prkl init` brings a store to it by adding only
 /// (tables, columns, indexes, triggers, rows of prkl_meta), so a store it migrated keeps
 /// serving the previous versions that it still says can read it (StoreHealth::readable_from).
-inline constexpr std::int64_t schema_version = 2;
+inline constexpr std::int64_t schema_version = 3;
 
 /// What a readiness check asks of a store.
 struct StoreHealth {
@@ -112,6 +112,27 @@ class PRKL_EXPORT PriceReceiver {
   virtual ~PriceReceiver() = default;
   /// `lane` is the price's lane's index in the span given to read_prices().
   virtual void price(std::size_t lane, Date day, std::int32_t price) = 0;
+};
+
+/// What a filter asks of a stored price or contract: its equipment code (empty for none), its
+/// term and the day it was received, each as stored.
+struct Dimensions {
+  std::string_view equipment;
+  std::optional<Term> term;
+  std::optional<Date> received;
+};
+
+/// Receives every price and contract of some lanes from Store::read_lanes().
+class PRKL_EXPORT LaneReceiver {
+ public:
+  virtual ~LaneReceiver() = default;
+  /// `lane` is the lane's index in the span given to read_lanes(); a lane's prices come in
+  /// order of day, then price.
+  virtual void price(std::size_t lane, Date day, std::int32_t price,
+                     const Dimensions& dimensions) = 0;
+  /// A lane's contracts come in order of valid_from.
+  virtual void contract(std::size_t lane, Date valid_from, Date valid_to, std::int32_t price,
+                        const Dimensions& dimensions) = 0;
 };
 
 /// Gives `receiver` a contract's price once for each day of [valid_from, valid_to] within
@@ -186,6 +207,10 @@ class PRKL_EXPORT Store {
   /// Returns the version of that snapshot.
   virtual StoreVersion read_prices(std::span<const LaneKey> lanes, Date from, Date to,
                                    const PriceFilter& filter, PriceReceiver& receiver) = 0;
+
+  /// From one consistent snapshot, every price and contract of `lanes`, whatever their day,
+  /// with their dimensions (see LaneReceiver for the order). Returns the snapshot's version.
+  virtual StoreVersion read_lanes(std::span<const LaneKey> lanes, LaneReceiver& receiver) = 0;
 
   /// The equipment codes prices may carry, sorted (a new store is seeded with
   /// default_equipment).

@@ -200,8 +200,9 @@ std::vector<RankDay> Database::rank(const RankQuery& query) {
 CacheStats Database::cache_stats() {
   const std::shared_lock read(lane_days_->mutex);
   const detail::LaneDays& lane_days = lane_days_->lane_days;
+  const detail::CopiedPrices& prices = lane_days_->prices;
   return {std::int64_t(lane_days.lane_count()), std::int64_t(lane_days.lane_day_count()),
-          std::int64_t(lane_days.bytes())};
+          std::int64_t(lane_days.bytes()), prices.size(), std::int64_t(prices.bytes())};
 }
 
 Readiness Database::readiness(std::chrono::duration<double> max_replay_lag) {

@@ -25,6 +25,7 @@ void check_options(const Options& options) {
         Limit{options.max_matrix_lanes, "max_matrix_lanes", 1, 1'000'000},
         Limit{options.max_answer_values, "max_answer_values", 1, any},
         Limit{options.max_percentile_prices, "max_percentile_prices", 1, any},
+        Limit{options.max_copied_prices, "max_copied_prices", 0, any},
         Limit{options.max_region_depth, "max_region_depth", 1, 256}}) {
     if (value < least || value > most) {
       throw InvalidArgument(

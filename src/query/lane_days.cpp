@@ -79,12 +79,17 @@ void LaneDays::refresh(Store& store) {
   const std::optional<StoreVersion> since = std::exchange(version_, std::nullopt);
   // Until the read completes the copy is marked unknown, so a failure part-way makes the next
   // refresh start over. Rows are absolute values, so applying some twice is harmless.
+  changed_.clear();
   Loader loader(*this);
   const StoreVersion now = store.read_lane_days(since, loader);
   if (loader.complete()) {
     finish_load();
+    for (Lane& lane : lanes_) lane.changed_at = now.data;
   } else {
     update_totals();
+    std::sort(changed_.begin(), changed_.end());
+    changed_.erase(std::unique(changed_.begin(), changed_.end()), changed_.end());
+    for (const std::uint32_t id : changed_) lanes_[id].changed_at = now.data;
   }
   version_ = now;
 }
@@ -213,6 +218,7 @@ void LaneDays::append(std::string_view origin, std::string_view destination,
 void LaneDays::put(std::string_view origin, std::string_view destination, const DayStats& stats) {
   Lane& lane = lane_of(origin, destination);
   lane_days_ = std::size_t(std::int64_t(lane_days_) + lane.set(stats));
+  changed_.push_back(std::uint32_t(&lane - lanes_.data()));
   stale_origins_.emplace_back(lane.origin, stats.day);
   stale_destinations_.emplace_back(lane.destination, stats.day);
 }
@@ -298,6 +304,8 @@ void LaneDays::update_totals() {
 
 void LaneDays::clear() {
   version_.reset();
+  ++generation_;
+  changed_.clear();
   port_ids_.clear();
   port_codes_.clear();
   lane_ids_.clear();
@@ -451,11 +459,17 @@ std::vector<LaneDays::LaneInRange> LaneDays::lanes_between(
       if (begin == lane.days.end() || begin->day > last) continue;
       std::int64_t prices = 0;
       for (auto at = begin; at != lane.days.end() && at->day <= last; ++at) prices += at->count;
-      out.push_back({port_codes_[std::size_t(lane.origin)],
+      out.push_back({id, port_codes_[std::size_t(lane.origin)],
                      port_codes_[std::size_t(lane.destination)], prices});
     }
   }
   return out;
+}
+
+std::int64_t LaneDays::lane_prices(std::uint32_t id) const {
+  std::int64_t total = 0;
+  for (const DayStats& d : lanes_.at(id).days) total += d.count;
+  return total;
 }
 
 std::size_t LaneDays::bytes() const noexcept {
@@ -521,7 +535,7 @@ std::shared_lock<std::shared_mutex> SharedLaneDays::current(const StoreVersion& 
     std::optional<StoreVersion> refreshed;
     {
       const std::unique_lock write(mutex);
-      if (!is_current()) lane_days.refresh(from);
+      if (!is_current()) refresh(from);
       refreshed = lane_days.version();
     }
     read.lock();
@@ -536,6 +550,51 @@ std::shared_lock<std::shared_mutex> SharedLaneDays::current(const StoreVersion& 
     }
   }
   return read;
+}
+
+void SharedLaneDays::refresh(Store& from) {
+  const std::uint64_t generation = lane_days.generation();
+  try {
+    lane_days.refresh(from);
+  } catch (...) {
+    // Part of a change may have been applied to the aggregates: whatever it touched, or all
+    // after a reload begun, is no longer known to be the store's.
+    if (lane_days.generation() != generation) prices.clear();
+    for (const std::uint32_t id : lane_days.changed()) prices.forget(id);
+    throw;
+  }
+  if (lane_days.generation() != generation) prices.clear();
+  for (const std::uint32_t id : lane_days.changed()) prices.forget(id);
+}
+
+SharedLaneDays::Kept SharedLaneDays::keep(std::span<const std::uint32_t> lanes,
+                                          std::vector<CopiedLane>& read_lanes,
+                                          std::span<const std::string> codes,
+                                          std::uint64_t generation, const StoreVersion& read,
+                                          Store& from, std::int64_t limit) {
+  const std::unique_lock write(mutex);
+  const auto behind = [&] {
+    const auto& have = lane_days.version();
+    return have && have->epoch == read.epoch && have->data < read.data;
+  };
+  if (behind()) refresh(from);
+  const auto& have = lane_days.version();
+  Kept kept;
+  // Reloaded since (the ids are another numbering), or at another epoch: keep nothing.
+  if (!have || have->epoch != read.epoch || have->data < read.data ||
+      lane_days.generation() != generation) {
+    kept.stale = lanes.size();
+    return kept;
+  }
+  for (std::size_t i = 0; i < lanes.size(); ++i) {
+    if (lane_days.changed_at(lanes[i]) > read.data) {
+      ++kept.stale;
+    } else if (!prices.keep(lanes[i], std::move(read_lanes[i]), codes, limit)) {
+      kept.room = false;
+      break;
+    }
+  }
+  return kept;
 }
 
 std::shared_ptr<SharedLaneDays> SharedLaneDays::for_url(std::string_view url) {

@@ -16,6 +16,7 @@
 #include "core/replica.hpp"
 #include "prkl/model.hpp"
 #include "prkl/store.hpp"
+#include "query/copied_prices.hpp"
 
 namespace prkl::detail {
 
@@ -61,6 +62,7 @@ class LaneDays {
 
   /// A lane with prices in a range, and how many.
   struct LaneInRange {
+    std::uint32_t id = 0;
     std::string origin;
     std::string destination;
     std::int64_t prices = 0;
@@ -75,6 +77,15 @@ class LaneDays {
   std::size_t port_count() const noexcept { return port_codes_.size(); }
 
   std::size_t lane_count() const noexcept { return lanes_.size(); }
+  /// Moves whenever the copy is loaded from scratch, which numbers its lanes anew.
+  std::uint64_t generation() const noexcept { return generation_; }
+  /// The data version of the refresh that last saw lane `id` change (or that loaded it): a
+  /// read of the lane at that version or later is the lane as this copy's version has it.
+  std::int64_t changed_at(std::uint32_t id) const { return lanes_.at(id).changed_at; }
+  /// The sum of lane `id`'s counts over all its days.
+  std::int64_t lane_prices(std::uint32_t id) const;
+  /// The lanes the last refresh saw change.
+  const std::vector<std::uint32_t>& changed() const noexcept { return changed_; }
   std::size_t lane_day_count() const noexcept { return lane_days_; }
   /// Memory held, in bytes (allocated capacity included).
   std::size_t bytes() const noexcept;
@@ -108,6 +119,7 @@ class LaneDays {
   struct Lane : Series {
     std::int32_t origin = 0;
     std::int32_t destination = 0;
+    std::int64_t changed_at = 0;
   };
   /// Every lane of one port (as origin, or as destination), summed per day.
   struct PortSide {
@@ -140,6 +152,8 @@ class LaneDays {
   // (port, day) pairs whose totals put() made stale.
   std::vector<std::pair<std::int32_t, std::int32_t>> stale_origins_, stale_destinations_;
   std::size_t lane_days_ = 0;
+  std::uint64_t generation_ = 0;
+  std::vector<std::uint32_t> changed_;
   // Where next_lane_of() is: the last lane found, and its place in its origin's lanes.
   const Lane* last_lane_ = nullptr;
   std::size_t last_place_ = 0;
@@ -151,6 +165,8 @@ class LaneDays {
 struct SharedLaneDays {
   std::shared_mutex mutex;
   LaneDays lane_days;
+  /// The prices of the lanes questions needing them asked about, kept in step with lane_days.
+  CopiedPrices prices;
   /// Writes the read store (a standby) may not have replayed yet.
   ReplicaFence fence;
 
@@ -163,11 +179,27 @@ struct SharedLaneDays {
   /// reads from other servers took it back to another state five times in a row.
   std::shared_lock<std::shared_mutex> current(const StoreVersion& now, Store& from);
 
+  /// Keeps `lanes` (ids of lane_days at `generation`, read together at `read`) in `prices`
+  /// when each is as the copy has it, bringing the copy up to `read` from `from` if it is
+  /// behind; at most `limit` prices and contracts in all.
+  struct Kept {
+    /// False when the copy had no room for one of them: ask the store.
+    bool room = true;
+    /// Lanes that changed after `read` (a standby behind the copy) and were not kept.
+    std::size_t stale = 0;
+  };
+  Kept keep(std::span<const std::uint32_t> lanes, std::vector<CopiedLane>& read_lanes,
+            std::span<const std::string> codes, std::uint64_t generation, const StoreVersion& read,
+            Store& from, std::int64_t limit);
+
   /// The copy for `url`, shared with the process's other Databases on it; a private one when
   /// `url` is empty or names a store private to its connection (an in-memory SQLite database).
   static std::shared_ptr<SharedLaneDays> for_url(std::string_view url);
 
  private:
+  /// Refreshes lane_days and forgets the prices of every lane it saw change. Call locked alone.
+  void refresh(Store& from);
+
   std::mutex version_mutex_;
   std::condition_variable version_read_;
   std::uint64_t checks_started_ = 0;

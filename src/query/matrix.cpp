@@ -173,14 +173,9 @@ void answer_from_copy(const MatrixQuery& query, const Plan& plan, const MatrixSo
   }
 }
 
-// The lanes with days in the range, from the copy brought up to `version` or later (whose
-// version goes to `copied`).
-std::vector<LaneDays::LaneInRange> lanes_at(const MatrixQuery& query, const Plan& plan,
-                                            SharedLaneDays& copy, const StoreVersion& version,
-                                            Store& source, StoreVersion& copied) {
-  const std::shared_lock read = copy.current(version, source);
-  const LaneDays& lane_days = copy.lane_days;
-  copied = *lane_days.version();
+// The lanes of the question with days in the range, as the copy (read-locked) has them.
+std::vector<LaneDays::LaneInRange> lanes_in(const MatrixQuery& query, const Plan& plan,
+                                            const LaneDays& lane_days) {
   std::vector<std::int32_t> all_origins, all_destinations;
   for (const auto& codes : plan.origins) {
     for (const std::int32_t id : ids_of(lane_days, codes)) all_origins.push_back(id);
@@ -193,6 +188,16 @@ std::vector<LaneDays::LaneInRange> lanes_at(const MatrixQuery& query, const Plan
     ids->erase(std::unique(ids->begin(), ids->end()), ids->end());
   }
   return lane_days.lanes_between(all_origins, all_destinations, query.date_from, query.date_to);
+}
+
+// The lanes with days in the range, from the copy brought up to `version` or later (whose
+// version goes to `copied`).
+std::vector<LaneDays::LaneInRange> lanes_at(const MatrixQuery& query, const Plan& plan,
+                                            SharedLaneDays& copy, const StoreVersion& version,
+                                            Store& source, StoreVersion& copied) {
+  const std::shared_lock read = copy.current(version, source);
+  copied = *copy.lane_days.version();
+  return lanes_in(query, plan, copy.lane_days);
 }
 
 // Every price is held in memory (once per cell it counts in) until the answer is made: the copy
@@ -211,11 +216,97 @@ void check_held(const std::vector<LaneDays::LaneInRange>& lanes, const PriceRout
   }
 }
 
+// Lanes the copy lacks the prices of, read from the store a group at a time, so what is read
+// before it is kept stays small whatever the lanes hold (a lane's size is the sum of its days'
+// counts, where a contract counts once per day, so groups err small).
+struct Missing {
+  std::vector<std::uint32_t> ids;
+  std::vector<std::string> origins, destinations;
+  std::vector<std::int64_t> sizes;
+};
+constexpr std::int64_t prices_per_read = 1'000'000;
+
+// Reads the lanes in `missing` into the copy. False when the copy has no room for them; a read
+// that found a lane changed since (a standby behind the copy) moves `from` to the primary.
+bool copy_lanes(const Missing& missing, std::uint64_t generation, const Options& options,
+                const MatrixSource& source, Store*& from) {
+  for (std::size_t begin = 0; begin < missing.ids.size();) {
+    std::size_t end = begin;
+    std::int64_t size = 0;
+    for (; end < missing.ids.size() && (end == begin || size < prices_per_read); ++end) {
+      size += missing.sizes[end];
+    }
+    std::vector<LaneKey> keys;
+    for (std::size_t k = begin; k < end; ++k) {
+      keys.push_back({missing.origins[k], missing.destinations[k]});
+    }
+    LaneCollector collector(keys.size());
+    const StoreVersion read = from->read_lanes(keys, collector);
+    const std::span<const std::uint32_t> ids(missing.ids.data() + begin, end - begin);
+    const SharedLaneDays::Kept kept =
+        source.copy.keep(ids, collector.lanes(), collector.codes(), generation, read, *from,
+                         options.max_copied_prices);
+    if (!kept.room) return false;
+    if (kept.stale > 0) from = &source.primary;
+    begin = end;
+  }
+  return true;
+}
+
+// Gives `router` the prices of the question's lanes from the copy, first reading into it those
+// it lacks. The copy's version is at least the question's, and every lane's prices are as that
+// version has them: the answer is that state's. False when the copy has no room for them.
+bool read_copied(const MatrixQuery& query, const Plan& plan, const Options& options,
+                 const MatrixSource& source, PriceRouter& router) {
+  if (options.max_copied_prices == 0) return false;
+  Store* from = &source.from;
+  for (int attempt = 1;; ++attempt) {
+    Missing missing;
+    std::uint64_t generation = 0;
+    {
+      const std::shared_lock read = source.copy.current(source.now, *from);
+      const LaneDays& lane_days = source.copy.lane_days;
+      const auto lanes = lanes_in(query, plan, lane_days);
+      std::vector<LaneKey> keys;
+      keys.reserve(lanes.size());
+      for (const auto& lane : lanes) keys.push_back({lane.origin, lane.destination});
+      router.route(keys);
+      check_held(lanes, router, options);
+      const CopiedPrices& prices = source.copy.prices;
+      for (const auto& lane : lanes) {
+        if (prices.find(lane.id)) continue;
+        missing.ids.push_back(lane.id);
+        missing.origins.push_back(lane.origin);
+        missing.destinations.push_back(lane.destination);
+        missing.sizes.push_back(lane_days.lane_prices(lane.id));
+      }
+      if (missing.ids.empty()) {
+        const CopiedPrices::Filter filter(query.options.filter, prices);
+        for (std::size_t k = 0; k < lanes.size(); ++k) {
+          CopiedPrices::deliver(*prices.find(lanes[k].id), k, query.date_from, query.date_to,
+                                filter, router);
+        }
+        return true;
+      }
+      // Full: the store answers.
+      if (prices.size() >= options.max_copied_prices) return false;
+      generation = lane_days.generation();
+    }
+    if (!copy_lanes(missing, generation, options, source, from)) return false;
+    if (attempt == 5) {
+      throw Busy(
+          "the prices changed under five reads in a row, each time with lanes this question "
+          "covers; the percentiles were not answered (ask again)");
+    }
+  }
+}
+
 // Reads the prices of the question's lanes into `router` from one snapshot that the copy's list
 // of lanes is right for. If the snapshot is newer than the copy, a lane may have appeared since;
 // the copy catches up and the read is done again.
 void read_prices(const MatrixQuery& query, const Plan& plan, const Options& options,
                  const MatrixSource& source, PriceRouter& router) {
+  if (read_copied(query, plan, options, source, router)) return;
   StoreVersion version = source.now;
   Store* from = &source.from;
   for (int attempt = 1;; ++attempt) {

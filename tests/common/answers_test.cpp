@@ -17,6 +17,7 @@
 #include "context.hpp"
 #include "hooked_store.hpp"
 #include "postgres_server.hpp"
+#include "price_source.hpp"
 
 using namespace prkl;
 
@@ -566,6 +567,8 @@ std::string two_prices_in_the_world(int more_ports = 0) {
 TEST_CASE("a lane written between the copy's refresh and the price read is not missed",
           "[conformance][answers]") {
   const std::string url = two_prices_in_the_world();
+  // From the store each time, or into the copy's prices: both must see the new lane.
+  const Options options = test::store_or_copy();
   // Another client opens a new lane, Ningbo -> Oslo, after prkl listed the lanes to read.
   auto store = std::make_unique<test::HookedStore>(open_store(url, OpenMode::existing));
   store->before_read_prices = [&] {
@@ -574,7 +577,7 @@ TEST_CASE("a lane written between the copy's refresh and the price read is not m
                   "('CNNGB', 'NOOSL', '2024-03-01', 900)");
   };
   test::HookedStore& watched = *store;
-  Database db(std::move(store));
+  Database db(std::move(store), options);
   const auto days =
       db.rates({day("2024-03-01"), day("2024-03-01"), "world", "NOOSL", 1, 0, Bucket::day, {50}});
   CHECK(watched.reads == 2);  // the first read's snapshot was newer than the copy: read again
@@ -589,6 +592,7 @@ TEST_CASE(
     "every time are Busy",
     "[conformance][answers]") {
   const std::string url = two_prices_in_the_world(5);
+  const Options options = test::store_or_copy();
   const RatesQuery question{
       day("2024-03-01"), day("2024-03-01"), "world", "NOOSL", 1, 0, Bucket::day, {50}};
   {
@@ -601,7 +605,7 @@ TEST_CASE(
                                      300 + written++));
     };
     test::HookedStore& watched = *store;
-    Database db(std::move(store));
+    Database db(std::move(store), options);
     const auto days = db.rates(question);
     CHECK(watched.reads == 1);  // the snapshot is newer, its lanes the same: its answer stands
     REQUIRE(days.size() == 1);
@@ -619,7 +623,7 @@ TEST_CASE(
                                      opened++));
     };
     test::HookedStore& watched = *store;
-    Database db(std::move(store));
+    Database db(std::move(store), options);
     CHECK_THROWS_AS(db.rates(question), Busy);
     CHECK(watched.reads == 5);
   }

@@ -384,7 +384,7 @@ TEST_CASE("with a read store, questions go to it and everything a batch does to 
   CHECK(db.rates(median).front().count == 3);
   CHECK_FALSE(db.batch("nothing-yet"));
   CHECK(write.calls.empty());
-  CHECK(read.calls["read_prices"] == 1);
+  CHECK(read.calls["read_lanes"] == 1);  // the lane's prices, kept in the copy from now on
   CHECK(read.calls["health"] == 1);
 
   read.calls.clear();

@@ -12,6 +12,7 @@
 
 #include "context.hpp"
 #include "postgres_server.hpp"
+#include "price_source.hpp"
 #include "reference.hpp"
 
 using namespace prkl;
@@ -80,7 +81,7 @@ TEST_CASE("a contract counts on every day of its validity, as the same rows day 
   options.days = 40;
   options.dimensions = true;
   const Dataset data = generate(options);
-  Database db = Database::open(test::new_store_url(), OpenMode::create);
+  Database db = Database::open(test::new_store_url(), OpenMode::create, test::store_or_copy());
   db.load(data);
   const std::string reference = test::new_postgres_url();
   Database oracle = Database::open(reference, OpenMode::create);
@@ -230,7 +231,7 @@ TEST_CASE("a data set's contracts load and count as a batch's do", "[conformance
   options.contracts_percent = 20;
   const Dataset data = generate(options);
   REQUIRE(!data.contracts.empty());
-  Database db = Database::open(test::new_store_url(), OpenMode::create);
+  Database db = Database::open(test::new_store_url(), OpenMode::create, test::store_or_copy());
   db.load(data);
   const std::string reference = test::new_postgres_url();
   Database::open(reference, OpenMode::create).load(data);

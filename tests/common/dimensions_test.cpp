@@ -11,6 +11,7 @@
 
 #include "context.hpp"
 #include "postgres_server.hpp"
+#include "price_source.hpp"
 #include "reference.hpp"
 
 using namespace prkl;
@@ -51,7 +52,7 @@ const std::vector<PriceFilter> filters = {
 TEST_CASE("a filtered answer is PostgreSQL's over the rows the filter keeps",
           "[conformance][dimensions][reference]") {
   const Dataset data = dimensioned_data();
-  Database db = Database::open(test::new_store_url(), OpenMode::create);
+  Database db = Database::open(test::new_store_url(), OpenMode::create, test::store_or_copy());
   db.load(data);
   const std::string reference = test::new_postgres_url();
   Database::open(reference, OpenMode::create).load(data);

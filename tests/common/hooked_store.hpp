@@ -18,9 +18,9 @@ class HookedStore final : public Store {
  public:
   explicit HookedStore(std::unique_ptr<Store> inner) : inner_(std::move(inner)) {}
 
-  /// Run once, before the first read_prices / load reaches the inner store.
+  /// Run once, before the first read_prices or read_lanes / load reaches the inner store.
   std::function<void()> before_read_prices;
-  /// Run before every read_prices, after before_read_prices.
+  /// Run before every read_prices or read_lanes, after before_read_prices.
   std::function<void()> before_each_read_prices;
   std::function<void()> before_load;
   /// When set, stand in for the inner store's replication state (a SQLite "standby").
@@ -54,6 +54,11 @@ class HookedStore final : public Store {
     if (reads++ == 0 && before_read_prices) before_read_prices();
     if (before_each_read_prices) before_each_read_prices();
     return called("read_prices")->read_prices(lanes, from, to, filter, receiver);
+  }
+  StoreVersion read_lanes(std::span<const LaneKey> lanes, LaneReceiver& receiver) override {
+    if (reads++ == 0 && before_read_prices) before_read_prices();
+    if (before_each_read_prices) before_each_read_prices();
+    return called("read_lanes")->read_lanes(lanes, receiver);
   }
   std::vector<std::string> equipment() override { return called("equipment")->equipment(); }
   std::int64_t add_equipment(std::span<const std::string> codes) override {

@@ -10,6 +10,7 @@
 
 #include "context.hpp"
 #include "postgres_server.hpp"
+#include "price_source.hpp"
 #include "reference.hpp"
 
 using namespace prkl;
@@ -31,7 +32,7 @@ TEST_CASE("the market band is PostgreSQL's percentile_cont and avg over the same
   options.days = 40;
   options.first_day = day("2024-01-01");
   const Dataset data = generate(options);
-  Database db = Database::open(test::new_store_url(), OpenMode::create);
+  Database db = Database::open(test::new_store_url(), OpenMode::create, test::store_or_copy());
   db.load(data);
   const std::string reference = test::new_postgres_url();
   Database::open(reference, OpenMode::create).load(data);
@@ -135,7 +136,7 @@ TEST_CASE("rank is PostgreSQL's hypothetical-set percent_rank and cume_dist",
   options.days = 20;
   options.first_day = day("2024-01-01");
   const Dataset data = generate(options);
-  Database db = Database::open(test::new_store_url(), OpenMode::create);
+  Database db = Database::open(test::new_store_url(), OpenMode::create, test::store_or_copy());
   db.load(data);
   const std::string reference = test::new_postgres_url();
   Database::open(reference, OpenMode::create).load(data);

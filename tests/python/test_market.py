@@ -165,3 +165,18 @@ def test_a_contract_is_one_row_counted_on_every_day_it_is_valid(real_url):
             "valid_to": f"2020-0{m}-28", "price": 10} for m in (1, 2)]
     with pytest.raises(prkl.ValidationError, match="Options::max_batch_contracts"):
         capped.apply(two)
+
+
+def test_the_copys_prices_answer_as_the_store_does(real_url):
+    copied = prkl.connect(real_url)
+    from_store = prkl.connect(real_url, max_copied_prices=0)
+    assert copied.apply(DIMENSIONED, batch_id="dimensioned").prices == 5
+    for days in [("2016-01-01", "2016-01-31"), ("2018-02-20", "2018-03-10")]:
+        for filters in [dict(equipment="40HC"), dict(term="long"), {}]:
+            expected = from_store.market(*days, "china_main", "north_europe_main", min_count=1,
+                                         **filters).to_dict()
+            for _ in range(2):  # into the copy, then from it
+                assert copied.market(*days, "china_main", "north_europe_main", min_count=1,
+                                     **filters).to_dict() == expected
+    with pytest.raises(prkl.InvalidArgument, match="max_copied_prices is -1"):
+        prkl.connect(real_url, max_copied_prices=-1)

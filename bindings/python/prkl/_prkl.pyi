@@ -275,7 +275,8 @@ def connect(url: str, create: bool = False, pool_size: int = 8, max_range_days: 
             pool_timeout: float = 30.0, read_url: Optional[str] = None,
             replica_wait: float = 1.0, max_batch_prices: int = 1000000,
             max_answer_values: int = 1000000,
-            max_batch_contracts: int = 1000000) -> Database: ...
+            max_batch_contracts: int = 1000000,
+            max_copied_prices: int = 20000000) -> Database: ...
 
 SCHEMA_VERSION: int
 

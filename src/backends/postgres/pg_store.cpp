@@ -25,6 +25,17 @@ namespace {
 
 namespace ratestask = detail::ratestask;
 
+// A 32-bit integer field of a binary-format result: big-endian, 4 bytes.
+std::int32_t binary_int4(const Result& r, int row, int column) {
+  PGresult* result = r.get();
+  if (PQgetlength(result, row, column) != 4) {
+    throw StorageError("unexpected field size from prices");
+  }
+  const auto* bytes = reinterpret_cast<const unsigned char*>(PQgetvalue(result, row, column));
+  return std::int32_t(std::uint32_t(bytes[0]) << 24 | std::uint32_t(bytes[1]) << 16 |
+                      std::uint32_t(bytes[2]) << 8 | std::uint32_t(bytes[3]));
+}
+
 struct OwnTable {
   const char* name;
   const char* columns;
@@ -614,15 +625,7 @@ class PgStore final : public Store {
               "least(c.valid_to, $4::date), interval '1 day') g "
               "WHERE $7::int IS NULL OR g::date - coalesce(c.received, c.valid_from) <= $7::int",
           params, Connection::Format::binary);
-      PGresult* result = r.get();
-      const auto int4 = [&](int row, int column) {
-        if (PQgetlength(result, row, column) != 4) {
-          throw StorageError("unexpected field size from prices");
-        }
-        const auto* bytes = reinterpret_cast<const unsigned char*>(PQgetvalue(result, row, column));
-        return std::int32_t(std::uint32_t(bytes[0]) << 24 | std::uint32_t(bytes[1]) << 16 |
-                            std::uint32_t(bytes[2]) << 8 | std::uint32_t(bytes[3]));
-      };
+      const auto int4 = [&](int row, int column) { return binary_int4(r, row, column); };
       rows.reserve(std::size_t(r.rows()));
       for (int i = 0, count = r.rows(); i < count; ++i) {
         const std::int32_t lane = int4(i, 0);
@@ -635,6 +638,68 @@ class PgStore final : public Store {
     });
     for (const Row& row : rows) {
       receiver.price(row.lane, Date{std::chrono::days{row.day}}, row.price);
+    }
+    return now;
+  }
+
+  StoreVersion read_lanes(std::span<const LaneKey> lanes, LaneReceiver& receiver) override {
+    std::vector<std::string> origins, destinations;
+    for (const LaneKey& lane : lanes) {
+      origins.emplace_back(lane.origin);
+      destinations.emplace_back(lane.destination);
+    }
+    const Params params{array_literal(origins), array_literal(destinations)};
+    // Held until the snapshot closes, as read_prices' rows are.
+    std::optional<Result> prices, contracts;
+    const StoreVersion now = in_snapshot([&] {
+      const StoreVersion version = version_now();
+      // Binary: days as integers, nothing to format or parse. One index range scan per lane.
+      prices.emplace(connection_.exec(
+          "SELECT l.n::int4, (p.day - DATE '1970-01-01')::int4, p.price::int4, p.equipment, "
+          "p.term, (p.received - DATE '1970-01-01')::int4 "
+          "FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS l (orig_code, dest_code, n) "
+          "JOIN prices p ON p.orig_code = l.orig_code AND p.dest_code = l.dest_code "
+          "ORDER BY l.n, p.day, p.price",
+          params, Connection::Format::binary));
+      contracts.emplace(connection_.exec(
+          "SELECT l.n::int4, (c.valid_from - DATE '1970-01-01')::int4, "
+          "(c.valid_to - DATE '1970-01-01')::int4, c.price::int4, c.equipment, c.term, "
+          "(c.received - DATE '1970-01-01')::int4 "
+          "FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS l (orig_code, dest_code, n) "
+          "JOIN prkl_contracts c ON c.orig_code = l.orig_code AND c.dest_code = l.dest_code "
+          "ORDER BY l.n, c.valid_from",
+          params, Connection::Format::binary));
+      return version;
+    });
+    const auto lane = [&](const Result& r, int row) {
+      const std::int32_t n = binary_int4(r, row, 0);
+      if (n < 1 || std::size_t(n) > lanes.size()) {
+        throw StorageError(fmt::format("unexpected lane number {} from prices", n));
+      }
+      return std::size_t(n - 1);
+    };
+    const auto day = [&](const Result& r, int row, int column) {
+      return Date{std::chrono::days{binary_int4(r, row, column)}};
+    };
+    const auto dimensions = [&](const Result& r, int row, int column) {
+      PGresult* result = r.get();
+      return Dimensions{
+          r.is_null(row, column) ? std::string_view()
+                                 : std::string_view(PQgetvalue(result, row, column),
+                                                    std::size_t(PQgetlength(result, row, column))),
+          r.is_null(row, column + 1) ? std::nullopt
+                                     : std::optional<Term>(parse_term(std::string_view(
+                                           PQgetvalue(result, row, column + 1),
+                                           std::size_t(PQgetlength(result, row, column + 1))))),
+          r.is_null(row, column + 2) ? std::nullopt : std::optional<Date>(day(r, row, column + 2))};
+    };
+    for (int i = 0, count = prices->rows(); i < count; ++i) {
+      receiver.price(lane(*prices, i), day(*prices, i, 1), binary_int4(*prices, i, 2),
+                     dimensions(*prices, i, 3));
+    }
+    for (int i = 0, count = contracts->rows(); i < count; ++i) {
+      receiver.contract(lane(*contracts, i), day(*contracts, i, 1), day(*contracts, i, 2),
+                        binary_int4(*contracts, i, 3), dimensions(*contracts, i, 4));
     }
     return now;
   }

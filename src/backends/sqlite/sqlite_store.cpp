@@ -105,7 +105,9 @@ constexpr const char* retired_objects[][3] = {
     {"table", "prkl_lanes", "replaced by prkl_lane_days"},
     {"trigger", "prkl_prices_delete", "replaced by one that counts contracts too"},
     {"trigger", "prkl_prices_update", "replaced by one that counts contracts too"},
-    {"index", "prices_lane_day", "replaced by prices_by_lane, which serves filters too"}};
+    {"index", "prices_lane_day", "replaced by prices_by_lane, which serves filters too"},
+    {"trigger", "prkl_prices_updated",
+     "replaced by prkl_prices_changed, which sees a change of a price's dimensions too"}};
 
 std::int64_t new_epoch() {
   std::random_device entropy;
@@ -227,12 +229,12 @@ const std::vector<SchemaObject>& schema() {
     o.push_back({"trigger", "prkl_prices_deleted",
                  fmt::format("CREATE TRIGGER prkl_prices_deleted AFTER DELETE ON prices {}{}END",
                              foreign_write, recount_lane_days("OLD", price_day("OLD")))});
-    o.push_back(
-        {"trigger", "prkl_prices_updated",
-         fmt::format("CREATE TRIGGER prkl_prices_updated AFTER UPDATE OF orig_code, dest_code, "
-                     "day, price ON prices {}{}{}END",
-                     foreign_write, recount_lane_days("OLD", price_day("OLD")),
-                     recount_lane_days("NEW", price_day("NEW")))});
+    // Any column: a change of equipment, term or received alone moves the data version too,
+    // so cached answers and the copy's prices are refreshed.
+    o.push_back({"trigger", "prkl_prices_changed",
+                 fmt::format("CREATE TRIGGER prkl_prices_changed AFTER UPDATE ON prices {}{}{}END",
+                             foreign_write, recount_lane_days("OLD", price_day("OLD")),
+                             recount_lane_days("NEW", price_day("NEW")))});
     // Contracts written by other SQL count on each day of their validity, like prkl's own.
     o.push_back(
         {"trigger", "prkl_contracts_inserted",
@@ -470,6 +472,43 @@ class SqliteStore final : public Store {
     }
     s.reset();
     read_contracts(lanes, from, to, filter, equipment, receiver);
+    tx.commit();
+    return now;
+  }
+
+  StoreVersion read_lanes(std::span<const LaneKey> lanes, LaneReceiver& receiver) override {
+    Transaction tx(connection_, Transaction::Kind::deferred);
+    const StoreVersion now = version();
+    const auto dimensions = [](Statement& s, int column) {
+      return Dimensions{
+          s.is_null(column) ? std::string_view() : s.text_view(column),
+          s.is_null(column + 1) ? std::nullopt
+                                : std::optional<Term>(parse_term(s.text_view(column + 1))),
+          s.is_null(column + 2) ? std::nullopt
+                                : std::optional<Date>(parse_date(s.text_view(column + 2)))};
+    };
+    for (auto* statement : {&read_lane_prices_, &read_lane_contracts_}) {
+      auto& s = (*statement)->reset();
+      const bool prices = statement == &read_lane_prices_;
+      try {
+        for (std::size_t i = 0; i < lanes.size(); ++i) {
+          s.reset().bind_static(1, lanes[i].origin).bind_static(2, lanes[i].destination);
+          while (s.step()) {
+            const Date first = parse_date(s.text_view(0));
+            if (prices) {
+              receiver.price(i, first, checked_price(s.int64(1)), dimensions(s, 2));
+            } else {
+              receiver.contract(i, first, parse_date(s.text_view(1)), checked_price(s.int64(2)),
+                                dimensions(s, 3));
+            }
+          }
+        }
+      } catch (...) {
+        s.reset();
+        throw;
+      }
+      s.reset();
+    }
     tx.commit();
     return now;
   }
@@ -719,6 +758,14 @@ class SqliteStore final : public Store {
         "AND (?5 IS NULL OR equipment IN (SELECT value FROM json_each(?5))) "
         "AND (?6 IS NULL OR term = ?6) "
         "AND (?7 IS NULL OR julianday(day) - julianday(coalesce(received, day)) <= ?7)");
+    // In prices_by_lane's order: no sort.
+    read_lane_prices_.emplace(connection_,
+                              "SELECT day, price, equipment, term, received FROM prices "
+                              "WHERE orig_code = ? AND dest_code = ? ORDER BY day, price");
+    read_lane_contracts_.emplace(
+        connection_,
+        "SELECT valid_from, valid_to, price, equipment, term, received FROM prkl_contracts "
+        "WHERE orig_code = ? AND dest_code = ? ORDER BY valid_from");
     insert_price_.emplace(connection_, ratestask::insert_sql(ratestask::dimensioned_prices));
     insert_contract_.emplace(connection_, ratestask::insert_sql(ratestask::contracts));
     any_contract_.emplace(connection_, "SELECT EXISTS (SELECT 1 FROM prkl_contracts)");
@@ -855,7 +902,7 @@ class SqliteStore final : public Store {
   std::optional<Statement> version_, all_lane_days_, changed_lane_days_, find_batch_, insert_batch_,
       insert_price_, bump_version_, add_lane_day_, add_lane_days_, log_day_, find_batch_rates_,
       insert_batch_rate_, read_prices_, read_filtered_prices_, insert_contract_, any_contract_,
-      read_contracts_;
+      read_contracts_, read_lane_prices_, read_lane_contracts_;
   static constexpr std::size_t rows_per_upsert = 64;
 };
 

@@ -1,0 +1,143 @@
+// SPDX-License-Identifier: MIT
+// The prices and contracts the in-memory copy keeps per lane, and answering from them as the
+// store would.
+#include "query/copied_prices.hpp"
+
+#include <algorithm>
+#include <limits>
+
+namespace prkl::detail {
+
+namespace {
+
+std::int32_t day_number(Date day) {
+  return std::int32_t(day.time_since_epoch().count());
+}
+
+std::uint8_t term_number(std::optional<Term> term) {
+  if (!term) return 0;
+  return *term == Term::short_term ? 1 : 2;
+}
+
+// Numbers 1..max: 0 says "none".
+constexpr std::size_t max_codes = std::numeric_limits<std::uint16_t>::max() - 1;
+
+}  // namespace
+
+std::uint16_t LaneCollector::code_of(std::string_view code) {
+  if (code.empty()) return 0;
+  const auto [at, added] = numbers_.try_emplace(std::string(code), 0);
+  if (added) {
+    codes_.push_back(at->first);
+    // Past max_codes the number wraps to 0 and keep() refuses the lanes: the store's table of
+    // codes cannot hold that many, but a foreign writer's rows are not checked against it.
+    at->second = std::uint16_t(codes_.size() <= max_codes ? codes_.size() : 0);
+  }
+  return at->second;
+}
+
+void LaneCollector::price(std::size_t lane, Date day, std::int32_t price, const Dimensions& d) {
+  const std::int32_t number = day_number(day);
+  lanes_.at(lane).prices.push_back({number, price, d.received ? day_number(*d.received) : number,
+                                    code_of(d.equipment), term_number(d.term)});
+}
+
+void LaneCollector::contract(std::size_t lane, Date valid_from, Date valid_to, std::int32_t price,
+                             const Dimensions& d) {
+  const std::int32_t first = day_number(valid_from);
+  lanes_.at(lane).contracts.push_back({first, day_number(valid_to), price,
+                                       d.received ? day_number(*d.received) : first,
+                                       code_of(d.equipment), term_number(d.term)});
+}
+
+bool CopiedPrices::keep(std::uint32_t id, CopiedLane&& lane, std::span<const std::string> codes,
+                        std::int64_t limit) {
+  const CopiedLane* before = find(id);
+  const std::int64_t grown =
+      size_ - std::int64_t(before ? before->size() : 0) + std::int64_t(lane.size());
+  if (grown > limit || codes.size() > max_codes) return false;
+  std::vector<std::uint16_t> renumbered(codes.size() + 1, 0);
+  for (std::size_t i = 0; i < codes.size(); ++i) {
+    const auto [at, added] = numbers_.try_emplace(codes[i], 0);
+    if (added) {
+      if (codes_.size() == max_codes) {
+        numbers_.erase(at);
+        return false;
+      }
+      codes_.push_back(codes[i]);
+      at->second = std::uint16_t(codes_.size());
+    }
+    renumbered[i + 1] = at->second;
+  }
+  for (CopiedPrice& p : lane.prices) p.equipment = renumbered[p.equipment];
+  for (CopiedContract& c : lane.contracts) c.equipment = renumbered[c.equipment];
+  lane.prices.shrink_to_fit();
+  lane.contracts.shrink_to_fit();
+  forget(id);
+  if (lanes_.size() <= id) lanes_.resize(std::size_t(id) + 1);
+  size_ += std::int64_t(lane.size());
+  lane_bytes_ += lane.prices.capacity() * sizeof(CopiedPrice) +
+                 lane.contracts.capacity() * sizeof(CopiedContract) + sizeof(CopiedLane);
+  lanes_[id] = std::make_unique<CopiedLane>(std::move(lane));
+  return true;
+}
+
+void CopiedPrices::forget(std::uint32_t id) noexcept {
+  if (id >= lanes_.size() || !lanes_[id]) return;
+  const CopiedLane& lane = *lanes_[id];
+  size_ -= std::int64_t(lane.size());
+  lane_bytes_ -= lane.prices.capacity() * sizeof(CopiedPrice) +
+                 lane.contracts.capacity() * sizeof(CopiedContract) + sizeof(CopiedLane);
+  lanes_[id].reset();
+}
+
+void CopiedPrices::clear() noexcept {
+  lanes_.clear();
+  size_ = 0;
+  lane_bytes_ = 0;
+}
+
+std::size_t CopiedPrices::bytes() const noexcept {
+  std::size_t total = sizeof(*this) + lanes_.capacity() * sizeof(lanes_[0]) + lane_bytes_;
+  for (const std::string& code : codes_) total += 2 * (sizeof(std::string) + code.capacity());
+  return total;
+}
+
+CopiedPrices::Filter::Filter(const PriceFilter& filter, const CopiedPrices& copy)
+    : filter_(filter),
+      by_equipment_(!filter.equipment.empty()),
+      wanted_(copy.codes_.size() + 1, false),
+      term_(term_number(filter.term)) {
+  // A code the copy never saw is on none of its prices.
+  for (const std::string& code : filter.equipment) {
+    if (const auto at = copy.numbers_.find(code); at != copy.numbers_.end()) {
+      wanted_[at->second] = true;
+    }
+  }
+}
+
+void CopiedPrices::deliver(const CopiedLane& lane, std::size_t index, Date from, Date to,
+                           const Filter& filter, PriceReceiver& receiver) {
+  const std::int32_t first = day_number(from), last = day_number(to);
+  const std::optional<std::int64_t>& max_age = filter.filter().max_age_days;
+  auto price = std::lower_bound(lane.prices.begin(), lane.prices.end(), first,
+                                [](const CopiedPrice& p, std::int32_t day) { return p.day < day; });
+  for (; price != lane.prices.end() && price->day <= last; ++price) {
+    if (!filter.keeps(price->equipment, price->term)) continue;
+    if (max_age && std::int64_t(price->day) - price->received > *max_age) continue;
+    receiver.price(index, Date{std::chrono::days{price->day}}, price->price);
+  }
+  // A contract on a day of the range began at most max_contract_days - 1 days before it.
+  const std::int32_t earliest = first - std::int32_t(max_contract_days - 1);
+  auto contract = std::lower_bound(
+      lane.contracts.begin(), lane.contracts.end(), earliest,
+      [](const CopiedContract& c, std::int32_t day) { return c.valid_from < day; });
+  for (; contract != lane.contracts.end() && contract->valid_from <= last; ++contract) {
+    if (contract->valid_to < first || !filter.keeps(contract->equipment, contract->term)) continue;
+    const auto date = [](std::int32_t day) { return Date{std::chrono::days{day}}; };
+    deliver_contract(receiver, index, date(contract->valid_from), date(contract->valid_to),
+                     date(contract->received), contract->price, from, to, filter.filter());
+  }
+}
+
+}  // namespace prkl::detail
