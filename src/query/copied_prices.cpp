@@ -3,7 +3,6 @@
 // store would.
 #include "query/copied_prices.hpp"
 
-#include <algorithm>
 #include <limits>
 
 namespace prkl::detail {
@@ -113,30 +112,6 @@ CopiedPrices::Filter::Filter(const PriceFilter& filter, const CopiedPrices& copy
     if (const auto at = copy.numbers_.find(code); at != copy.numbers_.end()) {
       wanted_[at->second] = true;
     }
-  }
-}
-
-void CopiedPrices::deliver(const CopiedLane& lane, std::size_t index, Date from, Date to,
-                           const Filter& filter, PriceReceiver& receiver) {
-  const std::int32_t first = day_number(from), last = day_number(to);
-  const std::optional<std::int64_t>& max_age = filter.filter().max_age_days;
-  auto price = std::lower_bound(lane.prices.begin(), lane.prices.end(), first,
-                                [](const CopiedPrice& p, std::int32_t day) { return p.day < day; });
-  for (; price != lane.prices.end() && price->day <= last; ++price) {
-    if (!filter.keeps(price->equipment, price->term)) continue;
-    if (max_age && std::int64_t(price->day) - price->received > *max_age) continue;
-    receiver.price(index, Date{std::chrono::days{price->day}}, price->price);
-  }
-  // A contract on a day of the range began at most max_contract_days - 1 days before it.
-  const std::int32_t earliest = first - std::int32_t(max_contract_days - 1);
-  auto contract = std::lower_bound(
-      lane.contracts.begin(), lane.contracts.end(), earliest,
-      [](const CopiedContract& c, std::int32_t day) { return c.valid_from < day; });
-  for (; contract != lane.contracts.end() && contract->valid_from <= last; ++contract) {
-    if (contract->valid_to < first || !filter.keeps(contract->equipment, contract->term)) continue;
-    const auto date = [](std::int32_t day) { return Date{std::chrono::days{day}}; };
-    deliver_contract(receiver, index, date(contract->valid_from), date(contract->valid_to),
-                     date(contract->received), contract->price, from, to, filter.filter());
   }
 }
 

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -89,6 +91,8 @@ class CopiedPrices {
   class Filter {
    public:
     Filter(const PriceFilter& filter, const CopiedPrices& copy);
+    /// True when it keeps every price whatever its dimensions.
+    bool empty() const noexcept { return filter_.empty(); }
     bool keeps(std::uint16_t equipment, std::uint8_t term) const noexcept {
       return (!by_equipment_ || (equipment < wanted_.size() && wanted_[equipment])) &&
              (term_ == 0 || term == term_);
@@ -102,10 +106,12 @@ class CopiedPrices {
     std::uint8_t term_ = 0;
   };
 
-  /// Gives `receiver` what read_prices() would of this lane: every price on a day in [from, to]
-  /// that counts under `filter`, and a contract once for each such day it counts on.
-  static void deliver(const CopiedLane& lane, std::size_t index, Date from, Date to,
-                      const Filter& filter, PriceReceiver& receiver);
+  /// Calls sink(day, price) as read_prices() would give this lane's prices (days counted from
+  /// 1970-01-01): once for every price on a day in [first, last] that counts under `filter`,
+  /// and for a contract once for each such day it counts on. Inline: it runs once per price.
+  template <typename Sink>
+  static void deliver(const CopiedLane& lane, std::int32_t first, std::int32_t last,
+                      const Filter& filter, Sink&& sink);
 
  private:
   std::vector<std::unique_ptr<CopiedLane>> lanes_;  // by lane id
@@ -114,5 +120,39 @@ class CopiedPrices {
   std::int64_t size_ = 0;
   std::size_t lane_bytes_ = 0;
 };
+
+template <typename Sink>
+void CopiedPrices::deliver(const CopiedLane& lane, std::int32_t first, std::int32_t last,
+                           const Filter& filter, Sink&& sink) {
+  auto price = std::lower_bound(lane.prices.begin(), lane.prices.end(), first,
+                                [](const CopiedPrice& p, std::int32_t day) { return p.day < day; });
+  const auto end = lane.prices.end();
+  if (filter.empty()) {
+    for (; price != end && price->day <= last; ++price) sink(price->day, price->price);
+  } else {
+    const std::optional<std::int64_t>& max_age = filter.filter().max_age_days;
+    for (; price != end && price->day <= last; ++price) {
+      if (!filter.keeps(price->equipment, price->term)) continue;
+      if (max_age && std::int64_t(price->day) - price->received > *max_age) continue;
+      sink(price->day, price->price);
+    }
+  }
+  // A contract on a day of the range began at most max_contract_days - 1 days before it.
+  const std::int32_t earliest = first - std::int32_t(max_contract_days - 1);
+  auto contract = std::lower_bound(
+      lane.contracts.begin(), lane.contracts.end(), earliest,
+      [](const CopiedContract& c, std::int32_t day) { return c.valid_from < day; });
+  for (; contract != lane.contracts.end() && contract->valid_from <= last; ++contract) {
+    if (contract->valid_to < first || !filter.keeps(contract->equipment, contract->term)) continue;
+    std::int64_t to = std::min(contract->valid_to, last);
+    // It counts on day D while D - received <= max_age_days.
+    if (const auto& max_age = filter.filter().max_age_days) {
+      to = std::min(to, contract->received + *max_age);
+    }
+    for (std::int64_t day = std::max(contract->valid_from, first); day <= to; ++day) {
+      sink(std::int32_t(day), contract->price);
+    }
+  }
+}
 
 }  // namespace prkl::detail

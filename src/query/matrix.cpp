@@ -53,8 +53,8 @@ class PriceRouter final : public PriceReceiver {
     for (auto& cell : cells_) cell.clear();
     lane_cells_.assign(lanes.size(), {});
     for (std::size_t k = 0; k < lanes.size(); ++k) {
-      const auto rows = rows_of_.find(std::string(lanes[k].origin));
-      const auto columns = columns_of_.find(std::string(lanes[k].destination));
+      const auto rows = rows_of_.find(lanes[k].origin);
+      const auto columns = columns_of_.find(lanes[k].destination);
       if (rows == rows_of_.end() || columns == columns_of_.end()) continue;
       for (const std::size_t i : rows->second) {
         for (const std::size_t j : columns->second) lane_cells_[k].push_back(i * columns_ + j);
@@ -64,6 +64,34 @@ class PriceRouter final : public PriceReceiver {
 
   std::size_t cells_of(std::size_t lane) const { return lane_cells_[lane].size(); }
 
+  /// Hands `lane`'s prices from the copy to its cells; `day` counts from 1970-01-01.
+  /// Room in each cell for what the copy says its lanes hold in the range.
+  void reserve(const std::vector<LaneDays::LaneInRange>& lanes) {
+    std::vector<std::size_t> sizes(cells_.size());
+    for (std::size_t k = 0; k < lanes.size(); ++k) {
+      for (const std::size_t cell : lane_cells_.at(k)) sizes[cell] += std::size_t(lanes[k].prices);
+    }
+    for (std::size_t cell = 0; cell < cells_.size(); ++cell) cells_[cell].reserve(sizes[cell]);
+  }
+
+  void add(std::size_t lane, const CopiedLane& prices, const CopiedPrices::Filter& filter,
+           Date to) {
+    const auto first = std::int32_t(from_.time_since_epoch().count());
+    const auto last = std::int32_t(to.time_since_epoch().count());
+    const std::vector<std::size_t>& cells = lane_cells_.at(lane);
+    if (cells.size() == 1) {
+      // The common case, a lane in one cell, without a call per price.
+      std::vector<SlotPrice>& out = cells_[cells[0]];
+      CopiedPrices::deliver(prices, first, last, filter, [&](std::int32_t day, std::int32_t price) {
+        out.push_back({day - first, price});
+      });
+      return;
+    }
+    CopiedPrices::deliver(prices, first, last, filter, [&](std::int32_t day, std::int32_t price) {
+      for (const std::size_t cell : cells) cells_[cell].push_back({day - first, price});
+    });
+  }
+
   void price(std::size_t lane, Date day, std::int32_t price) override {
     const SlotPrice value{std::int32_t((day - from_).count()), price};
     for (const std::size_t cell : lane_cells_.at(lane)) cells_[cell].push_back(value);
@@ -72,7 +100,8 @@ class PriceRouter final : public PriceReceiver {
   std::vector<SlotPrice>& cell(std::size_t i, std::size_t j) { return cells_[i * columns_ + j]; }
 
  private:
-  using Index = std::unordered_map<std::string, std::vector<std::size_t>>;
+  // Keyed by the codes of the question's plan, which outlives the router.
+  using Index = std::unordered_map<std::string_view, std::vector<std::size_t>>;
 
   std::size_t columns_;
   Date from_;
@@ -282,9 +311,9 @@ bool read_copied(const MatrixQuery& query, const Plan& plan, const Options& opti
       }
       if (missing.ids.empty()) {
         const CopiedPrices::Filter filter(query.options.filter, prices);
+        router.reserve(lanes);
         for (std::size_t k = 0; k < lanes.size(); ++k) {
-          CopiedPrices::deliver(*prices.find(lanes[k].id), k, query.date_from, query.date_to,
-                                filter, router);
+          router.add(k, *prices.find(lanes[k].id), filter, query.date_to);
         }
         return true;
       }

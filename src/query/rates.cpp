@@ -6,7 +6,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <limits>
+#include <memory>
+#include <span>
 
 #include "prkl/error.hpp"
 #include "util/exact.hpp"
@@ -196,24 +199,147 @@ std::optional<std::int64_t> percentile_millionths(double p) {
   return m;
 }
 
-std::vector<RateDay> answer_from_prices(std::vector<SlotPrice>& prices, std::size_t slot_count,
-                                        const BucketPlan& buckets, const RatesOptions& options,
-                                        const Conversion* conversion) {
-  // By slot with a counting pass (slots are few and dense), then each slot's few prices.
-  {
-    std::vector<std::size_t> starts(slot_count + 1, 0);
-    for (const SlotPrice& p : prices) ++starts[std::size_t(p.slot) + 1];
-    for (std::size_t i = 1; i < starts.size(); ++i) starts[i] += starts[i - 1];
-    std::vector<SlotPrice> ordered(prices.size());
-    std::vector<std::size_t> filled(starts.begin(), starts.end() - 1);
-    for (const SlotPrice& p : prices) ordered[filled[std::size_t(p.slot)]++] = p;
-    for (std::size_t i = 0; i < slot_count; ++i) {
-      std::sort(ordered.begin() + std::ptrdiff_t(starts[i]),
-                ordered.begin() + std::ptrdiff_t(starts[i + 1]),
-                [](const SlotPrice& a, const SlotPrice& b) { return a.price < b.price; });
-    }
-    prices.swap(ordered);
+namespace {
+
+__extension__ using Int128 = __int128;
+
+Wide wide(Int128 v) {
+  // high * 2^64 + low, the high half signed: no 128-bit constructor needed.
+  return Wide(std::int64_t(v >> 64)) * (Wide(1) << 64) + Wide(std::uint64_t(v));
+}
+
+// Values at some ranks of one bucket: `ranks` ascending and distinct, `values` one per rank.
+using ValuesAt = std::function<void(std::size_t bucket, std::span<const std::size_t> ranks,
+                                    std::span<Int128> values)>;
+
+// Each bucket's percentiles as percentile_cont gives them: its rank for p is p/100 * (n - 1),
+// and between two ranks the value is interpolated linearly. With p = m millionths, the rank is
+// m * (n - 1) / 10^8 = k + r / 10^8, and the exact value is (a * 10^8 + (b - a) * r) / 10^8 for
+// the values a and b (in the answer's currency, over `denominator`) at ranks k and k + 1. Only
+// those ranks are asked of `values_at`.
+void add_percentiles(const RatesOptions& options, const Wide& denominator,
+                     std::vector<RateDay>& out, const ValuesAt& values_at) {
+  constexpr std::int64_t whole = 100'000'000;  // p = 100% in hundredths of millionths
+  std::vector<std::int64_t> millionths;
+  for (const double percent : options.percentiles) {
+    millionths.push_back(percentile_millionths(percent).value());
   }
+  std::vector<std::size_t> needed;
+  std::vector<Int128> values;
+  for (std::size_t b = 0; b < out.size(); ++b) {
+    RateDay& day = out[b];
+    if (!day.average) {
+      for (const double percent : options.percentiles) day.percentiles.push_back({percent, {}});
+      continue;
+    }
+    needed.clear();
+    for (const std::int64_t m : millionths) {
+      // m < 10^8 and a bucket's count < 2^40 (Options bound the prices held): it fits.
+      const Int128 rank = Int128(m) * (day.count - 1);
+      needed.push_back(std::size_t(rank / whole));
+      needed.push_back(std::size_t((rank + whole - 1) / whole));
+    }
+    std::sort(needed.begin(), needed.end());
+    needed.erase(std::unique(needed.begin(), needed.end()), needed.end());
+    values.resize(needed.size());
+    values_at(b, needed, values);
+    const auto at = [&](std::size_t rank) {
+      return wide(values[std::size_t(std::lower_bound(needed.begin(), needed.end(), rank) -
+                                     needed.begin())]);
+    };
+    for (std::size_t i = 0; i < millionths.size(); ++i) {
+      const Int128 rank = Int128(millionths[i]) * (day.count - 1);
+      const auto low = std::size_t(rank / whole);
+      const auto fraction = std::int64_t(rank % whole);
+      const Wide a = at(low);
+      const Wide c = fraction == 0 ? a : at(low + 1);
+      day.percentiles.push_back(
+          {options.percentiles[i],
+           round_quotient(a * whole + (c - a) * fraction, denominator, options.scale)});
+    }
+  }
+}
+
+// Whole dollars in buckets whose ranges are small beside their counts (the usual case) are
+// counted into one histogram per bucket: any rank is then a walk along it, with nothing sorted
+// or partitioned. Nullopt when the histograms would outgrow a few words per price.
+std::optional<ValuesAt> counted(const std::vector<SlotPrice>& prices,
+                                const std::vector<std::size_t>& bucket_of,
+                                const std::vector<DailyAggregate>& slots,
+                                const BucketPlan& buckets) {
+  auto lows = std::make_shared<std::vector<std::int32_t>>(buckets.size(), 0);
+  auto offsets = std::make_shared<std::vector<std::size_t>>(buckets.size() + 1, 0);
+  for (std::size_t b = 0; b < buckets.size(); ++b) {
+    std::optional<std::int32_t> low, high;
+    for (std::size_t slot = buckets.starts[b]; slot < buckets.starts[b + 1]; ++slot) {
+      if (slots[slot].count == 0) continue;
+      low = std::min(low.value_or(slots[slot].min), slots[slot].min);
+      high = std::max(high.value_or(slots[slot].max), slots[slot].max);
+    }
+    (*lows)[b] = low.value_or(0);
+    (*offsets)[b + 1] = (*offsets)[b] + (low ? std::size_t(*high - *low) + 1 : 0);
+  }
+  if (offsets->back() > 4 * prices.size() + 4096) return std::nullopt;
+  auto counts = std::make_shared<std::vector<std::uint32_t>>(offsets->back(), 0);
+  for (const SlotPrice& p : prices) {
+    const std::size_t b = bucket_of[std::size_t(p.slot)];
+    ++(*counts)[(*offsets)[b] + std::size_t(p.price - (*lows)[b])];
+  }
+  return [=](std::size_t b, std::span<const std::size_t> ranks, std::span<Int128> values) {
+    std::size_t at = (*offsets)[b], seen = 0;  // values below `at` in this bucket
+    for (std::size_t i = 0; i < ranks.size(); ++i) {
+      while (seen + (*counts)[at] <= ranks[i]) seen += (*counts)[at++];
+      values[i] = Int128((*lows)[b]) + Int128(at - (*offsets)[b]);
+    }
+  };
+}
+
+// The values of each bucket gathered in one array (by a counting pass), and each rank selected:
+// the middle one first, then each side's within its side, so each pass reads a shrinking part.
+template <typename Value>
+class Selected {
+ public:
+  Selected(const std::vector<SlotPrice>& prices, const std::vector<std::size_t>& bucket_of,
+           std::size_t buckets, const std::function<Value(const SlotPrice&)>& value_of)
+      : starts_(buckets + 1, 0), values_(prices.size()) {
+    for (const SlotPrice& p : prices) ++starts_[bucket_of[std::size_t(p.slot)] + 1];
+    for (std::size_t b = 1; b < starts_.size(); ++b) starts_[b] += starts_[b - 1];
+    std::vector<std::size_t> filled(starts_.begin(), starts_.end() - 1);
+    for (const SlotPrice& p : prices) {
+      values_[filled[bucket_of[std::size_t(p.slot)]]++] = value_of(p);
+    }
+  }
+
+  void operator()(std::size_t b, std::span<const std::size_t> ranks, std::span<Int128> out) {
+    const auto begin = values_.begin() + std::ptrdiff_t(starts_[b]);
+    select(begin, begin, values_.begin() + std::ptrdiff_t(starts_[b + 1]), ranks);
+    for (std::size_t i = 0; i < ranks.size(); ++i) out[i] = begin[std::ptrdiff_t(ranks[i])];
+  }
+
+ private:
+  using It = typename std::vector<Value>::iterator;
+  static void select(It begin, It first, It last, std::span<const std::size_t> ranks) {
+    if (ranks.empty()) return;
+    const std::size_t middle = (ranks.size() - 1) / 2;
+    const It at = begin + std::ptrdiff_t(ranks[middle]);
+    if (at == first) {
+      std::iter_swap(first, std::min_element(first, last));  // a rank at its part's start
+    } else {
+      std::nth_element(first, at, last);
+    }
+    select(begin, first, at, ranks.first(middle));
+    select(begin, at + 1, last, ranks.subspan(middle + 1));
+  }
+
+  std::vector<std::size_t> starts_;
+  std::vector<Value> values_;
+};
+
+}  // namespace
+
+std::vector<RateDay> answer_from_prices(const std::vector<SlotPrice>& prices,
+                                        std::size_t slot_count, const BucketPlan& buckets,
+                                        const RatesOptions& options, const Conversion* conversion) {
   std::vector<DailyAggregate> slots(slot_count);
   for (const SlotPrice& p : prices) {
     DailyAggregate& d = slots[std::size_t(p.slot)];
@@ -225,53 +351,27 @@ std::vector<RateDay> answer_from_prices(std::vector<SlotPrice>& prices, std::siz
   RatesOptions without = options;
   without.percentiles.clear();
   std::vector<RateDay> out = answer_from_days(slots, buckets, without, conversion);
+  if (options.percentiles.empty()) return out;
 
-  // Each bucket's prices in the answer's currency, sorted; percentile_cont's rank for p is
-  // p/100 * (n - 1), and between two ranks the value is interpolated linearly. With p = m
-  // millionths, the rank is m * (n - 1) / 10^8 = k + r / 10^8, and the exact value is
-  // (a * 10^8 + (b - a) * r) / 10^8 for the prices a and b at ranks k and k + 1.
-  // A converted price is under 2^31 * 10^18 < 2^91: native 128-bit integers hold it and sort
-  // fast; only the interpolation is done wider.
-  __extension__ using Int128 = __int128;
-  constexpr std::int64_t whole = 100'000'000;  // p = 100% in hundredths of millionths
-  const Wide denominator = Wide(whole) * (conversion ? rate_denominator : 1);
-  std::vector<std::int64_t> millionths;
-  for (const double percent : options.percentiles) {
-    millionths.push_back(percentile_millionths(percent).value());
-  }
-  std::vector<Int128> values;
-  auto next = prices.begin();
+  std::vector<std::size_t> bucket_of(slot_count);
   for (std::size_t b = 0; b < buckets.size(); ++b) {
-    values.clear();
-    const auto bucket_begin = next;
-    for (; next != prices.end() && std::size_t(next->slot) < buckets.starts[b + 1]; ++next) {
-      values.push_back(conversion ? Int128(next->price) * conversion->units(std::size_t(next->slot))
-                                  : Int128(next->price));
+    for (std::size_t slot = buckets.starts[b]; slot < buckets.starts[b + 1]; ++slot) {
+      bucket_of[slot] = b;
     }
-    RateDay& day = out[b];
-    const bool enough = day.average.has_value();
-    // Prices are sorted within a day; a bucket of one day in USD is sorted already.
-    const bool sorted =
-        !conversion && (next == bucket_begin || std::prev(next)->slot == bucket_begin->slot);
-    if (enough && !sorted) std::sort(values.begin(), values.end());
-    const auto n = std::int64_t(values.size());
-    const auto wide = [](Int128 v) {
-      // high * 2^64 + low, the high half signed: no 128-bit constructor needed.
-      return Wide(std::int64_t(v >> 64)) * (Wide(1) << 64) + Wide(std::uint64_t(v));
-    };
-    for (std::size_t i = 0; i < millionths.size(); ++i) {
-      Percentile p{options.percentiles[i], std::nullopt};
-      if (enough) {
-        const Wide rank = Wide(millionths[i]) * (n - 1);
-        const auto low = std::size_t(rank / whole);
-        const Wide fraction = rank % whole;
-        const std::size_t high = fraction == 0 ? low : low + 1;
-        const Wide a = wide(values[low]);
-        const Wide c = wide(values[high]);
-        p.value = round_quotient(a * whole + (c - a) * fraction, denominator, options.scale);
-      }
-      day.percentiles.push_back(p);
-    }
+  }
+  constexpr std::int64_t whole = 100'000'000;
+  if (conversion) {
+    // Converted prices are under 2^31 * 10^18 < 2^91: native 128-bit integers hold them.
+    add_percentiles(options, Wide(whole) * rate_denominator, out,
+                    Selected<Int128>(prices, bucket_of, buckets.size(), [&](const SlotPrice& p) {
+                      return Int128(p.price) * conversion->units(std::size_t(p.slot));
+                    }));
+  } else if (auto by_count = counted(prices, bucket_of, slots, buckets)) {
+    add_percentiles(options, Wide(whole), out, *by_count);
+  } else {
+    add_percentiles(options, Wide(whole), out,
+                    Selected<std::int32_t>(prices, bucket_of, buckets.size(),
+                                           [](const SlotPrice& p) { return p.price; }));
   }
   return out;
 }

@@ -53,9 +53,9 @@ std::vector<RateDay> answer_from_days(std::span<const DailyAggregate> slots,
                                       const BucketPlan& buckets, const RatesOptions& options,
                                       const Conversion* conversion);
 
-/// The answer for one lane from its prices, percentiles included. Sorts `prices`.
-std::vector<RateDay> answer_from_prices(std::vector<SlotPrice>& prices, std::size_t slot_count,
-                                        const BucketPlan& buckets, const RatesOptions& options,
-                                        const Conversion* conversion);
+/// The answer for one lane from its prices (in any order), percentiles included.
+std::vector<RateDay> answer_from_prices(const std::vector<SlotPrice>& prices,
+                                        std::size_t slot_count, const BucketPlan& buckets,
+                                        const RatesOptions& options, const Conversion* conversion);
 
 }  // namespace prkl::detail

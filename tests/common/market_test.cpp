@@ -54,6 +54,35 @@ TEST_CASE("the market band is PostgreSQL's percentile_cont and avg over the same
   }
 }
 
+TEST_CASE("the band is exact whether a day's prices are close together or far apart",
+          "[conformance][market][reference]") {
+  // Close together, a day's prices are counted by value; far apart, they are selected by rank.
+  for (const auto& [spread, name] : {std::pair{41, "close"}, std::pair{900'000, "far apart"}}) {
+    INFO(name);
+    Dataset d;
+    d.regions = {{"world", "World", std::nullopt}};
+    d.ports = {{"CNSHA", "Shanghai", "world"}, {"NOOSL", "Oslo", "world"}};
+    std::uint64_t state = 17;
+    for (int i = 0; i < 12; ++i) {
+      for (int k = 0; k < 60 + 13 * i; ++k) {
+        state = state * 6364136223846793005ull + 1442695040888963407ull;
+        const auto price = 1000 + std::int32_t((state >> 33) % std::uint64_t(spread));
+        d.prices.push_back({k % 3 ? "CNSHA" : "NOOSL", k % 3 ? "NOOSL" : "CNSHA",
+                            day("2024-01-01") + std::chrono::days{i}, price});
+      }
+    }
+    Database db = Database::open(test::new_store_url(), OpenMode::create, test::store_or_copy());
+    db.load(d);
+    const std::string reference = test::new_postgres_url();
+    Database::open(reference, OpenMode::create).load(d);
+    const Date from = day("2024-01-01"), to = day("2024-01-12");
+    const auto expected = test::reference_rows(
+        reference, test::reference_sql("world", "world", from, to, {}, test::band_columns()));
+    REQUIRE(expected.size() == 12);
+    CHECK(test::band_rows(db, {from, to, "world", "world", 1, 3}) == expected);
+  }
+}
+
 namespace {
 
 // world > asia > china > CNSHA, CNNGB; world > europe > north_europe > NOOSL, NLRTM.
