@@ -121,10 +121,13 @@ def main():
                   "day) and `rank` (percent_rank and cume_dist of the price 1500 per day) of each "
                   "question, against the same answers in plain SQL on PostgreSQL "
                   "(`percentile_cont`, `avg`, and the hypothetical-set `percent_rank` and "
-                  "`cume_dist`), checked equal first. Both read the prices of the lanes the "
-                  "question covers from the store.", "",
+                  "`cume_dist`), checked equal first. Both answer from the prices the in-memory "
+                  "copy keeps; the first band of a question reads the lanes the copy lacks into "
+                  "it (`first`: the questions run in the order shown, so a later one may find "
+                  "its lanes there already), and `copy` is what the copy's prices then hold.", "",
                   "| data | question | answer | prkl SQLite | prkl PostgreSQL | plain SQL | "
-                  "plain / prkl SQLite |", "|---|---|---|---|---|---|---|"]
+                  "plain / prkl SQLite | first SQLite / PostgreSQL | copy |",
+                  "|---|---|---|---|---|---|---|---|---|"]
         for data in datasets:
             for question in ("region_month", "region_year", "world_month"):
                 for what in ("band", "rank"):
@@ -137,9 +140,20 @@ def main():
                     plain = one(what=what, data=data, question=question, way="plain_sql")
                     ratio = (f"{plain['median_ms'] / lite['median_ms']:,.1f}x"
                              if plain else "—")
+                    first, copy = "", ""
+                    if what == "band":
+                        firsts = [one(what="band_first", data=data, question=question,
+                                      backend=backend) for backend in ("sqlite", "postgresql")]
+                        first = " / ".join(ms(f["ms"]) if f else "—" for f in firsts)
+                        copied = one(what="copied_prices", data=data, question=question,
+                                     backend="sqlite")
+                        if copied:
+                            copy = (f"{copied['prices']:,} prices, "
+                                    f"{copied['bytes'] / 2**20:,.1f} MiB")
                     lines.append(f"| {data} | {question} | {what} | {ms(lite['median_ms'])} | "
                                  f"{ms(pg['median_ms']) if pg else '—'} | "
-                                 f"{ms(plain['median_ms']) if plain else '—'} | {ratio} |")
+                                 f"{ms(plain['median_ms']) if plain else '—'} | {ratio} | "
+                                 f"{first} | {copy} |")
 
     filtered = find(what="band_filtered")
     if filtered:

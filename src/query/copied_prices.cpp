@@ -54,13 +54,17 @@ bool CopiedPrices::keep(std::uint32_t id, CopiedLane&& lane, std::span<const std
   const CopiedLane* before = find(id);
   const std::int64_t grown =
       size_ - std::int64_t(before ? before->size() : 0) + std::int64_t(lane.size());
-  if (grown > limit || codes.size() > max_codes) return false;
+  if (grown > limit || codes.size() > max_codes) {
+    full_ = true;
+    return false;
+  }
   std::vector<std::uint16_t> renumbered(codes.size() + 1, 0);
   for (std::size_t i = 0; i < codes.size(); ++i) {
     const auto [at, added] = numbers_.try_emplace(codes[i], 0);
     if (added) {
       if (codes_.size() == max_codes) {
         numbers_.erase(at);
+        full_ = true;
         return false;
       }
       codes_.push_back(codes[i]);
@@ -83,6 +87,7 @@ bool CopiedPrices::keep(std::uint32_t id, CopiedLane&& lane, std::span<const std
 
 void CopiedPrices::forget(std::uint32_t id) noexcept {
   if (id >= lanes_.size() || !lanes_[id]) return;
+  full_ = false;
   const CopiedLane& lane = *lanes_[id];
   size_ -= std::int64_t(lane.size());
   lane_bytes_ -= lane.prices.capacity() * sizeof(CopiedPrice) +
@@ -91,6 +96,7 @@ void CopiedPrices::forget(std::uint32_t id) noexcept {
 }
 
 void CopiedPrices::clear() noexcept {
+  full_ = false;
   lanes_.clear();
   size_ = 0;
   lane_bytes_ = 0;

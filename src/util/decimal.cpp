@@ -9,6 +9,7 @@
 #include <cmath>
 #include <iterator>
 #include <limits>
+#include <optional>
 
 #include "prkl/error.hpp"
 #include "util/exact.hpp"
@@ -75,7 +76,38 @@ Decimal exact_average(std::int64_t sum, std::int64_t count, int scale) {
 
 namespace prkl::detail {
 
+namespace {
+
+__extension__ using Int128 = __int128;
+
+// round_quotient in native 128-bit integers, whose division is many times faster than a 256-bit
+// one: a 64-bit numerator times 10^19 or less, over a 64-bit denominator. Nullopt when the
+// quotient does not fit in 64 bits (the caller's error names the values).
+std::optional<Decimal> round_quotient_128(std::int64_t numerator, std::int64_t denominator,
+                                          int scale) {
+  Int128 n = numerator;
+  for (int i = 0; i < scale; ++i) n *= 10;
+  Int128 quotient = n / denominator;  // truncates toward zero
+  const Int128 remainder = n % denominator;
+  if ((remainder < 0 ? -remainder : remainder) * 2 >= denominator) quotient += n < 0 ? -1 : 1;
+  if (quotient > std::numeric_limits<std::int64_t>::max() ||
+      quotient < std::numeric_limits<std::int64_t>::min()) {
+    return std::nullopt;
+  }
+  return Decimal{static_cast<std::int64_t>(quotient), scale};
+}
+
+}  // namespace
+
 Decimal round_quotient(Wide numerator, const Wide& denominator, int scale) {
+  constexpr std::int64_t most = std::numeric_limits<std::int64_t>::max();
+  if (scale >= 0 && scale <= 19 && numerator <= most && numerator >= -most && denominator > 0 &&
+      denominator <= most) {
+    if (auto fast = round_quotient_128(static_cast<std::int64_t>(numerator),
+                                       static_cast<std::int64_t>(denominator), scale)) {
+      return *fast;
+    }
+  }
   for (int i = 0; i < scale; ++i) numerator *= 10;
   Wide quotient = numerator / denominator;  // truncates toward zero
   const Wide remainder = numerator % denominator;

@@ -591,7 +591,7 @@ TEST_CASE(
     "percentiles under steady writes: a newer snapshot of the same lanes answers, new lanes "
     "every time are Busy",
     "[conformance][answers]") {
-  const std::string url = two_prices_in_the_world(5);
+  const std::string url = two_prices_in_the_world(10);
   const Options options = test::store_or_copy();
   const RatesQuery question{
       day("2024-03-01"), day("2024-03-01"), "world", "NOOSL", 1, 0, Bucket::day, {50}};
@@ -625,6 +625,8 @@ TEST_CASE(
     test::HookedStore& watched = *store;
     Database db(std::move(store), options);
     CHECK_THROWS_AS(db.rates(question), Busy);
-    CHECK(watched.reads == 5);
+    // Five reads from the store; before them, when the copy keeps prices, three into the copy
+    // (the lanes changed each time before they could be kept).
+    CHECK(watched.reads == (options.max_copied_prices == 0 ? 5 : 3 + 5));
   }
 }
