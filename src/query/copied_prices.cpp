@@ -3,6 +3,7 @@
 // store would.
 #include "query/copied_prices.hpp"
 
+#include <algorithm>
 #include <limits>
 
 namespace prkl::detail {
@@ -54,17 +55,13 @@ bool CopiedPrices::keep(std::uint32_t id, CopiedLane&& lane, std::span<const std
   const CopiedLane* before = find(id);
   const std::int64_t grown =
       size_ - std::int64_t(before ? before->size() : 0) + std::int64_t(lane.size());
-  if (grown > limit || codes.size() > max_codes) {
-    full_ = true;
-    return false;
-  }
+  if (grown > limit || codes.size() > max_codes) return false;
   std::vector<std::uint16_t> renumbered(codes.size() + 1, 0);
   for (std::size_t i = 0; i < codes.size(); ++i) {
     const auto [at, added] = numbers_.try_emplace(codes[i], 0);
     if (added) {
       if (codes_.size() == max_codes) {
         numbers_.erase(at);
-        full_ = true;
         return false;
       }
       codes_.push_back(codes[i]);
@@ -74,20 +71,32 @@ bool CopiedPrices::keep(std::uint32_t id, CopiedLane&& lane, std::span<const std
   }
   for (CopiedPrice& p : lane.prices) p.equipment = renumbered[p.equipment];
   for (CopiedContract& c : lane.contracts) c.equipment = renumbered[c.equipment];
+  // The store sends them in order; a day another writer spelled oddly ('2024-02-31') may not be
+  // where its number puts it.
+  const auto by_day = [](const CopiedPrice& a, const CopiedPrice& b) { return a.day < b.day; };
+  if (!std::is_sorted(lane.prices.begin(), lane.prices.end(), by_day)) {
+    std::stable_sort(lane.prices.begin(), lane.prices.end(), by_day);
+  }
+  const auto by_start = [](const CopiedContract& a, const CopiedContract& b) {
+    return a.valid_from < b.valid_from;
+  };
+  if (!std::is_sorted(lane.contracts.begin(), lane.contracts.end(), by_start)) {
+    std::stable_sort(lane.contracts.begin(), lane.contracts.end(), by_start);
+  }
   lane.prices.shrink_to_fit();
   lane.contracts.shrink_to_fit();
+  auto kept = std::make_unique<CopiedLane>(std::move(lane));
   forget(id);
   if (lanes_.size() <= id) lanes_.resize(std::size_t(id) + 1);
-  size_ += std::int64_t(lane.size());
-  lane_bytes_ += lane.prices.capacity() * sizeof(CopiedPrice) +
-                 lane.contracts.capacity() * sizeof(CopiedContract) + sizeof(CopiedLane);
-  lanes_[id] = std::make_unique<CopiedLane>(std::move(lane));
+  size_ += std::int64_t(kept->size());
+  lane_bytes_ += kept->prices.capacity() * sizeof(CopiedPrice) +
+                 kept->contracts.capacity() * sizeof(CopiedContract) + sizeof(CopiedLane);
+  lanes_[id] = std::move(kept);
   return true;
 }
 
 void CopiedPrices::forget(std::uint32_t id) noexcept {
   if (id >= lanes_.size() || !lanes_[id]) return;
-  full_ = false;
   const CopiedLane& lane = *lanes_[id];
   size_ -= std::int64_t(lane.size());
   lane_bytes_ -= lane.prices.capacity() * sizeof(CopiedPrice) +
@@ -96,8 +105,9 @@ void CopiedPrices::forget(std::uint32_t id) noexcept {
 }
 
 void CopiedPrices::clear() noexcept {
-  full_ = false;
   lanes_.clear();
+  codes_.clear();
+  numbers_.clear();
   size_ = 0;
   lane_bytes_ = 0;
 }

@@ -76,8 +76,8 @@ class CopiedPrices {
   const CopiedLane* find(std::uint32_t lane) const noexcept {
     return lane < lanes_.size() ? lanes_[lane].get() : nullptr;
   }
-  /// Keeps `lane` under id `id`, its equipment numbered as in `codes`; false, keeping nothing
-  /// and marking the copy full, when that would take it past `limit` prices and contracts.
+  /// Keeps `lane` under id `id`, its equipment numbered as in `codes`; false, keeping nothing,
+  /// when that would take the copy past `limit` prices and contracts.
   bool keep(std::uint32_t id, CopiedLane&& lane, std::span<const std::string> codes,
             std::int64_t limit);
   void forget(std::uint32_t lane) noexcept;
@@ -85,9 +85,6 @@ class CopiedPrices {
 
   /// Prices and contracts kept.
   std::int64_t size() const noexcept { return size_; }
-  /// Since keep() last refused a lane for want of room, and no lane was dropped: reading more
-  /// lanes in would be read in vain.
-  bool full() const noexcept { return full_; }
   std::size_t bytes() const noexcept;
 
   /// A filter in the copy's own numbers, made once per question.
@@ -122,7 +119,6 @@ class CopiedPrices {
   std::unordered_map<std::string, std::uint16_t> numbers_;
   std::int64_t size_ = 0;
   std::size_t lane_bytes_ = 0;
-  bool full_ = false;
 };
 
 template <typename Sink>

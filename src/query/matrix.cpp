@@ -318,8 +318,12 @@ bool read_copied(const MatrixQuery& query, const Plan& plan, const Options& opti
         }
         return true;
       }
-      // Full: the store answers until the copy drops a lane.
-      if (prices.full() || prices.size() >= options.max_copied_prices) return false;
+      // What the missing lanes hold is bounded before any is read: their days' counts, where a
+      // contract counts once per day (so this errs towards the store). Without room, the store
+      // answers, reading only the range asked.
+      std::int64_t needed = prices.size();
+      for (const std::int64_t size : missing.sizes) needed += size;
+      if (needed > options.max_copied_prices) return false;
       generation = lane_days.generation();
     }
     if (!copy_lanes(missing, generation, options, source, from)) return false;

@@ -267,23 +267,25 @@ std::optional<ValuesAt> counted(const std::vector<SlotPrice>& prices,
                                 const std::vector<std::size_t>& bucket_of,
                                 const std::vector<DailyAggregate>& slots,
                                 const BucketPlan& buckets) {
-  auto lows = std::make_shared<std::vector<std::int32_t>>(buckets.size(), 0);
+  auto lows = std::make_shared<std::vector<std::int64_t>>(buckets.size(), 0);
   auto offsets = std::make_shared<std::vector<std::size_t>>(buckets.size() + 1, 0);
+  const auto most = std::int64_t(4 * prices.size() + 4096);
   for (std::size_t b = 0; b < buckets.size(); ++b) {
-    std::optional<std::int32_t> low, high;
+    std::optional<std::int64_t> low, high;  // 64 bits: a range of 32-bit prices overflows 32
     for (std::size_t slot = buckets.starts[b]; slot < buckets.starts[b + 1]; ++slot) {
       if (slots[slot].count == 0) continue;
-      low = std::min(low.value_or(slots[slot].min), slots[slot].min);
-      high = std::max(high.value_or(slots[slot].max), slots[slot].max);
+      low = std::min<std::int64_t>(low.value_or(slots[slot].min), slots[slot].min);
+      high = std::max<std::int64_t>(high.value_or(slots[slot].max), slots[slot].max);
     }
     (*lows)[b] = low.value_or(0);
-    (*offsets)[b + 1] = (*offsets)[b] + (low ? std::size_t(*high - *low) + 1 : 0);
+    const std::int64_t size = low ? *high - *low + 1 : 0;
+    if (size > most - std::int64_t((*offsets)[b])) return std::nullopt;
+    (*offsets)[b + 1] = (*offsets)[b] + std::size_t(size);
   }
-  if (offsets->back() > 4 * prices.size() + 4096) return std::nullopt;
   auto counts = std::make_shared<std::vector<std::uint32_t>>(offsets->back(), 0);
   for (const SlotPrice& p : prices) {
     const std::size_t b = bucket_of[std::size_t(p.slot)];
-    ++(*counts)[(*offsets)[b] + std::size_t(p.price - (*lows)[b])];
+    ++(*counts)[(*offsets)[b] + std::size_t(std::int64_t(p.price) - (*lows)[b])];
   }
   return [=](std::size_t b, std::span<const std::size_t> ranks, std::span<Int128> values) {
     std::size_t at = (*offsets)[b], seen = 0;  // values below `at` in this bucket

@@ -83,6 +83,29 @@ TEST_CASE("the band is exact whether a day's prices are close together or far ap
   }
 }
 
+TEST_CASE("prices at both ends of 32 bits, written by other SQL, give percentile_cont's band",
+          "[conformance][market][reference]") {
+  Dataset d;
+  d.regions = {{"world", "World", std::nullopt}};
+  d.ports = {{"CNSHA", "Shanghai", "world"}, {"NOOSL", "Oslo", "world"}};
+  for (int i = 0; i < 3; ++i) d.prices.push_back({"CNSHA", "NOOSL", day("2024-01-01"), 100 + i});
+  const std::string url = test::new_store_url(), reference = test::new_postgres_url();
+  Database db = Database::open(url, OpenMode::create, test::store_or_copy());
+  db.load(d);
+  Database::open(reference, OpenMode::create).load(d);
+  const std::string extremes =
+      "INSERT INTO prices (orig_code, dest_code, day, price) VALUES "
+      "('CNSHA', 'NOOSL', '2024-01-01', -2147483647), ('CNSHA', 'NOOSL', '2024-01-01', "
+      "2147483647), ('CNSHA', 'NOOSL', '2024-01-02', -2000000000), ('CNSHA', 'NOOSL', "
+      "'2024-01-02', 2000000000), ('CNSHA', 'NOOSL', '2024-01-02', 5)";
+  test::run_sql(url, extremes);
+  test::postgres_sql(reference, extremes);
+  const Date from = day("2024-01-01"), to = day("2024-01-02");
+  CHECK(test::band_rows(db, {from, to, "world", "world", 1, 3}) ==
+        test::reference_rows(
+            reference, test::reference_sql("world", "world", from, to, {}, test::band_columns())));
+}
+
 namespace {
 
 // world > asia > china > CNSHA, CNNGB; world > europe > north_europe > NOOSL, NLRTM.

@@ -463,3 +463,37 @@ TEST_CASE("init brings a store of the last release up to this one's objects", "[
   for (const auto& row : plan) steps += row.back().value_or("") + "\n";
   CHECK_THAT(steps, Catch::Contains("USING COVERING INDEX prices_by_lane"));
 }
+
+TEST_CASE("prkl init redefines a schema-2 update trigger, which missed a change of dimensions",
+          "[sqlite][schema]") {
+  const std::string url = test::new_store_url();
+  Database::open(url, OpenMode::create).load(two_ports());
+  // Schema 2's trigger fired only on an update of codes, day or price.
+  test::run_sql(url,
+                "DROP TRIGGER prkl_prices_updated;"
+                "CREATE TRIGGER prkl_prices_updated AFTER UPDATE OF orig_code, dest_code, day, "
+                "price ON prices BEGIN UPDATE prkl_meta SET value = value + 1 WHERE key = "
+                "'data_version'; END;"
+                "UPDATE prkl_meta SET value = 2 WHERE key = 'schema_version';");
+  const auto version = [&] {
+    return test::run_sql(url, "SELECT value FROM prkl_meta WHERE key = 'data_version'")
+        .at(0)
+        .at(0)
+        .value();
+  };
+  const std::string before = version();
+  test::run_sql(url, "UPDATE prices SET equipment = '40HC'");
+  CHECK(version() == before);  // the change schema 2 missed
+  // A prkl of schema 2 or this one still opens it (the trigger is there by name).
+  Database db = Database::open(url, OpenMode::existing);
+  CHECK_FALSE(db.readiness().ready);  // until init brings it to this schema
+  const auto added = db.init();
+  CHECK(std::count(added.begin(), added.end(),
+                   "dropped trigger prkl_prices_updated (an earlier definition)") == 1);
+  CHECK(std::count(added.begin(), added.end(), "trigger prkl_prices_updated") == 1);
+  test::run_sql(url, "UPDATE prices SET term = 'long'");
+  CHECK(version() != before);
+  CHECK(db.readiness().ready);
+  // Run again, init changes nothing.
+  CHECK(db.init().empty());
+}

@@ -656,14 +656,16 @@ class PgStore final : public Store {
       // Binary: days as integers, nothing to format or parse. One index range scan per lane.
       prices.emplace(connection_.exec(
           "SELECT l.n::int4, (p.day - DATE '1970-01-01')::int4, p.price::int4, p.equipment, "
-          "p.term, (p.received - DATE '1970-01-01')::int4 "
+          "CASE WHEN p.term IN ('short', 'long') THEN p.term END, "
+          "(p.received - DATE '1970-01-01')::int4 "
           "FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS l (orig_code, dest_code, n) "
           "JOIN prices p ON p.orig_code = l.orig_code AND p.dest_code = l.dest_code "
           "ORDER BY l.n, p.day, p.price",
           params, Connection::Format::binary));
       contracts.emplace(connection_.exec(
           "SELECT l.n::int4, (c.valid_from - DATE '1970-01-01')::int4, "
-          "(c.valid_to - DATE '1970-01-01')::int4, c.price::int4, c.equipment, c.term, "
+          "(c.valid_to - DATE '1970-01-01')::int4, c.price::int4, c.equipment, "
+          "CASE WHEN c.term IN ('short', 'long') THEN c.term END, "
           "(c.received - DATE '1970-01-01')::int4 "
           "FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS l (orig_code, dest_code, n) "
           "JOIN prkl_contracts c ON c.orig_code = l.orig_code AND c.dest_code = l.dest_code "

@@ -45,6 +45,9 @@ std::string day_number(std::string_view column) {
   return fmt::format("CAST(julianday({}) - 2440587.5 AS INTEGER)", column);
 }
 
+// A row's term if it is one prkl knows, else NULL.
+constexpr const char* known_term = "CASE WHEN term IN ('short', 'long') THEN term END";
+
 // Adds an inserted row (or a batch's group of rows, as `excluded`) to its lane-day. A row
 // emptied earlier (count 0) takes the new min and max as they are.
 constexpr const char* add_to_lane_day =
@@ -105,9 +108,7 @@ constexpr const char* retired_objects[][3] = {
     {"table", "prkl_lanes", "replaced by prkl_lane_days"},
     {"trigger", "prkl_prices_delete", "replaced by one that counts contracts too"},
     {"trigger", "prkl_prices_update", "replaced by one that counts contracts too"},
-    {"index", "prices_lane_day", "replaced by prices_by_lane, which serves filters too"},
-    {"trigger", "prkl_prices_updated",
-     "replaced by prkl_prices_changed, which sees a change of a price's dimensions too"}};
+    {"index", "prices_lane_day", "replaced by prices_by_lane, which serves filters too"}};
 
 std::int64_t new_epoch() {
   std::random_device entropy;
@@ -230,9 +231,11 @@ const std::vector<SchemaObject>& schema() {
                  fmt::format("CREATE TRIGGER prkl_prices_deleted AFTER DELETE ON prices {}{}END",
                              foreign_write, recount_lane_days("OLD", price_day("OLD")))});
     // Any column: a change of equipment, term or received alone moves the data version too,
-    // so cached answers and the copy's prices are refreshed.
-    o.push_back({"trigger", "prkl_prices_changed",
-                 fmt::format("CREATE TRIGGER prkl_prices_changed AFTER UPDATE ON prices {}{}{}END",
+    // so cached answers and the copy's prices are refreshed. (Schema 2 had `UPDATE OF orig_code,
+    // dest_code, day, price`; init redefines it under the same name, which older versions
+    // look for.)
+    o.push_back({"trigger", "prkl_prices_updated",
+                 fmt::format("CREATE TRIGGER prkl_prices_updated AFTER UPDATE ON prices {}{}{}END",
                              foreign_write, recount_lane_days("OLD", price_day("OLD")),
                              recount_lane_days("NEW", price_day("NEW")))});
     // Contracts written by other SQL count on each day of their validity, like prkl's own.
@@ -305,6 +308,7 @@ class SqliteStore final : public Store {
       connection_.exec(fmt::format("DROP {} {}", kind, name));
       added.push_back(fmt::format("dropped {} {} ({})", kind, name, why));
     }
+    redefine_triggers(added);
     const auto missing = missing_objects();
     for (const SchemaObject& object : schema()) {
       if (std::find(missing.begin(), missing.end(), object.name) == missing.end()) continue;
@@ -321,6 +325,29 @@ class SqliteStore final : public Store {
     connection_.exec(schema_version_sql);
     tx.commit();
     return added;
+  }
+
+  // Drops each of prkl's triggers whose definition an earlier schema wrote differently, so the
+  // missing ones are made again as this version defines them. Only upward: a store a newer
+  // prkl brought further keeps its triggers.
+  void redefine_triggers(std::vector<std::string>& added) {
+    Statement meta(connection_,
+                   "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'prkl_meta'");
+    if (!meta.step()) return;  // a new store: every trigger is made as defined here
+    meta.reset();
+    Statement recorded(connection_, "SELECT value FROM prkl_meta WHERE key = 'schema_version'");
+    if (recorded.step() && !recorded.is_null(0) && recorded.int64(0) >= schema_version) return;
+    recorded.reset();
+    Statement defined(connection_,
+                      "SELECT sql FROM sqlite_schema WHERE type = 'trigger' AND name = ?");
+    for (const SchemaObject& object : schema()) {
+      if (object.kind != "trigger" || !defined.reset().bind(1, object.name).step()) continue;
+      const bool same = defined.text_view(0) == object.sql;
+      defined.reset();
+      if (same) continue;
+      connection_.exec(fmt::format("DROP TRIGGER {}", object.name));
+      added.push_back(fmt::format("dropped trigger {} (an earlier definition)", object.name));
+    }
   }
 
   StoreHealth health() override {
@@ -479,13 +506,15 @@ class SqliteStore final : public Store {
   StoreVersion read_lanes(std::span<const LaneKey> lanes, LaneReceiver& receiver) override {
     Transaction tx(connection_, Transaction::Kind::deferred);
     const StoreVersion now = version();
-    const auto dimensions = [](Statement& s, int column) {
+    const auto date = [](Statement& s, int column) {
+      return Date{std::chrono::days{s.int64(column)}};
+    };
+    const auto dimensions = [&](Statement& s, int column) {
       return Dimensions{
           s.is_null(column) ? std::string_view() : s.text_view(column),
           s.is_null(column + 1) ? std::nullopt
                                 : std::optional<Term>(parse_term(s.text_view(column + 1))),
-          s.is_null(column + 2) ? std::nullopt
-                                : std::optional<Date>(parse_date(s.text_view(column + 2)))};
+          s.is_null(column + 2) ? std::nullopt : std::optional<Date>(date(s, column + 2))};
     };
     for (auto* statement : {&read_lane_prices_, &read_lane_contracts_}) {
       auto& s = (*statement)->reset();
@@ -494,11 +523,10 @@ class SqliteStore final : public Store {
         for (std::size_t i = 0; i < lanes.size(); ++i) {
           s.reset().bind_static(1, lanes[i].origin).bind_static(2, lanes[i].destination);
           while (s.step()) {
-            const Date first = parse_date(s.text_view(0));
             if (prices) {
-              receiver.price(i, first, checked_price(s.int64(1)), dimensions(s, 2));
+              receiver.price(i, date(s, 0), checked_price(s.int64(1)), dimensions(s, 2));
             } else {
-              receiver.contract(i, first, parse_date(s.text_view(1)), checked_price(s.int64(2)),
+              receiver.contract(i, date(s, 0), date(s, 1), checked_price(s.int64(2)),
                                 dimensions(s, 3));
             }
           }
@@ -758,14 +786,18 @@ class SqliteStore final : public Store {
         "AND (?5 IS NULL OR equipment IN (SELECT value FROM json_each(?5))) "
         "AND (?6 IS NULL OR term = ?6) "
         "AND (?7 IS NULL OR julianday(day) - julianday(coalesce(received, day)) <= ?7)");
-    // In prices_by_lane's order: no sort.
-    read_lane_prices_.emplace(connection_,
-                              "SELECT day, price, equipment, term, received FROM prices "
-                              "WHERE orig_code = ? AND dest_code = ? ORDER BY day, price");
+    // In prices_by_lane's order: no sort. Days as the numbers the lane-days and the filters'
+    // SQL take them for (julianday), whatever text another writer stored; a term that is not
+    // one of prkl's as none, which no filter keeps, as the filters' SQL does not.
+    read_lane_prices_.emplace(
+        connection_, fmt::format("SELECT {}, price, equipment, {}, {} FROM prices "
+                                 "WHERE orig_code = ? AND dest_code = ? ORDER BY day, price",
+                                 day_number("day"), known_term, day_number("received")));
     read_lane_contracts_.emplace(
-        connection_,
-        "SELECT valid_from, valid_to, price, equipment, term, received FROM prkl_contracts "
-        "WHERE orig_code = ? AND dest_code = ? ORDER BY valid_from");
+        connection_, fmt::format("SELECT {}, {}, price, equipment, {}, {} FROM prkl_contracts "
+                                 "WHERE orig_code = ? AND dest_code = ? ORDER BY valid_from",
+                                 day_number("valid_from"), day_number("valid_to"), known_term,
+                                 day_number("received")));
     insert_price_.emplace(connection_, ratestask::insert_sql(ratestask::dimensioned_prices));
     insert_contract_.emplace(connection_, ratestask::insert_sql(ratestask::contracts));
     any_contract_.emplace(connection_, "SELECT EXISTS (SELECT 1 FROM prkl_contracts)");
