@@ -15,6 +15,7 @@
 #include "prkl/error.hpp"
 #include "prkl/exchange.hpp"
 #include "query/rates.hpp"
+#include "util/scratch.hpp"
 
 namespace prkl::detail {
 
@@ -40,6 +41,8 @@ class PriceRouter final : public PriceReceiver {
   PriceRouter(const std::vector<std::vector<std::string>>& origins,
               const std::vector<std::vector<std::string>>& destinations, Date from)
       : columns_(destinations.size()), from_(from), cells_(origins.size() * destinations.size()) {
+    // One lane's (or one cell's) prices, the usual question: in the thread's reused buffer.
+    if (cells_.size() == 1) cells_[0] = take_scratch<PriceRouter, SlotPrice>();
     for (std::size_t i = 0; i < origins.size(); ++i) {
       for (const std::string& code : origins[i]) rows_of_[code].push_back(i);
     }
@@ -61,6 +64,12 @@ class PriceRouter final : public PriceReceiver {
       }
     }
   }
+
+  ~PriceRouter() override {
+    if (cells_.size() == 1) keep_scratch<PriceRouter>(std::move(cells_[0]));
+  }
+  PriceRouter(const PriceRouter&) = delete;
+  PriceRouter& operator=(const PriceRouter&) = delete;
 
   std::size_t cells_of(std::size_t lane) const { return lane_cells_[lane].size(); }
 

@@ -13,6 +13,7 @@
 
 #include "prkl/error.hpp"
 #include "util/exact.hpp"
+#include "util/scratch.hpp"
 
 namespace prkl {
 
@@ -263,6 +264,15 @@ void add_percentiles(const RatesOptions& options, const Wide& denominator,
 // Whole dollars in buckets whose ranges are small beside their counts (the usual case) are
 // counted into one histogram per bucket: any rank is then a walk along it, with nothing sorted
 // or partitioned. Nullopt when the histograms would outgrow a few words per price.
+// The histograms: one buffer per thread, reused by its next question.
+struct Histograms {
+  std::vector<std::uint32_t> counts;
+  Histograms() : counts(take_scratch<Histograms, std::uint32_t>()) {}
+  ~Histograms() { keep_scratch<Histograms>(std::move(counts)); }
+  Histograms(const Histograms&) = delete;
+  Histograms& operator=(const Histograms&) = delete;
+};
+
 std::optional<ValuesAt> counted(const std::vector<SlotPrice>& prices,
                                 const std::vector<std::size_t>& bucket_of,
                                 const std::vector<DailyAggregate>& slots,
@@ -282,12 +292,15 @@ std::optional<ValuesAt> counted(const std::vector<SlotPrice>& prices,
     if (size > most - std::int64_t((*offsets)[b])) return std::nullopt;
     (*offsets)[b + 1] = (*offsets)[b] + std::size_t(size);
   }
-  auto counts = std::make_shared<std::vector<std::uint32_t>>(offsets->back(), 0);
+  auto histograms = std::make_shared<Histograms>();
+  std::vector<std::uint32_t>& counts_of = histograms->counts;
+  counts_of.assign(offsets->back(), 0);
   for (const SlotPrice& p : prices) {
     const std::size_t b = bucket_of[std::size_t(p.slot)];
-    ++(*counts)[(*offsets)[b] + std::size_t(std::int64_t(p.price) - (*lows)[b])];
+    ++counts_of[(*offsets)[b] + std::size_t(std::int64_t(p.price) - (*lows)[b])];
   }
   return [=](std::size_t b, std::span<const std::size_t> ranks, std::span<Int128> values) {
+    const std::vector<std::uint32_t>* counts = &histograms->counts;
     std::size_t at = (*offsets)[b], seen = 0;  // values below `at` in this bucket
     for (std::size_t i = 0; i < ranks.size(); ++i) {
       while (seen + (*counts)[at] <= ranks[i]) seen += (*counts)[at++];

@@ -108,7 +108,8 @@ constexpr const char* retired_objects[][3] = {
     {"table", "prkl_lanes", "replaced by prkl_lane_days"},
     {"trigger", "prkl_prices_delete", "replaced by one that counts contracts too"},
     {"trigger", "prkl_prices_update", "replaced by one that counts contracts too"},
-    {"index", "prices_lane_day", "replaced by prices_by_lane, which serves filters too"}};
+    {"index", "prices_lane_day", "replaced by prices_by_lane, which serves filters too"},
+    {"trigger", "prkl_prices_changed", "an interim name of prkl_prices_updated"}};
 
 std::int64_t new_epoch() {
   std::random_device entropy;
