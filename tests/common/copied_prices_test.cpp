@@ -5,8 +5,13 @@
 // store. The store's own answers (checked against PostgreSQL's aggregates elsewhere) are the
 // oracle.
 
+#include <fmt/format.h>
+
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <prkl/prkl.hpp>
+#include <thread>
+#include <vector>
 
 #include "context.hpp"
 #include "hooked_store.hpp"
@@ -174,4 +179,63 @@ TEST_CASE("a copy without room for a question's lanes answers from the store",
   small.max_copied_prices = -1;
   CHECK_THROWS_WITH(Database::open(url, OpenMode::existing, small),
                     Catch::Contains("max_copied_prices is -1"));
+}
+
+TEST_CASE("readers of the copy's prices under a writer see whole batches, in order",
+          "[conformance][copy]") {
+  const std::string url = test::new_store_url();
+  Database::open(url, OpenMode::create).load(small_market());
+  const Date day_of_batches = day("2024-03-05");
+  MarketQuery lane{day_of_batches, day_of_batches, "CNSHA", "NOOSL", 1, 0};
+  lane.filter = {{"40HC"}, {}, {}};
+  const MarketQuery region{day_of_batches, day_of_batches, "china", "north_europe", 1, 0};
+  const auto count = [](const MarketAnswer& answer) {
+    return answer.days.empty() ? std::int64_t{0} : answer.days.front().count;
+  };
+  Database setup = Database::open(url);
+  const std::int64_t lane_before = count(setup.market(lane));
+  const std::int64_t region_before = count(setup.market(region));
+
+  // Each batch: two 40HC prices on the lane and two others elsewhere in the region.
+  constexpr int batches = 100;
+  std::atomic<bool> done = false;
+  std::atomic<int> wrong = 0, asked = 0;
+  std::vector<std::thread> readers;
+  for (int r = 0; r < 3; ++r) {
+    readers.emplace_back([&] {
+      Database db = Database::open(url);
+      std::int64_t last_lane = 0, last_region = 0;
+      while (!done) {
+        const std::int64_t in_lane = count(db.market(lane)) - lane_before;
+        const std::int64_t in_region = count(db.market(region)) - region_before;
+        // Whole batches only, never fewer than seen before (the region is asked after the
+        // lane, so it holds at least as many batches).
+        if (in_lane % 2 != 0 || in_region % 4 != 0 || in_lane < last_lane ||
+            in_region < last_region || in_region / 4 < in_lane / 2) {
+          ++wrong;
+        }
+        last_lane = in_lane;
+        last_region = in_region;
+        ++asked;
+      }
+    });
+  }
+  Database writer = Database::open(url);
+  for (int b = 0; b < batches; ++b) {
+    std::vector<BatchRow> rows;
+    for (int k = 0; k < 2; ++k) {
+      BatchRow on_lane = BatchRow::single("CNSHA", "NOOSL", day_of_batches, 500 + b * 10 + k);
+      on_lane.equipment = "40HC";
+      rows.push_back(on_lane);
+      rows.push_back(BatchRow::single("CNNGB", "NLRTM", day_of_batches, 700 + b * 10 + k));
+    }
+    writer.apply({fmt::format("batch-{}", b), rows});
+  }
+  done = true;
+  for (std::thread& t : readers) t.join();
+  CHECK(wrong == 0);
+  CHECK(asked > 0);
+  Database store = Database::open(url, OpenMode::existing, from_store());
+  CHECK(count(setup.market(lane)) == lane_before + 2 * batches);
+  CHECK(answers(setup) == answers(store));
 }
