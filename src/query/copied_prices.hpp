@@ -13,6 +13,7 @@
 
 #include "prkl/model.hpp"
 #include "prkl/store.hpp"
+#include "storage/store_detail.hpp"
 
 namespace prkl::detail {
 
@@ -144,14 +145,10 @@ void CopiedPrices::deliver(const CopiedLane& lane, std::int32_t first, std::int3
       [](const CopiedContract& c, std::int32_t day) { return c.valid_from < day; });
   for (; contract != lane.contracts.end() && contract->valid_from <= last; ++contract) {
     if (contract->valid_to < first || !filter.keeps(contract->equipment, contract->term)) continue;
-    std::int64_t to = std::min(contract->valid_to, last);
-    // It counts on day D while D - received <= max_age_days.
-    if (const auto& max_age = filter.filter().max_age_days) {
-      to = std::min(to, contract->received + *max_age);
-    }
-    for (std::int64_t day = std::max(contract->valid_from, first); day <= to; ++day) {
-      sink(std::int32_t(day), contract->price);
-    }
+    const auto [from, to] =
+        contract_days(contract->valid_from, contract->valid_to, contract->received, first, last,
+                      filter.filter().max_age_days);
+    for (std::int64_t day = from; day <= to; ++day) sink(std::int32_t(day), contract->price);
   }
 }
 

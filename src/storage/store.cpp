@@ -28,18 +28,13 @@ bool Store::has_replayed(std::uint64_t) {
 void deliver_contract(PriceReceiver& receiver, std::size_t lane, Date valid_from, Date valid_to,
                       std::optional<Date> received, std::int32_t price, Date from, Date to,
                       const PriceFilter& filter) {
-  Date first = std::max(valid_from, from);
-  const Date last = std::min(valid_to, to);
-  // A day counts while day - received <= max_age_days: every day up to received + max_age.
-  if (filter.max_age_days) {
-    const Date oldest = received.value_or(valid_from) + std::chrono::days{*filter.max_age_days};
-    if (oldest < first) return;
-    for (Date day = first; day <= std::min(last, oldest); day += std::chrono::days{1}) {
-      receiver.price(lane, day, price);
-    }
-    return;
+  const auto number = [](Date day) { return std::int64_t(day.time_since_epoch().count()); };
+  const auto [first, last] = detail::contract_days(number(valid_from), number(valid_to),
+                                                   number(received.value_or(valid_from)),
+                                                   number(from), number(to), filter.max_age_days);
+  for (std::int64_t day = first; day <= last; ++day) {
+    receiver.price(lane, Date{std::chrono::days{day}}, price);
   }
-  for (; first <= last; first += std::chrono::days{1}) receiver.price(lane, first, price);
 }
 
 }  // namespace prkl
