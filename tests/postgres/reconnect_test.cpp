@@ -14,12 +14,14 @@ using namespace prkl;
 namespace {
 
 // Ends every other session on the store's database and waits until it is gone, as a failover
-// or an admin would.
+// or an admin would; exactly one must have been ended. A session closed just before may still be
+// listed while its process exits: it is not one (pg_terminate_backend says false, with a warning).
 void terminate_sessions(const std::string& url) {
   PGconn* admin = PQconnectdb(url.c_str());
   REQUIRE(PQstatus(admin) == CONNECTION_OK);
   PGresult* r = PQexec(admin,
-                       "SELECT count(pg_terminate_backend(pid, 60000)) FROM pg_stat_activity "
+                       "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid, 60000)) "
+                       "FROM pg_stat_activity "
                        "WHERE datname = current_database() AND pid <> pg_backend_pid()");
   const bool ok = PQresultStatus(r) == PGRES_TUPLES_OK && std::string(PQgetvalue(r, 0, 0)) == "1";
   PQclear(r);
