@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: MIT
 """Peak memory of the `prkl` tool on inputs of any size: a gzip of 40M batch rows (a few MB on
 disk) given to `batch validate` and `batch apply`, a batch of exactly the limit's 1M rows, a
-200 MB exchange-rate file, and a dump import, each as one process timed by /usr/bin/time.
+200 MB exchange-rate file, and dump imports (the real dump, generated ones of 4M and 40M
+prices), each as one process timed by /usr/bin/time.
 
     python3 bench/memory_bench.py --prkl build/prkl --dump ../shared/data/xeneta/ratestask-2016.sql
     python3 bench/memory_bench.py ... --smoke     small inputs, answers checked (bench/run.sh --smoke)
@@ -51,6 +52,28 @@ def write_rows(path, rows):
                                                     1 + i % 28, 100 + i % 900))
 
 
+def write_dump(path, prices):
+    """A dump in pg_dump's order (ports, prices, regions) of `prices` prices on 400 lanes."""
+    ports = [b"P%04d" % i for i in range(40)]
+    with open(path, "wb") as f:
+        f.write(b"COPY public.ports (code, name, parent_slug) FROM stdin;\n")
+        f.writelines(b"%s\tPort %s\tr%d\n" % (p, p, i % 4) for i, p in enumerate(ports))
+        f.write(b"\\.\nCOPY public.prices (orig_code, dest_code, day, price) FROM stdin;\n")
+        lanes = [(o, d) for o in ports[:20] for d in ports[20:]]
+        # A day's block: every lane once, the price varying by lane.
+        for n in range(prices // len(lanes) + 1):
+            count = min(len(lanes), prices - n * len(lanes))
+            if count <= 0:
+                break
+            day = b"%04d-%02d-%02d" % (2000 + n // 336, 1 + n // 28 % 12, 1 + n % 28)
+            f.write(b"".join(b"%s\t%s\t%s\t%d\n" % (o, d, day, 100 + (i * 7 + n) % 900)
+                             for i, (o, d) in enumerate(lanes[:count])))
+        f.write(b"\\.\nCOPY public.regions (slug, name, parent_slug) FROM stdin;\n"
+                b"world\tWorld\t\\N\n")
+        f.writelines(b"r%d\tRegion %d\tworld\n" % (i, i) for i in range(4))
+        f.write(b"\\.\n")
+
+
 def write_fx(path, size):
     with open(path, "wb") as f:
         f.write(b'{"base": "USD", "note": "')
@@ -65,11 +88,14 @@ def main():
     parser.add_argument("--prkl", required=True)
     parser.add_argument("--dump", required=True)
     parser.add_argument("--smoke", action="store_true")
+    parser.add_argument("--dump-prices", type=int, default=40_000_000,
+                        help="prices in the largest generated dump (a tenth of it too)")
     args = parser.parse_args()
     big_rows = 3_000_000 if args.smoke else 40_000_000
     limit_rows = 1_000_000  # Options::max_batch_prices' default
     accepted_rows = 100_000 if args.smoke else limit_rows
     fx_size = (8 if args.smoke else 200) << 20
+    dump_prices = [20_000, 200_000] if args.smoke else [args.dump_prices // 10, args.dump_prices]
     work = Path(tempfile.mkdtemp(prefix="prkl-memory-"))
     try:
         store = f"sqlite:{work / 'rates.db'}"
@@ -91,16 +117,17 @@ def main():
             result = measure([args.prkl, "--db", store, "batch", command, accepted])
             assert result[0] == 0, result
             table.append((f"batch {command}, {accepted_rows:,} rows, accepted", result))
-        if not args.smoke:
-            # Not bounded yet: a dump is read whole before it is loaded (about 80 bytes a price).
+        for prices in dump_prices:
+            # A dump streams into the store: memory must not grow with its prices.
             dump = work / "generated.sql"
-            made = measure([args.prkl, "generate", "--ports", "400", "--lanes", "20000", "--days",
-                            "200", "--prices-per-day", "1", "--dump", dump])
-            assert made[0] == 0, made
+            write_dump(dump, prices)
+            size = dump.stat().st_size / 2**20
             result = measure([args.prkl, "--db", f"sqlite:{work / 'generated.db'}",
                               "import-dump", dump])
             assert result[0] == 0, result
-            table.append(("import-dump, a generated dump of about 4M prices", result))
+            table.append((f"import-dump, {prices:,} prices ({size:.0f} MB)", result))
+            (work / "generated.db").unlink()
+            dump.unlink()
         result = measure([args.prkl, "--db", store, "fx", "import", fx])
         assert result[0] == 2 and "longer than 4194304 bytes" in result[1], result
         table.append((f"fx import, a {fx_size >> 20} MB file, refused", result))

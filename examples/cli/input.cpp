@@ -192,12 +192,13 @@ std::string input_name(const std::string& path) {
   return path == "-" ? "<stdin>" : path;
 }
 
-prkl::Dataset read_dump_input(const std::string& path, const prkl::Progress& progress) {
-  if (path != "-" && !is_gzip(path)) return prkl::read_dump(path, progress);
+prkl::ImportSummary import_dump_input(prkl::Database& db, const std::string& path, bool replace,
+                                      const prkl::Progress& progress) {
+  if (path != "-" && !is_gzip(path)) return db.import_dump(path, replace, progress);
   const auto source = open_zlib(path);
   std::istream in(source.get());
-  // The uncompressed size is not known ahead, so progress shows only once the reader is done.
-  return finish(*source, [&] { return prkl::read_dump(in, progress, 0); });
+  // The uncompressed size is not known ahead: progress counts bytes without a total.
+  return finish(*source, [&] { return db.import_dump(in, replace, progress, 0); });
 }
 
 std::vector<prkl::BatchRow> read_batch_input(const std::string& path, std::int64_t max_rows) {

@@ -12,7 +12,9 @@ namespace prkl_cli {
 // How messages name the input: the path, or "<stdin>" for "-".
 std::string input_name(const std::string& path);
 
-prkl::Dataset read_dump_input(const std::string& path, const prkl::Progress& progress);
+// Streams the dump at `path` into `db` (see Database::import_dump).
+prkl::ImportSummary import_dump_input(prkl::Database& db, const std::string& path, bool replace,
+                                      const prkl::Progress& progress);
 
 // Reads no more than `max_rows` rows (the store's Options::max_batch_prices): past them, the
 // batch is refused whatever the input's size.

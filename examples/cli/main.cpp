@@ -9,6 +9,7 @@
 #include <CLI/CLI.hpp>
 #include <charconv>
 #include <cstdio>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <prkl/json.hpp>
@@ -37,11 +38,17 @@ constexpr int exit_answer_lost = 3;
 // Prints "label: 42%" over itself on a terminal; prints nothing when stderr is a file or pipe.
 prkl::Progress terminal_progress(std::string label) {
   if (!isatty(STDERR_FILENO)) return {};
-  return [label = std::move(label), last = -1](std::int64_t done, std::int64_t total) mutable {
-    const int percent = total > 0 ? int(done * 100 / total) : 0;
-    if (percent == last) return;
-    last = percent;
-    fmt::print(stderr, "\r{}: {:3}%{}", label, percent, done >= total ? "\n" : "");
+  return [label = std::move(label), last = std::int64_t{-1}](std::int64_t done,
+                                                             std::int64_t total) mutable {
+    // Without a total (a stream), bytes are shown by the mebibyte.
+    const std::int64_t step = total > 0 ? done * 100 / total : done >> 20;
+    if (step == last) return;
+    last = step;
+    if (total > 0) {
+      fmt::print(stderr, "\r{}: {:3}%{}", label, step, done >= total ? "\n" : "");
+    } else {
+      fmt::print(stderr, "\r{}: {} MiB", label, step);
+    }
     std::fflush(stderr);
   };
 }
@@ -235,11 +242,41 @@ std::string run_init(const Common& c) {
                                    : fmt::format("added {}", fmt::join(added, ", ")));
 }
 
+// A SQLite store that a command creates and then fails to fill is removed again, as if never
+// made: a dump is read while it is loaded, so its errors come after the store is opened.
+class NewStore {
+ public:
+  explicit NewStore(std::string_view url) {
+    if (!url.starts_with("sqlite:")) return;
+    std::string_view path = url.substr(7);
+    if (path.starts_with("//")) path.remove_prefix(2);
+    std::error_code ec;
+    if (path.empty() || path == ":memory:" ||
+        std::filesystem::symlink_status(path, ec).type() != std::filesystem::file_type::not_found) {
+      return;
+    }
+    path_ = path;
+  }
+  NewStore(const NewStore&) = delete;
+  NewStore& operator=(const NewStore&) = delete;
+  ~NewStore() {
+    std::error_code ec;
+    for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
+      if (!path_.empty()) std::filesystem::remove(path_ + suffix, ec);
+    }
+  }
+  void keep() { path_.clear(); }
+
+ private:
+  std::string path_;  // empty: nothing to remove
+};
+
 std::string run_import(const Common& c, const std::string& path, bool replace) {
-  // Read first: a file that cannot be read leaves no new store behind.
-  const auto data = read_dump_input(path, terminal_progress("reading " + input_name(path)));
+  NewStore created(c.db_url);
   auto db = prkl::Database::open(c.db_url, prkl::OpenMode::create);
-  const auto summary = db.load(data, replace, terminal_progress("writing"));
+  const auto summary =
+      import_dump_input(db, path, replace, terminal_progress("loading " + input_name(path)));
+  created.keep();
   return fmt::format("loaded {} regions, {} ports, {} prices from {}\n", summary.regions,
                      summary.ports, summary.prices, input_name(path));
 }

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <iosfwd>
 #include <memory>
 #include <optional>
 #include <span>
@@ -26,6 +27,7 @@
 namespace prkl {
 
 namespace detail {
+class CheckedLoad;
 class Geography;
 struct BatchTarget;
 struct SharedLaneDays;
@@ -187,12 +189,21 @@ class Database {
   /// the store's table, all or none. Returns how many were new.
   PRKL_EXPORT std::int64_t add_equipment(std::span<const std::string> codes);
 
-  /// Loads a plain-SQL pg_dump file (see read_dump()) in one transaction. Refuses a store that
-  /// already holds data unless `replace` is set, in which case everything (batch ledger too) is
-  /// replaced. `progress` hears the reading (in bytes), then the writing (in rows).
+  /// Loads a plain-SQL pg_dump file (see read_dump()) in one transaction, streaming: rows go
+  /// to the store as they are read, so memory does not grow with the dump's prices (ports and
+  /// regions, checked as a whole, are held; at most max_geography_rows of them). Every row is
+  /// checked; a bad one (the first thousand are listed) or a malformed dump rolls the load back.
+  /// Refuses a store that already holds data unless `replace` is set, in which case everything
+  /// (batch ledger too) is replaced. `progress` hears the reading, in bytes.
   PRKL_EXPORT ImportSummary import_dump(const std::filesystem::path& path, bool replace = false,
                                         const Progress& progress = {});
-  /// Loads a data set the same way (used by import_dump and the sample generator).
+  /// The same from a stream (standard input, a decompressor); `total_bytes` (0: unknown) is
+  /// for `progress`.
+  PRKL_EXPORT ImportSummary import_dump(std::istream& in, bool replace = false,
+                                        const Progress& progress = {},
+                                        std::int64_t total_bytes = 0);
+  /// Loads a data set the same way (used by the sample generator). `progress` hears the
+  /// writing, in prices.
   PRKL_EXPORT ImportSummary load(const Dataset& data, bool replace = false,
                                  const Progress& progress = {});
 
@@ -213,6 +224,10 @@ class Database {
   const detail::Geography& geography(Store& from);
   /// Where batches are checked and written: the write store.
   detail::BatchTarget batch_target();
+  /// Runs `feed` with a load into the write store, checked as it streams.
+  template <typename Feed>
+  ImportSummary loaded(bool replace, Feed feed, const Progress& progress = {},
+                       std::int64_t total_prices = 0);
 
   std::unique_ptr<Store> store_;
   std::unique_ptr<Store> read_store_;

@@ -13,6 +13,18 @@
 
 namespace prkl {
 
+/// What read_dump() hands its rows to, in the file's order, as it reads them. `line` is the
+/// dump line the row came from.
+class PRKL_EXPORT DumpSink {
+ public:
+  virtual ~DumpSink() = default;
+  virtual void region(Region region, std::int64_t line) = 0;
+  virtual void port(Port port, std::int64_t line) = 0;
+  virtual void price(Price price, std::int64_t line) = 0;
+  /// `DELETE FROM prices WHERE day = ...`: the prices handed over so far on `day` are gone.
+  virtual void remove_prices_on(Date day) = 0;
+};
+
 /// Reads a pg_dump plain-SQL file: `COPY [public.]ports|regions|prices (...) FROM stdin;` blocks
 /// with pg_dump text escapes, in any order and with any column order. Statements are cut as
 /// PostgreSQL cuts them and read by PostgreSQL's own parser (libpg_query). Statements that cannot
@@ -27,6 +39,13 @@ namespace prkl {
 PRKL_EXPORT Dataset read_dump(const std::filesystem::path& path, const Progress& progress = {});
 PRKL_EXPORT Dataset read_dump(std::istream& in, const Progress& progress = {},
                               std::int64_t total_bytes = 0);
+/// Reads a dump as above, handing each row to `sink` as it is read rather than holding them:
+/// memory stays the same whatever the dump's size. On an error, `sink` has had the rows before it.
+PRKL_EXPORT void read_dump(std::istream& in, DumpSink& sink, const Progress& progress = {},
+                           std::int64_t total_bytes = 0);
+/// Opens `path` for read_dump(), refusing a directory or a file that cannot be read.
+PRKL_EXPORT void read_dump(const std::filesystem::path& path, DumpSink& sink,
+                           const Progress& progress = {});
 
 /// Writes `data` as a plain-SQL dump that read_dump() and PostgreSQL's psql both load. Contracts
 /// have no place in it: a data set with any is refused (InvalidArgument) before a byte is written.

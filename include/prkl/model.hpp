@@ -95,6 +95,10 @@ struct Contract {
 /// question reads the contracts that began up to this many days before its range.
 inline constexpr std::int64_t max_contract_days = 731;
 
+/// The most ports plus regions a load takes: they are checked as a whole and held in memory
+/// while the prices stream past (the world has about 10,000 ports).
+inline constexpr std::int64_t max_geography_rows = 1'000'000;
+
 /// Count, integer sum, min and max of the prices of one day (one slot of a rates answer).
 struct DailyAggregate {
   Date day;

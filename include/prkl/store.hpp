@@ -161,6 +161,28 @@ enum class OpenMode {
 /// Whether a load may replace data already in the store.
 enum class LoadMode { into_empty, replace };
 
+/// A load under way (Store::begin_load): one write transaction that rows stream into, in any
+/// order and in chunks, so a load of any size holds only a chunk in memory. Foreign keys are
+/// checked at finish(), not row by row. Readers see the old data until finish() commits; a
+/// Loader destroyed without finish() rolls back and leaves the store as it was.
+class PRKL_EXPORT Loader {
+ public:
+  virtual ~Loader() = default;
+  Loader() = default;
+  Loader(const Loader&) = delete;
+  Loader& operator=(const Loader&) = delete;
+
+  virtual void add(std::span<const Region> regions) = 0;
+  virtual void add(std::span<const Port> ports) = 0;
+  virtual void add(std::span<const Price> prices) = 0;
+  /// Removes the prices added so far on `day` (a dump's `DELETE FROM prices WHERE day = ...`)
+  /// and returns how many there were.
+  virtual std::int64_t remove_prices_on(Date day) = 0;
+  /// Stores `contracts`, builds the lane index and the lane-day aggregates under a new epoch,
+  /// and commits.
+  virtual void finish(std::span<const Contract> contracts) = 0;
+};
+
 class PRKL_EXPORT Store {
  public:
   virtual ~Store() = default;
@@ -228,12 +250,12 @@ class PRKL_EXPORT Store {
   /// Returns how many rates were new or changed.
   virtual std::int64_t put_exchange_rates(std::span<const ExchangeRate> rates, bool replace) = 0;
 
-  /// Replaces all ports, regions, prices and the batch ledger with `data`, and rebuilds the
-  /// lane-day aggregates under a new epoch, in one transaction. The data was validated by the
-  /// core. With LoadMode::into_empty, a store that holds ports, regions or prices is refused
-  /// with InvalidArgument and nothing is written; the check is made inside the write
-  /// transaction, so of two loads racing into an empty store one is refused.
-  virtual void load(const Dataset& data, LoadMode mode, const Progress& progress) = 0;
+  /// Starts replacing all ports, regions, prices, contracts and the batch ledger: the returned
+  /// Loader takes the new rows, validated by the core, and commits them at finish(). With
+  /// LoadMode::into_empty, a store that holds ports, regions or prices is refused with
+  /// InvalidArgument and nothing is written; the check is made inside the write transaction, so
+  /// of two loads racing into an empty store one is refused.
+  virtual std::unique_ptr<Loader> begin_load(LoadMode mode) = 0;
 
   virtual std::optional<BatchRecord> find_batch(std::string_view id) = 0;
 

@@ -292,19 +292,50 @@ std::int64_t Database::save_exchange_rates(std::span<const ExchangeRate> rates, 
 }
 
 ImportSummary Database::load(const Dataset& data, bool replace, const Progress& progress) {
-  return detail::measured(detail::Operation::load, [&]() -> ImportSummary {
-    detail::check_dataset(data, options_);
-    store_->load(data, replace ? LoadMode::replace : LoadMode::into_empty, progress);
-    note_write();
-    return {std::int64_t(data.regions.size()), std::int64_t(data.ports.size()),
-            std::int64_t(data.prices.size())};
-  });
+  return loaded(
+      replace,
+      [&](detail::CheckedLoad& load) {
+        const auto line = [](const std::vector<std::int64_t>& lines, std::size_t i) {
+          return i < lines.size() ? lines[i] : std::int64_t(i) + 1;
+        };
+        for (std::size_t i = 0; i < data.regions.size(); ++i) {
+          load.region(data.regions[i], line(data.region_lines, i));
+        }
+        for (std::size_t i = 0; i < data.ports.size(); ++i) {
+          load.port(data.ports[i], line(data.port_lines, i));
+        }
+        for (std::size_t i = 0; i < data.prices.size(); ++i) {
+          load.price(data.prices[i], line(data.price_lines, i));
+        }
+        return load.finish(data.contracts);
+      },
+      progress, std::int64_t(data.prices.size()));
 }
 
 ImportSummary Database::import_dump(const std::filesystem::path& path, bool replace,
                                     const Progress& progress) {
+  std::int64_t size = 0;
+  std::ifstream in = detail::open_dump(path, size);
+  return import_dump(in, replace, progress, size);
+}
+
+ImportSummary Database::import_dump(std::istream& in, bool replace, const Progress& progress,
+                                    std::int64_t total_bytes) {
+  return loaded(replace, [&](detail::CheckedLoad& load) {
+    read_dump(in, load, progress, total_bytes);
+    return load.finish();
+  });
+}
+
+template <typename Feed>
+ImportSummary Database::loaded(bool replace, Feed feed, const Progress& progress,
+                               std::int64_t total_prices) {
   return detail::measured(detail::Operation::load, [&]() -> ImportSummary {
-    return load(read_dump(path, progress), replace, progress);
+    const auto loader = store_->begin_load(replace ? LoadMode::replace : LoadMode::into_empty);
+    detail::CheckedLoad load(*loader, options_, progress, total_prices);
+    const ImportSummary summary = feed(load);
+    note_write();
+    return summary;
   });
 }
 

@@ -1,11 +1,10 @@
 // SPDX-License-Identifier: MIT
-// Checking a data set (a dump's, the generator's) before any of it is loaded.
+// Checking a data set (a dump's, the generator's) as it streams into a store.
 #include "io/dataset.hpp"
 
 #include <fmt/format.h>
 
-#include <string_view>
-#include <unordered_set>
+#include <utility>
 
 #include "batch/batch.hpp"
 #include "geography/geography.hpp"
@@ -14,54 +13,149 @@
 
 namespace prkl::detail {
 
-void check_dataset(const Dataset& data, const Options& options) {
-  std::vector<RowError> errors = Geography::check(
-      data.regions, data.ports, options.max_region_depth, data.region_lines, data.port_lines);
-  std::unordered_set<std::string_view> codes;
-  for (const Port& port : data.ports) codes.insert(port.code);
-  for (std::size_t i = 0; i < data.prices.size(); ++i) {
-    const Price& p = data.prices[i];
-    const std::int64_t line =
-        i < data.price_lines.size() ? data.price_lines[i] : std::int64_t(i) + 1;
-    for (const auto& [code, field] :
-         {std::pair{&p.origin, "orig_code"}, std::pair{&p.destination, "dest_code"}}) {
-      // A known code's text is check()'s to report, on its port's row.
-      if (codes.contains(*code)) continue;
-      auto error = text_error("price port code", *code);
-      errors.push_back({line, field,
-                        error ? std::move(*error)
-                              : fmt::format("price on unknown port {}", quoted_value(*code))});
-    }
-    if (auto problem = price_problem(p.price, options)) {
-      errors.push_back({line, "price", std::move(*problem)});
-    }
-    if (errors.size() >= 1000) break;  // enough to act on; the rest is more of the same
+namespace {
+
+// Prices handed to the loader at a time: large enough that a statement's or a COPY's start is
+// noise, small enough to be nothing beside a store's cache.
+constexpr std::size_t chunk_prices = 16'384;
+constexpr std::size_t max_errors = 1000;
+
+}  // namespace
+
+std::ifstream open_dump(const std::filesystem::path& path, std::int64_t& size) {
+  if (std::filesystem::is_directory(path)) {
+    throw InvalidArgument(fmt::format("'{}' is a directory, not a dump file", path.string()));
   }
-  for (std::size_t i = 0; i < data.contracts.size() && errors.size() < 1000; ++i) {
-    const Contract& c = data.contracts[i];
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InvalidArgument(fmt::format("cannot read dump file '{}'", path.string()));
+  std::error_code ec;
+  const auto bytes = std::filesystem::file_size(path, ec);
+  size = ec ? 0 : std::int64_t(bytes);
+  return in;
+}
+
+CheckedLoad::CheckedLoad(Loader& loader, const Options& options, Progress progress,
+                         std::int64_t total_prices)
+    : loader_(loader),
+      options_(options),
+      progress_(std::move(progress)),
+      total_prices_(total_prices) {
+  pending_.reserve(chunk_prices);
+}
+
+void CheckedLoad::region(Region region, std::int64_t line) {
+  geography_row();
+  regions_.push_back(std::move(region));
+  region_lines_.push_back(line);
+}
+
+void CheckedLoad::port(Port port, std::int64_t line) {
+  geography_row();
+  codes_.insert(port.code);
+  ports_.push_back(std::move(port));
+  port_lines_.push_back(line);
+}
+
+void CheckedLoad::geography_row() {
+  if (std::int64_t(regions_.size() + ports_.size()) >= max_geography_rows) {
+    throw InvalidArgument(fmt::format(
+        "the data holds more than {} ports and regions; nothing was loaded", max_geography_rows));
+  }
+}
+
+void CheckedLoad::price(Price price, std::int64_t line) {
+  check_codes(price, line);
+  if (auto problem = price_problem(price.price, options_)) {
+    add_error({line, "price", std::move(*problem)});
+  }
+  ++prices_;
+  // Once a row is bad nothing will be committed: the rest is only read for its errors.
+  if (!errors_.empty()) return;
+  pending_.push_back(std::move(price));
+  if (pending_.size() == chunk_prices) flush();
+}
+
+void CheckedLoad::check_codes(const Price& price, std::int64_t line) {
+  for (const auto& [code, field] :
+       {std::pair{&price.origin, "orig_code"}, std::pair{&price.destination, "dest_code"}}) {
+    if (codes_.contains(*code)) continue;
+    if (auto error = text_error("price port code", *code)) {
+      add_error({line, field, std::move(*error)});
+      continue;
+    }
+    auto [it, added] = awaited_.try_emplace(*code, Awaited{line, field, 0});
+    ++it->second.rows;
+    if (added && std::int64_t(awaited_.size()) > max_geography_rows) {
+      throw InvalidArgument(
+          fmt::format("the prices name more than {} port codes that no port row (so far) has; "
+                      "nothing was loaded",
+                      max_geography_rows));
+    }
+  }
+}
+
+void CheckedLoad::remove_prices_on(Date day) {
+  flush();
+  if (errors_.empty()) prices_ -= loader_.remove_prices_on(day);
+}
+
+void CheckedLoad::flush() {
+  if (pending_.empty() || !errors_.empty()) return;
+  loader_.add(pending_);
+  pending_.clear();
+  if (progress_) progress_(prices_, total_prices_);
+}
+
+void CheckedLoad::add_error(RowError error) {
+  errors_.push_back(std::move(error));
+  pending_.clear();
+  if (errors_.size() >= max_errors) refuse();
+}
+
+ImportSummary CheckedLoad::finish(std::span<const Contract> contracts) {
+  std::vector<RowError> errors =
+      Geography::check(regions_, ports_, options_.max_region_depth, region_lines_, port_lines_);
+  errors.insert(errors.end(), std::make_move_iterator(errors_.begin()),
+                std::make_move_iterator(errors_.end()));
+  errors_ = std::move(errors);
+  for (const auto& [code, awaited] : awaited_) {
+    if (codes_.contains(code)) continue;
+    add_error({awaited.line, awaited.field,
+               fmt::format("price on unknown port {}{}", quoted_value(code),
+                           awaited.rows > 1 ? fmt::format(" ({} rows)", awaited.rows) : "")});
+  }
+  for (std::size_t i = 0; i < contracts.size(); ++i) {
+    const Contract& c = contracts[i];
     const auto row = std::int64_t(i) + 1;
     for (const auto* code : {&c.origin, &c.destination}) {
-      if (!codes.contains(*code)) {
-        errors.push_back(
+      if (!codes_.contains(*code)) {
+        add_error(
             {row, "contract", fmt::format("contract on unknown port {}", quoted_value(*code))});
       }
     }
     if (c.valid_to < c.valid_from || (c.valid_to - c.valid_from).count() >= max_contract_days) {
-      errors.push_back(
+      add_error(
           {row, "contract",
            fmt::format("contract validity {}..{} is reversed or longer than {} days",
                        format_date(c.valid_from), format_date(c.valid_to), max_contract_days)});
     }
-    if (auto problem = price_problem(c.price, options)) {
-      errors.push_back({row, "contract", std::move(*problem)});
+    if (auto problem = price_problem(c.price, options_)) {
+      add_error({row, "contract", std::move(*problem)});
     }
   }
-  if (!errors.empty()) {
-    const auto count = errors.size();
-    throw ValidationFailed(fmt::format("the data has {}{} bad row{}; nothing was loaded", count,
-                                       count >= 1000 ? " or more" : "", count == 1 ? "" : "s"),
-                           std::move(errors));
-  }
+  if (!errors_.empty()) refuse();
+  flush();
+  loader_.add(regions_);
+  loader_.add(ports_);
+  loader_.finish(contracts);
+  return {std::int64_t(regions_.size()), std::int64_t(ports_.size()), prices_};
+}
+
+void CheckedLoad::refuse() const {
+  const auto count = errors_.size();
+  throw ValidationFailed(fmt::format("the data has {}{} bad row{}; nothing was loaded", count,
+                                     count >= max_errors ? " or more" : "", count == 1 ? "" : "s"),
+                         errors_);
 }
 
 }  // namespace prkl::detail

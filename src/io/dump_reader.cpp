@@ -15,6 +15,7 @@
 #include <optional>
 
 #include "io/copy_text.hpp"
+#include "io/dataset.hpp"
 #include "prkl/error.hpp"
 #include "storage/ratestask.hpp"
 
@@ -325,10 +326,10 @@ bool one_of(const std::array<std::string_view, N>& list, std::string_view s) {
 
 class Reader {
  public:
-  Reader(std::istream& in, const Progress& progress, std::int64_t total)
-      : in_(in), progress_(progress), total_(total) {}
+  Reader(std::istream& in, DumpSink& sink, const Progress& progress, std::int64_t total)
+      : in_(in), sink_(sink), progress_(progress), total_(total) {}
 
-  Dataset run() {
+  void run() {
     std::string line;
     std::vector<Statement> done;
     while (next_line(line)) {
@@ -361,7 +362,6 @@ class Reader {
           "not a ratestask dump: it has no COPY or INSERT into regions, ports or prices");
     }
     if (progress_) progress_(total_ ? total_ : bytes_, total_ ? total_ : bytes_);
-    return std::move(data_);
   }
 
  private:
@@ -600,20 +600,7 @@ class Reader {
     if (!is_day(left) && !is_day(right)) unsupported();
     const auto text = literal(is_day(left) ? right : left, s);
     if (!text) fail(s.line, "DELETE ... WHERE day = NULL matches nothing");
-    const Date day = date_at(*text, s.line);
-    auto& p = data_.prices;
-    auto& l = data_.price_lines;
-    std::size_t kept = 0;
-    for (std::size_t i = 0; i < p.size(); ++i) {
-      if (p[i].day == day) continue;
-      if (kept != i) {
-        p[kept] = std::move(p[i]);
-        l[kept] = l[i];
-      }
-      ++kept;
-    }
-    p.resize(kept);
-    l.resize(kept);
+    sink_.remove_prices_on(date_at(*text, s.line));
   }
 
   // A constant: 'text', E'text', 123, -5, NULL, date '...', '...'::date.
@@ -781,13 +768,12 @@ class Reader {
     }
     switch (table) {
       case Table::regions:
-        data_.regions.push_back({required(v, 0, table, line), required(v, 1, table, line), v[2]});
-        data_.region_lines.push_back(line);
+        sink_.region({required(v, 0, table, line), required(v, 1, table, line), v[2]}, line);
         break;
       case Table::ports:
-        data_.ports.push_back({required(v, 0, table, line), required(v, 1, table, line),
-                               required(v, 2, table, line)});
-        data_.port_lines.push_back(line);
+        sink_.port(
+            {required(v, 0, table, line), required(v, 1, table, line), required(v, 2, table, line)},
+            line);
         break;
       case Table::prices: {
         const std::string price_text = required(v, 3, table, line);
@@ -797,9 +783,9 @@ class Reader {
         if (ec != std::errc{} || stop != end) {
           fail(line, fmt::format("price '{}' is not a 32-bit integer", price_text));
         }
-        data_.prices.push_back({required(v, 0, table, line), required(v, 1, table, line),
-                                date_at(required(v, 2, table, line), line), price});
-        data_.price_lines.push_back(line);
+        sink_.price({required(v, 0, table, line), required(v, 1, table, line),
+                     date_at(required(v, 2, table, line), line), price},
+                    line);
         break;
       }
       case Table::other:
@@ -814,6 +800,7 @@ class Reader {
   }
 
   std::istream& in_;
+  DumpSink& sink_;
   const Progress& progress_;
   std::int64_t total_ = 0;
   std::int64_t bytes_ = 0;
@@ -823,24 +810,65 @@ class Reader {
   bool saw_header_ = false;  // pg_dump's opening comment
   bool saw_footer_ = false;  // and its closing one
   bool saw_data_ = false;    // a COPY or INSERT into a ratestask table
-  Dataset data_;
+};
+
+// Collects the rows as a Dataset; a DELETE takes back the prices of its day.
+class Collector final : public DumpSink {
+ public:
+  void region(Region region, std::int64_t line) override {
+    data.regions.push_back(std::move(region));
+    data.region_lines.push_back(line);
+  }
+  void port(Port port, std::int64_t line) override {
+    data.ports.push_back(std::move(port));
+    data.port_lines.push_back(line);
+  }
+  void price(Price price, std::int64_t line) override {
+    data.prices.push_back(std::move(price));
+    data.price_lines.push_back(line);
+  }
+  void remove_prices_on(Date day) override {
+    auto& p = data.prices;
+    auto& l = data.price_lines;
+    std::size_t kept = 0;
+    for (std::size_t i = 0; i < p.size(); ++i) {
+      if (p[i].day == day) continue;
+      if (kept != i) {
+        p[kept] = std::move(p[i]);
+        l[kept] = l[i];
+      }
+      ++kept;
+    }
+    p.resize(kept);
+    l.resize(kept);
+  }
+
+  Dataset data;
 };
 
 }  // namespace
 
+void read_dump(std::istream& in, DumpSink& sink, const Progress& progress,
+               std::int64_t total_bytes) {
+  Reader(in, sink, progress, total_bytes).run();
+}
+
+void read_dump(const std::filesystem::path& path, DumpSink& sink, const Progress& progress) {
+  std::int64_t size = 0;
+  std::ifstream in = detail::open_dump(path, size);
+  read_dump(in, sink, progress, size);
+}
+
 Dataset read_dump(std::istream& in, const Progress& progress, std::int64_t total_bytes) {
-  return Reader(in, progress, total_bytes).run();
+  Collector collector;
+  read_dump(in, collector, progress, total_bytes);
+  return std::move(collector.data);
 }
 
 Dataset read_dump(const std::filesystem::path& path, const Progress& progress) {
-  if (std::filesystem::is_directory(path)) {
-    throw InvalidArgument(fmt::format("'{}' is a directory, not a dump file", path.string()));
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InvalidArgument(fmt::format("cannot read dump file '{}'", path.string()));
-  std::error_code ec;
-  const auto size = std::filesystem::file_size(path, ec);
-  return read_dump(in, progress, ec ? 0 : std::int64_t(size));
+  Collector collector;
+  read_dump(path, collector, progress);
+  return std::move(collector.data);
 }
 
 }  // namespace prkl

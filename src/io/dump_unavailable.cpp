@@ -26,4 +26,12 @@ Dataset read_dump(const std::filesystem::path&, const Progress&) {
   refuse();
 }
 
+void read_dump(std::istream&, DumpSink&, const Progress&, std::int64_t) {
+  refuse();
+}
+
+void read_dump(const std::filesystem::path&, DumpSink&, const Progress&) {
+  refuse();
+}
+
 }  // namespace prkl

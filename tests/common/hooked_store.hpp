@@ -9,10 +9,30 @@
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "prkl/store.hpp"
 
 namespace prkl::test {
+
+// Passes a load on, noting the size of each span of prices it is handed.
+class RecordingLoader final : public Loader {
+ public:
+  RecordingLoader(std::unique_ptr<Loader> inner, std::vector<std::size_t>& chunks)
+      : inner_(std::move(inner)), chunks_(chunks) {}
+  void add(std::span<const Region> regions) override { inner_->add(regions); }
+  void add(std::span<const Port> ports) override { inner_->add(ports); }
+  void add(std::span<const Price> prices) override {
+    chunks_.push_back(prices.size());
+    inner_->add(prices);
+  }
+  std::int64_t remove_prices_on(Date day) override { return inner_->remove_prices_on(day); }
+  void finish(std::span<const Contract> contracts) override { inner_->finish(contracts); }
+
+ private:
+  std::unique_ptr<Loader> inner_;
+  std::vector<std::size_t>& chunks_;
+};
 
 class HookedStore final : public Store {
  public:
@@ -30,6 +50,8 @@ class HookedStore final : public Store {
   int loads = 0;
   /// How many times each member was called, by name.
   std::map<std::string, int> calls;
+  /// The sizes of the spans of prices loads handed the store, in order.
+  std::vector<std::size_t> price_chunks;
 
   std::string_view backend() const noexcept override { return inner_->backend(); }
   std::vector<std::string> init() override { return called("init")->init(); }
@@ -72,9 +94,9 @@ class HookedStore final : public Store {
   std::int64_t put_exchange_rates(std::span<const ExchangeRate> rates, bool replace) override {
     return called("put_exchange_rates")->put_exchange_rates(rates, replace);
   }
-  void load(const Dataset& data, LoadMode mode, const Progress& progress) override {
+  std::unique_ptr<Loader> begin_load(LoadMode mode) override {
     if (loads++ == 0 && before_load) before_load();
-    called("load")->load(data, mode, progress);
+    return std::make_unique<RecordingLoader>(called("begin_load")->begin_load(mode), price_chunks);
   }
   std::optional<BatchRecord> find_batch(std::string_view id) override {
     return called("find_batch")->find_batch(id);

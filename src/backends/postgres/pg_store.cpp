@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <cstdlib>
 #include <limits>
 #include <utility>
 
@@ -504,67 +505,9 @@ class PgStore final : public Store {
     });
   }
 
-  void load(const Dataset& data, LoadMode mode, const Progress& progress) override {
+  std::unique_ptr<Loader> begin_load(LoadMode mode) override {
     reconnect_if_lost();
-    Transaction tx(connection_);
-    // The lock TRUNCATE would take, taken before the emptiness check: of two loads into an
-    // empty store, the second waits for the first and then sees its data.
-    connection_.exec("LOCK TABLE regions, ports, prices, prkl_contracts IN ACCESS EXCLUSIVE MODE");
-    if (mode == LoadMode::into_empty) {
-      const Result r = connection_.exec(
-          "SELECT EXISTS (SELECT 1 FROM prices) OR EXISTS (SELECT 1 FROM ports) "
-          "OR EXISTS (SELECT 1 FROM regions) OR EXISTS (SELECT 1 FROM prkl_contracts)");
-      if (r.text(0, 0) == "t") detail::refuse_load_over_data();
-    }
-    // TRUNCATE locks the tables until commit anyway, so the index can go and be built once at
-    // the end instead of being kept up to date row by row, and the lane-days once from it.
-    // prkl's triggers on prices stand aside (the transition tables of millions of rows would
-    // be kept for nothing); ALTER TABLE is transactional, so they are back at commit or rollback.
-    set_price_triggers("DISABLE");
-    connection_.exec(
-        "TRUNCATE prices, prkl_contracts, ports, regions, prkl_batch_rates, prkl_batches, "
-        "prkl_lane_days, prkl_day_changes");
-    connection_.exec("DROP INDEX IF EXISTS prices_lane_day");
-    // Foreign keys are checked at the end of each COPY, so rows may come in any order.
-    copy_rows(ratestask::copy_in_sql(ratestask::regions), data.regions, {});
-    copy_rows(ratestask::copy_in_sql(ratestask::ports), data.ports, {});
-    // A dump (every ratestask one) has no dimensions: three null columns a row less to send.
-    if (std::ranges::any_of(data.prices, &Price::has_dimensions)) {
-      copy_rows(ratestask::copy_in_sql(ratestask::dimensioned_prices), data.prices, progress,
-                [](std::string& line, const Price& price) {
-                  detail::append_dimensioned_copy_row(line, price);
-                });
-    } else {
-      copy_rows(ratestask::copy_in_sql(ratestask::prices), data.prices, progress);
-    }
-    connection_.exec(fmt::format("CREATE INDEX {} {}", index_name, index_definition));
-    connection_.exec(lane_days_from_prices);
-    // Contracts after the prices' lane-days (the table was emptied, so those counted none):
-    // summed here a lane at a time rather than expanded day by day on the server.
-    if (!data.contracts.empty()) {
-      copy_rows(ratestask::copy_in_sql(ratestask::contracts), data.contracts, {},
-                [](std::string& line, const Contract& contract) {
-                  detail::append_copy_row(line, contract);
-                });
-      add_lane_days(detail::lane_day_groups({}, data.contracts));
-    }
-    connection_.exec("UPDATE prkl_meta SET value = value + 1 WHERE key = 'data_version'");
-    connection_.exec(
-        "UPDATE prkl_meta SET value = floor(random() * 9e18)::bigint WHERE key = 'data_epoch'");
-    set_price_triggers("ENABLE");
-    tx.commit();
-    try {
-      // A bulk load leaves no page marked all-visible: VACUUM marks them, so the lane/day index
-      // answers alone (percentiles read prices through it) instead of visiting every row's page.
-      connection_.exec("VACUUM ANALYZE prices");
-      connection_.exec("ANALYZE prkl_lane_days");
-    } catch (const StorageError& e) {
-      // Not ConnectionLost: that would say nothing was written, and invite a second import.
-      throw StorageError(
-          fmt::format("the data was loaded and committed, but tidying up after it failed: {}",
-                      e.what()),
-          e.code());
-    }
+    return std::make_unique<Loading>(*this, mode);
   }
 
   std::optional<BatchRecord> find_batch(std::string_view id) override {
@@ -1036,6 +979,110 @@ class PgStore final : public Store {
     }
     return out + "}";
   }
+
+  // A load's one write transaction. TRUNCATE locks the tables until commit anyway, so the
+  // index goes and is built once at finish() instead of being kept up to date row by row, and
+  // the lane-days once from it. prkl's triggers on prices stand aside (the transition tables of
+  // millions of rows would be kept for nothing), and so do the foreign keys of the ratestask
+  // tables, checked once when they come back: PostgreSQL checks a key at the end of each
+  // statement, and a dump lists prices before the regions their ports name. ALTER TABLE is
+  // transactional: at commit or rollback, all of it is back.
+  class Loading final : public Loader {
+   public:
+    Loading(PgStore& store, LoadMode mode) : store_(store), tx_(store.connection_) {
+      Connection& c = store_.connection_;
+      // The lock TRUNCATE would take, taken before the emptiness check: of two loads into an
+      // empty store, the second waits for the first and then sees its data.
+      c.exec("LOCK TABLE regions, ports, prices, prkl_contracts IN ACCESS EXCLUSIVE MODE");
+      if (mode == LoadMode::into_empty) {
+        const Result r = c.exec(
+            "SELECT EXISTS (SELECT 1 FROM prices) OR EXISTS (SELECT 1 FROM ports) "
+            "OR EXISTS (SELECT 1 FROM regions) OR EXISTS (SELECT 1 FROM prkl_contracts)");
+        if (r.text(0, 0) == "t") detail::refuse_load_over_data();
+      }
+      store_.set_price_triggers("DISABLE");
+      const Result keys = c.exec(
+          "SELECT format('ALTER TABLE %s DROP CONSTRAINT %I', conrelid::regclass, conname), "
+          "format('ALTER TABLE %s ADD CONSTRAINT %I %s', conrelid::regclass, conname, "
+          "pg_get_constraintdef(oid)) "
+          "FROM pg_constraint WHERE contype = 'f' AND conrelid IN "
+          "(to_regclass('regions'), to_regclass('ports'), to_regclass('prices')) ORDER BY oid");
+      for (int i = 0; i < keys.rows(); ++i) {
+        c.exec(keys.text(i, 0));
+        restore_keys_.push_back(keys.text(i, 1));
+      }
+      c.exec(
+          "TRUNCATE prices, prkl_contracts, ports, regions, prkl_batch_rates, prkl_batches, "
+          "prkl_lane_days, prkl_day_changes");
+      c.exec("DROP INDEX IF EXISTS prices_lane_day");
+    }
+
+    void add(std::span<const Region> regions) override {
+      store_.copy_rows(ratestask::copy_in_sql(ratestask::regions), regions, {});
+    }
+
+    void add(std::span<const Port> ports) override {
+      store_.copy_rows(ratestask::copy_in_sql(ratestask::ports), ports, {});
+    }
+
+    void add(std::span<const Price> prices) override {
+      // A dump (every ratestask one) has no dimensions: three null columns a row less to send.
+      if (std::ranges::any_of(prices, &Price::has_dimensions)) {
+        store_.copy_rows(ratestask::copy_in_sql(ratestask::dimensioned_prices), prices, {},
+                         [](std::string& line, const Price& price) {
+                           detail::append_dimensioned_copy_row(line, price);
+                         });
+      } else {
+        store_.copy_rows(ratestask::copy_in_sql(ratestask::prices), prices, {});
+      }
+    }
+
+    std::int64_t remove_prices_on(Date day) override {
+      const Result r =
+          store_.connection_.exec("DELETE FROM prices WHERE day = $1", {format_date(day)});
+      return std::atoll(PQcmdTuples(r.get()));
+    }
+
+    void finish(std::span<const Contract> contracts) override {
+      Connection& c = store_.connection_;
+      for (const std::string& key : restore_keys_) c.exec(key);
+      c.exec(fmt::format("CREATE INDEX {} {}", index_name, index_definition));
+      c.exec(lane_days_from_prices);
+      // Contracts after the prices' lane-days (the table was emptied, so those counted none):
+      // summed here a lane at a time rather than expanded day by day on the server.
+      if (!contracts.empty()) {
+        store_.copy_rows(ratestask::copy_in_sql(ratestask::contracts), contracts, {},
+                         [](std::string& line, const Contract& contract) {
+                           detail::append_copy_row(line, contract);
+                         });
+        store_.add_lane_days(detail::lane_day_groups({}, contracts));
+      }
+      c.exec("UPDATE prkl_meta SET value = value + 1 WHERE key = 'data_version'");
+      c.exec(
+          "UPDATE prkl_meta SET value = floor(random() * 9e18)::bigint WHERE key = "
+          "'data_epoch'");
+      store_.set_price_triggers("ENABLE");
+      tx_.commit();
+      try {
+        // A bulk load leaves no page marked all-visible: VACUUM marks them, so the lane/day
+        // index answers alone (percentiles read prices through it) instead of visiting every
+        // row's page.
+        c.exec("VACUUM ANALYZE prices");
+        c.exec("ANALYZE prkl_lane_days");
+      } catch (const StorageError& e) {
+        // Not ConnectionLost: that would say nothing was written, and invite a second import.
+        throw StorageError(
+            fmt::format("the data was loaded and committed, but tidying up after it failed: {}",
+                        e.what()),
+            e.code());
+      }
+    }
+
+   private:
+    PgStore& store_;
+    Transaction tx_;
+    std::vector<std::string> restore_keys_;
+  };
 
   static constexpr auto append_row = [](std::string& line, const auto& row) {
     detail::append_copy_row(line, row);

@@ -419,43 +419,8 @@ class SqliteStore final : public Store {
     return now;
   }
 
-  void load(const Dataset& data, LoadMode mode, const Progress& progress) override {
-    Transaction tx(connection_, Transaction::Kind::immediate);
-    if (mode == LoadMode::into_empty && !empty()) detail::refuse_load_over_data();
-    // The index is rebuilt once at the end rather than kept up to date row by row, and the
-    // lane-days once from it; no trigger runs per row meanwhile.
-    const TriggersOff triggers_off(connection_);
-    connection_.exec(
-        "DELETE FROM prkl_contracts; DELETE FROM prices; DELETE FROM ports; DELETE FROM regions;\n"
-        "DELETE FROM prkl_batch_rates;\n"
-        "DELETE FROM prkl_batches;\n"
-        "DELETE FROM prkl_lane_days; DELETE FROM prkl_day_changes;\n"
-        "DROP INDEX IF EXISTS prices_by_lane;");
-    Statement region(connection_, ratestask::insert_sql(ratestask::regions));
-    for (const Region& r : data.regions) {
-      region.reset().bind(1, r.slug).bind(2, r.name);
-      if (r.parent_slug) region.bind(3, *r.parent_slug);
-      region.run();
-    }
-    Statement port(connection_, ratestask::insert_sql(ratestask::ports));
-    for (const Port& p : data.ports)
-      port.reset().bind(1, p.code).bind(2, p.name).bind(3, p.region_slug).run();
-    insert_prices(data.prices, progress);
-    connection_.exec(lane_index_sql);
-    connection_.exec(fmt::format(
-        "UPDATE prkl_meta SET value = value + 1 WHERE key = 'data_version';\n"
-        "INSERT INTO prkl_lane_days\n"
-        "SELECT orig_code, dest_code, {}, count(*), sum(price), min(price), max(price)\n"
-        "FROM prices GROUP BY orig_code, dest_code, day;\n"
-        "UPDATE prkl_meta SET value = {} WHERE key = 'data_epoch';\n"
-        "UPDATE prkl_meta SET value = value + 1 WHERE key = 'geography_generation';",
-        day_number("day"), new_epoch()));
-    // Contracts after the prices' lane-days: summed here a lane at a time, not expanded in SQL.
-    if (!data.contracts.empty()) {
-      insert_contracts(data.contracts);
-      add_lane_days(detail::lane_day_groups({}, data.contracts));
-    }
-    tx.commit();
+  std::unique_ptr<Loader> begin_load(LoadMode mode) override {
+    return std::make_unique<Loading>(*this, mode);
   }
 
   std::optional<BatchRecord> find_batch(std::string_view id) override {
@@ -825,6 +790,73 @@ class SqliteStore final : public Store {
     log_day_.emplace(connection_,
                      "INSERT INTO prkl_day_changes VALUES (?, ?) ON CONFLICT DO NOTHING");
   }
+
+  // A load's one write transaction. The lane index is dropped and built once at finish()
+  // rather than kept up to date row by row, and the lane-days once from it; no trigger runs per
+  // row meanwhile. Foreign keys are checked at commit: a dump lists prices before the regions
+  // their ports name.
+  class Loading final : public Loader {
+   public:
+    Loading(SqliteStore& store, LoadMode mode)
+        : store_(store), tx_(store.connection_, Transaction::Kind::immediate) {
+      if (mode == LoadMode::into_empty && !store_.empty()) detail::refuse_load_over_data();
+      triggers_off_.emplace(store_.connection_);
+      store_.connection_.exec(
+          "PRAGMA defer_foreign_keys = ON;\n"
+          "DELETE FROM prkl_contracts; DELETE FROM prices; DELETE FROM ports;\n"
+          "DELETE FROM regions; DELETE FROM prkl_batch_rates; DELETE FROM prkl_batches;\n"
+          "DELETE FROM prkl_lane_days; DELETE FROM prkl_day_changes;\n"
+          "DROP INDEX IF EXISTS prices_by_lane;");
+    }
+
+    void add(std::span<const Region> regions) override {
+      Statement insert(store_.connection_, ratestask::insert_sql(ratestask::regions));
+      for (const Region& r : regions) {
+        insert.reset().bind(1, r.slug).bind(2, r.name);
+        if (r.parent_slug) insert.bind(3, *r.parent_slug);
+        insert.run();
+      }
+    }
+
+    void add(std::span<const Port> ports) override {
+      Statement insert(store_.connection_, ratestask::insert_sql(ratestask::ports));
+      for (const Port& p : ports)
+        insert.reset().bind(1, p.code).bind(2, p.name).bind(3, p.region_slug).run();
+    }
+
+    void add(std::span<const Price> prices) override { store_.insert_prices(prices, {}); }
+
+    std::int64_t remove_prices_on(Date day) override {
+      Statement remove(store_.connection_, "DELETE FROM prices WHERE day = ?");
+      remove.bind(1, format_date(day)).run();
+      return sqlite3_changes64(store_.connection_.get());
+    }
+
+    void finish(std::span<const Contract> contracts) override {
+      Connection& c = store_.connection_;
+      c.exec(lane_index_sql);
+      c.exec(fmt::format(
+          "UPDATE prkl_meta SET value = value + 1 WHERE key = 'data_version';\n"
+          "INSERT INTO prkl_lane_days\n"
+          "SELECT orig_code, dest_code, {}, count(*), sum(price), min(price), max(price)\n"
+          "FROM prices GROUP BY orig_code, dest_code, day;\n"
+          "UPDATE prkl_meta SET value = {} WHERE key = 'data_epoch';\n"
+          "UPDATE prkl_meta SET value = value + 1 WHERE key = 'geography_generation';",
+          day_number("day"), new_epoch()));
+      // Contracts after the prices' lane-days: summed here a lane at a time, not expanded in
+      // SQL.
+      if (!contracts.empty()) {
+        store_.insert_contracts(contracts);
+        store_.add_lane_days(detail::lane_day_groups({}, contracts));
+      }
+      tx_.commit();
+    }
+
+   private:
+    SqliteStore& store_;
+    Transaction tx_;
+    std::optional<TriggersOff> triggers_off_;  // on again before the transaction ends
+  };
 
   void insert_prices(std::span<const Price> prices, const Progress& progress) {
     const auto total = std::int64_t(prices.size());
