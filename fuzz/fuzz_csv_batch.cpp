@@ -16,9 +16,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   static const std::vector<std::string> equipment{"20DC", "40HC"};
   std::istringstream in(std::string(reinterpret_cast<const char*>(data), size));
   try {
-    const auto rows = prkl::read_batch_csv(in, "fuzz.csv");
+    // In small chunks, as a batch is read and checked: rows numbered on across them.
+    prkl::BatchCsvReader reader(in, "fuzz.csv");
+    std::vector<prkl::BatchRow> rows;
+    std::vector<prkl::RowError> errors;
     std::vector<bool> unlisted;
-    (void)prkl::detail::validate_rows(rows, world, equipment, options, unlisted);
+    prkl::detail::RowCounts counts;
+    for (std::size_t first = 0; reader.next(rows, 3); first += rows.size()) {
+      prkl::detail::validate_rows(rows, first, world, equipment, options, errors, unlisted, counts);
+    }
+    prkl::detail::check_counts(counts, options, errors);
   } catch (const prkl::Error&) {
   }
   return 0;

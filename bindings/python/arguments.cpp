@@ -7,7 +7,9 @@
 #include <pybind11/stl.h>
 #include <pybind11/stl/filesystem.h>
 
+#include <fstream>
 #include <istream>
+#include <iterator>
 #include <prkl/prkl.hpp>
 
 namespace prkl::python {
@@ -130,6 +132,56 @@ std::vector<BatchRow> batch_rows(const py::object& rows, std::int64_t max_rows) 
     }
   }
   return out;
+}
+
+namespace {
+
+// Rows already drawn, handed over in chunks.
+class HeldRows final : public BatchRowSource {
+ public:
+  explicit HeldRows(std::vector<BatchRow> rows) : rows_(std::move(rows)) {}
+  bool next(std::vector<BatchRow>& rows, std::size_t most) override {
+    rows.clear();
+    const std::size_t end = std::min(rows_.size(), at_ + most);
+    std::move(rows_.begin() + std::ptrdiff_t(at_), rows_.begin() + std::ptrdiff_t(end),
+              std::back_inserter(rows));
+    at_ = end;
+    return !rows.empty();
+  }
+
+ private:
+  std::vector<BatchRow> rows_;
+  std::size_t at_ = 0;
+};
+
+}  // namespace
+
+void with_batch_rows(const py::object& rows, std::int64_t max_rows,
+                     const std::function<void(BatchRowSource&)>& use) {
+  static const py::handle path_like = python_object("os", "PathLike");
+  if (py::isinstance<py::bytes>(rows)) {
+    char* data = nullptr;
+    Py_ssize_t size = 0;
+    if (PyBytes_AsStringAndSize(rows.ptr(), &data, &size) != 0) throw py::error_already_set();
+    py::gil_scoped_release release;
+    BytesBuffer buffer(data, std::size_t(size));
+    std::istream in(&buffer);
+    BatchCsvReader reader(in, "CSV", max_rows);
+    return use(reader);
+  }
+  if (py::isinstance<py::str>(rows) || py::isinstance(rows, path_like)) {
+    const auto path = py::str(py::module_::import("os").attr("fspath")(rows)).cast<std::string>();
+    py::gil_scoped_release release;
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+      throw InvalidArgument(fmt::format("cannot read batch file {}", quoted_value(path)));
+    }
+    BatchCsvReader reader(in, path, max_rows);
+    return use(reader);
+  }
+  HeldRows held(batch_rows(rows, max_rows));
+  py::gil_scoped_release release;
+  use(held);
 }
 
 PriceFilter price_filter(const py::object& equipment, const std::optional<std::string>& term,

@@ -6,6 +6,7 @@
 #include <pybind11/pybind11.h>
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <prkl/json.hpp>
 #include <prkl/model.hpp>
@@ -23,6 +24,12 @@ Date date_argument(const py::handle& value, const char* what);
 /// Rows from a CSV path (str or os.PathLike) or CSV text (bytes, named "CSV" in messages), read
 /// no further than `max_rows` by prkl's one CSV reader, or an iterable of dicts and tuples.
 std::vector<BatchRow> batch_rows(const py::object& rows, std::int64_t max_rows);
+
+/// Runs `use` without the GIL on the rows batch_rows() takes, as a source: CSV bytes and paths
+/// are read as `use` takes their rows, a chunk at a time (the batch's rows are never all held);
+/// an iterable is drawn first, with the GIL.
+void with_batch_rows(const py::object& rows, std::int64_t max_rows,
+                     const std::function<void(BatchRowSource&)>& use);
 
 /// The filter keywords every question takes: `equipment` (a code, a list of codes, or None),
 /// `term` ('short', 'long' or None), `max_age_days` (an int or None); None leaves a condition out.

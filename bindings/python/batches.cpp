@@ -19,9 +19,12 @@ void def_validate(DatabaseClass& db) {
   db.def(
       "validate",
       [](Pool& pool, const py::object& rows) {
-        Batch batch{"", batch_rows(rows, pool.database_options().max_batch_prices)};
-        py::gil_scoped_release release;
-        return pool.borrow()->validate(batch);
+        std::vector<RowError> errors;
+        with_batch_rows(rows, pool.database_options().max_batch_prices,
+                        [&](BatchRowSource& source) {
+                          errors = pool.borrow()->validate(std::string(), source);
+                        });
+        return errors;
       },
       py::arg("rows"),
       "Every problem of every row, as RowError objects (empty when the batch is good). "
@@ -32,10 +35,12 @@ void def_apply(DatabaseClass& db) {
   db.def(
       "apply",
       [](Pool& pool, const py::object& rows, const std::optional<std::string>& batch_id) {
-        Batch batch{batch_id.value_or(""),
-                    batch_rows(rows, pool.database_options().max_batch_prices)};
-        py::gil_scoped_release release;
-        return pool.borrow()->apply(batch);
+        BatchResult result;
+        with_batch_rows(rows, pool.database_options().max_batch_prices,
+                        [&](BatchRowSource& source) {
+                          result = pool.borrow()->apply(batch_id.value_or(""), source);
+                        });
+        return result;
       },
       py::arg("rows"), py::arg("batch_id") = py::none(),
       "Validates, then writes every row in one transaction, or nothing (ValidationError "

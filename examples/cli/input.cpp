@@ -10,8 +10,10 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <istream>
 #include <memory>
+#include <optional>
 #include <streambuf>
 
 namespace prkl_cli {
@@ -201,11 +203,39 @@ prkl::ImportSummary import_dump_input(prkl::Database& db, const std::string& pat
   return finish(*source, [&] { return db.import_dump(in, replace, progress, 0); });
 }
 
-std::vector<prkl::BatchRow> read_batch_input(const std::string& path, std::int64_t max_rows) {
-  if (path != "-" && !is_gzip(path)) return prkl::read_batch_csv(path, max_rows);
-  const auto source = open_zlib(path);
-  std::istream in(source.get());
-  return finish(*source, [&] { return prkl::read_batch_csv(in, input_name(path), max_rows); });
+struct BatchInput::Source {
+  std::unique_ptr<ZlibInput> zlib;  // standard input or a gzip file; else a plain file
+  std::ifstream file;
+  std::istream zlib_stream{nullptr};
+  std::optional<prkl::BatchCsvReader> reader;
+};
+
+BatchInput::BatchInput(const std::string& path, std::int64_t max_rows)
+    : source_(std::make_unique<Source>()) {
+  Source& s = *source_;
+  std::istream* in = &s.file;
+  if (path != "-" && !is_gzip(path)) {
+    s.file.open(path, std::ios::binary);
+    if (!s.file) {
+      throw prkl::InvalidArgument(
+          fmt::format("cannot read batch file {}", prkl::quoted_value(path)));
+    }
+  } else {
+    s.zlib = open_zlib(path);
+    s.zlib_stream.rdbuf(s.zlib.get());
+    in = &s.zlib_stream;
+  }
+  s.reader.emplace(*in, input_name(path), max_rows);
+}
+
+BatchInput::~BatchInput() = default;
+
+bool BatchInput::next(std::vector<prkl::BatchRow>& rows, std::size_t most) {
+  Source& s = *source_;
+  const auto read = [&] { return s.reader->next(rows, most); };
+  const bool more = s.zlib ? finish(*s.zlib, read) : read();
+  for (const prkl::BatchRow& row : rows) lines_.push_back(row.source_line);
+  return more;
 }
 
 std::vector<prkl::ExchangeRate> read_fx_input(const std::string& path, const std::string& day) {

@@ -141,17 +141,18 @@ std::string region_table(const std::vector<prkl::RegionNode>& roots) {
 }
 
 // Batch errors name the row and its line in the CSV file; dump errors name the dump's line.
+// `lines`: the line each row of a batch began on; nullptr for a dump, whose errors name lines.
 void print_row_errors(const std::vector<prkl::RowError>& errors,
-                      const std::vector<prkl::BatchRow>* rows) {
+                      const std::vector<std::int64_t>* lines) {
   for (const auto& e : errors) {
     if (e.row == 0) {  // the batch as a whole
-      fmt::print(stderr, "  the {}: {}\n", rows ? "batch" : "dump", e.message);
+      fmt::print(stderr, "  the {}: {}\n", lines ? "batch" : "dump", e.message);
       continue;
     }
-    const auto line = rows && e.row >= 1 && std::size_t(e.row) <= rows->size()
-                          ? (*rows)[std::size_t(e.row - 1)].source_line
+    const auto line = lines && e.row >= 1 && std::size_t(e.row) <= lines->size()
+                          ? (*lines)[std::size_t(e.row - 1)]
                           : 0;
-    fmt::print(stderr, "  {} {}{}: {}: {}\n", rows ? "row" : "line", e.row,
+    fmt::print(stderr, "  {} {}{}: {}: {}\n", lines ? "row" : "line", e.row,
                line ? fmt::format(" (line {})", line) : "", e.field, e.message);
   }
 }
@@ -405,25 +406,24 @@ std::string run_regions(const Common& c) {
 }
 
 int report_bad_rows(const std::string& path, std::string_view what,
-                    const std::vector<prkl::RowError>& errors,
-                    const std::vector<prkl::BatchRow>& rows) {
+                    const std::vector<prkl::RowError>& errors, const BatchInput& input) {
   fmt::print(stderr, "prkl: {}: {}\n", input_name(path), what);
-  print_row_errors(errors, &rows);
+  print_row_errors(errors, &input.lines());
   return exit_bad_input;
 }
 
 int run_batch_validate(const Common& c, const BatchOptions& o, std::string& out) {
   auto db = prkl::Database::open(c.db_url);
-  const prkl::Batch batch{o.id, read_batch_input(o.path, db.options().max_batch_prices)};
-  const auto errors = db.validate(batch);
+  BatchInput input(o.path, db.options().max_batch_prices);
+  const auto errors = db.validate(o.id, input);
   if (!errors.empty()) {
     std::set<std::int64_t> bad_rows;
     for (const auto& e : errors) bad_rows.insert(e.row);
     return report_bad_rows(
         o.path, fmt::format("{} bad row{}", bad_rows.size(), bad_rows.size() == 1 ? "" : "s"),
-        errors, batch.rows);
+        errors, input);
   }
-  out = fmt::format("{}: {} rows, all valid\n", input_name(o.path), batch.rows.size());
+  out = fmt::format("{}: {} rows, all valid\n", input_name(o.path), input.lines().size());
   return 0;
 }
 
@@ -433,12 +433,12 @@ int run_batch_apply(const Common& c, const BatchOptions& o, std::string& out,
   // A batch needs the ports of a store that exists; a new one has none, so the batch could only
   // fail there, and would leave an empty store behind.
   auto db = prkl::Database::open(c.db_url);
-  const prkl::Batch batch{o.id, read_batch_input(o.path, db.options().max_batch_prices)};
+  BatchInput input(o.path, db.options().max_batch_prices);
   prkl::BatchResult result;
   try {
-    result = db.apply(batch, terminal_progress("applying " + input_name(o.path)));
+    result = db.apply(o.id, input, terminal_progress("applying " + input_name(o.path)));
   } catch (const prkl::ValidationFailed& e) {
-    return report_bad_rows(o.path, e.what(), e.errors(), batch.rows);
+    return report_bad_rows(o.path, e.what(), e.errors(), input);
   }
   committed = fmt::format("batch {} is applied", prkl::quoted_value(result.batch_id));
   if (as_json) {

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <iosfwd>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -74,7 +75,7 @@ struct BatchResult {
 };
 
 /// Options::max_batch_prices unless a caller sets it: each row is at least one price, so it also
-/// bounds the rows a reader holds (about 400 bytes each) before it refuses a larger batch.
+/// bounds the rows a reader reads before it refuses a larger batch.
 inline constexpr std::int64_t default_max_batch_prices = 1'000'000;
 
 /// The BatchRow field a CSV column or a key names: `origin` (or `orig_code`, `origin_code`),
@@ -96,5 +97,30 @@ PRKL_EXPORT std::vector<BatchRow> read_batch_csv(const std::filesystem::path& pa
 /// The same from a stream; `name` stands for the file in messages.
 PRKL_EXPORT std::vector<BatchRow> read_batch_csv(std::istream& in, std::string_view name = "batch",
                                                  std::int64_t max_rows = default_max_batch_prices);
+
+/// A batch's rows, handed over a chunk at a time, so that checking and applying a batch hold a
+/// chunk of its rows rather than all of them (Database::validate and apply take one).
+class PRKL_EXPORT BatchRowSource {
+ public:
+  virtual ~BatchRowSource() = default;
+  /// Replaces `rows` with up to `most` (> 0) next rows; returns false, `rows` empty, at the end.
+  virtual bool next(std::vector<BatchRow>& rows, std::size_t most) = 0;
+};
+
+/// A CSV batch read as it is used: the format, limits and errors of read_batch_csv(), the rows
+/// handed over as they are read. An error is thrown from the next() that reaches it.
+class PRKL_EXPORT BatchCsvReader final : public BatchRowSource {
+ public:
+  explicit BatchCsvReader(std::istream& in, std::string_view name = "batch",
+                          std::int64_t max_rows = default_max_batch_prices);
+  ~BatchCsvReader() override;
+  BatchCsvReader(const BatchCsvReader&) = delete;
+  BatchCsvReader& operator=(const BatchCsvReader&) = delete;
+  bool next(std::vector<BatchRow>& rows, std::size_t most) override;
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
 
 }  // namespace prkl

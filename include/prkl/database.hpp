@@ -169,6 +169,12 @@ class Database {
   /// every bad row (nothing written), BatchConflict when the id was applied with other content.
   /// An id applied before returns its first result with `replayed` set.
   PRKL_EXPORT BatchResult apply(const Batch& batch, const Progress& progress = {});
+  /// The same for the rows of batch `id` read from `rows` a chunk at a time (a CSV file as it is
+  /// read: BatchCsvReader): memory holds a chunk of rows, and to apply them the prices they
+  /// become, not the batch's rows.
+  PRKL_EXPORT std::vector<RowError> validate(const std::string& id, BatchRowSource& rows);
+  PRKL_EXPORT BatchResult apply(const std::string& id, BatchRowSource& rows,
+                                const Progress& progress = {});
 
   /// The ledger's record of a batch id, with the exchange rates it converted prices at;
   /// nullopt when the id was never applied. Throws InvalidArgument for an id apply() refuses.

@@ -21,7 +21,9 @@ struct Options {
   std::int64_t max_price = 1'000'000;
   /// Most prices one batch may write once its date ranges are expanded; a bigger batch is
   /// refused before anything is expanded or written, and a CSV reader given this limit stops
-  /// reading at it. A batch costs about 400 bytes of memory per row while it is read.
+  /// reading at it. A batch given whole (Batch) costs about 400 bytes per row; one read as it
+  /// is checked (BatchRowSource) holds a chunk of rows, and to be applied the prices it becomes
+  /// (about 170 bytes each).
   std::int64_t max_batch_prices = default_max_batch_prices;
   /// Most contracts (rows with valid_from and valid_to) one batch may write; they do not count
   /// against max_batch_prices, however long they are valid.

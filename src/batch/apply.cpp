@@ -43,8 +43,8 @@ void count_unlisted(const std::vector<bool>& unlisted, std::vector<RowError>& er
 
 // The currencies other than USD the rows name, sorted and distinct, and the first and last day
 // of those rows (nullopt when none of their days parses).
-std::vector<std::string> currencies_of(const std::vector<BatchRow>& rows,
-                                       std::optional<Date>& first, std::optional<Date>& last) {
+std::vector<std::string> currencies_of(std::span<const BatchRow> rows, std::optional<Date>& first,
+                                       std::optional<Date>& last) {
   std::vector<std::string> currencies;
   for (const BatchRow& row : rows) {
     if (row.currency.empty() || row.currency == base_currency || !is_currency_code(row.currency)) {
@@ -76,7 +76,7 @@ std::string utc_now_iso() {
 }
 
 // Throws ValidationFailed for a batch with `errors`, after counting and logging the refusal.
-[[noreturn]] void refuse(const Batch& batch, std::vector<RowError> errors,
+[[noreturn]] void refuse(const std::string& id, std::int64_t rows, std::vector<RowError> errors,
                          std::int64_t unlisted_rows,
                          std::chrono::steady_clock::time_point started) {
   std::set<std::int64_t> listed_rows;
@@ -85,10 +85,8 @@ std::string utc_now_iso() {
   }
   const std::int64_t bad_rows = std::int64_t(listed_rows.size()) + unlisted_rows;
   record_batch(BatchOutcome::refused, 0, 0);
-  log_batch(batch.id, std::int64_t(batch.rows.size()), 0, bad_rows,
-            std::chrono::steady_clock::now() - started);
-  const std::string name =
-      batch.id.empty() ? std::string() : fmt::format(" {}", quoted_value(batch.id));
+  log_batch(id, rows, 0, bad_rows, std::chrono::steady_clock::now() - started);
+  const std::string name = id.empty() ? std::string() : fmt::format(" {}", quoted_value(id));
   // A batch refused as a whole (no rows, too many prices) says why in its message.
   std::string message = bad_rows == 0 ? fmt::format("batch{} is refused: {}; nothing was written",
                                                     name, errors.front().message)
@@ -99,62 +97,74 @@ std::string utc_now_iso() {
 
 }  // namespace
 
-std::vector<RowError> check_batch(const Batch& batch, const BatchTarget& target, RateTable& rates,
-                                  std::int64_t& unlisted_rows) {
-  Store& store = target.store;
-  const Options& options = target.options;
-  unlisted_rows = 0;
-  if (!batch.id.empty()) check_batch_id(batch.id);
-  if (batch.rows.empty()) return {{0, "batch", "the batch has no rows"}};
+BatchIntake::BatchIntake(const BatchTarget& target, std::string id, bool expand)
+    : target_(target), id_(std::move(id)), expand_(expand) {
+  if (!id_.empty()) check_batch_id(id_);
+}
+
+void BatchIntake::add(std::span<const BatchRow> rows) {
+  if (rows.empty()) return;
+  const Options& options = target_.options;
   // Against the write store, where the batch will be written: a lagging standby would refuse a
   // port just added, or pass one just removed.
-  std::vector<bool> unlisted;
-  const bool names_equipment =
-      std::any_of(batch.rows.begin(), batch.rows.end(),
-                  [](const BatchRow& row) { return !row.equipment.empty(); });
-  const std::vector<std::string> equipment =
-      names_equipment ? store.equipment() : std::vector<std::string>();
-  std::vector<RowError> errors =
-      validate_rows(batch.rows, target.geography(), equipment, options, unlisted);
-  // A batch refused as a whole (too many prices) is not converted day by day first.
-  if (std::any_of(errors.begin(), errors.end(), [](const RowError& e) { return e.row == 0; })) {
-    count_unlisted(unlisted, errors, unlisted_rows);
-    return errors;
+  if (!equipment_ && std::any_of(rows.begin(), rows.end(),
+                                 [](const BatchRow& row) { return !row.equipment.empty(); })) {
+    equipment_ = target_.store.equipment();
   }
-  // Prices in other currencies: the rates of every currency named, over the batch's days and
-  // the age limit before them, in one read.
-  std::optional<Date> first, last;
-  const std::vector<std::string> currencies = currencies_of(batch.rows, first, last);
-  if (currencies.empty()) {
-    count_unlisted(unlisted, errors, unlisted_rows);
-    return errors;
-  }
-  if (first) {
-    rates = RateTable(store.exchange_rates(
-                          currencies, *first - std::chrono::days{options.max_rate_age_days}, *last),
-                      options.max_rate_age_days);
-  }
-  const std::vector<std::string> known = store.currencies();
-  check_currencies(batch.rows, rates, known, options, errors, unlisted);
-  std::stable_sort(errors.begin(), errors.end(),
+  const std::size_t first = rows_;
+  rows_ += rows.size();
+  const std::size_t before = errors_.size();
+  validate_rows(rows, first, target_.geography(),
+                equipment_ ? *equipment_ : std::vector<std::string>(), options, errors_, unlisted_,
+                counts_);
+  // A batch refused as a whole (too many prices) is not converted or expanded any further.
+  std::vector<RowError> whole;
+  if (!check_counts(counts_, options, whole)) return;
+  const RateTable rates = [&] {
+    std::optional<Date> from, to;
+    const std::vector<std::string> currencies = currencies_of(rows, from, to);
+    if (currencies.empty()) return RateTable();
+    if (!currencies_) currencies_ = target_.store.currencies();
+    // The rates of every currency named, over the chunk's days and the age limit before them,
+    // in one read.
+    RateTable table =
+        from ? RateTable(target_.store.exchange_rates(
+                             currencies, *from - std::chrono::days{options.max_rate_age_days}, *to),
+                         options.max_rate_age_days)
+             : RateTable();
+    check_currencies(rows, first, table, *currencies_, options, errors_, unlisted_);
+    return table;
+  }();
+  std::stable_sort(errors_.begin() + std::ptrdiff_t(before), errors_.end(),
                    [](const RowError& a, const RowError& b) { return a.row < b.row; });
-  count_unlisted(unlisted, errors, unlisted_rows);
+  if (expand_ && errors_.empty()) expander_.add(rows, rates);
+}
+
+std::vector<RowError> BatchIntake::errors() {
+  std::int64_t unlisted_rows = 0;
+  return errors(unlisted_rows);
+}
+
+std::vector<RowError> BatchIntake::errors(std::int64_t& unlisted_rows) {
+  unlisted_rows = 0;
+  if (rows_ == 0) return {{0, "batch", "the batch has no rows"}};
+  std::vector<RowError> errors = errors_;
+  check_counts(counts_, target_.options, errors);
+  count_unlisted(unlisted_, errors, unlisted_rows);
   return errors;
 }
 
-BatchResult apply_batch(const Batch& batch, const BatchTarget& target, const Progress& progress) {
-  Store& store = target.store;
-  const auto started = std::chrono::steady_clock::now();
-  RateTable rates;
+BatchResult BatchIntake::apply(const Progress& progress) {
+  Store& store = target_.store;
   std::int64_t unlisted_rows = 0;
-  if (auto errors = check_batch(batch, target, rates, unlisted_rows); !errors.empty()) {
-    refuse(batch, std::move(errors), unlisted_rows, started);
+  if (auto errors = this->errors(unlisted_rows); !errors.empty()) {
+    refuse(id_, std::int64_t(rows_), std::move(errors), unlisted_rows, started_);
   }
-  ExpandedBatch expanded = expand_rows(batch.rows, rates);
+  ExpandedBatch expanded = std::move(expander_).finish();
   const std::vector<Price>& prices = expanded.prices;
-  BatchRecord record{batch.id,
+  BatchRecord record{id_,
                      expanded.digest,
-                     std::int64_t(batch.rows.size()),
+                     std::int64_t(rows_),
                      std::int64_t(prices.size() + expanded.contracts.size()),
                      utc_now_iso(),
                      std::move(expanded.rates_used)};
@@ -171,14 +181,14 @@ BatchResult apply_batch(const Batch& batch, const BatchTarget& target, const Pro
     return result_of(first, true);
   };
   if (auto first = store.find_batch(record.id)) {
-    target.wrote();  // the caller may have written it a moment ago, through another process
+    target_.wrote();  // the caller may have written it a moment ago, through another process
     return replay(*first);
   }
   const ApplyOutcome outcome = store.apply_batch(record, prices, expanded.contracts, progress);
-  target.wrote();
+  target_.wrote();
   if (outcome.already_applied) return replay(outcome.record);
   record_batch(BatchOutcome::applied, record.rows, record.prices);
-  log_batch(record.id, record.rows, record.prices, 0, std::chrono::steady_clock::now() - started);
+  log_batch(record.id, record.rows, record.prices, 0, std::chrono::steady_clock::now() - started_);
   return result_of(outcome.record, false);
 }
 

@@ -3,10 +3,15 @@
 
 // A batch against a store: checked whole, written all-or-nothing, once per id.
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
+#include <optional>
+#include <span>
+#include <string>
 #include <vector>
 
+#include "batch/batch.hpp"
 #include "fx/rate_table.hpp"
 #include "geography/geography.hpp"
 #include "prkl/batch.hpp"
@@ -27,14 +32,38 @@ struct BatchTarget {
   std::function<void()> wrote;
 };
 
-/// Every problem of the batch's rows, currencies included (the rates they will convert at go to
-/// `rates`). At most max_listed_row_errors are listed; `unlisted_rows` counts the bad rows past
-/// them, which one more error (row 0) says.
-std::vector<RowError> check_batch(const Batch& batch, const BatchTarget& target, RateTable& rates,
-                                  std::int64_t& unlisted_rows);
+/// A batch taken a chunk of rows at a time: each chunk is checked (currencies included) and,
+/// while the batch is good so far and it is to be applied, expanded into what it writes; the
+/// rows themselves are not kept. At most max_listed_row_errors errors are listed; the bad rows
+/// past them are counted in one more error (row 0).
+class BatchIntake {
+ public:
+  /// Checks `id` (empty: one is derived from the content). `expand`: keep what the rows become,
+  /// for apply().
+  BatchIntake(const BatchTarget& target, std::string id, bool expand);
 
-/// Checks, then writes the whole batch in one transaction (see Database::apply()).
-BatchResult apply_batch(const Batch& batch, const BatchTarget& target, const Progress& progress);
+  void add(std::span<const BatchRow> rows);
+  /// Every problem of the batch taken so far, in row order; empty when it is good.
+  std::vector<RowError> errors();
+  /// Writes the batch in one transaction (see Database::apply()), or throws ValidationFailed
+  /// with its errors, nothing written.
+  BatchResult apply(const Progress& progress);
+
+ private:
+  std::vector<RowError> errors(std::int64_t& unlisted_rows);
+
+  const BatchTarget& target_;
+  std::string id_;
+  bool expand_;
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+  std::size_t rows_ = 0;
+  std::optional<std::vector<std::string>> equipment_;   // the store's codes, once a row names one
+  std::optional<std::vector<std::string>> currencies_;  // the store's, once a row names one
+  std::vector<RowError> errors_;
+  std::vector<bool> unlisted_;
+  RowCounts counts_;
+  Expander expander_;
+};
 
 /// The ledger's record as a caller sees it.
 BatchResult result_of(const BatchRecord& record, bool replayed);

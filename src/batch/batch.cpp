@@ -118,11 +118,6 @@ void check_dimensions(const BatchRow& r, std::int64_t row, std::span<const std::
 }
 
 // What a row's days count for: day prices (`expanded`) or contracts.
-struct RowCounts {
-  std::int64_t expanded = 0;
-  std::int64_t contracts = 0;
-};
-
 // The problems of a row's days: one `day`, a `date_from`..`date_to` range (one price per day),
 // or a contract's `valid_from`..`valid_to` (one row, at most max_contract_days).
 void check_days(const BatchRow& r, std::int64_t row, const Options& options,
@@ -209,51 +204,39 @@ void check_row(const BatchRow& r, std::int64_t row, const Geography& geography,
 
 }  // namespace
 
-std::vector<RowError> validate_rows(const std::vector<BatchRow>& rows, const Geography& geography,
-                                    std::span<const std::string> equipment, const Options& options,
-                                    std::vector<bool>& unlisted) {
-  std::vector<RowError> errors;
+void validate_rows(std::span<const BatchRow> rows, std::size_t first, const Geography& geography,
+                   std::span<const std::string> equipment, const Options& options,
+                   std::vector<RowError>& errors, std::vector<bool>& unlisted, RowCounts& counts) {
   std::vector<RowError> past_the_list;  // a row's errors once the list is full: noted, not kept
-  RowCounts counts;                     // what the rows become, counted before anything is expanded
-  unlisted.assign(rows.size(), false);
+  unlisted.resize(first + rows.size(), false);
   for (std::size_t i = 0; i < rows.size(); ++i) {
     const bool listed = errors.size() < max_listed_row_errors;
     past_the_list.clear();
-    check_row(rows[i], std::int64_t(i) + 1, geography, equipment, options,
+    check_row(rows[i], std::int64_t(first + i) + 1, geography, equipment, options,
               listed ? errors : past_the_list, counts);
-    if (!past_the_list.empty()) unlisted[i] = true;
+    if (!past_the_list.empty()) unlisted[first + i] = true;
   }
-  if (counts.expanded > options.max_batch_prices) {
+}
+
+bool check_counts(const RowCounts& counts, const Options& options, std::vector<RowError>& errors) {
+  const bool prices = counts.expanded <= options.max_batch_prices;
+  const bool contracts = counts.contracts <= options.max_batch_contracts;
+  if (!prices) {
     errors.push_back({0, "batch",
                       fmt::format("the batch's rows expand to {} prices, more than the maximum of "
                                   "{} (Options::max_batch_prices); split it",
                                   counts.expanded, options.max_batch_prices)});
   }
-  if (counts.contracts > options.max_batch_contracts) {
+  if (!contracts) {
     errors.push_back({0, "batch",
                       fmt::format("the batch holds {} contracts, more than the maximum of {} "
                                   "(Options::max_batch_contracts); split it",
                                   counts.contracts, options.max_batch_contracts)});
   }
-  return errors;
+  return prices && contracts;
 }
 
 namespace {
-
-// 64-bit FNV-1a.
-class Digest {
- public:
-  void mix(std::string_view text) {
-    for (const unsigned char c : text) {
-      hash_ ^= c;
-      hash_ *= 1099511628211ull;
-    }
-  }
-  std::string hex() const { return fmt::format("{:016x}", hash_); }
-
- private:
-  std::uint64_t hash_ = 14695981039346656037ull;
-};
 
 // The days whose exchange rates convert a row's price: a day's own, each day of a range, a
 // contract's first. Throws InvalidArgument for a date that is not one.
@@ -274,11 +257,16 @@ std::string digest_dimensions(const BatchRow& r) {
 
 }  // namespace
 
-ExpandedBatch expand_rows(const std::vector<BatchRow>& rows, const RateTable& rates) {
-  ExpandedBatch out;
-  out.prices.reserve(rows.size());
-  Digest digest;
-  std::vector<const ExchangeRate*> used;
+void Expander::mix(std::string_view text) {
+  for (const unsigned char c : text) {
+    digest_ ^= c;
+    digest_ *= 1099511628211ull;
+  }
+}
+
+void Expander::add(std::span<const BatchRow> rows, const RateTable& rates) {
+  ExpandedBatch& out = out_;
+  std::vector<const ExchangeRate*> used;  // the chunk's rates live as long as its table
   for (const BatchRow& r : rows) {
     const std::int64_t amount = std::stoll(r.price);
     const bool in_base_currency = r.currency.empty() || r.currency == base_currency;
@@ -302,9 +290,9 @@ ExpandedBatch expand_rows(const std::vector<BatchRow>& rows, const RateTable& ra
       const Date last = parse_date(r.valid_to);
       out.contracts.push_back(
           {r.origin, r.destination, from, last, price, r.equipment, term, received});
-      digest.mix(fmt::format("contract\t{}\t{}\t{}\t{}\t{}{}\n", r.origin, r.destination,
-                             from.time_since_epoch().count(), last.time_since_epoch().count(),
-                             in_base_currency ? std::to_string(price) : amount_text, dimensions));
+      mix(fmt::format("contract\t{}\t{}\t{}\t{}\t{}{}\n", r.origin, r.destination,
+                      from.time_since_epoch().count(), last.time_since_epoch().count(),
+                      in_base_currency ? std::to_string(price) : amount_text, dimensions));
       continue;
     }
     for (Date d = from; d <= to; d += std::chrono::days{1}) {
@@ -320,25 +308,33 @@ ExpandedBatch expand_rows(const std::vector<BatchRow>& rows, const RateTable& ra
         price = converted;
       }
       out.prices.push_back({r.origin, r.destination, d, price, r.equipment, term, received});
-      digest.mix(r.origin);
-      digest.mix("\t");
-      digest.mix(r.destination);
-      digest.mix(fmt::format("\t{}\t{}{}\n", d.time_since_epoch().count(),
-                             in_base_currency ? std::to_string(price) : amount_text, dimensions));
+      mix(r.origin);
+      mix("\t");
+      mix(r.destination);
+      mix(fmt::format("\t{}\t{}{}\n", d.time_since_epoch().count(),
+                      in_base_currency ? std::to_string(price) : amount_text, dimensions));
     }
   }
-  out.digest = digest.hex();
   std::sort(used.begin(), used.end());
   used.erase(std::unique(used.begin(), used.end()), used.end());
   for (const ExchangeRate* rate : used) out.rates_used.push_back(*rate);
-  std::sort(out.rates_used.begin(), out.rates_used.end(),
-            [](const ExchangeRate& a, const ExchangeRate& b) {
-              return std::tie(a.currency, a.day) < std::tie(b.currency, b.day);
-            });
-  return out;
 }
 
-void check_currencies(const std::vector<BatchRow>& rows, const RateTable& rates,
+ExpandedBatch Expander::finish() && {
+  out_.digest = fmt::format("{:016x}", digest_);
+  auto& rates = out_.rates_used;
+  std::sort(rates.begin(), rates.end(), [](const ExchangeRate& a, const ExchangeRate& b) {
+    return std::tie(a.currency, a.day) < std::tie(b.currency, b.day);
+  });
+  rates.erase(std::unique(rates.begin(), rates.end(),
+                          [](const ExchangeRate& a, const ExchangeRate& b) {
+                            return a.currency == b.currency && a.day == b.day;
+                          }),
+              rates.end());
+  return std::move(out_);
+}
+
+void check_currencies(std::span<const BatchRow> rows, std::size_t first, const RateTable& rates,
                       std::span<const std::string> known, const Options& options,
                       std::vector<RowError>& listed, std::vector<bool>& unlisted) {
   const std::int64_t most =
@@ -356,9 +352,9 @@ void check_currencies(const std::vector<BatchRow>& rows, const RateTable& rates,
       ~Note() {
         if (!errors.empty()) unlisted[row] = true;
       }
-    } note{past_the_list, unlisted, i};
+    } note{past_the_list, unlisted, first + i};
     const BatchRow& r = rows[i];
-    const auto row = std::int64_t(i) + 1;
+    const auto row = std::int64_t(first + i) + 1;
     if (r.currency.empty() || r.currency == base_currency || !is_currency_code(r.currency)) {
       continue;
     }

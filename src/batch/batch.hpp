@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <span>
 #include <string>
@@ -17,12 +18,23 @@ namespace prkl::detail {
 /// so that a batch of nothing but bad rows does not take more memory than its rows.
 inline constexpr std::size_t max_listed_row_errors = 10'000;
 
-/// Every problem of every row, up to max_listed_row_errors (`equipment`: the codes the store
-/// knows, sorted); `unlisted` (one per row) marks the
-/// rows with problems past those. Empty when the batch is good.
-std::vector<RowError> validate_rows(const std::vector<BatchRow>& rows, const Geography& geography,
-                                    std::span<const std::string> equipment, const Options& options,
-                                    std::vector<bool>& unlisted);
+/// What a batch's rows become, counted before anything is expanded.
+struct RowCounts {
+  std::int64_t expanded = 0;
+  std::int64_t contracts = 0;
+};
+
+/// Every problem of `rows`, the batch's rows from number `first` + 1 on (a batch is checked a
+/// chunk at a time): added to `errors` up to max_listed_row_errors (`equipment`: the codes the
+/// store knows, sorted); `unlisted` (one per row of the batch, grown to cover these) marks rows
+/// with problems past those. What the rows become is added to `counts`.
+void validate_rows(std::span<const BatchRow> rows, std::size_t first, const Geography& geography,
+                   std::span<const std::string> equipment, const Options& options,
+                   std::vector<RowError>& errors, std::vector<bool>& unlisted, RowCounts& counts);
+
+/// Whether a batch of `counts` is within Options::max_batch_prices and max_batch_contracts;
+/// when it is not, adds the error (row 0) saying so.
+bool check_counts(const RowCounts& counts, const Options& options, std::vector<RowError>& errors);
 
 class RateTable;
 
@@ -39,14 +51,25 @@ struct ExpandedBatch {
   std::vector<ExchangeRate> rates_used;
 };
 
-/// Expands a valid batch, converting prices in other currencies with `rates` (which
-/// check_currencies() found complete).
-ExpandedBatch expand_rows(const std::vector<BatchRow>& rows, const RateTable& rates);
+/// Expands a valid batch a chunk of rows at a time, converting prices in other currencies with
+/// the `rates` check_currencies() found complete for the chunk.
+class Expander {
+ public:
+  void add(std::span<const BatchRow> rows, const RateTable& rates);
+  /// The batch, its digest and the rates it used.
+  ExpandedBatch finish() &&;
 
-/// For rows in other currencies than USD: the currency is one of `known` (sorted), every day
-/// has a usable rate in `rates`, and the converted price is within the maximum. Adds to
-/// `listed` up to max_listed_row_errors, and marks rows past them in `unlisted`.
-void check_currencies(const std::vector<BatchRow>& rows, const RateTable& rates,
+ private:
+  ExpandedBatch out_;
+  std::uint64_t digest_ = 14695981039346656037ull;  // 64-bit FNV-1a
+  void mix(std::string_view text);
+};
+
+/// For rows in other currencies than USD (numbered from `first` + 1): the currency is one of
+/// `known` (sorted), every day has a usable rate in `rates`, and the converted price is within
+/// the maximum. Adds to `listed` up to max_listed_row_errors, and marks rows past them in
+/// `unlisted`.
+void check_currencies(std::span<const BatchRow> rows, std::size_t first, const RateTable& rates,
                       std::span<const std::string> known, const Options& options,
                       std::vector<RowError>& listed, std::vector<bool>& unlisted);
 

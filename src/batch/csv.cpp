@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <optional>
 
 #include "prkl/batch.hpp"
@@ -49,8 +50,9 @@ struct CsvReader {
   std::string path;
   std::vector<std::string BatchRow::*> fields;  // by column position, from the header
   std::vector<std::string> header;
-  std::vector<BatchRow> rows;
+  std::vector<BatchRow> rows;  // read, not yet handed over
   std::int64_t max_rows = 0;
+  std::int64_t total_rows = 0;  // read, handed over or not
   BatchRow current;
   std::size_t column = 0;
   std::int64_t records = 0;      // records seen, header included
@@ -84,6 +86,13 @@ struct CsvReader {
     ++column;
   }
 
+  // libcsv's callbacks.
+  static void field(void* data, std::size_t size, void* self) {
+    static_cast<CsvReader*>(self)->on_field(
+        std::string_view(static_cast<const char*>(data), data ? size : 0));
+  }
+  static void record_end(int, void* self) { static_cast<CsvReader*>(self)->on_record_end(); }
+
   void on_record_end() {
     if (error) return;
     if (records == 0) {
@@ -92,7 +101,7 @@ struct CsvReader {
                current.price.empty() && current.day.empty() && current.date_from.empty() &&
                current.valid_from.empty()) {
       // A blank line carries no row.
-    } else if (std::int64_t(rows.size()) == max_rows) {
+    } else if (total_rows == max_rows) {
       error = fmt::format(
           "{}: more than {} rows (line {} is one too many); a batch holds at most "
           "Options::max_batch_prices prices: split it",
@@ -100,6 +109,7 @@ struct CsvReader {
     } else {
       current.source_line = record_line;
       rows.push_back(std::move(current));
+      ++total_rows;
     }
     current = BatchRow{};
     column = 0;
@@ -163,51 +173,76 @@ std::vector<BatchRow> read_batch_csv(const std::filesystem::path& path, std::int
 
 std::vector<BatchRow> read_batch_csv(std::istream& in, std::string_view name,
                                      std::int64_t max_rows) {
-  csv_parser parser;
-  if (csv_init(&parser, CSV_STRICT | CSV_STRICT_FINI) != 0) throw std::bad_alloc();
-  struct Free {
-    csv_parser* p;
-    ~Free() { csv_free(p); }
-  } free_parser{&parser};
+  BatchCsvReader reader(in, name, max_rows);
+  std::vector<BatchRow> rows, chunk;
+  while (reader.next(chunk, 1 << 16))
+    std::move(chunk.begin(), chunk.end(), std::back_inserter(rows));
+  return rows;
+}
+
+struct BatchCsvReader::State {
+  explicit State(std::istream& input) : in(input) {}
+  ~State() { csv_free(&parser); }
+  State(const State&) = delete;
+  State& operator=(const State&) = delete;
+
+  // Feeds the parser the next piece of the input; false once the input is read to its end.
+  bool feed();
+  void finish();
+
+  std::istream& in;
+  csv_parser parser{};
+  int between_records = 0;
+  CsvReader reader;
+  std::vector<char> buffer = std::vector<char>(1 << 16);
+  std::size_t at = 0, got = 0;
+  bool done = false;
+};
+
+BatchCsvReader::BatchCsvReader(std::istream& in, std::string_view name, std::int64_t max_rows)
+    : state_(std::make_unique<State>(in)) {
+  State& s = *state_;
+  if (csv_init(&s.parser, CSV_STRICT | CSV_STRICT_FINI) != 0) throw std::bad_alloc();
   // libcsv's default 128-byte blocks would take a field's buffer to its size in many copies.
-  csv_set_blk_size(&parser, 2 * max_field_bytes);
+  csv_set_blk_size(&s.parser, 2 * max_field_bytes);
   // The state csv_init() leaves: between records. A record begins on the line being fed when
   // the parser is in it as the line (or the line's next piece) starts.
-  const int between_records = parser.pstate;
+  s.between_records = s.parser.pstate;
+  s.reader.path = std::string(name);
+  s.reader.max_rows = max_rows;
+}
 
-  CsvReader reader;
-  reader.path = std::string(name);
-  reader.max_rows = max_rows;
-  const auto on_field = [](void* data, std::size_t size, void* self) {
-    static_cast<CsvReader*>(self)->on_field(
-        std::string_view(static_cast<const char*>(data), data ? size : 0));
-  };
-  const auto on_end = [](int, void* self) { static_cast<CsvReader*>(self)->on_record_end(); };
+BatchCsvReader::~BatchCsvReader() = default;
 
-  // Fed a line at a time, so that the reader knows the physical line (quoted fields may span
-  // several), and in pieces of at most max_field_bytes, so that a field too long is caught by
-  // the size of libcsv's buffer before it grows much beyond the limit.
-  std::vector<char> buffer(1 << 16);
-  while (in) {
+// Fed a line at a time, so that the reader knows the physical line (quoted fields may span
+// several), and in pieces of at most max_field_bytes, so that a field too long is caught by the
+// size of libcsv's buffer before it grows much beyond the limit.
+bool BatchCsvReader::State::feed() {
+  if (at == got) {
+    if (!in) return false;
     in.read(buffer.data(), std::streamsize(buffer.size()));
-    const auto got = std::size_t(in.gcount());
-    for (std::size_t at = 0; at < got;) {
-      const char* piece = buffer.data() + at;
-      std::size_t size = std::min(got - at, max_field_bytes);
-      const void* newline = std::memchr(piece, '\n', size);
-      if (newline) size = std::size_t(static_cast<const char*>(newline) - piece) + 1;
-      if (parser.pstate == between_records) reader.record_line = reader.line;
-      if (csv_parse(&parser, piece, size, on_field, on_end, &reader) != size) {
-        throw InvalidArgument(fmt::format("{}: malformed CSV on line {}: {}", reader.path,
-                                          reader.line, csv_strerror(csv_error(&parser))));
-      }
-      if (reader.error) throw InvalidArgument(*reader.error);
-      if (parser.entry_pos > max_field_bytes) throw InvalidArgument(reader.too_long(reader.column));
-      if (newline) ++reader.line;
-      at += size;
-    }
+    got = std::size_t(in.gcount());
+    at = 0;
+    if (got == 0) return bool(in);
   }
-  if (csv_fini(&parser, on_field, on_end, &reader) != 0) {
+  const char* piece = buffer.data() + at;
+  std::size_t size = std::min(got - at, max_field_bytes);
+  const void* newline = std::memchr(piece, '\n', size);
+  if (newline) size = std::size_t(static_cast<const char*>(newline) - piece) + 1;
+  if (parser.pstate == between_records) reader.record_line = reader.line;
+  if (csv_parse(&parser, piece, size, CsvReader::field, CsvReader::record_end, &reader) != size) {
+    throw InvalidArgument(fmt::format("{}: malformed CSV on line {}: {}", reader.path, reader.line,
+                                      csv_strerror(csv_error(&parser))));
+  }
+  if (reader.error) throw InvalidArgument(*reader.error);
+  if (parser.entry_pos > max_field_bytes) throw InvalidArgument(reader.too_long(reader.column));
+  if (newline) ++reader.line;
+  at += size;
+  return true;
+}
+
+void BatchCsvReader::State::finish() {
+  if (csv_fini(&parser, CsvReader::field, CsvReader::record_end, &reader) != 0) {
     throw InvalidArgument(
         fmt::format("{}: malformed CSV at the end of the file (the record from "
                     "line {} is not finished): {}",
@@ -217,7 +252,22 @@ std::vector<BatchRow> read_batch_csv(std::istream& in, std::string_view name,
   if (reader.records == 0) {
     throw InvalidArgument(fmt::format("{}: the file is empty", reader.path));
   }
-  return std::move(reader.rows);
+}
+
+bool BatchCsvReader::next(std::vector<BatchRow>& rows, std::size_t most) {
+  State& s = *state_;
+  rows.clear();
+  std::vector<BatchRow>& read = s.reader.rows;
+  while (!s.done && read.size() < most) {
+    if (!s.feed()) {
+      s.done = true;
+      s.finish();
+    }
+  }
+  const auto taken = std::ptrdiff_t(std::min(most, read.size()));
+  std::move(read.begin(), read.begin() + taken, std::back_inserter(rows));
+  read.erase(read.begin(), read.begin() + taken);
+  return !rows.empty();
 }
 
 }  // namespace prkl

@@ -252,17 +252,51 @@ detail::BatchTarget Database::batch_target() {
           [this] { note_write(); }};
 }
 
+namespace {
+
+// Rows in chunks of this many: the chunk's rows are held, not the batch's.
+constexpr std::size_t batch_chunk_rows = 4096;
+
+void take_rows(detail::BatchIntake& intake, BatchRowSource& source) {
+  std::vector<BatchRow> chunk;
+  while (source.next(chunk, batch_chunk_rows)) intake.add(chunk);
+}
+
+}  // namespace
+
 std::vector<RowError> Database::validate(const Batch& batch) {
   return detail::measured(detail::Operation::validate, [&]() -> std::vector<RowError> {
-    detail::RateTable rates;
-    std::int64_t unlisted_rows = 0;
-    return detail::check_batch(batch, batch_target(), rates, unlisted_rows);
+    const detail::BatchTarget target = batch_target();
+    detail::BatchIntake intake(target, batch.id, false);
+    intake.add(batch.rows);
+    return intake.errors();
   });
 }
 
 BatchResult Database::apply(const Batch& batch, const Progress& progress) {
   return detail::measured(detail::Operation::apply, [&]() -> BatchResult {
-    return detail::apply_batch(batch, batch_target(), progress);
+    const detail::BatchTarget target = batch_target();
+    detail::BatchIntake intake(target, batch.id, true);
+    intake.add(batch.rows);
+    return intake.apply(progress);
+  });
+}
+
+std::vector<RowError> Database::validate(const std::string& id, BatchRowSource& rows) {
+  return detail::measured(detail::Operation::validate, [&]() -> std::vector<RowError> {
+    const detail::BatchTarget target = batch_target();
+    detail::BatchIntake intake(target, id, false);
+    take_rows(intake, rows);
+    return intake.errors();
+  });
+}
+
+BatchResult Database::apply(const std::string& id, BatchRowSource& rows, const Progress& progress) {
+  return detail::measured(detail::Operation::apply, [&]() -> BatchResult {
+    const detail::BatchTarget target = batch_target();
+    detail::BatchIntake intake(target, id, true);
+    take_rows(intake, rows);
+    return intake.apply(progress);
   });
 }
 
