@@ -97,22 +97,7 @@ struct BytesBuffer : std::streambuf {
 
 }  // namespace
 
-std::vector<BatchRow> batch_rows(const py::object& rows, std::int64_t max_rows) {
-  static const py::handle path_like = python_object("os", "PathLike");
-  if (py::isinstance<py::bytes>(rows)) {
-    char* data = nullptr;
-    Py_ssize_t size = 0;
-    if (PyBytes_AsStringAndSize(rows.ptr(), &data, &size) != 0) throw py::error_already_set();
-    py::gil_scoped_release release;
-    BytesBuffer buffer(data, std::size_t(size));
-    std::istream in(&buffer);
-    return read_batch_csv(in, "CSV", max_rows);
-  }
-  if (py::isinstance<py::str>(rows) || py::isinstance(rows, path_like)) {
-    const auto path = py::str(py::module_::import("os").attr("fspath")(rows)).cast<std::string>();
-    py::gil_scoped_release release;
-    return read_batch_csv(path, max_rows);
-  }
+std::vector<BatchRow> iterable_rows(const py::object& rows, std::int64_t max_rows) {
   std::vector<BatchRow> out;
   for (const auto& item : rows) {
     // An iterable may be a generator without end: it is not drawn past the limit.
@@ -179,7 +164,7 @@ void with_batch_rows(const py::object& rows, std::int64_t max_rows,
     BatchCsvReader reader(in, path, max_rows);
     return use(reader);
   }
-  HeldRows held(batch_rows(rows, max_rows));
+  HeldRows held(iterable_rows(rows, max_rows));
   py::gil_scoped_release release;
   use(held);
 }

@@ -21,13 +21,13 @@ namespace py = pybind11;
 /// A datetime.date or a 'YYYY-MM-DD' str; InvalidArgument naming `what` otherwise.
 Date date_argument(const py::handle& value, const char* what);
 
-/// Rows from a CSV path (str or os.PathLike) or CSV text (bytes, named "CSV" in messages), read
-/// no further than `max_rows` by prkl's one CSV reader, or an iterable of dicts and tuples.
-std::vector<BatchRow> batch_rows(const py::object& rows, std::int64_t max_rows);
+/// Rows from an iterable of dicts and tuples, drawn no further than `max_rows`.
+std::vector<BatchRow> iterable_rows(const py::object& rows, std::int64_t max_rows);
 
-/// Runs `use` without the GIL on the rows batch_rows() takes, as a source: CSV bytes and paths
-/// are read as `use` takes their rows, a chunk at a time (the batch's rows are never all held);
-/// an iterable is drawn first, with the GIL.
+/// Runs `use` without the GIL on a batch's rows as a source: a CSV path (str or os.PathLike) or
+/// CSV text (bytes, named "CSV" in messages) is read by prkl's one CSV reader, no further than
+/// `max_rows`, as `use` takes its rows a chunk at a time (the batch's rows are never all held);
+/// an iterable of dicts and tuples is drawn first, with the GIL (iterable_rows()).
 void with_batch_rows(const py::object& rows, std::int64_t max_rows,
                      const std::function<void(BatchRowSource&)>& use);
 
