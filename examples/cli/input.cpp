@@ -11,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <ios>
 #include <istream>
 #include <memory>
 #include <optional>
@@ -48,12 +49,20 @@ class ZlibInput : public std::streambuf {
   }
 
  protected:
+  int_type end() {
+    if (!error_.empty()) throw std::ios_base::failure(error_);
+    return traits_type::eof();
+  }
+
+  // A read error is thrown, so that the istream sets badbit and its reader stops as on a failed
+  // read, never as at a clean end (a dump's load would commit what came before); finish() then
+  // names the error.
   int_type underflow() override {
     if (gptr() < egptr()) return traits_type::to_int_type(*gptr());
-    if (!error_.empty()) return traits_type::eof();
-    if (!started_ && !fill()) return traits_type::eof();  // the first bytes tell gzip or not
+    if (!error_.empty()) throw std::ios_base::failure(error_);
+    if (!started_ && !fill()) return end();  // the first bytes tell gzip or not
     const std::size_t got = gzip_ ? inflate_some() : read_some();
-    if (got == 0) return traits_type::eof();
+    if (got == 0) return end();
     setg(out_.data(), out_.data(), out_.data() + got);
     return traits_type::to_int_type(*gptr());
   }

@@ -3,7 +3,9 @@
 // was changed but the answer could not be written (-o), 1 anything else; errors go to stderr as
 // one line (plus one line per bad row), never as a raw exception.
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -244,32 +246,44 @@ std::string run_init(const Common& c) {
 }
 
 // A SQLite store that a command creates and then fails to fill is removed again, as if never
-// made: a dump is read while it is loaded, so its errors come after the store is opened.
+// made: a dump is read while it is loaded, so its errors come after the store is opened. The
+// file is created here, exclusively, so that only a file this command made is ever removed: not
+// one that was there, nor one another process made at the same path meanwhile (it would have
+// another inode).
 class NewStore {
  public:
   explicit NewStore(std::string_view url) {
     if (!url.starts_with("sqlite:")) return;
     std::string_view path = url.substr(7);
     if (path.starts_with("//")) path.remove_prefix(2);
-    std::error_code ec;
-    if (path.empty() || path == ":memory:" ||
-        std::filesystem::symlink_status(path, ec).type() != std::filesystem::file_type::not_found) {
-      return;
+    if (path.empty() || path == ":memory:") return;
+    const std::string name(path);
+    const int fd = ::open(name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (fd < 0) return;  // there already, or not creatable: SQLite's open says which
+    struct stat made {};
+    if (::fstat(fd, &made) == 0) {
+      path_ = name;
+      device_ = made.st_dev;
+      inode_ = made.st_ino;
     }
-    path_ = path;
+    ::close(fd);
   }
   NewStore(const NewStore&) = delete;
   NewStore& operator=(const NewStore&) = delete;
   ~NewStore() {
-    std::error_code ec;
-    for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
-      if (!path_.empty()) std::filesystem::remove(path_ + suffix, ec);
+    struct stat now {};
+    if (path_.empty() || ::lstat(path_.c_str(), &now) != 0 || now.st_dev != device_ ||
+        now.st_ino != inode_) {
+      return;
     }
+    for (const char* suffix : {"-wal", "-shm", "-journal", ""}) ::unlink((path_ + suffix).c_str());
   }
   void keep() { path_.clear(); }
 
  private:
   std::string path_;  // empty: nothing to remove
+  dev_t device_ = 0;
+  ino_t inode_ = 0;
 };
 
 std::string run_import(const Common& c, const std::string& path, bool replace) {

@@ -163,8 +163,10 @@ enum class LoadMode { into_empty, replace };
 
 /// A load under way (Store::begin_load): one write transaction that rows stream into, in any
 /// order and in chunks, so a load of any size holds only a chunk in memory. Foreign keys are
-/// checked at finish(), not row by row. Readers see the old data until finish() commits; a
-/// Loader destroyed without finish() rolls back and leaves the store as it was.
+/// checked at finish(), not row by row. Nothing is seen before finish() commits: SQLite's
+/// readers read the old data meanwhile, PostgreSQL's wait (the load holds its tables' locks from
+/// begin_load, as TRUNCATE must), so a slow source (a pipe) keeps them waiting. A Loader
+/// destroyed without finish() rolls back and leaves the store as it was.
 class PRKL_EXPORT Loader {
  public:
   virtual ~Loader() = default;

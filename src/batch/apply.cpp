@@ -117,9 +117,6 @@ void BatchIntake::add(std::span<const BatchRow> rows) {
   validate_rows(rows, first, target_.geography(),
                 equipment_ ? *equipment_ : std::vector<std::string>(), options, errors_, unlisted_,
                 counts_);
-  // A batch refused as a whole (too many prices) is not converted or expanded any further.
-  std::vector<RowError> whole;
-  if (!check_counts(counts_, options, whole)) return;
   const RateTable rates = [&] {
     std::optional<Date> from, to;
     const std::vector<std::string> currencies = currencies_of(rows, from, to);
@@ -137,7 +134,12 @@ void BatchIntake::add(std::span<const BatchRow> rows) {
   }();
   std::stable_sort(errors_.begin() + std::ptrdiff_t(before), errors_.end(),
                    [](const RowError& a, const RowError& b) { return a.row < b.row; });
-  if (expand_ && errors_.empty()) expander_.add(rows, rates);
+  // A batch refused as a whole (too many prices) is not expanded any further. Every chunk is
+  // checked in full whatever came before it, so that where chunks begin changes no error.
+  std::vector<RowError> whole;
+  if (expand_ && errors_.empty() && check_counts(counts_, options, whole)) {
+    expander_.add(rows, rates);
+  }
 }
 
 std::vector<RowError> BatchIntake::errors() {

@@ -262,13 +262,21 @@ void take_rows(detail::BatchIntake& intake, BatchRowSource& source) {
   while (source.next(chunk, batch_chunk_rows)) intake.add(chunk);
 }
 
+// A batch given whole goes in the same chunks, so that its errors are the ones the same rows
+// read a chunk at a time get (currencies are checked chunk by chunk).
+void take_rows(detail::BatchIntake& intake, std::span<const BatchRow> rows) {
+  for (std::size_t at = 0; at < rows.size(); at += batch_chunk_rows) {
+    intake.add(rows.subspan(at, std::min(batch_chunk_rows, rows.size() - at)));
+  }
+}
+
 }  // namespace
 
 std::vector<RowError> Database::validate(const Batch& batch) {
   return detail::measured(detail::Operation::validate, [&]() -> std::vector<RowError> {
     const detail::BatchTarget target = batch_target();
     detail::BatchIntake intake(target, batch.id, false);
-    intake.add(batch.rows);
+    take_rows(intake, batch.rows);
     return intake.errors();
   });
 }
@@ -277,7 +285,7 @@ BatchResult Database::apply(const Batch& batch, const Progress& progress) {
   return detail::measured(detail::Operation::apply, [&]() -> BatchResult {
     const detail::BatchTarget target = batch_target();
     detail::BatchIntake intake(target, batch.id, true);
-    intake.add(batch.rows);
+    take_rows(intake, batch.rows);
     return intake.apply(progress);
   });
 }

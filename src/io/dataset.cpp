@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <tuple>
 #include <utility>
 
 #include "batch/batch.hpp"
@@ -19,6 +21,9 @@ namespace {
 // noise, small enough to be nothing beside a store's cache.
 constexpr std::size_t chunk_prices = 16'384;
 constexpr std::size_t max_errors = 1000;
+// What the held rows' text may take: far beyond any real geography (the world's ports take about
+// 1 MB), and a bound on a load's memory whatever the text in the data.
+constexpr std::size_t max_held_bytes = std::size_t(256) << 20;
 
 }  // namespace
 
@@ -44,12 +49,14 @@ CheckedLoad::CheckedLoad(Loader& loader, const Options& options, Progress progre
 }
 
 void CheckedLoad::region(Region region, std::int64_t line) {
+  hold(region.slug.size() + region.name.size() + region.parent_slug.value_or("").size());
   geography_row();
   regions_.push_back(std::move(region));
   region_lines_.push_back(line);
 }
 
 void CheckedLoad::port(Port port, std::int64_t line) {
+  hold(2 * port.code.size() + port.name.size() + port.region_slug.size());
   geography_row();
   codes_.insert(port.code);
   ports_.push_back(std::move(port));
@@ -60,6 +67,16 @@ void CheckedLoad::geography_row() {
   if (std::int64_t(regions_.size() + ports_.size()) >= max_geography_rows) {
     throw InvalidArgument(fmt::format(
         "the data holds more than {} ports and regions; nothing was loaded", max_geography_rows));
+  }
+}
+
+void CheckedLoad::hold(std::size_t bytes) {
+  held_bytes_ += bytes;
+  if (held_bytes_ > max_held_bytes) {
+    throw InvalidArgument(fmt::format(
+        "the data's ports, regions and the port codes its prices name take more than {} MiB of "
+        "text; nothing was loaded",
+        max_held_bytes >> 20));
   }
 }
 
@@ -85,6 +102,7 @@ void CheckedLoad::check_codes(const Price& price, std::int64_t line) {
     }
     auto [it, added] = awaited_.try_emplace(*code, Awaited{line, field, 0});
     ++it->second.rows;
+    if (added) hold(code->size());
     if (added && std::int64_t(awaited_.size()) > max_geography_rows) {
       throw InvalidArgument(
           fmt::format("the prices name more than {} port codes that no port row (so far) has; "
@@ -118,11 +136,17 @@ ImportSummary CheckedLoad::finish(std::span<const Contract> contracts) {
   errors.insert(errors.end(), std::make_move_iterator(errors_.begin()),
                 std::make_move_iterator(errors_.end()));
   errors_ = std::move(errors);
+  std::vector<std::pair<const std::string*, const Awaited*>> unknown;
   for (const auto& [code, awaited] : awaited_) {
-    if (codes_.contains(code)) continue;
-    add_error({awaited.line, awaited.field,
-               fmt::format("price on unknown port {}{}", quoted_value(code),
-                           awaited.rows > 1 ? fmt::format(" ({} rows)", awaited.rows) : "")});
+    if (!codes_.contains(code)) unknown.emplace_back(&code, &awaited);
+  }
+  std::sort(unknown.begin(), unknown.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.second->line, *a.first) < std::tie(b.second->line, *b.first);
+  });
+  for (const auto& [code, awaited] : unknown) {
+    add_error({awaited->line, awaited->field,
+               fmt::format("price on unknown port {}{}", quoted_value(*code),
+                           awaited->rows > 1 ? fmt::format(" ({} rows)", awaited->rows) : "")});
   }
   for (std::size_t i = 0; i < contracts.size(); ++i) {
     const Contract& c = contracts[i];

@@ -52,6 +52,7 @@ class CheckedLoad final : public DumpSink {
   };
 
   void check_codes(const Price& price, std::int64_t line);
+  void hold(std::size_t bytes);
   void add_error(RowError error);
   void geography_row();
   void flush();
@@ -69,6 +70,7 @@ class CheckedLoad final : public DumpSink {
   std::vector<Price> pending_;  // prices not yet handed to the loader
   std::int64_t prices_ = 0;     // handed over or pending, less those a DELETE removed
   std::vector<RowError> errors_;
+  std::size_t held_bytes_ = 0;  // of the text held: geography and awaited codes
 };
 
 }  // namespace prkl::detail

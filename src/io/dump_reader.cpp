@@ -376,9 +376,32 @@ class Reader {
   }
 
   // A line without its end: a CRLF file reads as an LF one, and a byte order mark before the
-  // first line is dropped.
+  // first line is dropped. Read a piece at a time, so that a line without end (a file of one
+  // huge line) is refused at the statement limit rather than held whole.
   bool next_line(std::string& line) {
-    if (!std::getline(in_, line)) return false;
+    line.clear();
+    bool any = false;
+    char piece[1 << 12];
+    for (;;) {
+      in_.get(piece, sizeof piece, '\n');
+      const auto got = std::size_t(in_.gcount());
+      line.append(piece, got);
+      any = any || got > 0;
+      if (line.size() > Splitter::max_statement_bytes) {
+        fail(line_ + 1, fmt::format("a line longer than {} bytes; no dump row or statement is",
+                                    Splitter::max_statement_bytes));
+      }
+      if (in_.bad()) return false;
+      if (in_.eof()) {
+        if (!any) return false;
+        break;
+      }
+      in_.clear();  // get() sets failbit when the line (or what is left of it) is empty
+      if (in_.peek() == '\n') {
+        in_.ignore();
+        break;
+      }
+    }
     ++line_;
     bytes_ += std::int64_t(line.size()) + 1;
     if (!line.empty() && line.back() == '\r') line.pop_back();

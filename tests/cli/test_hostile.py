@@ -245,6 +245,43 @@ def test_data_after_the_gzip_stream_is_refused_naming_the_byte(db, tmp_path):
     assert "2 rows, all valid" in prkl("--db", db, "batch", "validate", two, check=0).stdout.decode()
 
 
+def test_a_dump_whose_gzip_goes_bad_after_its_last_statement_is_not_loaded(tmp_path):
+    # The dump reads as complete up to the junk: the load must not commit before the read fails.
+    import gzip
+    import json
+    store = f"sqlite:{tmp_path / 'kept.db'}"
+    prkl("--db", store, "import-dump", XENETA / "operations-task-2021.sql", check=0)
+
+    def lane():  # one price on this lane and day in the ratestask dump, none in the other
+        out = prkl("--db", store, "rates", "--from", "2016-01-04", "--to", "2016-01-04",
+                   "--origin", "CNSGH", "--destination", "GBFXT", "--format", "json", check=0)
+        return json.loads(out.stdout)[0]["count"]
+
+    assert lane() == 0
+    bad = tmp_path / "ratestask.sql.gz"
+    bad.write_bytes(gzip.compress(RATESTASK.read_bytes()) + b"junk")
+    for args, stdin in (([bad], None), (["-"], bad.read_bytes())):
+        out = prkl("--db", store, "import-dump", *args, "--replace", stdin=stdin, check=2)
+        assert "data that is not gzip follows the compressed data" in out.stderr.decode()
+        assert lane() == 0
+        new = tmp_path / "never.db"
+        prkl("--db", f"sqlite:{new}", "import-dump", *args, stdin=stdin, check=2)
+        assert not new.exists()
+
+
+def test_a_failed_import_removes_only_a_store_it_created(tmp_path):
+    bad = tmp_path / "bad.sql"
+    bad.write_text("COPY ports (code, name, parent_slug) FROM stdin;\nAAAAA\tA\tnowhere\n\\.\n")
+    for made in ("empty", "link"):
+        target = tmp_path / f"{made}.db"
+        if made == "empty":
+            target.touch()
+        else:
+            target.symlink_to(tmp_path / "elsewhere.db")
+        prkl("--db", f"sqlite:{target}", "import-dump", bad, check=2)
+        assert target.exists() or target.is_symlink(), made
+
+
 def test_integers_too_large_for_their_option_are_refused(db):
     out = prkl("--db", db, "rates", "--from", "2016-01-01", "--to", "2016-01-01", "--origin",
                "CNSGH", "--destination", "NLRTM", "--min-count", "99999999999999999999", check=2)

@@ -793,16 +793,18 @@ class SqliteStore final : public Store {
 
   // A load's one write transaction. The lane index is dropped and built once at finish()
   // rather than kept up to date row by row, and the lane-days once from it; no trigger runs per
-  // row meanwhile. Foreign keys are checked at commit: a dump lists prices before the regions
-  // their ports name.
+  // row meanwhile. Foreign keys are off and checked once, in one pass, at finish(): a dump lists
+  // prices before the regions their ports name, and a deferred key would have each port look
+  // through every price before it for the violations it resolves.
   class Loading final : public Loader {
    public:
     Loading(SqliteStore& store, LoadMode mode)
-        : store_(store), tx_(store.connection_, Transaction::Kind::immediate) {
+        : store_(store),
+          keys_off_(store.connection_),
+          tx_(store.connection_, Transaction::Kind::immediate) {
       if (mode == LoadMode::into_empty && !store_.empty()) detail::refuse_load_over_data();
       triggers_off_.emplace(store_.connection_);
       store_.connection_.exec(
-          "PRAGMA defer_foreign_keys = ON;\n"
           "DELETE FROM prkl_contracts; DELETE FROM prices; DELETE FROM ports;\n"
           "DELETE FROM regions; DELETE FROM prkl_batch_rates; DELETE FROM prkl_batches;\n"
           "DELETE FROM prkl_lane_days; DELETE FROM prkl_day_changes;\n"
@@ -849,11 +851,32 @@ class SqliteStore final : public Store {
         store_.insert_contracts(contracts);
         store_.add_lane_days(detail::lane_day_groups({}, contracts));
       }
+      // The core checked every row; this is the store's own word that nothing dangles.
+      Statement dangling(c, "PRAGMA foreign_key_check");
+      if (dangling.step()) {
+        throw StorageError(fmt::format("the load left a row of {} whose {} is not there",
+                                       dangling.text(0), dangling.text(2)));
+      }
+      dangling.reset();
       tx_.commit();
     }
 
    private:
+    // Outside the transaction, where SQLite lets the setting change; on again after it ends.
+    struct ForeignKeysOff {
+      explicit ForeignKeysOff(Connection& c) : connection(c) {
+        connection.exec("PRAGMA foreign_keys = OFF");
+      }
+      ~ForeignKeysOff() {
+        sqlite3_exec(connection.get(), "PRAGMA foreign_keys = ON", nullptr, nullptr, nullptr);
+      }
+      ForeignKeysOff(const ForeignKeysOff&) = delete;
+      ForeignKeysOff& operator=(const ForeignKeysOff&) = delete;
+      Connection& connection;
+    };
+
     SqliteStore& store_;
+    ForeignKeysOff keys_off_;
     Transaction tx_;
     std::optional<TriggersOff> triggers_off_;  // on again before the transaction ends
   };
