@@ -1,34 +1,30 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
-// The ratestask tables (regions, ports, prices): the one description that both stores' schemas,
-// their column checks on adopted tables, their reads and writes, and the dump reader and writer
-// are made from. The columns are in the order the ratestask dump declares them, which is the
-// order of Region, Port and Price's members.
+// The ratestask tables (regions, ports, prices), described once (schema.hpp): both stores'
+// schemas, their column checks on adopted tables, their reads and writes, and the dump reader
+// and writer are made from it. The columns are in the order the ratestask dump declares them,
+// which is the order of Region, Port and Price's members.
 
 #include <array>
 #include <span>
 #include <string>
-#include <string_view>
+
+#include "storage/schema.hpp"
 
 namespace prkl::detail::ratestask {
 
-enum class Type { text, date, integer };
+using schema::Column;
+using schema::Dialect;
+using schema::Table;
+using schema::Type;
 
-struct Column {
-  std::string_view name;
-  Type type;
-  bool not_null;
-  /// "table(column)" a value must be found in, or empty.
-  std::string_view references;
-};
-
-struct Table {
-  std::string_view name;
-  std::span<const Column> columns;
-  /// The primary key's column, or empty: prices has none.
-  std::string_view key;
-};
+using schema::add_column;
+using schema::column_list;
+using schema::copy_in_sql;
+using schema::create_table;
+using schema::insert_sql;
+using schema::select_sql;
 
 inline constexpr Column region_columns[] = {{"slug", Type::text, true, ""},
                                             {"name", Type::text, true, ""},
@@ -78,36 +74,10 @@ inline constexpr Table contracts{"prkl_contracts", contract_columns, ""};
 /// In the order they are loaded: each only refers to those before it (and regions to itself).
 inline constexpr std::array<Table, 3> tables{regions, ports, prices};
 
-/// "slug, name, parent_slug".
-std::string column_list(const Table& table);
-
-/// "SELECT slug, name, parent_slug FROM regions".
-std::string select_sql(const Table& table);
-/// "COPY regions (slug, name, parent_slug) FROM STDIN".
-std::string copy_in_sql(const Table& table);
-/// "INSERT INTO regions (slug, name, parent_slug) VALUES (?, ?, ?)", with SQLite's parameters.
-std::string insert_sql(const Table& table);
-
-/// How each place writes the tables' definitions.
-enum class Dialect {
-  /// A PostgreSQL store: keys and references inline.
-  postgres,
-  /// A SQLite store: days as checked ISO text, references to regions deferred to the commit.
-  sqlite,
-  /// A plain-SQL dump as pg_dump writes it: the columns only; keys and references are
-  /// constraints added after the data (dump_constraints).
-  pg_dump,
-};
-
-/// CREATE TABLE for `table` in `dialect`.
-std::string create_table(const Table& table, Dialect dialect);
 /// CREATE TABLE prkl_contracts in `dialect` (postgres or sqlite), checking what readers rely
 /// on: valid_to not before valid_from, at most max_contract_days of validity; and its index,
 /// lane then first day, by which a question finds the contracts that began before its range.
 std::string create_contracts(Dialect dialect);
-
-/// ALTER TABLE ... ADD COLUMN for one (nullable) column of `table` in `dialect`.
-std::string add_column(const Table& table, const Column& column, Dialect dialect);
 
 /// The ALTER TABLE statements that give the dump's tables their keys and references, as
 /// pg_dump writes them after the data.

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <limits>
 
 #include "prkl/error.hpp"
 #include "storage/store_detail.hpp"
@@ -47,12 +48,12 @@ void refuse_load_over_data() {
       "--replace to the prkl tool, replace=True in Python, replace = true in C++)");
 }
 
-std::string seed_equipment_sql() {
-  std::string values;
-  for (const std::string_view code : default_equipment) {
-    values += fmt::format("{}('{}')", values.empty() ? "" : ", ", code);
+std::int32_t checked_price(std::int64_t value) {
+  if (value < std::numeric_limits<std::int32_t>::min() ||
+      value > std::numeric_limits<std::int32_t>::max()) {
+    throw StorageError(fmt::format("prkl_lane_days holds a price of {}", value));
   }
-  return fmt::format("INSERT INTO prkl_equipment (code) VALUES {}", values);
+  return std::int32_t(value);
 }
 
 }  // namespace prkl::detail

@@ -24,8 +24,9 @@ StoreTarget store_target(std::string_view url);
 /// every backend.
 [[noreturn]] void refuse_load_over_data();
 
-/// The statement that fills a new prkl_equipment table with default_equipment.
-std::string seed_equipment_sql();
+/// A price read back from a store as the core holds it (32 bits); StorageError for a value a
+/// foreign writer stored beyond that.
+std::int32_t checked_price(std::int64_t value);
 
 /// How many data versions of day changes (prkl_day_changes) a store keeps. Each write of prkl's
 /// deletes older ones and raises prkl_meta's day_changes_horizon to the newest version deleted;

@@ -17,6 +17,7 @@
 #include "pg_handles.hpp"
 #include "prkl/error.hpp"
 #include "storage/lane_day_groups.hpp"
+#include "storage/prkl_tables.hpp"
 #include "storage/ratestask.hpp"
 #include "storage/store_detail.hpp"
 
@@ -25,6 +26,8 @@ namespace prkl::postgres {
 namespace {
 
 namespace ratestask = detail::ratestask;
+namespace own = detail::prkl_tables;
+constexpr auto dialect = detail::schema::Dialect::postgres;
 
 // A 32-bit integer field of a binary-format result: big-endian, 4 bytes.
 std::int32_t binary_int4(const Result& r, int row, int column) {
@@ -36,48 +39,6 @@ std::int32_t binary_int4(const Result& r, int row, int column) {
   return std::int32_t(std::uint32_t(bytes[0]) << 24 | std::uint32_t(bytes[1]) << 16 |
                       std::uint32_t(bytes[2]) << 8 | std::uint32_t(bytes[3]));
 }
-
-struct OwnTable {
-  const char* name;
-  const char* columns;
-  const char* create;
-};
-
-constexpr OwnTable prkl_tables[] = {
-    {"prkl_batches", "id, digest, rows, prices, applied_at",
-     "CREATE TABLE prkl_batches (id text NOT NULL PRIMARY KEY, digest text NOT NULL,"
-     " rows bigint NOT NULL, prices bigint NOT NULL, applied_at text NOT NULL)"},
-    // Which exchange rates each batch converted its prices with, as they were then.
-    {"prkl_batch_rates", "batch_id, currency, day, rate",
-     "CREATE TABLE prkl_batch_rates (batch_id text NOT NULL REFERENCES prkl_batches(id),"
-     " currency text NOT NULL, day date NOT NULL, rate bigint NOT NULL,"
-     " PRIMARY KEY (batch_id, currency, day))"},
-    // Units of a currency per USD, times 10^12, per day.
-    {"prkl_exchange_rates", "currency, day, rate",
-     "CREATE TABLE prkl_exchange_rates (currency text NOT NULL, day date NOT NULL,"
-     " rate bigint NOT NULL CHECK (rate > 0), PRIMARY KEY (currency, day))"},
-    {"prkl_meta", "key, value",
-     "CREATE TABLE prkl_meta (key text NOT NULL PRIMARY KEY, value bigint NOT NULL)"},
-    // The equipment codes prices may name; seeded when created.
-    {"prkl_equipment", "code", "CREATE TABLE prkl_equipment (code text NOT NULL PRIMARY KEY)"},
-    // Count, sum, min and max of every lane's prices per day, which rates are answered from,
-    // kept by the prices triggers below in the writer's transaction. Emptied rows stay, with
-    // count 0, so readers catching up see the change.
-    {"prkl_lane_days", "orig_code, dest_code, day, price_count, price_sum, price_min, price_max",
-     // Keyed day first, so a batch of new days adds to the end of the index instead of touching
-     // a page per lane; codes in byte order ("C"), since comparing them by the database's locale
-     // slowed every index step and nothing sorts by them for people.
-     "CREATE TABLE prkl_lane_days (orig_code text COLLATE \"C\" NOT NULL,"
-     " dest_code text COLLATE \"C\" NOT NULL,"
-     " day date NOT NULL, price_count bigint NOT NULL, price_sum bigint NOT NULL,"
-     " price_min integer NOT NULL, price_max integer NOT NULL,"
-     " PRIMARY KEY (day, orig_code, dest_code))"},
-    // Which days' lane-days changed at which data version: readers catching up re-read those
-    // days. A batch of a month of new days adds 30 rows here, not one per lane-day.
-    {"prkl_day_changes", "version, day",
-     "CREATE TABLE prkl_day_changes (version bigint NOT NULL, day date NOT NULL,"
-     " PRIMARY KEY (version, day))"},
-};
 
 // prkl's tables, and before them the ratestask tables as its dump creates them plus keys; each
 // created only where it is missing. An adopted database keeps its own tables untouched.
@@ -98,7 +59,10 @@ const std::vector<Table>& tables() {
     out.push_back({std::string(ratestask::contracts.name),
                    ratestask::column_list(ratestask::contracts),
                    ratestask::create_contracts(ratestask::Dialect::postgres)});
-    for (const OwnTable& t : prkl_tables) out.push_back({t.name, t.columns, t.create});
+    for (const auto& table : own::tables) {
+      out.push_back({std::string(table.name), ratestask::column_list(table),
+                     ratestask::create_table(table, dialect)});
+    }
     return out;
   }();
   return all;
@@ -144,31 +108,20 @@ constexpr const char* index_definition = "ON prices (orig_code, dest_code, day) 
 // days it touched in prkl_day_changes. Keys go in in the index's order, so the upserts walk the
 // index once. prkl's own import switches them off for its transaction and rebuilds the
 // lane-days itself.
-// What a lane-day already there takes from new rows: their sums, and their min and max unless
-// it was emptied (count 0).
-constexpr const char* merge_lane_days =
-    "ON CONFLICT (day, orig_code, dest_code) DO UPDATE SET\n"
-    "  price_count = d.price_count + excluded.price_count,\n"
-    "  price_sum = d.price_sum + excluded.price_sum,\n"
-    "  price_min = CASE WHEN d.price_count = 0 THEN excluded.price_min\n"
-    "              ELSE least(d.price_min, excluded.price_min) END,\n"
-    "  price_max = CASE WHEN d.price_count = 0 THEN excluded.price_max\n"
-    "              ELSE greatest(d.price_max, excluded.price_max) END";
-
 std::string add_lane_days(std::string_view rows) {
   return fmt::format(
-      "INSERT INTO prkl_lane_days AS d\n"
+      "INSERT INTO prkl_lane_days\n"
       "SELECT orig_code, dest_code, day, count(*), sum(price), min(price), max(price)\n"
       "FROM ({0}) r GROUP BY 1, 2, 3\n"
       "ORDER BY day, orig_code COLLATE \"C\", dest_code COLLATE \"C\"\n"
       "{1};\n"
       "INSERT INTO prkl_day_changes SELECT DISTINCT v, day FROM ({0}) r;\n",
-      rows, merge_lane_days);
+      rows, own::merge_lane_day_sql(dialect));
 }
 
 std::string recount_lane_days(std::string_view keys) {
   return fmt::format(
-      "INSERT INTO prkl_lane_days AS d\n"
+      "INSERT INTO prkl_lane_days\n"
       "SELECT k.orig_code, k.dest_code, k.day, count(p.price), coalesce(sum(p.price), 0),\n"
       "       coalesce(min(p.price), 0), coalesce(max(p.price), 0)\n"
       "FROM ({0}) k\n"
@@ -180,11 +133,9 @@ std::string recount_lane_days(std::string_view keys) {
       "    AND c.valid_from BETWEEN k.day - {1} AND k.day AND c.valid_to >= k.day) p ON true\n"
       "GROUP BY 1, 2, 3\n"
       "ORDER BY k.day, k.orig_code COLLATE \"C\", k.dest_code COLLATE \"C\"\n"
-      "ON CONFLICT (day, orig_code, dest_code) DO UPDATE SET\n"
-      "  price_count = excluded.price_count, price_sum = excluded.price_sum,\n"
-      "  price_min = excluded.price_min, price_max = excluded.price_max;\n"
+      "{2};\n"
       "INSERT INTO prkl_day_changes SELECT DISTINCT v, day FROM ({0}) k;\n",
-      keys, max_contract_days - 1);
+      keys, max_contract_days - 1, own::replace_lane_day_sql(dialect));
 }
 
 std::string trigger_function(std::string_view name, std::string_view skip_if,
@@ -337,7 +288,7 @@ class PgStore final : public Store {
           continue;
         }
         connection_.exec(t.create);
-        if (t.name == "prkl_equipment") connection_.exec(detail::seed_equipment_sql());
+        if (t.name == own::equipment.name) connection_.exec(own::seed_equipment_sql());
         added.push_back(fmt::format("table {}", t.name));
       }
       // A price's dimensions, added to an adopted prices table too: nullable, so its other
@@ -349,16 +300,7 @@ class PgStore final : public Store {
             ratestask::add_column(ratestask::prices, column, ratestask::Dialect::postgres));
         added.push_back(fmt::format("column {}", name));
       }
-      connection_.exec(
-          "INSERT INTO prkl_meta VALUES ('geography_generation', 0), ('data_version', 0),"
-          " ('data_epoch', floor(random() * 9e18)::bigint) ON CONFLICT DO NOTHING");
-      // The schema version only moves up (a newer prkl's init may have gone further); the
-      // oldest version that can still read the store is the first init's to set.
-      connection_.exec(fmt::format(
-          "INSERT INTO prkl_meta VALUES ('schema_version', {0}) ON CONFLICT (key) DO UPDATE"
-          " SET value = greatest(prkl_meta.value, excluded.value);"
-          "INSERT INTO prkl_meta VALUES ('schema_readable_from', {0}) ON CONFLICT DO NOTHING",
-          schema_version));
+      connection_.exec(own::meta_setup_sql(dialect, own::new_epoch()));
       if (connection_.exec("SELECT to_regclass('prkl_lanes') IS NOT NULL").text(0, 0) == "t") {
         connection_.exec(retired_objects);
         added.emplace_back(
@@ -403,13 +345,12 @@ class PgStore final : public Store {
     return read([&] {
       // A standby that has replayed all it received is current, however long ago the primary
       // last committed.
-      const Result r = connection_.exec(
-          "SELECT (SELECT value FROM prkl_meta WHERE key = 'schema_version'),"
-          " (SELECT value FROM prkl_meta WHERE key = 'schema_readable_from'),"
-          " pg_is_in_recovery(),"
+      const Result r = connection_.exec(fmt::format(
+          "{}, pg_is_in_recovery(),"
           " CASE WHEN NOT pg_is_in_recovery() THEN NULL"
           "  WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0"
-          "  ELSE extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8 END");
+          "  ELSE extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8 END",
+          own::schema_versions_sql()));
       StoreHealth health{r.is_null(0, 0) ? 0 : r.int64(0, 0), r.is_null(0, 1) ? 0 : r.int64(0, 1),
                          r.text(0, 2) == "t", std::nullopt};
       if (!r.is_null(0, 3)) health.replay_lag_seconds = std::stod(r.text(0, 3));
@@ -483,22 +424,18 @@ class PgStore final : public Store {
       const bool complete =
           !since || since->epoch != now.epoch || since->data < day_changes_horizon();
       receiver.start(complete);
-      constexpr const char* columns =
-          "SELECT orig_code, dest_code, day - DATE '1970-01-01', price_count, price_sum, "
-          "price_min, price_max FROM prkl_lane_days";
       if (complete) {
         // Millions of rows: COPY streams them instead of building one huge result.
-        connection_.copy_out(fmt::format("COPY ({} WHERE price_count > 0) TO STDOUT", columns),
+        connection_.copy_out(fmt::format("COPY ({}) TO STDOUT", own::filled_lane_days_sql(dialect)),
                              [&](std::string_view row) { receiver.row(parse_lane_day(row)); });
       } else {
-        const Result r = connection_.exec(
-            fmt::format("{} WHERE day IN (SELECT day FROM prkl_day_changes WHERE version > $1)",
-                        columns),
-            {std::to_string(since->data)});
+        const Result r =
+            connection_.exec(own::changed_lane_days_sql(dialect), {std::to_string(since->data)});
         for (int i = 0; i < r.rows(); ++i) {
           const std::string origin = r.text(i, 0), destination = r.text(i, 1);
           receiver.row({origin, destination, Date{std::chrono::days{r.int64(i, 2)}}, r.int64(i, 3),
-                        r.int64(i, 4), checked_price(r.int64(i, 5)), checked_price(r.int64(i, 6))});
+                        r.int64(i, 4), detail::checked_price(r.int64(i, 5)),
+                        detail::checked_price(r.int64(i, 6))});
         }
       }
       return now;
@@ -758,14 +695,12 @@ class PgStore final : public Store {
         add_lane_days(detail::lane_day_groups({}, contracts));
       }
       forget_old_changes();
-      connection_.exec(
-          "INSERT INTO prkl_batches (id, digest, rows, prices, applied_at) "
-          "VALUES ($1, $2, $3, $4, $5)",
-          {record.id, record.digest, std::to_string(record.rows), std::to_string(record.prices),
-           record.applied_at});
+      connection_.exec(detail::schema::insert_sql(own::batches, dialect),
+                       {record.id, record.digest, std::to_string(record.rows),
+                        std::to_string(record.prices), record.applied_at});
       for (const ExchangeRate& rate : record.rates_used) {
         connection_.exec(
-            "INSERT INTO prkl_batch_rates VALUES ($1, $2, $3, $4)",
+            detail::schema::insert_sql(own::batch_rates, dialect),
             {record.id, rate.currency, format_date(rate.day), std::to_string(rate.units)});
       }
       tx.commit();
@@ -829,18 +764,13 @@ class PgStore final : public Store {
       fmt::format_to(std::back_inserter(mins), "{}{}", comma, g.min);
       fmt::format_to(std::back_inserter(maxs), "{}{}", comma, g.max);
     }
-    const std::string version =
-        connection_
-            .exec(
-                "UPDATE prkl_meta SET value = value + 1 WHERE key = 'data_version' "
-                "RETURNING value")
-            .text(0, 0);
+    const std::string version = connection_.exec(own::bump_data_version_sql()).text(0, 0);
     connection_.exec(
-        "INSERT INTO prkl_lane_days AS d SELECT * FROM unnest($1::text[], $2::text[], "
+        "INSERT INTO prkl_lane_days SELECT * FROM unnest($1::text[], $2::text[], "
         "$3::date[], $4::bigint[], $5::bigint[], $6::int[], $7::int[]) "
         "AS g (orig_code, dest_code, day, price_count, price_sum, price_min, price_max)\n"
         "ORDER BY day, orig_code COLLATE \"C\", dest_code COLLATE \"C\"\n" +
-            std::string(merge_lane_days),
+            own::merge_lane_day_sql(dialect),
         {array_literal(origins), array_literal(destinations), array_literal(days), counts + "}",
          sums + "}", mins + "}", maxs + "}"});
     std::sort(days.begin(), days.end());
@@ -860,8 +790,7 @@ class PgStore final : public Store {
   }
 
   std::int64_t day_changes_horizon() {
-    const Result r =
-        connection_.exec("SELECT value FROM prkl_meta WHERE key = 'day_changes_horizon'");
+    const Result r = connection_.exec(own::day_changes_horizon_sql());
     return r.rows() == 0 ? 0 : r.int64(0, 0);
   }
 
@@ -897,14 +826,6 @@ class PgStore final : public Store {
     return {*geography, *data, *epoch};
   }
 
-  static std::int32_t checked_price(std::int64_t value) {
-    if (value < std::numeric_limits<std::int32_t>::min() ||
-        value > std::numeric_limits<std::int32_t>::max()) {
-      throw StorageError(fmt::format("prkl_lane_days holds a price of {}", value));
-    }
-    return std::int32_t(value);
-  }
-
   // One row of the lane-days COPY: seven tab-separated fields, the codes in COPY's escapes.
   static LaneDay parse_lane_day(std::string_view row) {
     std::array<std::string_view, 7> fields;
@@ -938,8 +859,8 @@ class PgStore final : public Store {
             Date{std::chrono::days{number(fields[2])}},
             number(fields[3]),
             number(fields[4]),
-            checked_price(number(fields[5])),
-            checked_price(number(fields[6]))};
+            detail::checked_price(number(fields[5])),
+            detail::checked_price(number(fields[6]))};
   }
 
   std::int64_t meta_value(const std::string& key) {
@@ -949,15 +870,10 @@ class PgStore final : public Store {
   }
 
   std::optional<BatchRecord> find_batch_now(std::string_view id) {
-    const Result r = connection_.exec(
-        "SELECT id, digest, rows, prices, applied_at FROM prkl_batches WHERE id = $1",
-        {std::string(id)});
+    const Result r = connection_.exec(own::find_batch_sql(dialect), {std::string(id)});
     if (r.rows() == 0) return std::nullopt;
     BatchRecord record{r.text(0, 0), r.text(0, 1), r.int64(0, 2), r.int64(0, 3), r.text(0, 4), {}};
-    const Result rates = connection_.exec(
-        "SELECT currency, day::text, rate FROM prkl_batch_rates WHERE batch_id = $1 "
-        "ORDER BY currency, day",
-        {std::string(id)});
+    const Result rates = connection_.exec(own::find_batch_rates_sql(dialect), {std::string(id)});
     for (int i = 0; i < rates.rows(); ++i) {
       record.rates_used.push_back(
           {rates.text(i, 0), parse_date(rates.text(i, 1)), rates.int64(i, 2)});
@@ -1144,7 +1060,7 @@ class PgStore final : public Store {
   void check_columns(const Table& t) {
     try {
       connection_.exec("SAVEPOINT prkl_check");
-      connection_.exec(fmt::format("SELECT {} FROM {} LIMIT 0", t.columns, t.name));
+      connection_.exec(detail::schema::probe_sql(t.name, t.columns));
       connection_.exec("RELEASE SAVEPOINT prkl_check");
     } catch (const StorageError& e) {
       throw StorageError(

@@ -21,6 +21,7 @@
 #include "prkl/error.hpp"
 #include "sqlite_handles.hpp"
 #include "storage/lane_day_groups.hpp"
+#include "storage/prkl_tables.hpp"
 #include "storage/ratestask.hpp"
 #include "storage/store_detail.hpp"
 
@@ -29,6 +30,8 @@ namespace prkl::sqlite {
 namespace {
 
 namespace ratestask = detail::ratestask;
+namespace own = detail::prkl_tables;
+constexpr auto dialect = detail::schema::Dialect::sqlite;
 
 // Each object of the schema with what it is and the statement that creates it, in creation
 // order. The tables keep the ratestask names and columns; prkl's own objects are prefixed.
@@ -47,16 +50,6 @@ std::string day_number(std::string_view column) {
 
 // A row's term if it is one prkl knows, else NULL.
 constexpr const char* known_term = "CASE WHEN term IN ('short', 'long') THEN term END";
-
-// Adds an inserted row (or a batch's group of rows, as `excluded`) to its lane-day. A row
-// emptied earlier (count 0) takes the new min and max as they are.
-constexpr const char* add_to_lane_day =
-    "ON CONFLICT DO UPDATE SET price_count = price_count + excluded.price_count,\n"
-    "  price_sum = price_sum + excluded.price_sum,\n"
-    "  price_min = CASE WHEN price_count = 0 OR excluded.price_min < price_min\n"
-    "              THEN excluded.price_min ELSE price_min END,\n"
-    "  price_max = CASE WHEN price_count = 0 OR excluded.price_max > price_max\n"
-    "              THEN excluded.price_max ELSE price_max END";
 
 // Notes that a day's lane-days changed at the current data version.
 std::string log_day(std::string_view day) {
@@ -87,13 +80,11 @@ std::string recount_lane_days(std::string_view row, std::string_view days) {
       " {0}.orig_code AND c.dest_code = {0}.dest_code AND c.valid_from BETWEEN date(d.day, '-{3}"
       " days') AND d.day AND c.valid_to >= d.day) p ON p.day = d.day\n"
       "  WHERE true GROUP BY d.day\n"
-      "  ON CONFLICT DO UPDATE SET price_count = excluded.price_count,"
-      " price_sum = excluded.price_sum, price_min = excluded.price_min,"
-      " price_max = excluded.price_max;\n"
+      "  {4};\n"
       "  INSERT INTO prkl_day_changes WITH RECURSIVE {1}\n"
       "  SELECT (SELECT value FROM prkl_meta WHERE key = 'data_version'), {2} FROM d WHERE true"
       " ON CONFLICT DO NOTHING;\n",
-      row, days, day_number("d.day"), max_contract_days - 1);
+      row, days, day_number("d.day"), max_contract_days - 1, own::replace_lane_day_sql(dialect));
 }
 
 std::string price_day(std::string_view row) {
@@ -111,18 +102,13 @@ constexpr const char* retired_objects[][3] = {
     {"index", "prices_lane_day", "replaced by prices_by_lane, which serves filters too"},
     {"trigger", "prkl_prices_changed", "an interim name of prkl_prices_updated"}};
 
-std::int64_t new_epoch() {
-  std::random_device entropy;
-  return std::int64_t(((std::uint64_t(entropy()) << 32) | entropy()) >> 1);
+// Fills an empty prkl_lane_days from the prices.
+std::string lane_days_from_prices() {
+  return fmt::format(
+      "INSERT INTO prkl_lane_days SELECT orig_code, dest_code, {}, count(*), sum(price),"
+      " min(price), max(price)\nFROM prices GROUP BY orig_code, dest_code, day",
+      day_number("day"));
 }
-
-// The schema version only moves up (a newer prkl's init may have gone further), and the oldest
-// version that can still read the store is the first init's to set.
-const std::string schema_version_sql = fmt::format(
-    "INSERT INTO prkl_meta VALUES ('schema_version', {0})"
-    " ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value);"
-    "INSERT OR IGNORE INTO prkl_meta VALUES ('schema_readable_from', {0})",
-    schema_version);
 
 constexpr const char* lane_index_sql =
     "CREATE INDEX prices_by_lane ON prices (orig_code, dest_code, day, price, equipment, term, "
@@ -144,67 +130,16 @@ const std::vector<SchemaObject>& schema() {
     }
     o.push_back({"table", "prkl_contracts", ratestask::create_contracts(ratestask::Dialect::sqlite),
                  ratestask::column_list(ratestask::contracts)});
-    o.push_back({"table", "prkl_equipment",
-                 "CREATE TABLE prkl_equipment (code TEXT NOT NULL PRIMARY KEY) WITHOUT ROWID;\n" +
-                     detail::seed_equipment_sql(),
-                 "code"});
-    std::vector<SchemaObject> own{
-        // Serves the lane/day query from the index alone: lanes by equality, days by range,
-        // and the price and what a filter asks (equipment, term, received) without touching
-        // the table.
-        {"index", "prices_by_lane", lane_index_sql},
-        {"table", "prkl_batches",
-         "CREATE TABLE prkl_batches (\n"
-         "  id TEXT NOT NULL PRIMARY KEY,\n"
-         "  digest TEXT NOT NULL,\n"
-         "  rows INTEGER NOT NULL,\n"
-         "  prices INTEGER NOT NULL,\n"
-         "  applied_at TEXT NOT NULL)",
-         "id, digest, rows, prices, applied_at"},
-        // Which exchange rates each batch converted its prices with, as they were then (a rate
-        // may be replaced later), so a stored price can be traced back to its amount.
-        {"table", "prkl_batch_rates",
-         "CREATE TABLE prkl_batch_rates (\n"
-         "  batch_id TEXT NOT NULL REFERENCES prkl_batches(id),\n"
-         "  currency TEXT NOT NULL, day TEXT NOT NULL, rate INTEGER NOT NULL,\n"
-         "  PRIMARY KEY (batch_id, currency, day)) WITHOUT ROWID",
-         "batch_id, currency, day, rate"},
-        // Units of a currency per USD, times 10^12, per day.
-        {"table", "prkl_exchange_rates",
-         "CREATE TABLE prkl_exchange_rates (\n"
-         "  currency TEXT NOT NULL, day TEXT NOT NULL, rate INTEGER NOT NULL CHECK (rate > 0),\n"
-         "  PRIMARY KEY (currency, day)) WITHOUT ROWID",
-         "currency, day, rate"},
-        {"table", "prkl_meta",
-         "CREATE TABLE prkl_meta (key TEXT NOT NULL PRIMARY KEY, value INTEGER NOT NULL)",
-         "key, value"},
-        // Count, sum, min and max of every lane's prices per day (days since 1970-01-01), which
-        // rates are answered from. Keyed lane first, so a connection's first question reads
-        // them lane by lane (keyed day first, that load took twice as long and batches gained
-        // little). Emptied rows stay, with count 0, so readers catching up see the change. prkl's
-        // batches keep it in the batch's transaction; triggers keep it for anyone else's SQL.
-        // `version` is the data version of the row's last change (emptied rows stay, with count 0,
-        // so readers see the change); filled from the prices already there when it is created.
-        {"table", "prkl_lane_days",
-         "CREATE TABLE prkl_lane_days (\n"
-         "  orig_code TEXT NOT NULL, dest_code TEXT NOT NULL, day INTEGER NOT NULL,\n"
-         "  price_count INTEGER NOT NULL, price_sum INTEGER NOT NULL,\n"
-         "  price_min INTEGER NOT NULL, price_max INTEGER NOT NULL,\n"
-         "  PRIMARY KEY (orig_code, dest_code, day)) WITHOUT ROWID;\n"
-         "INSERT INTO prkl_lane_days\n"
-         "SELECT orig_code, dest_code, " +
-             day_number("day") +
-             ", count(*), sum(price), min(price), max(price)\n"
-             "FROM prices GROUP BY orig_code, dest_code, day",
-         "orig_code, dest_code, day, price_count, price_sum, price_min, price_max"},
-        // Which days' lane-days changed at which data version: readers catching up re-read
-        // those days. A batch of a month of new days adds 30 rows here, not one per lane-day.
-        {"table", "prkl_day_changes",
-         "CREATE TABLE prkl_day_changes (version INTEGER NOT NULL, day INTEGER NOT NULL,\n"
-         "  PRIMARY KEY (version, day)) WITHOUT ROWID",
-         "version, day"},
-    };
-    o.insert(o.end(), own.begin(), own.end());
+    // Serves the lane/day query from the index alone: lanes by equality, days by range, and
+    // the price and what a filter asks (equipment, term, received) without touching the table.
+    o.push_back({"index", "prices_by_lane", lane_index_sql});
+    for (const auto& table : own::tables) {
+      std::string sql = detail::schema::create_table(table, dialect);
+      if (table.name == own::equipment.name) sql += ";\n" + own::seed_equipment_sql();
+      // Counted from the prices already there when it is made.
+      if (table.name == own::lane_days.name) sql += ";\n" + lane_days_from_prices();
+      o.push_back({"table", std::string(table.name), sql, detail::schema::column_list(table)});
+    }
     // The generations move on any change, whoever makes it: prkl, another process, or SQL.
     for (const char* table : {"ports", "regions"}) {
       for (const auto& [event, suffix] :
@@ -226,7 +161,7 @@ const std::vector<SchemaObject>& schema() {
          fmt::format("CREATE TRIGGER prkl_prices_insert AFTER INSERT ON prices {}"
                      "  INSERT INTO prkl_lane_days VALUES (NEW.orig_code, NEW.dest_code, {}, 1,"
                      " NEW.price, NEW.price, NEW.price)\n  {};\n{}END",
-                     foreign_write, day_number("NEW.day"), add_to_lane_day,
+                     foreign_write, day_number("NEW.day"), own::merge_lane_day_sql(dialect),
                      log_day(day_number("NEW.day")))});
     o.push_back({"trigger", "prkl_prices_deleted",
                  fmt::format("CREATE TRIGGER prkl_prices_deleted AFTER DELETE ON prices {}{}END",
@@ -316,14 +251,7 @@ class SqliteStore final : public Store {
       connection_.exec(object.sql);
       added.push_back(fmt::format("{} {}", object.kind, object.name));
     }
-    Statement meta(connection_, "INSERT OR IGNORE INTO prkl_meta VALUES (?, ?)");
-    for (const auto& [key, value] :
-         {std::pair<const char*, std::int64_t>{"geography_generation", 0},
-          {"data_version", 0},
-          {"data_epoch", new_epoch()}}) {
-      meta.reset().bind(1, key).bind(2, value).run();
-    }
-    connection_.exec(schema_version_sql);
+    connection_.exec(own::meta_setup_sql(dialect, own::new_epoch()));
     tx.commit();
     return added;
   }
@@ -352,9 +280,7 @@ class SqliteStore final : public Store {
   }
 
   StoreHealth health() override {
-    Statement s(connection_,
-                "SELECT (SELECT value FROM prkl_meta WHERE key = 'schema_version'),"
-                " (SELECT value FROM prkl_meta WHERE key = 'schema_readable_from')");
+    Statement s(connection_, own::schema_versions_sql());
     s.step();
     return {s.is_null(0) ? 0 : s.int64(0), s.is_null(1) ? 0 : s.int64(1), false, std::nullopt};
   }
@@ -408,8 +334,8 @@ class SqliteStore final : public Store {
     try {
       while (s.step()) {
         receiver.row({s.text_view(0), s.text_view(1), Date{std::chrono::days{s.int64(2)}},
-                      s.int64(3), s.int64(4), checked_price(s.int64(5)),
-                      checked_price(s.int64(6))});
+                      s.int64(3), s.int64(4), detail::checked_price(s.int64(5)),
+                      detail::checked_price(s.int64(6))});
       }
     } catch (...) {
       s.reset();
@@ -457,7 +383,8 @@ class SqliteStore final : public Store {
         if (!equipment.empty()) s.bind_static(5, equipment);
         if (filter.term) s.bind_static(6, to_string(*filter.term));
         if (filter.max_age_days) s.bind(7, *filter.max_age_days);
-        while (s.step()) receiver.price(i, parse_date(s.text_view(0)), checked_price(s.int64(1)));
+        while (s.step())
+          receiver.price(i, parse_date(s.text_view(0)), detail::checked_price(s.int64(1)));
       }
     } catch (...) {
       s.reset();
@@ -490,9 +417,9 @@ class SqliteStore final : public Store {
           s.reset().bind_static(1, lanes[i].origin).bind_static(2, lanes[i].destination);
           while (s.step()) {
             if (prices) {
-              receiver.price(i, date(s, 0), checked_price(s.int64(1)), dimensions(s, 2));
+              receiver.price(i, date(s, 0), detail::checked_price(s.int64(1)), dimensions(s, 2));
             } else {
-              receiver.contract(i, date(s, 0), date(s, 1), checked_price(s.int64(2)),
+              receiver.contract(i, date(s, 0), date(s, 1), detail::checked_price(s.int64(2)),
                                 dimensions(s, 3));
             }
           }
@@ -532,7 +459,7 @@ class SqliteStore final : public Store {
           const std::optional<Date> received =
               s.is_null(3) ? std::nullopt : std::optional<Date>(parse_date(s.text_view(3)));
           deliver_contract(receiver, i, parse_date(s.text_view(0)), parse_date(s.text_view(1)),
-                           received, checked_price(s.int64(2)), from, to, filter);
+                           received, detail::checked_price(s.int64(2)), from, to, filter);
         }
       }
     } catch (...) {
@@ -662,7 +589,7 @@ class SqliteStore final : public Store {
     for (const SchemaObject& object : schema()) {
       if (object.kind != "table" || !exists.reset().bind(1, object.name).step()) continue;
       exists.reset();
-      const std::string sql = fmt::format("SELECT {} FROM {} LIMIT 0", object.columns, object.name);
+      const std::string sql = detail::schema::probe_sql(object.name, object.columns);
       sqlite3_stmt* probe = nullptr;
       const int rc = sqlite3_prepare_v2(connection_.get(), sql.c_str(), -1, &probe, nullptr);
       sqlite3_finalize(probe);
@@ -692,14 +619,6 @@ class SqliteStore final : public Store {
     }
   }
 
-  static std::int32_t checked_price(std::int64_t value) {
-    if (value < std::numeric_limits<std::int32_t>::min() ||
-        value > std::numeric_limits<std::int32_t>::max()) {
-      throw StorageError(fmt::format("prkl_lane_days holds a price of {}", value));
-    }
-    return std::int32_t(value);
-  }
-
   std::vector<std::string> missing_objects() {
     std::vector<std::string> missing;
     Statement s(connection_, "SELECT 1 FROM sqlite_schema WHERE name = ?");
@@ -723,23 +642,12 @@ class SqliteStore final : public Store {
                      "SELECT (SELECT value FROM prkl_meta WHERE key = 'geography_generation'),"
                      " (SELECT value FROM prkl_meta WHERE key = 'data_version'),"
                      " (SELECT value FROM prkl_meta WHERE key = 'data_epoch')");
-    constexpr const char* lane_day_columns =
-        "SELECT orig_code, dest_code, day, price_count, price_sum, price_min, price_max "
-        "FROM prkl_lane_days ";
-    all_lane_days_.emplace(connection_, fmt::format("{} WHERE price_count > 0", lane_day_columns));
-    changed_lane_days_.emplace(
-        connection_,
-        fmt::format("{} WHERE day IN (SELECT day FROM prkl_day_changes WHERE version > ?)",
-                    lane_day_columns));
-    find_batch_.emplace(
-        connection_, "SELECT id, digest, rows, prices, applied_at FROM prkl_batches WHERE id = ?");
-    insert_batch_.emplace(connection_,
-                          "INSERT INTO prkl_batches (id, digest, rows, prices, applied_at) "
-                          "VALUES (?, ?, ?, ?, ?)");
-    find_batch_rates_.emplace(connection_,
-                              "SELECT currency, day, rate FROM prkl_batch_rates WHERE batch_id = ? "
-                              "ORDER BY currency, day");
-    insert_batch_rate_.emplace(connection_, "INSERT INTO prkl_batch_rates VALUES (?, ?, ?, ?)");
+    all_lane_days_.emplace(connection_, own::filled_lane_days_sql(dialect));
+    changed_lane_days_.emplace(connection_, own::changed_lane_days_sql(dialect));
+    find_batch_.emplace(connection_, own::find_batch_sql(dialect));
+    insert_batch_.emplace(connection_, detail::schema::insert_sql(own::batches, dialect));
+    find_batch_rates_.emplace(connection_, own::find_batch_rates_sql(dialect));
+    insert_batch_rate_.emplace(connection_, detail::schema::insert_sql(own::batch_rates, dialect));
     read_prices_.emplace(connection_,
                          "SELECT day, price FROM prices "
                          "WHERE orig_code = ? AND dest_code = ? AND day BETWEEN ? AND ?");
@@ -775,18 +683,17 @@ class SqliteStore final : public Store {
                             "AND ?4 AND valid_to >= ?5 "
                             "AND (?6 IS NULL OR equipment IN (SELECT value FROM json_each(?6))) "
                             "AND (?7 IS NULL OR term = ?7)");
-    bump_version_.emplace(connection_,
-                          "UPDATE prkl_meta SET value = value + 1 WHERE key = 'data_version' "
-                          "RETURNING value");
+    bump_version_.emplace(connection_, own::bump_data_version_sql());
     std::string many_rows;
     for (std::size_t i = 0; i < rows_per_upsert; ++i) {
       many_rows += i == 0 ? "(?, ?, ?, ?, ?, ?, ?)" : ", (?, ?, ?, ?, ?, ?, ?)";
     }
-    add_lane_days_.emplace(connection_, fmt::format("INSERT INTO prkl_lane_days VALUES {} {}",
-                                                    many_rows, add_to_lane_day));
+    const std::string merge = own::merge_lane_day_sql(dialect);
+    add_lane_days_.emplace(
+        connection_, fmt::format("INSERT INTO prkl_lane_days VALUES {} {}", many_rows, merge));
     add_lane_day_.emplace(
         connection_,
-        fmt::format("INSERT INTO prkl_lane_days VALUES (?, ?, ?, ?, ?, ?, ?) {}", add_to_lane_day));
+        fmt::format("INSERT INTO prkl_lane_days VALUES (?, ?, ?, ?, ?, ?, ?) {}", merge));
     log_day_.emplace(connection_,
                      "INSERT INTO prkl_day_changes VALUES (?, ?) ON CONFLICT DO NOTHING");
   }
@@ -837,14 +744,11 @@ class SqliteStore final : public Store {
     void finish(std::span<const Contract> contracts) override {
       Connection& c = store_.connection_;
       c.exec(lane_index_sql);
-      c.exec(fmt::format(
-          "UPDATE prkl_meta SET value = value + 1 WHERE key = 'data_version';\n"
-          "INSERT INTO prkl_lane_days\n"
-          "SELECT orig_code, dest_code, {}, count(*), sum(price), min(price), max(price)\n"
-          "FROM prices GROUP BY orig_code, dest_code, day;\n"
-          "UPDATE prkl_meta SET value = {} WHERE key = 'data_epoch';\n"
-          "UPDATE prkl_meta SET value = value + 1 WHERE key = 'geography_generation';",
-          day_number("day"), new_epoch()));
+      c.exec(
+          fmt::format("UPDATE prkl_meta SET value = value + 1 WHERE key = 'data_version';\n{};\n"
+                      "UPDATE prkl_meta SET value = {} WHERE key = 'data_epoch';\n"
+                      "UPDATE prkl_meta SET value = value + 1 WHERE key = 'geography_generation';",
+                      lane_days_from_prices(), own::new_epoch()));
       // Contracts after the prices' lane-days: summed here a lane at a time, not expanded in
       // SQL.
       if (!contracts.empty()) {
@@ -965,7 +869,7 @@ class SqliteStore final : public Store {
   }
 
   std::int64_t day_changes_horizon() {
-    Statement s(connection_, "SELECT value FROM prkl_meta WHERE key = 'day_changes_horizon'");
+    Statement s(connection_, own::day_changes_horizon_sql());
     return s.step() ? s.int64(0) : 0;
   }
 
