@@ -102,6 +102,17 @@ BatchIntake::BatchIntake(const BatchTarget& target, std::string id, bool expand)
   if (!id_.empty()) check_batch_id(id_);
 }
 
+void BatchIntake::add_all(BatchRowSource& source) {
+  std::vector<BatchRow> chunk;
+  while (source.next(chunk, batch_chunk_rows)) add(chunk);
+}
+
+void BatchIntake::add_all(std::span<const BatchRow> rows) {
+  for (std::size_t at = 0; at < rows.size(); at += batch_chunk_rows) {
+    add(rows.subspan(at, std::min(batch_chunk_rows, rows.size() - at)));
+  }
+}
+
 void BatchIntake::add(std::span<const BatchRow> rows) {
   if (rows.empty()) return;
   const Options& options = target_.options;

@@ -36,6 +36,9 @@ struct BatchTarget {
 /// while the batch is good so far and it is to be applied, expanded into what it writes; the
 /// rows themselves are not kept. At most max_listed_row_errors errors are listed; the bad rows
 /// past them are counted in one more error (row 0).
+/// How many rows a batch is taken in at a time.
+inline constexpr std::size_t batch_chunk_rows = 4096;
+
 class BatchIntake {
  public:
   /// Checks `id` (empty: one is derived from the content). `expand`: keep what the rows become,
@@ -43,6 +46,12 @@ class BatchIntake {
   BatchIntake(const BatchTarget& target, std::string id, bool expand);
 
   void add(std::span<const BatchRow> rows);
+  /// Every row of `source`, batch_chunk_rows at a time: the chunk's rows are held, not the
+  /// batch's.
+  void add_all(BatchRowSource& source);
+  /// A batch given whole, in the same chunks, so that its errors are the ones the same rows
+  /// read a chunk at a time get (currencies are checked chunk by chunk).
+  void add_all(std::span<const BatchRow> rows);
   /// Every problem of the batch taken so far, in row order; empty when it is good.
   std::vector<RowError> errors();
   /// Writes the batch in one transaction (see Database::apply()), or throws ValidationFailed
@@ -64,6 +73,24 @@ class BatchIntake {
   RowCounts counts_;
   Expander expander_;
 };
+
+/// The errors of the batch `rows` (a span of them, or a BatchRowSource) make; empty when it
+/// is good.
+template <typename Rows>
+std::vector<RowError> batch_errors(const BatchTarget& target, const std::string& id, Rows&& rows) {
+  BatchIntake intake(target, id, false);
+  intake.add_all(rows);
+  return intake.errors();
+}
+
+/// Writes the batch `rows` make (see Database::apply()).
+template <typename Rows>
+BatchResult apply_batch(const BatchTarget& target, const std::string& id, Rows&& rows,
+                        const Progress& progress) {
+  BatchIntake intake(target, id, true);
+  intake.add_all(rows);
+  return intake.apply(progress);
+}
 
 /// The ledger's record as a caller sees it.
 BatchResult result_of(const BatchRecord& record, bool replayed);

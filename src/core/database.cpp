@@ -5,12 +5,11 @@
 
 #include <fmt/format.h>
 
-#include <thread>
-
 #include "batch/apply.hpp"
 #include "batch/batch.hpp"
 #include "core/options.hpp"
 #include "core/readiness.hpp"
+#include "core/replica.hpp"
 #include "core/standby.hpp"
 #include "fx/exchange_detail.hpp"
 #include "geography/geography.hpp"
@@ -81,50 +80,12 @@ std::vector<std::string> Database::init() {
 
 Store& Database::reader() {
   if (!read_store_) return *store_;
-  detail::ReplicaFence& fence = lane_days_->fence;
-  auto pending = fence.pending();
-  if (!pending.position) {
-    // A write whose position was not read: the primary's position now is past it.
-    try {
-      fence.resolve(store_->log_position(), pending.unknown_writes);
-    } catch (const StorageError&) {
-      return *store_;
-    }
-    pending = fence.pending();
-    if (!pending.position) return *store_;  // another one since: asked again on the next read
-  }
-  const std::uint64_t wanted = *pending.position;
-  // Read before the check, so a reconnect during it makes the next read check again.
-  const std::uint64_t generation = read_store_->connection_generation();
-  if (wanted <= replayed_ && generation == replayed_generation_) return *read_store_;
-  // Replay usually trails by a millisecond or two: poll briefly at first.
-  for (auto pause = std::chrono::milliseconds{1};;
-       pause = std::min(pause * 2, std::chrono::milliseconds{64})) {
-    if (read_store_->has_replayed(wanted)) {
-      replayed_ = wanted;
-      replayed_generation_ = generation;
-      detail::record_replica_check(true);
-      return *read_store_;
-    }
-    const auto now = std::chrono::steady_clock::now();
-    if (now >= pending.deadline) {
-      detail::record_replica_check(false);
-      return *store_;
-    }
-    std::this_thread::sleep_for(
-        std::min<std::chrono::steady_clock::duration>(pause, pending.deadline - now));
-  }
+  return detail::route_read(*store_, *read_store_, lane_days_->fence, replayed_,
+                            replayed_generation_);
 }
 
 void Database::note_write() {
-  if (!read_store_) return;
-  std::optional<std::uint64_t> position;
-  try {
-    position = store_->log_position();
-  } catch (const StorageError&) {
-    // The write committed; the next read asks the primary again.
-  }
-  lane_days_->fence.wrote(position, options_.replica_wait);
+  if (read_store_) detail::note_write(*store_, lane_days_->fence, options_.replica_wait);
 }
 
 StoreVersion Database::version_of(Store& from) {
@@ -252,59 +213,27 @@ detail::BatchTarget Database::batch_target() {
           [this] { note_write(); }};
 }
 
-namespace {
-
-// Rows in chunks of this many: the chunk's rows are held, not the batch's.
-constexpr std::size_t batch_chunk_rows = 4096;
-
-void take_rows(detail::BatchIntake& intake, BatchRowSource& source) {
-  std::vector<BatchRow> chunk;
-  while (source.next(chunk, batch_chunk_rows)) intake.add(chunk);
-}
-
-// A batch given whole goes in the same chunks, so that its errors are the ones the same rows
-// read a chunk at a time get (currencies are checked chunk by chunk).
-void take_rows(detail::BatchIntake& intake, std::span<const BatchRow> rows) {
-  for (std::size_t at = 0; at < rows.size(); at += batch_chunk_rows) {
-    intake.add(rows.subspan(at, std::min(batch_chunk_rows, rows.size() - at)));
-  }
-}
-
-}  // namespace
-
 std::vector<RowError> Database::validate(const Batch& batch) {
   return detail::measured(detail::Operation::validate, [&]() -> std::vector<RowError> {
-    const detail::BatchTarget target = batch_target();
-    detail::BatchIntake intake(target, batch.id, false);
-    take_rows(intake, batch.rows);
-    return intake.errors();
+    return detail::batch_errors(batch_target(), batch.id, batch.rows);
   });
 }
 
 BatchResult Database::apply(const Batch& batch, const Progress& progress) {
   return detail::measured(detail::Operation::apply, [&]() -> BatchResult {
-    const detail::BatchTarget target = batch_target();
-    detail::BatchIntake intake(target, batch.id, true);
-    take_rows(intake, batch.rows);
-    return intake.apply(progress);
+    return detail::apply_batch(batch_target(), batch.id, batch.rows, progress);
   });
 }
 
 std::vector<RowError> Database::validate(const std::string& id, BatchRowSource& rows) {
   return detail::measured(detail::Operation::validate, [&]() -> std::vector<RowError> {
-    const detail::BatchTarget target = batch_target();
-    detail::BatchIntake intake(target, id, false);
-    take_rows(intake, rows);
-    return intake.errors();
+    return detail::batch_errors(batch_target(), id, rows);
   });
 }
 
 BatchResult Database::apply(const std::string& id, BatchRowSource& rows, const Progress& progress) {
   return detail::measured(detail::Operation::apply, [&]() -> BatchResult {
-    const detail::BatchTarget target = batch_target();
-    detail::BatchIntake intake(target, id, true);
-    take_rows(intake, rows);
-    return intake.apply(progress);
+    return detail::apply_batch(batch_target(), id, rows, progress);
   });
 }
 
@@ -335,23 +264,8 @@ std::int64_t Database::save_exchange_rates(std::span<const ExchangeRate> rates, 
 
 ImportSummary Database::load(const Dataset& data, bool replace, const Progress& progress) {
   return loaded(
-      replace,
-      [&](detail::CheckedLoad& load) {
-        const auto line = [](const std::vector<std::int64_t>& lines, std::size_t i) {
-          return i < lines.size() ? lines[i] : std::int64_t(i) + 1;
-        };
-        for (std::size_t i = 0; i < data.regions.size(); ++i) {
-          load.region(data.regions[i], line(data.region_lines, i));
-        }
-        for (std::size_t i = 0; i < data.ports.size(); ++i) {
-          load.port(data.ports[i], line(data.port_lines, i));
-        }
-        for (std::size_t i = 0; i < data.prices.size(); ++i) {
-          load.price(data.prices[i], line(data.price_lines, i));
-        }
-        return load.finish(data.contracts);
-      },
-      progress, std::int64_t(data.prices.size()));
+      replace, [&](detail::CheckedLoad& load) { return load.load(data); }, progress,
+      std::int64_t(data.prices.size()));
 }
 
 ImportSummary Database::import_dump(const std::filesystem::path& path, bool replace,

@@ -7,6 +7,10 @@
 #include <mutex>
 #include <optional>
 
+namespace prkl {
+class Store;
+}
+
 namespace prkl::detail {
 
 /// Read-your-writes for Databases that write to a primary and read from its standbys: the place
@@ -61,5 +65,14 @@ class ReplicaFence {
   std::uint64_t resolved_writes_ = 0;
   Clock::time_point deadline_;
 };
+
+/// Where a read goes: `standby` once it has replayed every write `fence` knows of (waiting
+/// for that until the fence's deadline), else `primary`. `replayed` and `generation` say how
+/// far `standby`'s connection of that generation was seen to have replayed, and move on here.
+Store& route_read(Store& primary, Store& standby, ReplicaFence& fence, std::uint64_t& replayed,
+                  std::uint64_t& generation);
+
+/// After a write to `primary`: notes where its log ended so that reads wait for it.
+void note_write(Store& primary, ReplicaFence& fence, std::chrono::milliseconds wait);
 
 }  // namespace prkl::detail

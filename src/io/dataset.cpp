@@ -130,6 +130,20 @@ void CheckedLoad::add_error(RowError error) {
   if (errors_.size() >= max_errors) refuse();
 }
 
+ImportSummary CheckedLoad::load(const Dataset& data) {
+  const auto line = [](const std::vector<std::int64_t>& lines, std::size_t i) {
+    return i < lines.size() ? lines[i] : std::int64_t(i) + 1;
+  };
+  for (std::size_t i = 0; i < data.regions.size(); ++i) {
+    region(data.regions[i], line(data.region_lines, i));
+  }
+  for (std::size_t i = 0; i < data.ports.size(); ++i) port(data.ports[i], line(data.port_lines, i));
+  for (std::size_t i = 0; i < data.prices.size(); ++i) {
+    price(data.prices[i], line(data.price_lines, i));
+  }
+  return finish(data.contracts);
+}
+
 ImportSummary CheckedLoad::finish(std::span<const Contract> contracts) {
   std::vector<RowError> errors =
       Geography::check(regions_, ports_, options_.max_region_depth, region_lines_, port_lines_);

@@ -42,6 +42,9 @@ class CheckedLoad final : public DumpSink {
   /// Checks what only the whole shows (the region tree, ports the prices named, the contracts),
   /// then has the loader store the contracts and commit.
   ImportSummary finish(std::span<const Contract> contracts = {});
+  /// Every row of `data`, each with its line (Dataset's *_lines, else its place from 1), then
+  /// finish() with its contracts.
+  ImportSummary load(const Dataset& data);
 
  private:
   // A port code a price named before any port row had it: the first such row, and how many.
