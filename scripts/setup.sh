@@ -13,7 +13,8 @@ build_packages=(
   python3-prometheus-client gunicorn
 )
 test_packages=(
-  clang-format clang libclang-rt-14-dev postgresql pgbouncer catch2 libbenchmark-dev
+  clang-format clang libclang-rt-14-dev postgresql pgbouncer patroni etcd-server catch2
+  libbenchmark-dev
   python3-pytest python3-venv python3-setuptools python3-wheel python3-psycopg2
   python3-matplotlib python3-pandas wrk curl doxygen varnish nodejs time
 )
