@@ -96,6 +96,7 @@ def main():
     accepted_rows = 100_000 if args.smoke else limit_rows
     fx_size = (8 if args.smoke else 200) << 20
     dump_prices = [20_000, 200_000] if args.smoke else [args.dump_prices // 10, args.dump_prices]
+    generate_sizes = [(36_500, 365)] if args.smoke else [(args.dump_prices // 4, 365)]
     work = Path(tempfile.mkdtemp(prefix="prkl-memory-"))
     try:
         store = f"sqlite:{work / 'rates.db'}"
@@ -128,6 +129,23 @@ def main():
             table.append((f"import-dump, {prices:,} prices ({size:.0f} MB)", result))
             (work / "generated.db").unlink()
             dump.unlink()
+        for prices, days in generate_sizes:
+            # The generator streams too: into a dump, and into a store with the market's mix
+            # (dimensions, 20% contracts).
+            lanes = ["--ports", "1000", "--lanes", str(prices // days), "--days", str(days),
+                     "--prices-per-day", "1"]
+            dump = work / "generated.sql"
+            result = measure([args.prkl, "generate", *lanes, "--dump", dump])
+            assert result[0] == 0, result
+            table.append((f"generate --dump, {prices:,} prices "
+                          f"({dump.stat().st_size / 2**20:.0f} MB)", result))
+            dump.unlink()
+            result = measure([args.prkl, "--db", f"sqlite:{work / 'generated.db'}", "generate",
+                              *lanes, "--dimensions", "--contracts-percent", "20"])
+            assert result[0] == 0, result
+            table.append((f"generate into a store, {prices:,} rows, dimensions, 20% contracts",
+                          result))
+            (work / "generated.db").unlink()
         result = measure([args.prkl, "--db", store, "fx", "import", fx])
         assert result[0] == 2 and "longer than 4194304 bytes" in result[1], result
         table.append((f"fx import, a {fx_size >> 20} MB file, refused", result))

@@ -422,6 +422,31 @@ TEST_CASE("the generator turns a share of the rows into contracts, the rest unch
   CHECK_THROWS_WITH(generate(options), Catch::Contains("contracts_percent is 101, outside 0..100"));
 }
 
+TEST_CASE("the generator gives the same rows in chunks of any size as whole") {
+  const GeneratorOptions options{
+      .seed = 5, .ports = 20, .lanes = 60, .days = 9, .dimensions = true, .contracts_percent = 30};
+  const Dataset whole = generate(options);
+  for (const std::size_t chunk : {std::size_t(1), std::size_t(7), std::size_t(1) << 20}) {
+    Generator generator(options);
+    CHECK(generator.regions() == whole.regions);
+    CHECK(generator.ports() == whole.ports);
+    std::vector<Price> prices, all_prices;
+    std::vector<Contract> contracts, all_contracts;
+    std::size_t chunks = 0;
+    while (generator.next(prices, contracts, chunk)) {
+      REQUIRE(prices.size() + contracts.size() <= chunk);
+      all_prices.insert(all_prices.end(), prices.begin(), prices.end());
+      all_contracts.insert(all_contracts.end(), contracts.begin(), contracts.end());
+      ++chunks;
+    }
+    CHECK((prices.empty() && contracts.empty()));
+    CHECK(all_prices == whole.prices);
+    CHECK(all_contracts == whole.contracts);
+    CHECK(chunks == (whole.prices.size() + whole.contracts.size() + chunk - 1) / chunk);
+  }
+  CHECK_THROWS_AS(Generator({1, 3, 10, 1, parse_date("2024-01-01"), 1}), InvalidArgument);
+}
+
 TEST_CASE("CSV batches: header names the columns") {
   TempFile file(
       "price,day,destination,origin,date_from,date_to\n"

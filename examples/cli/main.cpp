@@ -476,20 +476,32 @@ std::string run_generate(const Common& c, GenerateOptions o) {
         "--dimensions, --contracts-percent: a dump has no place for them; generate into a store "
         "(--db) instead of --dump");
   }
-  const auto data = prkl::generate(o.generator);
+  // A chunk at a time, into the dump or the store: memory does not grow with the data set.
+  prkl::Generator generator(o.generator);
+  prkl::ImportSummary made;
   if (!o.dump.empty()) {
-    std::ostringstream text;
-    prkl::write_dump(text, data);
-    write_output(text.str(), o.dump);
+    write_output(o.dump, [&](const OutputWriter& write) {
+      OutputStream out(write);
+      prkl::DumpWriter writer(out, generator.regions(), generator.ports());
+      std::vector<prkl::Price> prices;
+      std::vector<prkl::Contract> none;
+      while (generator.next(prices, none, 1 << 16)) {
+        writer.add(prices);
+        made.prices += std::int64_t(prices.size());
+      }
+      writer.finish();
+      out.flush();
+    });
+    made.regions = std::int64_t(generator.regions().size());
+    made.ports = std::int64_t(generator.ports().size());
   } else {
     auto db = prkl::Database::open(c.db_url, prkl::OpenMode::create);
-    db.load(data, o.replace, terminal_progress("writing"));
+    made = db.load(generator, o.replace, terminal_progress("writing"));
   }
   const std::string contracts =
-      data.contracts.empty() ? "" : fmt::format(", {} contracts", data.contracts.size());
-  return fmt::format("generated {} regions, {} ports, {} prices{} into {}\n", data.regions.size(),
-                     data.ports.size(), data.prices.size(), contracts,
-                     o.dump.empty() ? c.store() : o.dump);
+      made.contracts == 0 ? "" : fmt::format(", {} contracts", made.contracts);
+  return fmt::format("generated {} regions, {} ports, {} prices{} into {}\n", made.regions,
+                     made.ports, made.prices, contracts, o.dump.empty() ? c.store() : o.dump);
 }
 
 constexpr std::string_view listing_formats =

@@ -162,7 +162,7 @@ namespace {
                                           error ? ": " : "", error ? std::strerror(error) : ""));
 }
 
-bool write_all(int fd, const std::string& text) {
+bool write_all(int fd, std::string_view text) {
   for (std::size_t done = 0; done < text.size();) {
     const auto wrote = ::write(fd, text.data() + done, text.size() - done);
     if (wrote < 0 && errno == EINTR) continue;
@@ -172,20 +172,40 @@ bool write_all(int fd, const std::string& text) {
   return true;
 }
 
+// Hands `produce` a writer of pieces to `fd`; false (errno set) once a piece could not be
+// written, and the pieces after it are dropped.
+bool write_pieces(int fd, const OutputProducer& produce) {
+  bool written = true;
+  int error = 0;
+  produce([&](std::string_view piece) {
+    if (written && !write_all(fd, piece)) written = false, error = errno;
+  });
+  errno = error;
+  return written;
+}
+
 // A device, a FIFO or a terminal is written to as it is, as a shell's `>` would: renaming a
 // file over it would replace the device node itself.
-void write_through(const std::string& text, const std::string& path) {
+void write_through(const std::string& path, const OutputProducer& produce) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_NOCTTY | O_CLOEXEC);
   if (fd < 0) cannot_write(path, "opening it", errno);
-  const bool written = write_all(fd, text);
-  const int error = errno;
+  bool written = false;
+  int error = 0;
+  try {
+    written = write_pieces(fd, produce);
+    error = errno;
+  } catch (...) {
+    ::close(fd);
+    throw;
+  }
   if (::close(fd) != 0 || !written) cannot_write(path, "writing", written ? errno : error);
 }
 
-// A regular file (or none yet) is replaced whole: the text goes into a temporary file beside it,
-// flushed to disk and renamed over it. `replace` is false when no file was there: then the
-// rename fails rather than replace whatever appeared since.
-void replace_file(const std::string& text, const std::string& path, bool replace) {
+// A regular file (or none yet) is replaced whole: the pieces go into a temporary file beside it,
+// flushed to disk and renamed over it, so a failure (of the disk, or of whatever produces them)
+// leaves the file as it was. `replace` is false when no file was there: then the rename fails
+// rather than replace whatever appeared since.
+void replace_file(const std::string& path, bool replace, const OutputProducer& produce) {
   const std::filesystem::path target(path);
   std::string name = ".";
   name += target.filename().string();
@@ -196,7 +216,14 @@ void replace_file(const std::string& text, const std::string& path, bool replace
   // mkstemp makes the file private; the answer gets the mode any new file would.
   const mode_t mask = ::umask(0);
   ::umask(mask);
-  bool written = ::fchmod(fd, 0666 & ~mask) == 0 && write_all(fd, text) && ::fsync(fd) == 0;
+  bool written = false;
+  try {
+    written = ::fchmod(fd, 0666 & ~mask) == 0 && write_pieces(fd, produce) && ::fsync(fd) == 0;
+  } catch (...) {
+    ::close(fd);
+    ::unlink(temporary.c_str());
+    throw;
+  }
   int error = errno;
   if (::close(fd) != 0 && written) written = false, error = errno;
   const int renamed = written ? ::renameat2(AT_FDCWD, temporary.c_str(), AT_FDCWD, path.c_str(),
@@ -212,10 +239,17 @@ void replace_file(const std::string& text, const std::string& path, bool replace
 }  // namespace
 
 void write_output(const std::string& text, const std::string& path) {
+  write_output(path, [&](const OutputWriter& write) { write(text); });
+}
+
+void write_output(const std::string& path, const OutputProducer& produce) {
   if (path.empty() || path == "-") {
-    if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() || std::fflush(stdout)) {
-      cannot_write("-", "standard output", errno);
-    }
+    produce([](std::string_view piece) {
+      if (std::fwrite(piece.data(), 1, piece.size(), stdout) != piece.size()) {
+        cannot_write("-", "standard output", errno);
+      }
+    });
+    if (std::fflush(stdout)) cannot_write("-", "standard output", errno);
     return;
   }
   // A symbolic link is followed to what it names, as `>` does, even when that does not exist
@@ -231,14 +265,39 @@ void write_output(const std::string& text, const std::string& path) {
   }
   if (::stat(resolved.c_str(), &st) != 0) {
     if (errno != ENOENT) cannot_write(path, "looking at it", errno);
-    replace_file(text, resolved.string(), false);
+    replace_file(resolved.string(), false, produce);
   } else if (S_ISREG(st.st_mode)) {
-    replace_file(text, resolved.string(), true);
+    replace_file(resolved.string(), true, produce);
   } else if (S_ISDIR(st.st_mode)) {
     cannot_write(path, "it is a directory", 0);
   } else {
-    write_through(text, resolved.string());
+    write_through(resolved.string(), produce);
   }
+}
+
+OutputStream::Buffer::Buffer(const OutputWriter& write) : write_(write), buffer_(1 << 20, '\0') {
+  setp(buffer_.data(), buffer_.data() + buffer_.size());
+}
+
+int OutputStream::Buffer::sync() {
+  const auto used = std::size_t(pptr() - pbase());
+  if (used > 0) write_(std::string_view(pbase(), used));
+  setp(buffer_.data(), buffer_.data() + buffer_.size());
+  return 0;
+}
+
+OutputStream::Buffer::int_type OutputStream::Buffer::overflow(int_type c) {
+  sync();
+  if (traits_type::eq_int_type(c, traits_type::eof())) return traits_type::not_eof(c);
+  *pptr() = traits_type::to_char_type(c);
+  pbump(1);
+  return c;
+}
+
+OutputStream::OutputStream(const OutputWriter& write) : std::ostream(nullptr), buffer_(write) {
+  rdbuf(&buffer_);
+  // The writer's own error (a full disk, a closed pipe) reaches the caller as it is.
+  exceptions(std::ios::badbit);
 }
 
 void refuse_output_onto_input(const std::string& output, const std::string& input) {

@@ -26,6 +26,8 @@
 
 namespace prkl {
 
+class Generator;
+
 namespace detail {
 class CheckedLoad;
 class Geography;
@@ -38,6 +40,7 @@ struct ImportSummary {
   std::int64_t regions = 0;
   std::int64_t ports = 0;
   std::int64_t prices = 0;
+  std::int64_t contracts = 0;
 };
 
 /// The in-memory copy of the lane-day aggregates that rates are answered from.
@@ -211,6 +214,10 @@ class Database {
   /// Loads a data set the same way (used by the sample generator). `progress` hears the
   /// writing, in prices.
   PRKL_EXPORT ImportSummary load(const Dataset& data, bool replace = false,
+                                 const Progress& progress = {});
+  /// Loads what `generator` makes the same way, a chunk at a time: memory does not grow with
+  /// the prices or the contracts. `progress` hears the writing, in prices (total unknown).
+  PRKL_EXPORT ImportSummary load(Generator& generator, bool replace = false,
                                  const Progress& progress = {});
 
  private:

@@ -6,6 +6,9 @@
 
 #include <filesystem>
 #include <iosfwd>
+#include <span>
+#include <string>
+
 #include "prkl/export.hpp"
 
 #include "prkl/model.hpp"
@@ -50,5 +53,21 @@ PRKL_EXPORT void read_dump(const std::filesystem::path& path, DumpSink& sink,
 /// Writes `data` as a plain-SQL dump that read_dump() and PostgreSQL's psql both load. Contracts
 /// have no place in it: a data set with any is refused (InvalidArgument) before a byte is written.
 PRKL_EXPORT void write_dump(std::ostream& out, const Dataset& data);
+
+/// A dump written as its prices come, for data sets larger than memory: the regions and ports
+/// when made, then each block of prices as it is added, then the keys and references at
+/// finish(). Without finish() the dump is incomplete (its prices' COPY is not ended). A price's
+/// dimensions have no column in the ratestask shape and are not written.
+class PRKL_EXPORT DumpWriter {
+ public:
+  DumpWriter(std::ostream& out, std::span<const Region> regions, std::span<const Port> ports);
+  void add(std::span<const Price> prices);
+  /// StorageError if the stream failed along the way.
+  void finish();
+
+ private:
+  std::ostream& out_;
+  std::string block_;
+};
 
 }  // namespace prkl

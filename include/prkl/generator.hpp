@@ -5,8 +5,10 @@
 /// A deterministic generator of realistic sample data, for demos and scale tests.
 
 #include <cstdint>
-#include "prkl/export.hpp"
+#include <memory>
+#include <vector>
 
+#include "prkl/export.hpp"
 #include "prkl/model.hpp"
 
 namespace prkl {
@@ -41,8 +43,32 @@ struct GeneratorOptions {
   std::int64_t contracts_percent = 0;
 };
 
-/// The same options give the same data on every platform and compiler. Throws InvalidArgument
-/// naming the option and its bounds when one is out of them (see above).
+/// The generator's data a chunk at a time, for data sets larger than memory: the regions and
+/// ports whole (at most max_generated_ports), then the prices and the contracts drawn among
+/// them in chunks. The same rows in the same order as generate(), whatever the chunk size;
+/// memory is the chunk and the lanes (8 bytes each), not the data set.
+class PRKL_EXPORT Generator {
+ public:
+  /// Throws InvalidArgument naming the option and its bounds when one is out of them.
+  explicit Generator(const GeneratorOptions& options);
+  ~Generator();
+  Generator(const Generator&) = delete;
+  Generator& operator=(const Generator&) = delete;
+
+  const std::vector<Region>& regions() const noexcept;
+  const std::vector<Port>& ports() const noexcept;
+  /// Replaces `prices` and `contracts` with the next `max_rows` rows drawn (fewer at the end;
+  /// a contract is one of them); false, both empty, once every row was given.
+  bool next(std::vector<Price>& prices, std::vector<Contract>& contracts, std::size_t max_rows);
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+/// The whole data set at once (see Generator). The same options give the same data on every
+/// platform and compiler. Throws InvalidArgument naming the option and its bounds when one is
+/// out of them (see above).
 PRKL_EXPORT Dataset generate(const GeneratorOptions& options);
 
 }  // namespace prkl

@@ -180,8 +180,11 @@ class PRKL_EXPORT Loader {
   /// Removes the prices added so far on `day` (a dump's `DELETE FROM prices WHERE day = ...`)
   /// and returns how many there were.
   virtual std::int64_t remove_prices_on(Date day) = 0;
-  /// Stores `contracts`, builds the lane index and the lane-day aggregates under a new epoch,
-  /// and commits.
+  /// Contracts, after the regions and ports they name or before them; each counts in the
+  /// lane-day aggregates on every day of its validity.
+  virtual void add(std::span<const Contract> contracts) = 0;
+  /// Adds `contracts` as add() does, builds the lane index and the lane-day aggregates under a
+  /// new epoch, and commits.
   virtual void finish(std::span<const Contract> contracts) = 0;
 };
 

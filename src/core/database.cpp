@@ -268,6 +268,11 @@ ImportSummary Database::load(const Dataset& data, bool replace, const Progress& 
       std::int64_t(data.prices.size()));
 }
 
+ImportSummary Database::load(Generator& generator, bool replace, const Progress& progress) {
+  return loaded(
+      replace, [&](detail::CheckedLoad& load) { return load.load(generator); }, progress);
+}
+
 ImportSummary Database::import_dump(const std::filesystem::path& path, bool replace,
                                     const Progress& progress) {
   std::int64_t size = 0;

@@ -11,6 +11,7 @@
 #include "batch/batch.hpp"
 #include "geography/geography.hpp"
 #include "prkl/error.hpp"
+#include "prkl/generator.hpp"
 #include "util/text.hpp"
 
 namespace prkl::detail {
@@ -20,6 +21,9 @@ namespace {
 // Prices handed to the loader at a time: large enough that a statement's or a COPY's start is
 // noise, small enough to be nothing beside a store's cache.
 constexpr std::size_t chunk_prices = 16'384;
+// Contracts in smaller chunks: each counts on up to a year of days, and the store sums a
+// chunk's days per lane before it writes them.
+constexpr std::size_t chunk_contracts = 1'024;
 constexpr std::size_t max_errors = 1000;
 // What the held rows' text may take: far beyond any real geography (the world's ports take about
 // 1 MB), and a bound on a load's memory whatever the text in the data.
@@ -124,9 +128,37 @@ void CheckedLoad::flush() {
   if (progress_) progress_(prices_, total_prices_);
 }
 
+void CheckedLoad::contract(Contract c, std::int64_t line) {
+  for (const auto* code : {&c.origin, &c.destination}) {
+    if (!codes_.contains(*code)) {
+      add_error(
+          {line, "contract", fmt::format("contract on unknown port {}", quoted_value(*code))});
+    }
+  }
+  if (c.valid_to < c.valid_from || (c.valid_to - c.valid_from).count() >= max_contract_days) {
+    add_error({line, "contract",
+               fmt::format("contract validity {}..{} is reversed or longer than {} days",
+                           format_date(c.valid_from), format_date(c.valid_to), max_contract_days)});
+  }
+  if (auto problem = price_problem(c.price, options_)) {
+    add_error({line, "contract", std::move(*problem)});
+  }
+  ++contracts_;
+  if (!errors_.empty()) return;
+  pending_contracts_.push_back(std::move(c));
+  if (pending_contracts_.size() == chunk_contracts) flush_contracts();
+}
+
+void CheckedLoad::flush_contracts() {
+  if (pending_contracts_.empty() || !errors_.empty()) return;
+  loader_.add(pending_contracts_);
+  pending_contracts_.clear();
+}
+
 void CheckedLoad::add_error(RowError error) {
   errors_.push_back(std::move(error));
   pending_.clear();
+  pending_contracts_.clear();
   if (errors_.size() >= max_errors) refuse();
 }
 
@@ -141,10 +173,28 @@ ImportSummary CheckedLoad::load(const Dataset& data) {
   for (std::size_t i = 0; i < data.prices.size(); ++i) {
     price(data.prices[i], line(data.price_lines, i));
   }
-  return finish(data.contracts);
+  for (std::size_t i = 0; i < data.contracts.size(); ++i) {
+    contract(data.contracts[i], std::int64_t(i) + 1);
+  }
+  return finish();
 }
 
-ImportSummary CheckedLoad::finish(std::span<const Contract> contracts) {
+ImportSummary CheckedLoad::load(Generator& generator) {
+  std::int64_t line = 0;
+  for (const Region& r : generator.regions()) region(r, ++line);
+  line = 0;
+  for (const Port& p : generator.ports()) port(p, ++line);
+  std::int64_t price_line = 0, contract_line = 0;
+  std::vector<Price> prices;
+  std::vector<Contract> contracts;
+  while (generator.next(prices, contracts, chunk_prices)) {
+    for (Price& p : prices) price(std::move(p), ++price_line);
+    for (Contract& c : contracts) contract(std::move(c), ++contract_line);
+  }
+  return finish();
+}
+
+ImportSummary CheckedLoad::finish() {
   std::vector<RowError> errors =
       Geography::check(regions_, ports_, options_.max_region_depth, region_lines_, port_lines_);
   errors.insert(errors.end(), std::make_move_iterator(errors_.begin()),
@@ -162,31 +212,12 @@ ImportSummary CheckedLoad::finish(std::span<const Contract> contracts) {
                fmt::format("price on unknown port {}{}", quoted_value(*code),
                            awaited->rows > 1 ? fmt::format(" ({} rows)", awaited->rows) : "")});
   }
-  for (std::size_t i = 0; i < contracts.size(); ++i) {
-    const Contract& c = contracts[i];
-    const auto row = std::int64_t(i) + 1;
-    for (const auto* code : {&c.origin, &c.destination}) {
-      if (!codes_.contains(*code)) {
-        add_error(
-            {row, "contract", fmt::format("contract on unknown port {}", quoted_value(*code))});
-      }
-    }
-    if (c.valid_to < c.valid_from || (c.valid_to - c.valid_from).count() >= max_contract_days) {
-      add_error(
-          {row, "contract",
-           fmt::format("contract validity {}..{} is reversed or longer than {} days",
-                       format_date(c.valid_from), format_date(c.valid_to), max_contract_days)});
-    }
-    if (auto problem = price_problem(c.price, options_)) {
-      add_error({row, "contract", std::move(*problem)});
-    }
-  }
   if (!errors_.empty()) refuse();
   flush();
   loader_.add(regions_);
   loader_.add(ports_);
-  loader_.finish(contracts);
-  return {std::int64_t(regions_.size()), std::int64_t(ports_.size()), prices_};
+  loader_.finish(pending_contracts_);
+  return {std::int64_t(regions_.size()), std::int64_t(ports_.size()), prices_, contracts_};
 }
 
 void CheckedLoad::refuse() const {

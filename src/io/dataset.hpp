@@ -39,12 +39,18 @@ class CheckedLoad final : public DumpSink {
   void price(Price price, std::int64_t line) override;
   void remove_prices_on(Date day) override;
 
-  /// Checks what only the whole shows (the region tree, ports the prices named, the contracts),
-  /// then has the loader store the contracts and commit.
-  ImportSummary finish(std::span<const Contract> contracts = {});
+  /// A contract, checked as it passes (against the ports seen so far: a data set lists its
+  /// ports first); `line` counts contracts from 1.
+  void contract(Contract contract, std::int64_t line);
+
+  /// Checks what only the whole shows (the region tree, ports the prices named), then has the
+  /// loader commit.
+  ImportSummary finish();
   /// Every row of `data`, each with its line (Dataset's *_lines, else its place from 1), then
-  /// finish() with its contracts.
+  /// finish().
   ImportSummary load(const Dataset& data);
+  /// Every row `generator` makes, a chunk at a time, then finish().
+  ImportSummary load(Generator& generator);
 
  private:
   // A port code a price named before any port row had it: the first such row, and how many.
@@ -59,6 +65,7 @@ class CheckedLoad final : public DumpSink {
   void add_error(RowError error);
   void geography_row();
   void flush();
+  void flush_contracts();
   [[noreturn]] void refuse() const;
 
   Loader& loader_;
@@ -71,7 +78,9 @@ class CheckedLoad final : public DumpSink {
   std::unordered_set<std::string> codes_;
   std::unordered_map<std::string, Awaited> awaited_;
   std::vector<Price> pending_;  // prices not yet handed to the loader
-  std::int64_t prices_ = 0;     // handed over or pending, less those a DELETE removed
+  std::vector<Contract> pending_contracts_;
+  std::int64_t contracts_ = 0;
+  std::int64_t prices_ = 0;  // handed over or pending, less those a DELETE removed
   std::vector<RowError> errors_;
   std::size_t held_bytes_ = 0;  // of the text held: geography and awaited codes
 };

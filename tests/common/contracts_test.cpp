@@ -251,3 +251,61 @@ TEST_CASE("a data set's contracts load and count as a batch's do", "[conformance
   CHECK_THROWS_WITH(write_dump(dump, data), Catch::Contains("contracts"));
   CHECK(dump.str().empty());
 }
+
+TEST_CASE("a generator streams into a store what its data set loaded whole holds",
+          "[conformance][contracts]") {
+  const GeneratorOptions options{.seed = 11,
+                                 .ports = 40,
+                                 .lanes = 400,
+                                 .days = 60,
+                                 .dimensions = true,
+                                 .contracts_percent = 20};
+  const Dataset data = generate(options);
+  // More than one chunk of prices (16,384) and of contracts (1,024).
+  REQUIRE(data.prices.size() > 40'000);
+  REQUIRE(data.contracts.size() > 5'000);
+  Database whole = Database::open(test::new_store_url(), OpenMode::create);
+  whole.load(data);
+  Database streamed = Database::open(test::new_store_url(), OpenMode::create);
+  Generator generator(options);
+  const ImportSummary summary = streamed.load(generator);
+  CHECK(summary.prices == std::int64_t(data.prices.size()));
+  CHECK(summary.contracts == std::int64_t(data.contracts.size()));
+  CHECK(summary.ports == 40);
+  const Date from = options.first_day, to = options.first_day + std::chrono::days{89};
+  CHECK(rate_rows(streamed, {from, to, "world", "world", 1, 3}) ==
+        rate_rows(whole, {from, to, "world", "world", 1, 3}));
+  for (const auto& lane : std::vector<std::pair<std::string, std::string>>{
+           {data.prices.front().origin, data.prices.front().destination},
+           {data.contracts.back().origin, data.contracts.back().destination}}) {
+    MarketQuery m{from, to, lane.first, lane.second, 1, 3};
+    CHECK(band_rows(streamed, m) == band_rows(whole, m));
+  }
+}
+
+TEST_CASE("a data set's bad contracts are listed, and nothing of the load is written",
+          "[conformance][contracts]") {
+  Database db = Database::open(test::new_store_url(), OpenMode::create);
+  const GeneratorOptions options{.ports = 10, .lanes = 20, .days = 5};
+  Dataset data = generate(options);
+  db.load(data);
+  const std::int64_t before =
+      db.rates({options.first_day, options.first_day, "world", "world", 1}).at(0).count;
+  data.contracts.assign(1'500, Contract{data.ports[0].code, data.ports[1].code, options.first_day,
+                                        options.first_day + std::chrono::days{30}, 500});
+  data.contracts[1'200].destination = "XXNOPE";
+  data.contracts[1'300].valid_to = options.first_day - std::chrono::days{1};
+  try {
+    db.load(data, true);
+    FAIL("the load was taken");
+  } catch (const ValidationFailed& e) {
+    REQUIRE(e.errors().size() == 2);
+    CHECK(e.errors()[0].row == 1'201);
+    CHECK_THAT(e.errors()[0].message, Catch::Contains("contract on unknown port 'XXNOPE'"));
+    CHECK(e.errors()[1].row == 1'301);
+    CHECK_THAT(e.errors()[1].message, Catch::Contains("reversed"));
+  }
+  // The first 1,024 contracts had gone to the store before the bad ones came: rolled back.
+  CHECK(db.rates({options.first_day, options.first_day, "world", "world", 1}).at(0).count ==
+        before);
+}

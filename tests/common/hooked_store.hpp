@@ -26,6 +26,7 @@ class RecordingLoader final : public Loader {
     chunks_.push_back(prices.size());
     inner_->add(prices);
   }
+  void add(std::span<const Contract> contracts) override { inner_->add(contracts); }
   std::int64_t remove_prices_on(Date day) override { return inner_->remove_prices_on(day); }
   void finish(std::span<const Contract> contracts) override { inner_->finish(contracts); }
 

@@ -751,7 +751,10 @@ class PgStore final : public Store {
 
   // Adds a batch's lane-days (in key order) in one statement, moving the data version and
   // logging their days as the triggers do.
-  void add_lane_days(const std::vector<LaneDay>& groups) {
+  // Adds `groups` to the lane-days. `log`: as a change of a new data version, which readers
+  // catch up by; a load, which starts a new epoch, has nothing to log.
+  void add_lane_days(const std::vector<LaneDay>& groups, bool log = true) {
+    if (groups.empty()) return;
     std::vector<std::string> origins, destinations, days;
     std::string counts = "{", sums = "{", mins = "{", maxs = "{";
     for (const LaneDay& g : groups) {
@@ -764,7 +767,6 @@ class PgStore final : public Store {
       fmt::format_to(std::back_inserter(mins), "{}{}", comma, g.min);
       fmt::format_to(std::back_inserter(maxs), "{}{}", comma, g.max);
     }
-    const std::string version = connection_.exec(own::bump_data_version_sql()).text(0, 0);
     connection_.exec(
         "INSERT INTO prkl_lane_days SELECT * FROM unnest($1::text[], $2::text[], "
         "$3::date[], $4::bigint[], $5::bigint[], $6::int[], $7::int[]) "
@@ -773,6 +775,8 @@ class PgStore final : public Store {
             own::merge_lane_day_sql(dialect),
         {array_literal(origins), array_literal(destinations), array_literal(days), counts + "}",
          sums + "}", mins + "}", maxs + "}"});
+    if (!log) return;
+    const std::string version = connection_.exec(own::bump_data_version_sql()).text(0, 0);
     std::sort(days.begin(), days.end());
     days.erase(std::unique(days.begin(), days.end()), days.end());
     connection_.exec(
@@ -922,7 +926,8 @@ class PgStore final : public Store {
           "format('ALTER TABLE %s ADD CONSTRAINT %I %s', conrelid::regclass, conname, "
           "pg_get_constraintdef(oid)) "
           "FROM pg_constraint WHERE contype = 'f' AND conrelid IN "
-          "(to_regclass('regions'), to_regclass('ports'), to_regclass('prices')) ORDER BY oid");
+          "(to_regclass('regions'), to_regclass('ports'), to_regclass('prices'), "
+          "to_regclass('prkl_contracts')) ORDER BY oid");
       for (int i = 0; i < keys.rows(); ++i) {
         c.exec(keys.text(i, 0));
         restore_keys_.push_back(keys.text(i, 1));
@@ -959,20 +964,28 @@ class PgStore final : public Store {
       return std::atoll(PQcmdTuples(r.get()));
     }
 
+    // A chunk of contracts' days are summed here a lane at a time rather than expanded day by
+    // day on the server, and merged into the lane-days as they come.
+    void add(std::span<const Contract> contracts) override {
+      store_.copy_rows(ratestask::copy_in_sql(ratestask::contracts), contracts, {},
+                       [](std::string& line, const Contract& contract) {
+                         detail::append_copy_row(line, contract);
+                       });
+      store_.add_lane_days(detail::lane_day_groups({}, contracts), false);
+    }
+
     void finish(std::span<const Contract> contracts) override {
       Connection& c = store_.connection_;
+      if (!contracts.empty()) add(contracts);
       for (const std::string& key : restore_keys_) c.exec(key);
       c.exec(fmt::format("CREATE INDEX {} {}", index_name, index_definition));
-      c.exec(lane_days_from_prices);
-      // Contracts after the prices' lane-days (the table was emptied, so those counted none):
-      // summed here a lane at a time rather than expanded day by day on the server.
-      if (!contracts.empty()) {
-        store_.copy_rows(ratestask::copy_in_sql(ratestask::contracts), contracts, {},
-                         [](std::string& line, const Contract& contract) {
-                           detail::append_copy_row(line, contract);
-                         });
-        store_.add_lane_days(detail::lane_day_groups({}, contracts));
-      }
+      // The prices' lane-days, merged with the contracts' already there.
+      c.exec(fmt::format(
+          "INSERT INTO prkl_lane_days\n"
+          "SELECT orig_code, dest_code, day, count(*), sum(price), min(price), max(price)\n"
+          "FROM prices GROUP BY orig_code, dest_code, day\n"
+          "ORDER BY orig_code COLLATE \"C\", dest_code COLLATE \"C\", day\n{}",
+          own::merge_lane_day_sql(dialect)));
       c.exec("UPDATE prkl_meta SET value = value + 1 WHERE key = 'data_version'");
       c.exec(
           "UPDATE prkl_meta SET value = floor(random() * 9e18)::bigint WHERE key = "

@@ -102,12 +102,12 @@ constexpr const char* retired_objects[][3] = {
     {"index", "prices_lane_day", "replaced by prices_by_lane, which serves filters too"},
     {"trigger", "prkl_prices_changed", "an interim name of prkl_prices_updated"}};
 
-// Fills an empty prkl_lane_days from the prices.
+// Adds the prices to prkl_lane_days (merged with the contracts' days a load put there first).
 std::string lane_days_from_prices() {
   return fmt::format(
       "INSERT INTO prkl_lane_days SELECT orig_code, dest_code, {}, count(*), sum(price),"
-      " min(price), max(price)\nFROM prices GROUP BY orig_code, dest_code, day",
-      day_number("day"));
+      " min(price), max(price)\nFROM prices WHERE true GROUP BY orig_code, dest_code, day\n{}",
+      day_number("day"), own::merge_lane_day_sql(dialect));
 }
 
 constexpr const char* lane_index_sql =
@@ -741,20 +741,22 @@ class SqliteStore final : public Store {
       return sqlite3_changes64(store_.connection_.get());
     }
 
+    // A chunk of contracts' days are summed here a lane at a time, not expanded in SQL, and
+    // merged into the lane-days as they come.
+    void add(std::span<const Contract> contracts) override {
+      store_.insert_contracts(contracts);
+      store_.add_lane_days(detail::lane_day_groups({}, contracts), false);
+    }
+
     void finish(std::span<const Contract> contracts) override {
       Connection& c = store_.connection_;
+      if (!contracts.empty()) add(contracts);
       c.exec(lane_index_sql);
       c.exec(
           fmt::format("UPDATE prkl_meta SET value = value + 1 WHERE key = 'data_version';\n{};\n"
                       "UPDATE prkl_meta SET value = {} WHERE key = 'data_epoch';\n"
                       "UPDATE prkl_meta SET value = value + 1 WHERE key = 'geography_generation';",
                       lane_days_from_prices(), own::new_epoch()));
-      // Contracts after the prices' lane-days: summed here a lane at a time, not expanded in
-      // SQL.
-      if (!contracts.empty()) {
-        store_.insert_contracts(contracts);
-        store_.add_lane_days(detail::lane_day_groups({}, contracts));
-      }
       // The core checked every row; this is the store's own word that nothing dangles.
       Statement dangling(c, "PRAGMA foreign_key_check");
       if (dangling.step()) {
@@ -830,11 +832,9 @@ class SqliteStore final : public Store {
   // The batch's lane-days (grouped in memory, in key order) upserted so the table's tree is
   // walked once, many lane-days to a statement: one statement per lane-day spent more time
   // starting statements than changing the tree.
-  void add_lane_days(const std::vector<LaneDay>& groups) {
-    auto& bump = bump_version_->reset();
-    if (!bump.step()) throw StorageError("prkl_meta has no data_version; run 'prkl init'");
-    const std::int64_t version = bump.int64(0);
-    bump.reset();
+  // Adds `groups` to the lane-days. `log`: as a change of a new data version, which readers
+  // catch up by; a load, which starts a new epoch, has nothing to log.
+  void add_lane_days(const std::vector<LaneDay>& groups, bool log = true) {
     const auto bind = [&](Statement& statement, int row, const LaneDay& g) {
       const int at = row * 7;
       statement.bind_static(at + 1, g.origin)
@@ -855,6 +855,11 @@ class SqliteStore final : public Store {
       bind(add_lane_day_->reset(), 0, groups[i]);
       add_lane_day_->run();
     }
+    if (!log) return;
+    auto& bump = bump_version_->reset();
+    if (!bump.step()) throw StorageError("prkl_meta has no data_version; run 'prkl init'");
+    const std::int64_t version = bump.int64(0);
+    bump.reset();
     std::vector<Date> days;
     for (const LaneDay& g : groups) days.push_back(g.day);
     std::sort(days.begin(), days.end());
