@@ -318,6 +318,20 @@ def main():
                          f"{ms(r['standby_median_ms'])} | {ms(r['standby_max_ms'])} | "
                          f"{r['ratio']:.2f} |")
 
+    writers = find(what="writers")
+    if writers:
+        lines += ["", "## Writers in parallel", "",
+                  "`bench/writers_bench.py`: PostgreSQL on loopback (fsync on), a generated store "
+                  "(200 ports, 4,000 lanes); writer processes apply batches on lanes of their own "
+                  "(no two touch one lane-day), first one, then four, each for the same time; "
+                  "pg_locks sampled every 50 ms for what waits. Every batch is checked to have "
+                  "landed once.", "",
+                  "| writers | rows a batch | prices/s | against one | lock waits seen (samples) |",
+                  "|---|---|---|---|---|"]
+        for r in writers:
+            lines.append(f"| {r['writers']} | {r['rows']:,} | {r['prices_per_s']:,.0f} | "
+                         f"{r['ratio']:.2f}x | {r['lock_waits']} |")
+
     # Cost against data size, region → region month, log-log.
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for backend, way, label in (("sqlite", "prkl", "prkl, SQLite"),

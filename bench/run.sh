@@ -3,7 +3,8 @@
 # Every comparison in docs/benchmarks.md, in one run on this machine: builds prkl, starts a
 # throwaway PostgreSQL (fsync on, as in production), builds each data set with the generator
 # (and reads the real dump), runs build/bench/prkl_bench, bench/http_bench.sh,
-# bench/flask_ceiling.sh and bench/replica_bench.py (a primary and its hot standby), and writes
+# bench/flask_ceiling.sh, bench/replica_bench.py (a primary and its hot standby),
+# bench/contracts_bench.py and bench/writers_bench.py (one writer against four), and writes
 # docs/benchmarks.md and docs/benchmarks.png with the figures, the machine and the date.
 #   bench/run.sh           the full run (about 20 minutes)
 #   bench/run.sh --smoke   small data, every measurement checked for correctness, not speed;
@@ -34,6 +35,11 @@ replicas() {
   PYTHONPATH=$build/python /usr/bin/python3 bench/replica_bench.py --dump "$dump" --results "$results" "$@" >&2
 }
 
+writers() {
+  echo "writers_bench.py $*" >&2
+  PYTHONPATH=$build/python /usr/bin/python3 bench/writers_bench.py --prkl "$build/prkl" --results "$results" "$@" >&2
+}
+
 contracts() {
   echo "contracts_bench.py $*" >&2
   PYTHONPATH=$build/python /usr/bin/python3 bench/contracts_bench.py --dump "$dump" --pg "$server" --results "$results" "$@" >&2
@@ -47,6 +53,7 @@ if [ "$mode" = smoke ]; then
   RESULTS=$results bench/flask_ceiling.sh --smoke "$build" >&2
   replicas --smoke
   contracts --smoke
+  writers --smoke
   /usr/bin/python3 bench/memory_bench.py --prkl "$build/prkl" --dump "$dump" --smoke >&2
   out=$work/report
 else
@@ -59,6 +66,7 @@ else
   bench --data 27000 --no-pg              # 30M prices, SQLite only
   replicas
   contracts
+  writers
   out=docs
 fi
 mkdir -p "$out"

@@ -9,6 +9,7 @@
 #include <catch2/catch.hpp>
 #include <prkl/prkl.hpp>
 #include <sstream>
+#include <thread>
 
 #include "context.hpp"
 #include "postgres_server.hpp"
@@ -308,4 +309,51 @@ TEST_CASE("a data set's bad contracts are listed, and nothing of the load is wri
   // The first 1,024 contracts had gone to the store before the bad ones came: rolled back.
   CHECK(db.rates({options.first_day, options.first_day, "world", "world", 1}).at(0).count ==
         before);
+}
+
+TEST_CASE("writers on the same lane-days at once, with prices and contracts, each land once",
+          "[conformance][contracts]") {
+  // PostgreSQL writers run side by side until the data version moves; SQLite's queue. Either
+  // way every lane-day must end up counting every batch once, and none may deadlock.
+  const std::string url = test::new_store_url();
+  two_ports(url);
+  constexpr int writers = 4, batches = 6;
+  std::vector<std::thread> threads;
+  std::vector<std::string> failures(writers);
+  for (int w = 0; w < writers; ++w) {
+    threads.emplace_back([&, w] {
+      try {
+        Database db = Database::open(url, OpenMode::existing);
+        for (int b = 0; b < batches; ++b) {
+          Batch batch{fmt::format("same-lanes-{}-{}", w, b), {}};
+          for (const auto& [origin, destination] :
+               {std::pair{"CNSHA", "NOOSL"}, std::pair{"NOOSL", "CNSHA"}}) {
+            for (int d = 1; d <= 10; ++d) {
+              BatchRow row;
+              row.origin = origin;
+              row.destination = destination;
+              row.day = fmt::format("2025-03-{:02}", d);
+              row.price = std::to_string(100 + w * 10 + b);
+              batch.rows.push_back(std::move(row));
+            }
+            batch.rows.push_back(contract(origin, destination, "2025-03-05", "2025-03-20", "900"));
+          }
+          db.apply(batch);
+        }
+      } catch (const std::exception& e) {
+        failures[std::size_t(w)] = e.what();
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (const std::string& failure : failures) CHECK(failure.empty());
+  Database fresh = Database::open(url, OpenMode::existing);
+  const std::vector<RateDay> days =
+      fresh.rates({day("2025-03-01"), day("2025-03-20"), "CNSHA", "NOOSL", 1});
+  REQUIRE(days.size() == 20);
+  for (std::size_t i = 0; i < days.size(); ++i) {
+    // A price a batch on days 1-10, a contract a batch on days 5-20.
+    const std::int64_t prices = i < 10 ? 1 : 0, contracts = i >= 4 ? 1 : 0;
+    CHECK(days[i].count == (prices + contracts) * writers * batches);
+  }
 }

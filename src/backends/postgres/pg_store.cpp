@@ -153,6 +153,10 @@ std::string trigger_function(std::string_view name, std::string_view skip_if,
       name, skip_if, body);
 }
 
+// Held by init() while it replaces the trigger functions, and shared by batches while they rely
+// on what the functions do.
+constexpr std::int64_t init_lock = 7040851;
+
 const std::string& trigger_functions() {
   static const std::string sql =
       "CREATE OR REPLACE FUNCTION prkl_bump_geography() RETURNS trigger LANGUAGE plpgsql AS $$\n"
@@ -161,7 +165,11 @@ const std::string& trigger_functions() {
       "  RETURN NULL;\n"
       "END $$;\n" +
       trigger_function(
-          "prkl_prices_inserted", "NOT EXISTS (SELECT 1 FROM prkl_new_prices)",
+          // prkl's own batches sum their prices' lane-days themselves, before they move the
+          // version (apply_batch), and say so with this setting.
+          "prkl_prices_inserted",
+          "current_setting('prkl.batch_prices_lane_days', true) = 'on' OR NOT EXISTS "
+          "(SELECT 1 FROM prkl_new_prices)",
           add_lane_days("SELECT orig_code, dest_code, day, price FROM prkl_new_prices")) +
       trigger_function(
           "prkl_prices_deleted", "NOT EXISTS (SELECT 1 FROM prkl_old_prices)",
@@ -280,7 +288,7 @@ class PgStore final : public Store {
       // Tables and triggers in one transaction; the index below cannot be built inside one.
       Transaction tx(connection_);
       // Two `prkl init` at once: the second waits here, then finds everything made.
-      connection_.exec("SELECT pg_advisory_xact_lock(7040851)");
+      connection_.exec(fmt::format("SELECT pg_advisory_xact_lock({})", init_lock));
       const auto missing_now = missing_objects();
       for (const Table& t : tables()) {
         if (std::find(missing_now.begin(), missing_now.end(), t.name) == missing_now.end()) {
@@ -679,22 +687,10 @@ class PgStore final : public Store {
       // Writers of the same id queue here; the second finds the first one's ledger record.
       connection_.exec("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", {record.id});
       if (auto existing = find_batch_now(record.id)) return {std::move(*existing), true};
-      copy_rows(ratestask::copy_in_sql(ratestask::dimensioned_prices), prices, progress,
-                [](std::string& line, const Price& price) {
-                  detail::append_dimensioned_copy_row(line, price);
-                });
-      if (!contracts.empty()) {
-        // The contracts' trigger stands aside for this transaction: a year's contract would be
-        // 365 rows for it to expand and group, where the batch's lane-days summed here are a
-        // row per lane and day.
-        connection_.exec("SELECT set_config('prkl.batch_lane_days', 'on', true)");
-        copy_rows(ratestask::copy_in_sql(ratestask::contracts), contracts, {},
-                  [](std::string& line, const Contract& contract) {
-                    detail::append_copy_row(line, contract);
-                  });
-        add_lane_days(detail::lane_day_groups({}, contracts));
-      }
-      forget_old_changes();
+      // Writers take turns on the data-version row from the moment they move it to their
+      // commit (versions follow commit order), so everything that does not need it comes
+      // first and runs beside other writers: the ledger, the rows, and the lane-day sums, in
+      // one statement whose keys go in in index order (no two writers can deadlock on them).
       connection_.exec(detail::schema::insert_sql(own::batches, dialect),
                        {record.id, record.digest, std::to_string(record.rows),
                         std::to_string(record.prices), record.applied_at});
@@ -703,6 +699,27 @@ class PgStore final : public Store {
             detail::schema::insert_sql(own::batch_rates, dialect),
             {record.id, rate.currency, format_date(rate.day), std::to_string(rate.units)});
       }
+      // The triggers stand aside for this transaction and the lane-days are summed here: a
+      // year's contract would be 365 rows for a trigger to expand and group, and the prices'
+      // trigger would move the version at the end of their COPY, before the sums.
+      const bool sums_prices = triggers_let_batches_sum();
+      connection_.exec(sums_prices ? "SELECT set_config('prkl.batch_lane_days', 'on', true), "
+                                     "set_config('prkl.batch_prices_lane_days', 'on', true)"
+                                   : "SELECT set_config('prkl.batch_lane_days', 'on', true)");
+      if (!contracts.empty()) {
+        copy_rows(ratestask::copy_in_sql(ratestask::contracts), contracts, {},
+                  [](std::string& line, const Contract& contract) {
+                    detail::append_copy_row(line, contract);
+                  });
+      }
+      copy_rows(ratestask::copy_in_sql(ratestask::dimensioned_prices), prices, progress,
+                [](std::string& line, const Price& price) {
+                  detail::append_dimensioned_copy_row(line, price);
+                });
+      // Sums first, then the version moves (add_lane_days), until commit.
+      add_lane_days(
+          detail::lane_day_groups(sums_prices ? prices : std::span<const Price>{}, contracts));
+      forget_old_changes();
       tx.commit();
       return {record, false};
     } catch (const InDoubt& e) {
@@ -782,6 +799,18 @@ class PgStore final : public Store {
     connection_.exec(
         "INSERT INTO prkl_day_changes SELECT $1::bigint, unnest($2::date[]) ON CONFLICT DO NOTHING",
         {version, array_literal(days)});
+  }
+
+  // Whether the prices' trigger function leaves a batch's lane-days to the batch (this
+  // version's does; an older prkl's init may have put back one that does not). Asked in the
+  // batch's transaction, under init's lock shared, so the answer holds until commit.
+  bool triggers_let_batches_sum() {
+    connection_.exec(fmt::format("SELECT pg_advisory_xact_lock_shared({})", init_lock));
+    return connection_
+               .exec(
+                   "SELECT coalesce((SELECT prosrc LIKE '%prkl.batch_prices_lane_days%' "
+                   "FROM pg_proc WHERE oid = to_regproc('prkl_prices_inserted')), false)")
+               .text(0, 0) == "t";
   }
 
   // The triggers that keep the lane-days: those on prices and on prkl_contracts.
