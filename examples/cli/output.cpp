@@ -172,16 +172,12 @@ bool write_all(int fd, std::string_view text) {
   return true;
 }
 
-// Hands `produce` a writer of pieces to `fd`; false (errno set) once a piece could not be
-// written, and the pieces after it are dropped.
-bool write_pieces(int fd, const OutputProducer& produce) {
-  bool written = true;
-  int error = 0;
+// Hands `produce` a writer of pieces to `fd` (which is `path`): the first piece that cannot be
+// written throws, so a full disk stops the producer rather than let it make the rest.
+void write_pieces(int fd, const std::string& path, const OutputProducer& produce) {
   produce([&](std::string_view piece) {
-    if (written && !write_all(fd, piece)) written = false, error = errno;
+    if (!write_all(fd, piece)) cannot_write(path, "writing", errno);
   });
-  errno = error;
-  return written;
 }
 
 // A device, a FIFO or a terminal is written to as it is, as a shell's `>` would: renaming a
@@ -189,16 +185,13 @@ bool write_pieces(int fd, const OutputProducer& produce) {
 void write_through(const std::string& path, const OutputProducer& produce) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_NOCTTY | O_CLOEXEC);
   if (fd < 0) cannot_write(path, "opening it", errno);
-  bool written = false;
-  int error = 0;
   try {
-    written = write_pieces(fd, produce);
-    error = errno;
+    write_pieces(fd, path, produce);
   } catch (...) {
     ::close(fd);
     throw;
   }
-  if (::close(fd) != 0 || !written) cannot_write(path, "writing", written ? errno : error);
+  if (::close(fd) != 0) cannot_write(path, "writing", errno);
 }
 
 // A regular file (or none yet) is replaced whole: the pieces go into a temporary file beside it,
@@ -218,7 +211,9 @@ void replace_file(const std::string& path, bool replace, const OutputProducer& p
   ::umask(mask);
   bool written = false;
   try {
-    written = ::fchmod(fd, 0666 & ~mask) == 0 && write_pieces(fd, produce) && ::fsync(fd) == 0;
+    if (::fchmod(fd, 0666 & ~mask) != 0) cannot_write(path, "writing", errno);
+    write_pieces(fd, path, produce);
+    written = ::fsync(fd) == 0;
   } catch (...) {
     ::close(fd);
     ::unlink(temporary.c_str());

@@ -13,8 +13,6 @@
 #include "core/standby.hpp"
 #include "fx/exchange_detail.hpp"
 #include "geography/geography.hpp"
-#include "io/dataset.hpp"
-#include "prkl/dump.hpp"
 #include "prkl/error.hpp"
 #include "prkl/exchange.hpp"
 #include "query/filter.hpp"
@@ -259,44 +257,6 @@ std::int64_t Database::save_exchange_rates(std::span<const ExchangeRate> rates, 
     const std::int64_t changed = store_->put_exchange_rates(distinct, replace);
     note_write();
     return changed;
-  });
-}
-
-ImportSummary Database::load(const Dataset& data, bool replace, const Progress& progress) {
-  return loaded(
-      replace, [&](detail::CheckedLoad& load) { return load.load(data); }, progress,
-      std::int64_t(data.prices.size()));
-}
-
-ImportSummary Database::load(Generator& generator, bool replace, const Progress& progress) {
-  return loaded(
-      replace, [&](detail::CheckedLoad& load) { return load.load(generator); }, progress);
-}
-
-ImportSummary Database::import_dump(const std::filesystem::path& path, bool replace,
-                                    const Progress& progress) {
-  std::int64_t size = 0;
-  std::ifstream in = detail::open_dump(path, size);
-  return import_dump(in, replace, progress, size);
-}
-
-ImportSummary Database::import_dump(std::istream& in, bool replace, const Progress& progress,
-                                    std::int64_t total_bytes) {
-  return loaded(replace, [&](detail::CheckedLoad& load) {
-    read_dump(in, load, progress, total_bytes);
-    return load.finish();
-  });
-}
-
-template <typename Feed>
-ImportSummary Database::loaded(bool replace, Feed feed, const Progress& progress,
-                               std::int64_t total_prices) {
-  return detail::measured(detail::Operation::load, [&]() -> ImportSummary {
-    const auto loader = store_->begin_load(replace ? LoadMode::replace : LoadMode::into_empty);
-    detail::CheckedLoad load(*loader, options_, progress, total_prices);
-    const ImportSummary summary = feed(load);
-    note_write();
-    return summary;
   });
 }
 

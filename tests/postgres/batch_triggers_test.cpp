@@ -7,6 +7,7 @@
 
 #include <catch2/catch.hpp>
 #include <prkl/prkl.hpp>
+#include <thread>
 
 #include "context.hpp"
 
@@ -70,4 +71,56 @@ TEST_CASE("a batch's prices count once whichever prices trigger the database has
   Database fresh = Database::open(url, OpenMode::existing);
   CHECK(counts(fresh) == std::vector<std::int64_t>{2, 2, 2, 2});
   CHECK(counts(db) == counts(fresh));
+}
+
+TEST_CASE("prkl's batches and another application's inserts on the same lane-days at once",
+          "[postgres]") {
+  // Both take lane-day rows first and the version row last, so neither waits for the other
+  // while holding what it waits for; a deadlock all the same would be retried by the batch.
+  const std::string url = test::new_store_url();
+  {
+    Database db = Database::open(url, OpenMode::create);
+    Dataset d;
+    d.regions = {{"r", "R", std::nullopt}};
+    d.ports = {{"AAAAA", "A", "r"}, {"BBBBB", "B", "r"}};
+    db.load(d);
+  }
+  constexpr int writers = 2, batches = 8, statements = 16;
+  std::vector<std::string> failures(writers + 1);
+  std::vector<std::thread> threads;
+  for (int w = 0; w < writers; ++w) {
+    threads.emplace_back([&, w] {
+      try {
+        Database db = Database::open(url, OpenMode::existing);
+        for (int b = 0; b < batches; ++b) {
+          Batch batch{fmt::format("mixed-{}-{}", w, b), {}};
+          for (int d = 1; d <= 4; ++d)
+            batch.rows.push_back(row(fmt::format("2024-01-0{}", d), "7"));
+          batch.rows.push_back(contract("2024-01-02", "2024-01-04", "8"));
+          db.apply(batch);
+        }
+      } catch (const std::exception& e) {
+        failures[std::size_t(w)] = e.what();
+      }
+    });
+  }
+  threads.emplace_back([&] {
+    try {
+      for (int i = 0; i < statements; ++i) {
+        test::run_sql(url,
+                      "INSERT INTO prices (orig_code, dest_code, day, price) SELECT 'AAAAA', "
+                      "'BBBBB', DATE '2024-01-01' + g, 9 FROM generate_series(0, 3) g");
+      }
+    } catch (const std::exception& e) {
+      failures[writers] = e.what();
+    }
+  });
+  for (auto& t : threads) t.join();
+  for (const std::string& failure : failures) CHECK(failure.empty());
+  Database fresh = Database::open(url, OpenMode::existing);
+  // Day 1: a price a batch and a row a statement; days 2-4: a contract a batch as well.
+  const std::int64_t day_one = writers * batches + statements;
+  CHECK(counts(fresh) == std::vector<std::int64_t>{day_one, day_one + writers * batches,
+                                                   day_one + writers * batches,
+                                                   day_one + writers * batches});
 }

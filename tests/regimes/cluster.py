@@ -124,8 +124,15 @@ class Node:
         return "leader" if state.get("role") in ("master", "primary") else "standby"
 
     def postmaster(self):
+        """The node's postmaster while it runs: a killed one leaves its pid file behind, and the
+        pid may belong to another process since, so the process must name this data directory."""
         pid_file = self.dir / "data" / "postmaster.pid"
-        return int(pid_file.read_text().split()[0]) if pid_file.exists() else None
+        try:
+            pid = int(pid_file.read_text().split()[0])
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except (OSError, ValueError, IndexError):
+            return None
+        return pid if str(self.dir / "data").encode() in command else None
 
     def postgres_processes(self):
         """The postmaster and its children (each backend is a session of its own, so no process
@@ -144,8 +151,13 @@ class Node:
         return [postmaster, *children]
 
     def kill(self):
-        """The machine is gone: Patroni and PostgreSQL (postmaster and every backend) at once."""
+        """The machine is gone: Patroni and PostgreSQL (postmaster and every backend) at once.
+        The postmaster is stopped first, so that it forks no backend between the listing of its
+        children and their end."""
         os.killpg(self.process.pid, signal.SIGKILL)
+        postmaster = self.postmaster()
+        if postmaster:
+            os.kill(postmaster, signal.SIGSTOP)
         for pid in self.postgres_processes():
             try:
                 os.kill(pid, signal.SIGKILL)

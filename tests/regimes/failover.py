@@ -66,6 +66,7 @@ class Writer(threading.Thread):
         self.number, self.url, self.stop, self.timeline = number, url, stop, timeline
         self.acknowledged = []  # (batch id, prices)
         self.failures = 0
+        self.give_up_after = 120.0
         self.longest_wait = 0.0
         self.error = None
 
@@ -81,16 +82,18 @@ class Writer(threading.Thread):
             self.error = e
 
     def apply_until_landed(self, db, batch_id, rows):
-        """Retries the same id (the ledger makes that safe) until it is acknowledged."""
+        """Retries the same id (the ledger makes that safe) until it is acknowledged, for as long
+        as a failover may take; past that the error is the writer's."""
         first_failure = None
         while True:
             try:
                 result = db.apply(rows, batch_id=batch_id)
                 break
-            except (prkl.StorageError, prkl.InDoubt, prkl.ConnectionLost) as e:
+            except prkl.StorageError:
                 self.failures += 1
                 first_failure = first_failure or time.monotonic()
-                self.last_error = str(e)
+                if time.monotonic() - first_failure > self.give_up_after:
+                    raise
                 time.sleep(0.2)
         if first_failure:
             self.longest_wait = max(self.longest_wait, time.monotonic() - first_failure)
@@ -103,7 +106,7 @@ class Reader(threading.Thread):
         super().__init__(daemon=True)
         self.number, self.stop, self.timeline = number, stop, timeline
         self.write_url, self.read_url = write_url, read_url
-        self.answers = self.failures = 0
+        self.answers = self.failures = self.answers_after_kill = 0
         self.longest_gap = 0.0
         self.error = None
 
@@ -119,10 +122,13 @@ class Reader(threading.Thread):
                     self.longest_gap = max(self.longest_gap, now - last_answer)
                     last_answer = now
                     self.answers += 1
-                except (prkl.StorageError, prkl.ConnectionLost):
+                    if self.timeline.killed_at is not None and now > self.timeline.killed_at:
+                        self.answers_after_kill += 1
+                except prkl.StorageError:
                     self.failures += 1
                     time.sleep(0.05)
                 time.sleep(0.01)
+            self.longest_gap = max(self.longest_gap, time.monotonic() - last_answer)
         except Exception as e:  # noqa: BLE001
             self.error = e
 
@@ -131,10 +137,11 @@ class OwnWrites(threading.Thread):
     """Writes a batch, then reads at once through the same Database (whose reads go to a
     standby): the count must include the batch every time it was acknowledged."""
 
-    def __init__(self, write_url, read_url, stop):
+    def __init__(self, lane, write_url, read_url, stop, timeline):
         super().__init__(daemon=True)
-        self.write_url, self.read_url, self.stop = write_url, read_url, stop
-        self.checks = self.stale = 0
+        self.lane, self.write_url, self.read_url = lane, write_url, read_url
+        self.stop, self.timeline = stop, timeline
+        self.checks = self.stale = self.checks_after_kill = 0
         self.error = None
 
     def run(self):
@@ -145,18 +152,20 @@ class OwnWrites(threading.Thread):
             while not self.stop.is_set():
                 k += 1
                 try:
-                    db.apply([("FFFFF", "AAAAA", DAYS[0], 5)], batch_id=f"own-{k}")
-                except (prkl.StorageError, prkl.InDoubt, prkl.ConnectionLost):
+                    db.apply([(*self.lane, DAYS[0], 5)], batch_id=f"own-{k}")
+                except prkl.StorageError:
                     k -= 1  # the same id again: in doubt, it may have landed
                     time.sleep(0.2)
                     continue
                 expected += 1
                 try:
-                    seen = db.rates(DAYS[0], DAYS[0], "FFFFF", "AAAAA", min_count=1)[0].count
-                except (prkl.StorageError, prkl.ConnectionLost):
+                    seen = db.rates(DAYS[0], DAYS[0], *self.lane, min_count=1)[0].count
+                except prkl.StorageError:
                     continue
                 self.checks += 1
                 self.stale += seen != expected
+                killed_at = self.timeline.killed_at
+                self.checks_after_kill += killed_at is not None and time.monotonic() > killed_at
                 time.sleep(0.05)
         except Exception as e:  # noqa: BLE001
             self.error = e
@@ -171,7 +180,12 @@ def main():
                         help="seconds of load after the writers resumed")
     parser.add_argument("--resume-limit", type=float, default=90,
                         help="seconds after the kill by which writers must have resumed")
+    parser.add_argument("--gap-limit", type=float, default=10,
+                        help="the longest a reader on a standby may go without an answer")
     args = parser.parse_args()
+    if not 1 <= args.writers <= 23:
+        parser.error("--writers: 1 to 23 (each writer and the read-your-writes client need a "
+                     "lane of their own among the six ports)")
 
     cluster = Cluster().start()
     try:
@@ -199,8 +213,8 @@ def run(cluster, args):
     standbys = [n for n in cluster.nodes if n is not first_leader]
     readers = [Reader(i, write_url, cluster.standby_url(standbys + [first_leader]), stop,
                       timeline) for i in range(args.readers)]
-    own = OwnWrites(write_url, cluster.standby_url(list(reversed(standbys)) + [first_leader]),
-                    stop)
+    own = OwnWrites(lane_of(args.writers), write_url,
+                    cluster.standby_url(list(reversed(standbys)) + [first_leader]), stop, timeline)
     threads = [*writers, *readers, own]
     for t in threads:
         t.start()
@@ -256,10 +270,15 @@ def check(cluster, leader, writers, readers, own, promoted_after, resumed_after,
             failed.append(f"writer {w.number}: {on_lane} prices on its lane, {written} "
                           "acknowledged (each batch must land exactly once)")
     answers = sum(r.answers for r in readers)
-    if not answers or any(r.answers == 0 for r in readers):
-        failed.append("a reader never answered")
+    if any(r.answers_after_kill == 0 for r in readers):
+        failed.append("a reader on a standby did not answer after the kill")
+    gap = max(r.longest_gap for r in readers)
+    if gap > args.gap_limit:
+        failed.append(f"a reader went {gap:.1f} s without an answer (limit {args.gap_limit} s)")
     if own.stale:
         failed.append(f"read-your-writes: {own.stale} of {own.checks} reads missed the write")
+    if own.checks_after_kill == 0:
+        failed.append("read-your-writes: no write was read back after the kill")
     if resumed_after > args.resume_limit:
         failed.append(f"writers had not resumed {args.resume_limit} s after the kill")
 
@@ -270,7 +289,8 @@ def check(cluster, leader, writers, readers, own, promoted_after, resumed_after,
     print(f"readers on the standbys: {answers} answers, "
           f"{sum(r.failures for r in readers)} failed; longest gap between answers "
           f"{max(r.longest_gap for r in readers):.2f} s")
-    print(f"read-your-writes: {own.checks} writes each read back at once, {own.stale} stale")
+    print(f"read-your-writes: {own.checks} writes each read back at once "
+          f"({own.checks_after_kill} after the kill), {own.stale} stale")
     print(f"failover: promoted {promoted_after:.1f} s after the kill")
     for line in failed:
         print(f"FAILED: {line}")

@@ -100,57 +100,69 @@ constexpr const char* index_definition = "ON prices (orig_code, dest_code, day) 
 // Statement-level triggers keep prkl_meta and prkl_lane_days right on any change, whoever makes
 // it (prkl, the application that owned the database first, or psql), TRUNCATE included.
 //
-// Every statement that changes prices first moves the data version. That row stays locked
-// until the writer commits, so writers of prices take their turns and versions follow commit
-// order: a reader that sees version V has seen every change up to V and none after. Inserts add
-// their rows' sums to the lane-days; deletes and updates count the lane-days they touched again
-// from the prices left, since a removed price may have been the min or the max. Each logs the
-// days it touched in prkl_day_changes. Keys go in in the index's order, so the upserts walk the
-// index once. prkl's own import switches them off for its transaction and rebuilds the
-// lane-days itself.
-std::string add_lane_days(std::string_view rows) {
-  return fmt::format(
-      "INSERT INTO prkl_lane_days\n"
-      "SELECT orig_code, dest_code, day, count(*), sum(price), min(price), max(price)\n"
-      "FROM ({0}) r GROUP BY 1, 2, 3\n"
-      "ORDER BY day, orig_code COLLATE \"C\", dest_code COLLATE \"C\"\n"
-      "{1};\n"
-      "INSERT INTO prkl_day_changes SELECT DISTINCT v, day FROM ({0}) r;\n",
-      rows, own::merge_lane_day_sql(dialect));
+// Every statement that changes prices adds to the lane-days, then moves the data version. That
+// row stays locked until the writer commits, so writers of prices take their turns at the end
+// and versions follow commit order: a reader that sees version V has seen every change up to V
+// and none after. Inserts add their rows' sums to the lane-days; deletes and updates count the
+// lane-days they touched again from the prices left, since a removed price may have been the min
+// or the max. Each logs the days it touched in prkl_day_changes. Keys go in in the index's
+// order, so the upserts walk the index once and two writers take lane-day rows in one order.
+// prkl's own import switches them off for its transaction and rebuilds the lane-days itself.
+
+// A trigger's work on the lane-days: the sums first, then (after the version moved to v) the
+// log of the days they touched.
+struct TriggerWork {
+  std::string sums;
+  std::string log;
+};
+
+TriggerWork add_lane_days(std::string_view rows) {
+  return {fmt::format("INSERT INTO prkl_lane_days\n"
+                      "SELECT orig_code, dest_code, day, count(*), sum(price), min(price), "
+                      "max(price)\n"
+                      "FROM ({0}) r GROUP BY 1, 2, 3\n"
+                      "ORDER BY day, orig_code COLLATE \"C\", dest_code COLLATE \"C\"\n"
+                      "{1};\n",
+                      rows, own::merge_lane_day_sql(dialect)),
+          fmt::format("INSERT INTO prkl_day_changes SELECT DISTINCT v, day FROM ({}) r;\n", rows)};
 }
 
-std::string recount_lane_days(std::string_view keys) {
-  return fmt::format(
-      "INSERT INTO prkl_lane_days\n"
-      "SELECT k.orig_code, k.dest_code, k.day, count(p.price), coalesce(sum(p.price), 0),\n"
-      "       coalesce(min(p.price), 0), coalesce(max(p.price), 0)\n"
-      "FROM ({0}) k\n"
-      "LEFT JOIN LATERAL (\n"
-      "  SELECT price FROM prices p\n"
-      "  WHERE p.orig_code = k.orig_code AND p.dest_code = k.dest_code AND p.day = k.day\n"
-      "  UNION ALL SELECT price FROM prkl_contracts c\n"
-      "  WHERE c.orig_code = k.orig_code AND c.dest_code = k.dest_code\n"
-      "    AND c.valid_from BETWEEN k.day - {1} AND k.day AND c.valid_to >= k.day) p ON true\n"
-      "GROUP BY 1, 2, 3\n"
-      "ORDER BY k.day, k.orig_code COLLATE \"C\", k.dest_code COLLATE \"C\"\n"
-      "{2};\n"
-      "INSERT INTO prkl_day_changes SELECT DISTINCT v, day FROM ({0}) k;\n",
-      keys, max_contract_days - 1, own::replace_lane_day_sql(dialect));
+TriggerWork recount_lane_days(std::string_view keys) {
+  return {
+      fmt::format(
+          "INSERT INTO prkl_lane_days\n"
+          "SELECT k.orig_code, k.dest_code, k.day, count(p.price), coalesce(sum(p.price), 0),\n"
+          "       coalesce(min(p.price), 0), coalesce(max(p.price), 0)\n"
+          "FROM ({0}) k\n"
+          "LEFT JOIN LATERAL (\n"
+          "  SELECT price FROM prices p\n"
+          "  WHERE p.orig_code = k.orig_code AND p.dest_code = k.dest_code AND p.day = k.day\n"
+          "  UNION ALL SELECT price FROM prkl_contracts c\n"
+          "  WHERE c.orig_code = k.orig_code AND c.dest_code = k.dest_code\n"
+          "    AND c.valid_from BETWEEN k.day - {1} AND k.day AND c.valid_to >= k.day) p ON true\n"
+          "GROUP BY 1, 2, 3\n"
+          "ORDER BY k.day, k.orig_code COLLATE \"C\", k.dest_code COLLATE \"C\"\n"
+          "{2};\n",
+          keys, max_contract_days - 1, own::replace_lane_day_sql(dialect)),
+      fmt::format("INSERT INTO prkl_day_changes SELECT DISTINCT v, day FROM ({}) k;\n", keys)};
 }
 
+// The version moves after the sums, as in prkl's own batches: every writer takes lane-day rows
+// first and the version row last, so none waits for lane-days while holding the version.
 std::string trigger_function(std::string_view name, std::string_view skip_if,
-                             std::string_view body) {
+                             const TriggerWork& work) {
   return fmt::format(
       "CREATE OR REPLACE FUNCTION {}() RETURNS trigger LANGUAGE plpgsql AS $$\n"
       "DECLARE v bigint;\n"
       "BEGIN\n"
       "  IF {} THEN RETURN NULL; END IF;\n"
+      "{}"
       "  UPDATE prkl_meta SET value = value + 1 WHERE key = 'data_version' RETURNING value INTO "
       "v;\n"
       "{}"
       "  RETURN NULL;\n"
       "END $$;\n",
-      name, skip_if, body);
+      name, skip_if, work.sums, work.log);
 }
 
 // Held by init() while it replaces the trigger functions, and shared by batches while they rely
@@ -179,10 +191,11 @@ const std::string& trigger_functions() {
                                          "UNION SELECT orig_code, dest_code, day FROM "
                                          "prkl_new_prices")) +
       trigger_function("prkl_prices_truncated", "false",
-                       "TRUNCATE prkl_lane_days, prkl_day_changes;\n" +
-                           add_lane_days(contract_day_rows("prkl_contracts")) +
-                           "UPDATE prkl_meta SET value = floor(random() * 9e18)::bigint\n"
-                           "WHERE key = 'data_epoch';\n") +
+                       {"TRUNCATE prkl_lane_days, prkl_day_changes;\n" +
+                            add_lane_days(contract_day_rows("prkl_contracts")).sums +
+                            "UPDATE prkl_meta SET value = floor(random() * 9e18)::bigint\n"
+                            "WHERE key = 'data_epoch';\n",
+                        ""}) +
       // Contracts count on each day of their validity, whoever writes them.
       // prkl's own batches add their contracts' lane-days themselves (apply_batch).
       trigger_function("prkl_contracts_inserted",
@@ -200,9 +213,10 @@ const std::string& trigger_functions() {
               "dest_code, day FROM ({}) n",
               contract_day_rows("prkl_old_contracts"), contract_day_rows("prkl_new_contracts")))) +
       trigger_function("prkl_contracts_truncated", "false",
-                       "TRUNCATE prkl_lane_days, prkl_day_changes;\n" + lane_days_from_prices +
-                           ";\nUPDATE prkl_meta SET value = floor(random() * 9e18)::bigint\n"
-                           "WHERE key = 'data_epoch';\n");
+                       {"TRUNCATE prkl_lane_days, prkl_day_changes;\n" + lane_days_from_prices +
+                            ";\nUPDATE prkl_meta SET value = floor(random() * 9e18)::bigint\n"
+                            "WHERE key = 'data_epoch';\n",
+                        ""});
   return sql;
 }
 
@@ -683,6 +697,33 @@ class PgStore final : public Store {
                            std::span<const Contract> contracts, const Progress& progress) override {
     reconnect_if_lost();
     try {
+      // A deadlock with another writer (another application's SQL, an older prkl during an
+      // upgrade) rolled the whole batch back: it is written again, as its caller would.
+      for (int attempt = 1;; ++attempt) {
+        try {
+          return apply_once(record, prices, contracts, progress);
+        } catch (const StorageError& e) {
+          if (e.code() != "40P01" || attempt == 3) throw;
+        }
+      }
+    } catch (const InDoubt& e) {
+      // The ledger makes the retry safe: it answers the id if the first attempt landed.
+      throw InDoubt(
+          fmt::format("{}; batch {} may or may not have been applied: apply it again with the "
+                      "same id",
+                      e.what(), quoted_value(record.id)),
+          e.code());
+    } catch (const ConnectionLost& e) {
+      throw ConnectionLost(fmt::format("{}; batch {} was not applied: apply it again", e.what(),
+                                       quoted_value(record.id)),
+                           e.code());
+    }
+  }
+
+ private:
+  ApplyOutcome apply_once(const BatchRecord& record, std::span<const Price> prices,
+                          std::span<const Contract> contracts, const Progress& progress) {
+    {
       Transaction tx(connection_);
       // Writers of the same id queue here; the second finds the first one's ledger record.
       connection_.exec("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", {record.id});
@@ -706,6 +747,11 @@ class PgStore final : public Store {
       connection_.exec(sums_prices ? "SELECT set_config('prkl.batch_lane_days', 'on', true), "
                                      "set_config('prkl.batch_prices_lane_days', 'on', true)"
                                    : "SELECT set_config('prkl.batch_lane_days', 'on', true)");
+      // Functions an older prkl wrote move the version before their sums: take it first too,
+      // in the same order as every other writer of that database.
+      if (!sums_prices) {
+        connection_.exec("SELECT 1 FROM prkl_meta WHERE key = 'data_version' FOR UPDATE");
+      }
       if (!contracts.empty()) {
         copy_rows(ratestask::copy_in_sql(ratestask::contracts), contracts, {},
                   [](std::string& line, const Contract& contract) {
@@ -721,22 +767,10 @@ class PgStore final : public Store {
           detail::lane_day_groups(sums_prices ? prices : std::span<const Price>{}, contracts));
       forget_old_changes();
       tx.commit();
-      return {record, false};
-    } catch (const InDoubt& e) {
-      // The ledger makes the retry safe: it answers the id if the first attempt landed.
-      throw InDoubt(
-          fmt::format("{}; batch {} may or may not have been applied: apply it again with the "
-                      "same id",
-                      e.what(), quoted_value(record.id)),
-          e.code());
-    } catch (const ConnectionLost& e) {
-      throw ConnectionLost(fmt::format("{}; batch {} was not applied: apply it again", e.what(),
-                                       quoted_value(record.id)),
-                           e.code());
     }
+    return {record, false};
   }
 
- private:
   // Runs an idempotent read; if the connection was lost, reconnects and runs it once more.
   template <typename Read>
   auto read(Read&& work) -> decltype(work()) {
