@@ -40,15 +40,21 @@ std::vector<std::int64_t> counts(Database& db) {
   return out;
 }
 
-}  // namespace
-
-TEST_CASE("a batch's prices count once whichever prices trigger the database has", "[postgres]") {
-  const std::string url = test::new_store_url();
+// A new store with the ports AAAAA and BBBBB in the region r.
+Database two_ports(const std::string& url) {
   Database db = Database::open(url, OpenMode::create);
   Dataset d;
   d.regions = {{"r", "R", std::nullopt}};
   d.ports = {{"AAAAA", "A", "r"}, {"BBBBB", "B", "r"}};
   db.load(d);
+  return db;
+}
+
+}  // namespace
+
+TEST_CASE("a batch's prices count once whichever prices trigger the database has", "[postgres]") {
+  const std::string url = test::new_store_url();
+  Database db = two_ports(url);
   db.apply({"this-version",
             {row("2024-01-01", "10"), row("2024-01-02", "20"),
              contract("2024-01-02", "2024-01-03", "30")}});
@@ -78,13 +84,7 @@ TEST_CASE("prkl's batches and another application's inserts on the same lane-day
   // Both take lane-day rows first and the version row last, so neither waits for the other
   // while holding what it waits for; a deadlock all the same would be retried by the batch.
   const std::string url = test::new_store_url();
-  {
-    Database db = Database::open(url, OpenMode::create);
-    Dataset d;
-    d.regions = {{"r", "R", std::nullopt}};
-    d.ports = {{"AAAAA", "A", "r"}, {"BBBBB", "B", "r"}};
-    db.load(d);
-  }
+  two_ports(url);
   constexpr int writers = 2, batches = 8, statements = 16;
   std::vector<std::string> failures(writers + 1);
   std::vector<std::thread> threads;
