@@ -320,7 +320,7 @@ class Cluster:
     def describe(self, leader):
         """What a hang looks like: the processes, the leader's sessions, PgBouncer's pools."""
         ps = subprocess.run(["ps", "-eo", "pid,ppid,pgid,stat,cmd"], capture_output=True,
-                            text=True).stdout
+                            text=True, env=child_env()).stdout
         admin = f"host=127.0.0.1 port={self.pgbouncer_port} user=postgres dbname=pgbouncer"
         pools = subprocess.run(["psql", "-X", admin, "-c", "SHOW CLIENTS", "-c", "SHOW SERVERS"],
                                capture_output=True, text=True, env=child_env(), timeout=30).stdout
